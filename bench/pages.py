@@ -1,0 +1,117 @@
+"""Pages under load: gunicorn serving FlowTrack, wrk on loopback with 20 connections, each page
+signed in as the large company's staff; beside it, a bare Flask endpoint doing one query (the
+ceiling on this machine). Prints requests/s, p50/p95/p99 and each page's ratio to the ceiling.
+
+    python bench/pages.py [--seconds 60] [--workers 4]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from _common import ROOT, bench_app
+
+PAGES = [  # (path, role) — more join as features land
+    ("/dashboard/", "company_admin"),
+    ("/audit/", "auditor"),
+    ("/audit/?action=customer", "auditor"),
+    ("/customers/", "office"),
+    ("/customers/?q=harbor", "office"),
+    ("/devices/", "office"),
+]
+TARGET_P95_MS, TARGET_SHARE = 150, 0.40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(target: str, env: dict, workers: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                                "--log-level", "warning", target], cwd=ROOT / ("bench" if "bare" in target else ""),
+                               env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + ("/" if "bare" in target else "/healthz"), timeout=1)
+            return process, base
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{target} did not start")
+
+
+def _wrk(url: str, seconds: int, cookie: str | None = None) -> dict:
+    args = ["wrk", "-t2", "-c20", f"-d{seconds}s", "-s", str(ROOT / "bench" / "latency.lua"), url]
+    if cookie:
+        args[1:1] = ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    fields = dict(pair.split("=") for pair in re.search(r"RESULT (.*)", output).group(1).split())
+    return {"rps": int(fields["requests"]) / (int(fields["duration_us"]) / 1e6), "errors": int(fields["errors"]),
+            **{k: int(fields[k]) / 1000 for k in ("p50", "p95", "p99")}}
+
+
+def _cookie(app, company_id, role: str) -> str:
+    import sqlalchemy as sa
+
+    from flowtrack.auth.services import SessionPolicy, new_session
+    from flowtrack.models.accounts import Profile, User
+
+    db = app.extensions["flowtrack.db"]
+    with db.service() as session:
+        user = session.execute(sa.select(User).join(Profile, Profile.user_id == User.id)
+                               .where(User.company_id == company_id, Profile.role == role)).scalars().first()
+        row, token = new_session(company_id, user.id, SessionPolicy(dt.timedelta(hours=2), dt.timedelta(hours=2)),
+                                 ip="127.0.0.1", user_agent="wrk")
+        session.add(row)
+        session.commit()
+    value = app.session_interface.get_signing_serializer(app).dumps({"sid": token})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+
+    from flowtrack.seed_large import seed_large
+
+    app = bench_app()
+    settings = app.extensions["flowtrack.settings"]
+    company = seed_large(app.extensions["flowtrack.db"])
+    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+               SECRET_KEY=settings.secret_key, BARE_DATABASE_URL=settings.app_database_url.replace(
+                   "flowtrack_app", "flowtrack_service"))
+    bare, bare_url = _serve("bare_app:app", env, args.workers)
+    try:
+        ceiling = _wrk(bare_url + "/", args.seconds)
+    finally:
+        bare.terminate()
+    print(f"{'page':<28}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'share of ceiling':>18}")
+    print(f"{'bare endpoint (ceiling)':<28}{ceiling['rps']:9.0f}{ceiling['p50']:9.1f}{ceiling['p95']:9.1f}"
+          f"{ceiling['p99']:9.1f}{'1.00':>18}")
+    web, base = _serve("wsgi:app", env, args.workers)
+    try:
+        for path, role in PAGES:
+            result = _wrk(base + path, args.seconds, _cookie(app, company, role))
+            share = result["rps"] / ceiling["rps"]
+            verdict = "ok" if result["p95"] < TARGET_P95_MS and share >= TARGET_SHARE else "MISSED"
+            print(f"{path:<28}{result['rps']:9.0f}{result['p50']:9.1f}{result['p95']:9.1f}{result['p99']:9.1f}"
+                  f"{share:18.2f}  {verdict}{'  errors=' + str(result['errors']) if result['errors'] else ''}")
+    finally:
+        web.terminate()
+    print(f"targets: p95 < {TARGET_P95_MS} ms at 20 connections and at least {TARGET_SHARE:.0%} of the ceiling")
+
+
+if __name__ == "__main__":
+    main()

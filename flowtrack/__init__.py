@@ -1,0 +1,78 @@
+"""FlowTrack: the app factory, the single door in."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from flask import Flask
+from redis import Redis
+
+from flowtrack.config import limiter_storage_url, load_settings
+from flowtrack.db import Database
+from flowtrack.extensions import csrf, htmx, limiter, login_manager
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment (DATABASE_URL, REDIS_URL, SECRET_KEY), embedded services otherwise."""
+    instance_path = Path(os.environ.get("FLOWTRACK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    settings = load_settings(instance_path, config)
+    app = Flask(__name__, instance_path=str(instance_path))
+    app.config.update(
+        ENV_NAME=settings.env,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="__Host-flowtrack" if settings.production else "flowtrack_session",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_lifetime_hours),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+        RATELIMIT_STORAGE_URI=limiter_storage_url(settings.redis_url),
+        RATELIMIT_KEY_PREFIX="flowtrack",
+        RATELIMIT_STRATEGY="moving-window",
+        # With Redis down the health check must still answer (503), not fail on the limiter.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        QUEUE_NAME=os.environ.get("FLOWTRACK_QUEUE_NAME", "flowtrack"),
+    )
+    app.config.update(settings.extra)
+    app.extensions["flowtrack.settings"] = settings
+    app.extensions["flowtrack.db"] = Database(
+        settings.app_database_url, settings.service_database_url,
+        tenant_app_filter=app.config.get("TENANT_APP_FILTER", True),
+    )
+    app.extensions["flowtrack.redis"] = Redis.from_url(settings.redis_url)
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from flowtrack import web
+    from flowtrack.lifecycle import guard
+
+    web.init_app(app)
+    guard.init_app(app)
+
+    from flowtrack.account.routes import bp as account_bp
+    from flowtrack.audit.routes import bp as audit_bp
+    from flowtrack.auth.routes import bp as auth_bp
+    from flowtrack.billing.routes import bp as billing_bp
+    from flowtrack.core.routes import bp as core_bp
+    from flowtrack.customers.routes import bp as customers_bp
+    from flowtrack.dashboard.routes import bp as dashboard_bp
+    from flowtrack.devices.gauge_routes import bp as gauges_bp
+    from flowtrack.devices.routes import bp as devices_bp
+    from flowtrack.districts.routes import bp as districts_bp
+    from flowtrack.exports.routes import bp as exports_bp
+    from flowtrack.signup.routes import bp as signup_bp
+    from flowtrack.team.routes import bp as team_bp
+    from flowtrack.testing.routes import bp as testing_bp
+    from flowtrack.trust.routes import bp as trust_bp
+
+    for blueprint in (core_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
+                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, testing_bp):
+        app.register_blueprint(blueprint)
+    return app

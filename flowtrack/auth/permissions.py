@@ -1,0 +1,91 @@
+"""The permission matrix: which role may do what. The one place these rules live.
+
+Every view declares what it needs with `@requires(...)` or `@public`; a view
+that declares nothing is refused (see `check_request`), and a test walks
+`app.url_map` to make sure none is left undeclared.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Callable
+
+from flowtrack.models.accounts import Role
+
+# Permissions, named "<area>.<action>". Feature issues add theirs here.
+DASHBOARD_VIEW = "dashboard.view"
+ACCOUNT_SELF = "account.self"            # own session: log out, own profile
+AUDIT_VIEW = "audit.view"
+AUDIT_VERIFY = "audit.verify"
+AUDIT_EXPORT = "audit.export"
+TEAM_MANAGE = "team.manage"
+SETTINGS_MANAGE = "settings.manage"
+DATA_EXPORT = "data.export"
+BILLING_MANAGE = "billing.manage"       # plan, subscription, the Stripe customer portal
+CUSTOMERS_VIEW = "customers.view"       # customer list and pages, their service locations
+CUSTOMERS_EDIT = "customers.edit"       # create, edit, archive customers; add and edit their locations
+DEVICES_VIEW = "devices.view"           # device list and pages, a service location's page
+DEVICES_EDIT = "devices.edit"
+DISTRICTS_MANAGE = "districts.manage"
+GAUGES_VIEW = "gauges.view"             # test kits and their calibration
+GAUGES_MANAGE = "gauges.manage"
+TESTS_VIEW = "tests.view"               # test records and their reports (a technician: only their own)
+TESTS_RECORD = "tests.record"           # record a field test of a device
+
+_EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
+# The office's records. Portal customers and district admins get their own read-only views in later issues.
+_OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, DEVICES_VIEW, DEVICES_EDIT, DISTRICTS_MANAGE, GAUGES_VIEW,
+                   GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD}
+
+MATRIX: dict[Role, frozenset[str]] = {
+    Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,
+                                                             SETTINGS_MANAGE, DATA_EXPORT, BILLING_MANAGE}),
+    Role.office: frozenset(_EVERYONE | _OFFICE_RECORDS),
+    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD}),
+    Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
+    Role.customer: frozenset(_EVERYONE),
+    Role.district_admin: frozenset(_EVERYONE),
+}
+
+ALL_PERMISSIONS = frozenset().union(*MATRIX.values())
+
+PUBLIC = "public"
+_ATTRIBUTE = "required_permission"
+
+
+def allowed(role: str | Role, permission: str) -> bool:
+    """Whether a role holds a permission."""
+    try:
+        return permission in MATRIX[Role(role)]
+    except ValueError:
+        return False
+
+
+def own_work_of(user) -> uuid.UUID | None:
+    """Whose work a person may see: a technician only their own tests (and, with scheduling, their own jobs),
+    so their user id; the office everyone's (None)."""
+    return user.user_id if Role(user.role) == Role.technician else None
+
+
+def requires(permission: str) -> Callable:
+    """Declare the permission a view needs."""
+    if permission not in ALL_PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def mark(view: Callable) -> Callable:
+        setattr(view, _ATTRIBUTE, permission)
+        return view
+
+    return mark
+
+
+def public(view: Callable) -> Callable:
+    """Declare a view open to anyone, signed in or not."""
+    setattr(view, _ATTRIBUTE, PUBLIC)
+    return view
+
+
+def declared_permission(view: Callable | None) -> str | None:
+    return getattr(view, _ATTRIBUTE, None)
+
+# Flask's own static-file view cannot carry a decorator.
+PUBLIC_ENDPOINTS = frozenset({"static"})

@@ -1,0 +1,147 @@
+"""Sign in (password, then a TOTP or recovery code for those with MFA) and sign out."""
+import time
+import uuid
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from flowtrack.account import mfa
+from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
+from flowtrack.auth.permissions import ACCOUNT_SELF, public, requires
+from flowtrack.auth.services import sign_in, sign_out
+from flowtrack.extensions import limiter, login_email_key
+from flowtrack.web import client_ip, get_db, session_policy
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_FAILED = "That email and password do not match an active account."
+CODE_FAILED = "That code is not right, or it was already used. Wait for the next code and try again."
+# The password step is good for this long; then the sign-in starts over.
+PENDING_SECONDS = 10 * 60
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths; anything else goes to the dashboard."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.home")
+
+
+def _begin_session(token: str) -> None:
+    # A brand-new cookie session: new session id, new CSRF token.
+    session.clear()
+    session["sid"] = token
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=login_email_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code != 303)
+def login():
+    """Show the sign-in form; on success start a fresh server-side session (or ask for the second step)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = sign_in(get_db(), form.email.data, form.password.data, session_policy(),
+                         ip=client_ip(), user_agent=request.user_agent.string)
+        if result and result.token:
+            _begin_session(result.token)
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        if result:
+            # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes.
+            session.clear()
+            session["pending_login"] = {"user": str(result.user_id), "email": form.email.data.strip().lower(),
+                                        "step": result.second_step, "until": int(time.time()) + PENDING_SECONDS,
+                                        "next": request.args.get("next")}
+            return redirect(url_for("auth.second_step" if result.second_step == "mfa" else "auth.enrol"), code=303)
+        form.password.errors.append(LOGIN_FAILED)
+    elif request.method == "POST" and not form.errors:
+        form.password.errors.append(LOGIN_FAILED)
+    status = 200 if request.method == "GET" else 422
+    return render_template("auth/login.html", form=form, demo=current_app.config["ENV_NAME"] != "production"), status
+
+
+def _pending(step: str) -> dict | None:
+    pending = session.get("pending_login")
+    if not pending or pending.get("step") != step or pending.get("until", 0) < time.time():
+        return None
+    return pending
+
+
+def pending_user_key() -> str:
+    """Rate-limit key for the second step: the person signing in, whatever address they use."""
+    pending = session.get("pending_login") or {}
+    return "mfa:" + str(pending.get("user", request.remote_addr))
+
+
+def _start_over():
+    session.pop("pending_login", None)
+    flash("Your sign-in took too long or was not started. Sign in again.")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=pending_user_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code == 422)
+def second_step():
+    """Second step: a code from the authenticator app, or a recovery code."""
+    pending = _pending("mfa")
+    if pending is None:
+        return _start_over()
+    form = CodeForm()
+    if form.validate_on_submit():
+        token = mfa.complete_sign_in(get_db(), uuid.UUID(pending["user"]), form.code.data, session_policy(),
+                                     ip=client_ip(), user_agent=request.user_agent.string)
+        if token:
+            _begin_session(token)
+            return redirect(_safe_next(pending.get("next")), code=303)
+        form.code.errors.append(CODE_FAILED)
+    status = 200 if request.method == "GET" else 422
+    return render_template("auth/verify.html", form=form), status
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=pending_user_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code == 422)
+def enrol():
+    """The company requires two-step sign-in and this person has none: set it up before the first session."""
+    pending = _pending("enrol")
+    if pending is None:
+        return _start_over()
+    # The secret waits in the signed cookie until a code proves the app has it; only then is it stored.
+    secret = pending.get("secret") or mfa.new_secret()
+    if "secret" not in pending:
+        session["pending_login"] = {**pending, "secret": secret}
+    form = EnrolForm()
+    if form.validate_on_submit():
+        result = mfa.enrol_and_sign_in(get_db(), uuid.UUID(pending["user"]), secret, form.code.data,
+                                       session_policy(), ip=client_ip(), user_agent=request.user_agent.string)
+        if result:
+            token, codes = result
+            _begin_session(token)
+            # Shown once, in this response: the codes exist nowhere else in readable form.
+            return render_template("account/recovery_codes.html", codes=codes,
+                                   continue_url=_safe_next(pending.get("next")))
+        form.code.errors.append(CODE_FAILED)
+    status = 200 if request.method == "GET" else 422
+    return render_template("auth/enrol.html", form=form, secret=secret,
+                           qr=mfa.qr_data_uri(secret, pending["email"])), status
+
+
+@bp.post("/logout")
+@requires(ACCOUNT_SELF)
+def logout():
+    """End this session everywhere at once: the row is revoked in the database."""
+    sign_out(g.db, current_user)
+    g.db.commit()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"), code=303)

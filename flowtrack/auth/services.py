@@ -1,0 +1,199 @@
+"""Sign-in, server-side sessions and sign-out. Plain functions on sessions; no Flask.
+
+Signing in happens before any tenant is known, so `sign_in` is one of the few
+narrow uses of the service role: it reads one login identity by email,
+checks the password and writes the new session row and audit entry. All
+later work of that user runs as the app role under row-level security.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.auth.passwords import hash_password, needs_rehash, verify_password
+from flowtrack.db import Database, token_hash, utcnow
+from flowtrack.models.accounts import AuthSession, Profile, User
+from flowtrack.models.companies import Company
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_timeout: dt.timedelta
+    lifetime: dt.timedelta
+
+
+@dataclass
+class CurrentUser:
+    """The signed-in person, as Flask-Login sees them."""
+
+    user_id: uuid.UUID
+    profile_id: uuid.UUID
+    session_id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    email: str
+    full_name: str
+    role: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return str(self.user_id)
+
+
+def new_session(company_id: uuid.UUID, user_id: uuid.UUID | None, policy: SessionPolicy, *,
+                ip: str | None, user_agent: str | None, kind: str = "web") -> tuple[AuthSession, str]:
+    """A new session row and its token (only the token's hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = AuthSession(
+        company_id=company_id, user_id=user_id, token_hash=token_hash(token), kind=kind,
+        created_at=now, last_seen_at=now, idle_expires_at=now + policy.idle_timeout,
+        expires_at=now + policy.lifetime, ip=ip, user_agent=(user_agent or "")[:400] or None,
+    )
+    return row, token
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A correct password. `token` is the new session's; it is None while a second step is due:
+    "mfa" (enter a code) or "enrol" (the company requires MFA and this person has none yet)."""
+
+    user_id: uuid.UUID
+    company_id: uuid.UUID
+    token: str | None = None
+    second_step: str | None = None
+
+
+def sign_in(db: Database, email: str, password: str, policy: SessionPolicy, *,
+            ip: str | None, user_agent: str | None) -> SignIn | None:
+    """Check the credentials: None if wrong; else a session, or the second step that must come first.
+
+    The answer (and the time it takes) does not tell whether the email exists.
+    No session row exists before the second step, so a password alone opens nothing.
+    """
+    with db.service() as session:
+        user = session.scalar(
+            sa.select(User).where(sa.func.lower(User.email) == email.strip().lower())
+            .options(so.undefer(User.password_hash))
+        )
+        password_ok = verify_password(user.password_hash if user else None, password)
+        if user is None:
+            return None
+        company = session.get(Company, user.company_id)
+        actor = audit.Actor(user.id, user.email, ip, user_agent)
+        if not (password_ok and user.is_active and company.tombstoned_at is None):
+            audit.record(session, "login.failed", entity_type="user", entity_id=user.id,
+                         company_id=user.company_id, actor=actor)
+            session.commit()
+            return None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        if user.mfa_enrolled_at is not None or company.require_mfa:
+            session.commit()
+            return SignIn(user.id, user.company_id, second_step="mfa" if user.mfa_enrolled_at else "enrol")
+        token = start_session(session, user, policy, ip=ip, user_agent=user_agent)
+        session.commit()
+        return SignIn(user.id, user.company_id, token=token)
+
+
+def start_session(session: so.Session, user: User, policy: SessionPolicy, *, ip: str | None,
+                  user_agent: str | None, method: str = "password") -> str:
+    """The session row of a completed sign-in and its audit entry (service role); returns the token."""
+    row, token = new_session(user.company_id, user.id, policy, ip=ip, user_agent=user_agent)
+    session.add(row)
+    user.last_login_at = utcnow()
+    session.flush()
+    audit.record(session, "login.succeeded", entity_type="session", entity_id=row.id, company_id=user.company_id,
+                 actor=audit.Actor(user.id, user.email, ip, user_agent),
+                 changes=None if method == "password" else {"second_factor": method})
+    return token
+
+
+def revoke_sessions(session: so.Session, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> int:
+    """End every live session of a person at once (except `keep`); returns how many ended."""
+    query = sa.update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
+                                         AuthSession.expires_at > sa.func.now())
+    if keep is not None:
+        query = query.where(AuthSession.id != keep)
+    return session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+# The request's first statement, built once: constructing it and computing its cache key cost more than
+# running it. A scalar subquery, so the resolver runs once and the row is found through the primary key.
+_CURRENT_SESSION = (
+    sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, User.id, User.email,
+              Profile.id, Profile.full_name, Profile.role, Company)
+    .join(User, User.id == AuthSession.user_id)
+    .join(Profile, Profile.user_id == User.id)
+    .join(Company, Company.id == AuthSession.company_id)
+    .where(AuthSession.id == sa.select(sa.func.auth_session_id()).scalar_subquery(), User.is_active.is_(True))
+)
+
+
+def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser | None:
+    """The user of the session whose token this DB session carries, keeping the idle timer fresh.
+
+    One statement: the columns a request needs, and the company row, which stays in the session's identity
+    map so that later `session.get(Company, ...)` calls in the same request cost no query.
+    """
+    row = session.execute(_CURRENT_SESSION).first()
+    if row is None:
+        return None
+    session_id, idle_expires_at, expires_at, user_id, email, profile_id, full_name, role, company = row
+    # The identity map holds objects weakly: this reference keeps the row there for the session's life.
+    session.info["company"] = company
+    now = utcnow()
+    # Refresh the idle deadline at most once a minute: one write per minute, not per request.
+    if idle_expires_at - now < policy.idle_timeout - dt.timedelta(minutes=1):
+        session.execute(sa.update(AuthSession).where(AuthSession.id == session_id)
+                        .values(last_seen_at=now, idle_expires_at=min(now + policy.idle_timeout, expires_at)))
+        session.commit()
+    return CurrentUser(
+        user_id=user_id, profile_id=profile_id, session_id=session_id, company_id=company.id,
+        company_name=company.name, email=email, full_name=full_name, role=role,
+    )
+
+
+def sign_out(session: so.Session, user: CurrentUser) -> None:
+    """Revoke the current session in the database; the token stops working at once."""
+    # The entry goes first: once the session is revoked, this transaction no longer sees the tenant.
+    audit.record(session, "logout", entity_type="session", entity_id=user.session_id)
+    session.execute(
+        sa.update(AuthSession).where(AuthSession.id == user.session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def create_company(session: so.Session, name: str, *, timezone: str = "America/Los_Angeles",
+                   plan: str = "professional") -> Company:
+    """A new tenant (service role: no tenant exists yet to authorize it)."""
+    company = Company(name=name, timezone=timezone, plan=plan)
+    session.add(company)
+    session.flush()
+    audit.record(session, "company.created", entity_type="company", entity_id=company.id, company_id=company.id,
+                 changes=audit.changes_between(None, {"name": name, "timezone": timezone, "plan": plan}))
+    return company
+
+
+def add_member(session: so.Session, company_id: uuid.UUID, *, email: str, password: str | None, role: str,
+               full_name: str, **profile_fields) -> Profile:
+    """A login identity and its profile in one company (without a password: invited, not yet accepted)."""
+    user = User(company_id=company_id, email=email.strip().lower(),
+                password_hash=hash_password(password) if password else None,
+                password_set_at=utcnow() if password else None)
+    session.add(user)
+    session.flush()
+    profile = Profile(company_id=company_id, user_id=user.id, full_name=full_name, role=role, **profile_fields)
+    session.add(profile)
+    session.flush()
+    audit.record(session, "user.created", entity_type="user", entity_id=user.id, company_id=company_id,
+                 changes=audit.changes_between(None, {"email": user.email, "role": role, "full_name": full_name}))
+    return profile

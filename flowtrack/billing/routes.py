@@ -1,0 +1,74 @@
+"""Billing: Stripe's webhook (authenticated by signature, not by a session) and the admin's billing page."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import stripe
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask_login import current_user
+
+from flowtrack.auth.permissions import BILLING_MANAGE, public, requires
+from flowtrack.billing import services
+from flowtrack.db import utcnow
+from flowtrack.extensions import csrf
+from flowtrack.lifecycle import anonymize
+from flowtrack.models.companies import Company
+from flowtrack.web import get_db
+
+bp = Blueprint("billing", __name__)
+log = logging.getLogger("flowtrack.billing")
+
+# Seconds a signature stays valid, both ways: the library refuses old timestamps, we refuse future ones too.
+SIGNATURE_TOLERANCE = 300
+
+
+def _setting(name: str) -> str | None:
+    return current_app.config.get(name) or os.environ.get(name) or None
+
+
+class _FutureTimestamp(ValueError):
+    pass
+
+
+def _refuse_future_timestamp(header: str) -> None:
+    timestamps = [int(part[2:]) for part in header.split(",") if part.startswith("t=")]
+    if not timestamps or timestamps[0] > time.time() + SIGNATURE_TOLERANCE:
+        raise _FutureTimestamp("timestamp is in the future")
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt
+@public  # no session: Stripe's signature over the raw body is the authentication
+def stripe_webhook():
+    """Apply one Stripe event, once, if its signature is good."""
+    secret = _setting("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        log.error("Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
+        return jsonify(error="webhooks are not configured"), 503
+    payload = request.get_data()
+    header = request.headers.get("Stripe-Signature")
+    try:
+        event = stripe.Webhook.construct_event(payload, header, secret, tolerance=SIGNATURE_TOLERANCE)
+        _refuse_future_timestamp(header)
+    except (stripe.SignatureVerificationError, ValueError) as error:
+        # The payload is not logged: it is unauthenticated input and may carry customer details.
+        reason = "no Stripe-Signature header" if not header else type(error).__name__
+        log.warning("Stripe webhook refused (%s) from %s, %d bytes", reason, request.remote_addr, len(payload))
+        return jsonify(error="invalid signature"), 400
+    with get_db().service() as session:
+        outcome = services.handle_event(session, event.to_dict())
+        session.commit()
+    log.info("Stripe event %s (%s): %s", outcome.event_id, event.type, outcome.result)
+    return jsonify(received=True, outcome=outcome.result)
+
+
+@bp.get("/billing/")
+@requires(BILLING_MANAGE)
+def index():
+    """The plan and subscription, and the way to the Stripe customer portal (card, plan, cancel, resume)."""
+    company = g.db.get(Company, current_user.company_id)
+    return render_template("billing/index.html", company=company, portal_url=_setting("STRIPE_PORTAL_URL"),
+                           read_only=anonymize.grace_started(company, utcnow()),
+                           deletion_at=anonymize.scheduled_deletion(company), grace_days=anonymize.GRACE_DAYS)

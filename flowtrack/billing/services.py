@@ -1,0 +1,171 @@
+"""Stripe subscription events applied to the companies table. Plain functions on a service-role session.
+
+The webhook is one of the few narrow uses of the service role (no person is
+signed in): it finds one company by its Stripe ids, updates its subscription
+columns, and audits what changed. Each event id is recorded in
+`stripe_events` in the same transaction as its effects, so a replay changes
+nothing, and a redelivery racing the first waits on the primary key and
+then changes nothing either.
+
+Stripe does not deliver events in order. Each company keeps the creation
+time of the event that produced its current subscription state
+(`subscription_state_at`); an older event is recorded and otherwise ignored.
+A canceled subscription never becomes active again in Stripe, so once a
+subscription is canceled no later-delivered state of that same subscription
+can revive it. Only a new, paid subscription of the same Stripe customer can
+(re-subscribing during grace).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import insert
+
+from flowtrack.audit import services as audit
+from flowtrack.db import utcnow
+from flowtrack.models.billing import StripeEvent
+from flowtrack.models.companies import Company, Plan
+
+log = logging.getLogger("flowtrack.billing")
+
+SUBSCRIPTION_EVENTS = frozenset({
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+})
+# The status after which a Stripe subscription can never be paid again.
+ENDED_STATUSES = frozenset({"canceled"})
+# A new subscription takes over from an ended or ending one only once it is paid for (or trialing).
+PAID_STATUSES = frozenset({"active", "trialing"})
+TRACKED_FIELDS = ("plan", "stripe_subscription_id", "subscription_status", "cancel_at_period_end",
+                  "current_period_end", "deletion_clock_starts_at")
+PLANS = frozenset(plan.value for plan in Plan)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event_id: str
+    result: str  # applied, unchanged, stale, unmatched, ignored, duplicate
+    company_id: uuid.UUID | None = None
+
+
+def _time(seconds: Any) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(int(seconds), dt.timezone.utc) if seconds else None
+
+
+def _period_end(subscription: dict) -> dt.datetime | None:
+    """The paid period's end. API versions from 2025-03-31 carry it on the items, older ones on the subscription."""
+    if subscription.get("current_period_end"):
+        return _time(subscription["current_period_end"])
+    ends = [item.get("current_period_end") for item in (subscription.get("items") or {}).get("data", [])]
+    ends = [end for end in ends if end]
+    return _time(max(ends)) if ends else None
+
+
+def _plan(subscription: dict) -> str | None:
+    """Our plan, from the price's lookup key (the prices are named after the plans)."""
+    for item in (subscription.get("items") or {}).get("data", []):
+        lookup_key = (item.get("price") or {}).get("lookup_key")
+        if lookup_key in PLANS:
+            return lookup_key
+    return None
+
+
+def _state(company: Company) -> dict[str, Any]:
+    return {field: getattr(company, field) for field in TRACKED_FIELDS}
+
+
+def _find_company(session: so.Session, subscription: dict) -> Company | None:
+    """The company this subscription belongs to, locked for the rest of the transaction."""
+    by_subscription = session.scalar(sa.select(Company).where(Company.stripe_subscription_id == subscription["id"])
+                                     .with_for_update())
+    if by_subscription is not None:
+        return by_subscription
+    customer = subscription.get("customer")
+    if not customer:
+        return None
+    return session.scalar(sa.select(Company).where(Company.stripe_customer_id == customer).with_for_update())
+
+
+def _is_current_subscription(company: Company, subscription: dict) -> bool:
+    """Whether the event may speak for the company: its own subscription, or a live new one that replaces it."""
+    if company.stripe_subscription_id in (None, subscription["id"]):
+        return True
+    replaceable = company.subscription_status in ENDED_STATUSES or company.cancel_at_period_end
+    return replaceable and subscription.get("status") in PAID_STATUSES
+
+
+def _apply(company: Company, subscription: dict, state_at: dt.datetime) -> None:
+    status = subscription.get("status") or company.subscription_status
+    if subscription["id"] != company.stripe_subscription_id:
+        company.stripe_subscription_id = subscription["id"]
+    company.subscription_status = status
+    company.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+    company.current_period_end = _period_end(subscription) or company.current_period_end
+    company.plan = _plan(subscription) or company.plan
+    company.subscription_state_at = state_at
+    if status in ENDED_STATUSES:
+        # Cancelled at the period's end: the pinned clock stands. Ended without notice (failed payments): now.
+        if company.deletion_clock_starts_at is None:
+            company.deletion_clock_starts_at = (_time(subscription.get("ended_at"))
+                                                or _time(subscription.get("canceled_at")) or state_at)
+    elif company.cancel_at_period_end:
+        company.deletion_clock_starts_at = company.current_period_end or _time(subscription.get("cancel_at"))
+    else:
+        company.deletion_clock_starts_at = None  # reversed (or never cancelled): nothing is lost
+
+
+def handle_event(session: so.Session, event: dict) -> Outcome:
+    """Apply one verified Stripe event; the caller commits. Replays and stale events change nothing."""
+    event_id, event_type = event["id"], event["type"]
+    created = _time(event.get("created")) or utcnow()
+    claimed = session.execute(
+        insert(StripeEvent).values(id=event_id, type=event_type, created_at=created, received_at=utcnow(),
+                                   outcome="ignored")
+        .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
+    ).scalar()
+    if claimed is None:
+        return Outcome(event_id, "duplicate")
+    if event_type not in SUBSCRIPTION_EVENTS:
+        return Outcome(event_id, "ignored")
+
+    subscription = event["data"]["object"]
+    if event_type == "customer.subscription.deleted":
+        subscription = {**subscription, "status": "canceled"}
+    company = _find_company(session, subscription)
+    if company is None:
+        log.warning("stripe event %s (%s) matches no company", event_id, event_type)
+        return _record(session, event_id, "unmatched", None)
+    if company.tombstoned_at is not None or not _is_current_subscription(company, subscription):
+        return _record(session, event_id, "ignored", company.id)
+    if _is_stale(company, subscription, created):
+        return _record(session, event_id, "stale", company.id)
+
+    before = _state(company)
+    _apply(company, subscription, created)
+    after = _state(company)
+    if before == after:
+        return _record(session, event_id, "unchanged", company.id)
+    audit.record(session, "subscription.changed", entity_type="company", entity_id=company.id,
+                 company_id=company.id, actor=audit.Actor(None, f"Stripe event {event_id}"),
+                 changes=audit.changes_between(before, after))
+    return _record(session, event_id, "applied", company.id)
+
+
+def _is_stale(company: Company, subscription: dict, created: dt.datetime) -> bool:
+    if company.subscription_state_at is not None and created < company.subscription_state_at:
+        return True
+    same = subscription["id"] == company.stripe_subscription_id
+    return same and company.subscription_status in ENDED_STATUSES and subscription.get("status") not in ENDED_STATUSES
+
+
+def _record(session: so.Session, event_id: str, outcome: str, company_id: uuid.UUID | None) -> Outcome:
+    session.execute(sa.update(StripeEvent).where(StripeEvent.id == event_id)
+                    .values(outcome=outcome, company_id=company_id))
+    return Outcome(event_id, outcome, company_id)

@@ -1,0 +1,60 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SearchField, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from flowtrack.customers.services import SORTS, STATUSES
+
+# Digits with the usual separators, an optional leading + and an optional extension ("x12", "ext. 12").
+phone = Regexp(r"^\+?[0-9()./\- ]{7,30}( *(x|ext\.?) *[0-9]{1,6})?$",
+               message="Enter a phone number: digits, spaces, dashes or brackets, optionally “ext. 12”.")
+
+
+class CustomerForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    billing_address = TextAreaField("Billing address", validators=[Optional(), Length(max=500)],
+                                    render_kw={"rows": 3})
+    email = EmailField("Email", validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+                       render_kw={"autocapitalize": "none"})
+    phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
+
+
+class ContactForm(FlaskForm):
+    """The phone and email edited in place on the list."""
+
+    email = EmailField("Email", validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+                       render_kw={"autocapitalize": "none"})
+    phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
+
+
+class CustomerFilterForm(FlaskForm):
+    """The list's search, filter and order (a GET form: reading needs no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Search by name", validators=[Optional(), Length(max=100)],
+                    render_kw={"placeholder": "Name begins with…", "autocomplete": "off"})
+    status = SelectField("Show", choices=[(s, s.capitalize()) for s in STATUSES], default="active")
+    sort = SelectField("Order", choices=list(SORTS.items()), default="name")
+
+
+class LocationForm(FlaskForm):
+    address_line1 = StringField("Street address", validators=[DataRequired(), Length(max=200)],
+                                render_kw={"autocomplete": "address-line1"})
+    address_line2 = StringField("Unit, suite, building", validators=[Optional(), Length(max=200)],
+                                render_kw={"autocomplete": "address-line2"})
+    city = StringField("City", validators=[DataRequired(), Length(max=100)], render_kw={"autocomplete": "address-level2"})
+    state = StringField("State", validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, like OR.")],
+                        render_kw={"autocomplete": "address-level1", "maxlength": 2, "autocapitalize": "characters"})
+    postal_code = StringField("ZIP code", validators=[
+        DataRequired(),
+        Regexp(r"^(\d{5}(-\d{4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)$", message="A ZIP code like 97477 or 97477-1234."),
+    ], render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
+    # Choices are the company's own districts, set by the view; an id that is not one of them is refused.
+    district_id = SelectField("Water district", choices=[], validate_choice=True)
+    site_contact_name = StringField("Contact on site", validators=[Optional(), Length(max=200)])
+    site_contact_phone = TelField("Their phone", validators=[Optional(), Length(max=40), phone])
+    access_notes = TextAreaField("Access notes", validators=[Optional(), Length(max=2000)],
+                                 description="Gate codes, dogs, where the assembly is, when to come.",
+                                 render_kw={"rows": 3})

@@ -1,0 +1,82 @@
+"""Test kits (gauges): the list with calibration state, add, edit, remove."""
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+
+from flowtrack.auth.permissions import GAUGES_MANAGE, GAUGES_VIEW, requires
+from flowtrack.devices import services
+from flowtrack.devices.forms import GaugeForm
+from flowtrack.models.customers import Gauge
+
+bp = Blueprint("gauges", __name__, url_prefix="/gauges")
+
+def _gauge(gauge_id: uuid.UUID) -> Gauge:
+    gauge = services.get_gauge(g.db, gauge_id)
+    if gauge is None:
+        abort(404)
+    return gauge
+
+
+def _form(gauge: Gauge | None = None) -> GaugeForm:
+    form = GaugeForm(obj=gauge)
+    form.today = services.company_today(g.db)
+    return form
+
+
+def _page(form: GaugeForm, gauge: Gauge | None, status: int):
+    return render_template("devices/gauge_form.html", form=form, gauge=gauge), status
+
+
+@bp.get("/")
+@requires(GAUGES_VIEW)
+def index():
+    """Every test kit, the first to need calibration first; expired ones say so."""
+    today = services.company_today(g.db)
+    gauges = [(gauge, services.gauge_state(gauge, today)) for gauge in services.list_gauges(g.db)]
+    return render_template("devices/gauges.html", gauges=gauges)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(GAUGES_MANAGE)
+def new():
+    form = _form()
+    if not form.validate_on_submit():
+        return _page(form, None, 422 if form.is_submitted() else 200)
+    try:
+        gauge = services.create_gauge(g.db, **{field: form[field].data for field in services.GAUGE_FIELDS})
+    except services.SerialTaken as taken:
+        g.db.rollback()
+        form.serial.errors.append(str(taken))
+        return _page(form, None, 422)
+    g.db.commit()
+    flash(f"Test kit {gauge.serial} added.", "success")
+    return redirect(url_for("gauges.index"), code=303)
+
+
+@bp.route("/<uuid:gauge_id>/edit", methods=["GET", "POST"])
+@requires(GAUGES_MANAGE)
+def edit(gauge_id: uuid.UUID):
+    """Change a kit's details; after a calibration, its new dates."""
+    gauge = _gauge(gauge_id)
+    form = _form(gauge)
+    if not form.validate_on_submit():
+        return _page(form, gauge, 422 if form.is_submitted() else 200)
+    try:
+        services.update_gauge(g.db, gauge, **{field: form[field].data for field in services.GAUGE_FIELDS})
+    except services.SerialTaken as taken:
+        g.db.rollback()
+        form.serial.errors.append(str(taken))
+        return _page(form, gauge, 422)
+    g.db.commit()
+    flash("Changes saved.", "success")
+    return redirect(url_for("gauges.index"), code=303)
+
+
+@bp.post("/<uuid:gauge_id>/delete")
+@requires(GAUGES_MANAGE)
+def delete(gauge_id: uuid.UUID):
+    gauge = _gauge(gauge_id)
+    services.delete_gauge(g.db, gauge)
+    g.db.commit()
+    flash(f"Test kit {gauge.serial} removed.", "success")
+    return redirect(url_for("gauges.index"), code=303)

@@ -1,0 +1,131 @@
+"""Devices: the list by serial, a device's page, add one at a location, edit it, record its replacement."""
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from htmx_flask import request as htmx_request
+
+from flowtrack.auth.permissions import DEVICES_EDIT, DEVICES_VIEW, TESTS_VIEW, allowed, own_work_of, requires
+from flowtrack.customers import services as customers
+from flowtrack.devices import services
+from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
+from flowtrack.models.companies import Company
+from flowtrack.models.customers import Device, DeviceStatus, DeviceType, Hazard
+from flowtrack.testing import services as testing
+
+bp = Blueprint("devices", __name__)
+
+
+def _device(device_id: uuid.UUID) -> Device:
+    device = services.get_device(g.db, device_id)
+    if device is None:
+        abort(404)
+    return device
+
+
+def _form(device: Device | None = None, *, with_status: bool = False) -> DeviceForm:
+    form = DeviceForm(obj=device)
+    form.today = services.company_today(g.db)
+    if not with_status:
+        del form.status
+    return form
+
+
+def _page(status: int, **context):
+    return render_template("devices/form.html", **context), status
+
+
+def _serial_taken(taken: services.SerialTaken, context: dict):
+    g.db.rollback()
+    context["form"].serial.errors.append(str(taken))
+    return _page(422, **context)
+
+
+@bp.get("/devices/")
+@requires(DEVICES_VIEW)
+def index():
+    """Devices by serial, searched by its beginning, a page at a time."""
+    form = DeviceFilterForm(request.args)
+    valid = form.validate()
+    query = services.DeviceQuery(q=form.q.data, status=form.status.data, after=request.args.get("after")) \
+        if valid else services.DeviceQuery()
+    page = services.list_devices(g.db, query)
+    status = 200 if valid else 422
+    if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
+        return render_template("devices/_rows.html", page=page, query=query), status
+    return render_template("devices/index.html", form=form, page=page, query=query), status
+
+
+@bp.get("/devices/<uuid:device_id>")
+@requires(DEVICES_VIEW)
+def detail(device_id: uuid.UUID):
+    device = services.device_with_place(g.db, device_id)
+    if device is None:
+        abort(404)
+    tests = testing.device_tests(g.db, device.id, own_work_of(current_user)) \
+        if allowed(current_user.role, TESTS_VIEW) else None
+    return render_template("devices/detail.html", device=device, replaced=services.replaced_devices(g.db, device.id),
+                           tests=tests, timezone=g.db.get(Company, current_user.company_id).timezone,
+                           type_label=DeviceType(device.device_type).label,
+                           hazard_label=Hazard(device.hazard).label if device.hazard else None)
+
+
+@bp.route("/locations/<uuid:location_id>/devices/new", methods=["GET", "POST"])
+@requires(DEVICES_EDIT)
+def new(location_id: uuid.UUID):
+    """Add a device at a service location."""
+    location = customers.get_location(g.db, location_id)
+    if location is None:
+        abort(404)
+    form = _form()
+    context = {"form": form, "location": location, "device": None, "replacing": None}
+    if not form.validate_on_submit():
+        return _page(422 if form.is_submitted() else 200, **context)
+    try:
+        device = services.create_device(g.db, location, **form.values())
+    except services.SerialTaken as taken:
+        return _serial_taken(taken, context)
+    g.db.commit()
+    flash(f"Device {device.serial} added.", "success")
+    return redirect(url_for("devices.detail", device_id=device.id), code=303)
+
+
+@bp.route("/devices/<uuid:device_id>/edit", methods=["GET", "POST"])
+@requires(DEVICES_EDIT)
+def edit(device_id: uuid.UUID):
+    device = _device(device_id)
+    form = _form(device, with_status=device.status != DeviceStatus.replaced.value)
+    context = {"form": form, "location": device.location, "device": device, "replacing": None}
+    if not form.validate_on_submit():
+        return _page(422 if form.is_submitted() else 200, **context)
+    try:
+        services.update_device(g.db, device, **form.values())
+    except services.SerialTaken as taken:
+        return _serial_taken(taken, context)
+    g.db.commit()
+    flash("Changes saved.", "success")
+    return redirect(url_for("devices.detail", device_id=device.id), code=303)
+
+
+@bp.route("/devices/<uuid:device_id>/replace", methods=["GET", "POST"])
+@requires(DEVICES_EDIT)
+def replace(device_id: uuid.UUID):
+    """Record the assembly that took this one's place; this one is kept, marked replaced."""
+    old = _device(device_id)
+    if old.status != DeviceStatus.active.value:
+        flash("Only an active device can be replaced.", "error")
+        return redirect(url_for("devices.detail", device_id=old.id), code=303)
+    form = _form()
+    if not form.is_submitted():
+        form.device_type.data, form.size.data = old.device_type, old.size
+        form.where_installed.data, form.hazard.data = old.where_installed, old.hazard
+    context = {"form": form, "location": old.location, "device": None, "replacing": old}
+    if not form.validate_on_submit():
+        return _page(422 if form.is_submitted() else 200, **context)
+    try:
+        new_device = services.replace_device(g.db, old, **form.values())
+    except services.SerialTaken as taken:
+        return _serial_taken(taken, context)
+    g.db.commit()
+    flash(f"Device {old.serial} is recorded as replaced by {new_device.serial}.", "success")
+    return redirect(url_for("devices.detail", device_id=new_device.id), code=303)

@@ -1,0 +1,49 @@
+import calendar
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, RadioField, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from flowtrack.customers.forms import phone
+from flowtrack.devices.due_dates import FIXED_DATE, LAST_TEST, valid_day_of_year
+
+MONTHS = [("", "—")] + [(str(n), calendar.month_name[n]) for n in range(1, 13)]
+
+
+class DistrictForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    contact_name = StringField("Contact", validators=[Optional(), Length(max=200)])
+    contact_phone = TelField("Contact phone", validators=[Optional(), Length(max=40), phone])
+    report_email = EmailField("Email for test reports", validators=[Optional(), Length(max=254),
+                                                                     Email(check_deliverability=False)],
+                              render_kw={"autocapitalize": "none"})
+    test_interval_months = IntegerField("Test every (months)", default=12,
+                                        validators=[InputRequired(), NumberRange(min=1, max=120)])
+    due_anchor = RadioField("Next test is due", default=LAST_TEST, choices=[
+        (LAST_TEST, "on the anniversary of the last passing test"),
+        (FIXED_DATE, "by a fixed date every year"),
+    ])
+    fixed_due_month = SelectField("Fixed date: month", choices=MONTHS, default="",
+                                  coerce=lambda value: int(value) if value else None)
+    fixed_due_day = IntegerField("Fixed date: day", validators=[Optional(), NumberRange(min=1, max=31)])
+    early_window_days = IntegerField("Early-test window (days)", default=0,
+                                     validators=[InputRequired(), NumberRange(min=0, max=365)],
+                                     description="A test this many days before the due date keeps the original "
+                                                 "schedule (anniversary rule).")
+    due_end_of_month = BooleanField("Due at the end of the month")
+    report_template = TextAreaField("Test report form", validators=[Optional(), Length(max=100_000)],
+                                    description="The district's own form for test reports, as text.",
+                                    render_kw={"rows": 6})
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Across fields, and also when the day is left empty (which ends the day field's own validators).
+        if valid and self.due_anchor.data == FIXED_DATE:
+            month, day = self.fixed_due_month.data, self.fixed_due_day.data
+            if month is None or day is None:
+                self.fixed_due_day.errors.append("Choose the month and day the tests are due by.")
+                valid = False
+            elif not valid_day_of_year(month, day):
+                self.fixed_due_day.errors.append("That month has no such day (February 29 is not every year's).")
+                valid = False
+        return valid

@@ -1,0 +1,111 @@
+"""Water districts: their contacts, report form and due-date rule. Plain functions on a session, audited."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.customers.services import clean
+from flowtrack.db import new_id
+from flowtrack.devices import services as devices
+from flowtrack.devices.due_dates import FIXED_DATE
+from flowtrack.models.customers import CustomerLocation, District
+
+DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "test_interval_months", "due_anchor",
+                   "fixed_due_month", "fixed_due_day", "early_window_days", "due_end_of_month", "report_template")
+RULE_FIELDS = ("test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
+               "due_end_of_month")
+
+
+class DistrictError(Exception):
+    """A change the rules refuse; `field` names the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def snapshot(district: District) -> dict[str, Any]:
+    return {field: getattr(district, field) for field in DISTRICT_FIELDS}
+
+
+def list_districts(session: so.Session) -> list[tuple[District, int]]:
+    """Every district by name, with how many service locations are in it."""
+    locations = (sa.select(sa.func.count()).select_from(CustomerLocation)
+                 .where(CustomerLocation.district_id == District.id).scalar_subquery())
+    return list(session.execute(sa.select(District, locations).order_by(sa.func.lower(District.name), District.id)))
+
+
+def choices(session: so.Session) -> list[tuple[str, str]]:
+    """(id, name) of every district, for a location's district select."""
+    rows = session.execute(sa.select(District.id, District.name).order_by(sa.func.lower(District.name)))
+    return [(str(district_id), name) for district_id, name in rows]
+
+
+def get_district(session: so.Session, district_id: uuid.UUID) -> District | None:
+    return session.get(District, district_id)
+
+
+def _apply(session: so.Session, district: District, values: dict[str, Any]) -> None:
+    unknown = set(values) - set(DISTRICT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown fields {sorted(unknown)}")
+    for field, value in values.items():
+        setattr(district, field, clean(value))
+    if district.report_email:
+        district.report_email = district.report_email.lower()
+    if district.due_anchor != FIXED_DATE:
+        district.fixed_due_month = district.fixed_due_day = None
+    try:
+        devices.due_rule(district)
+    except ValueError as error:
+        raise DistrictError("due_anchor", str(error).capitalize() + ".") from None
+    with session.no_autoflush:  # the unique index must not see the new name before this check has
+        same_name = session.scalar(sa.select(District.id).where(
+            sa.func.lower(District.name) == sa.func.lower(district.name), District.id != district.id))
+    if same_name:
+        raise DistrictError("name", "There is already a district with this name.")
+
+
+def create_district(session: so.Session, **values: Any) -> District:
+    district = District(id=new_id(), test_interval_months=12, due_anchor="last_test", early_window_days=0,
+                        due_end_of_month=False)
+    _apply(session, district, values)
+    session.add(district)
+    session.flush()
+    audit.record(session, "district.created", entity_type="district", entity_id=district.id,
+                 changes=audit.changes_between(None, snapshot(district)))
+    return district
+
+
+def update_district(session: so.Session, district: District, **values: Any) -> int:
+    """Change a district; a changed due-date rule reschedules its devices. Returns how many were rescheduled."""
+    before = snapshot(district)
+    _apply(session, district, values)
+    changes = audit.changes_between(before, snapshot(district))
+    if not changes:
+        return 0
+    session.flush()
+    rescheduled = 0
+    if any(field in changes for field in RULE_FIELDS):
+        rescheduled = devices.refresh_due_dates(session, district_id=district.id)
+    audit.record(session, "district.updated", entity_type="district", entity_id=district.id,
+                 changes={**changes, **({"devices_rescheduled": rescheduled} if rescheduled else {})})
+    return rescheduled
+
+
+def delete_district(session: so.Session, district: District) -> None:
+    """Remove a district that no service location is in."""
+    in_use = session.scalar(sa.select(sa.func.count()).select_from(CustomerLocation)
+                            .where(CustomerLocation.district_id == district.id))
+    if in_use:
+        raise DistrictError("name", f"{district.name} is the district of {in_use} service location"
+                                    f"{'s' if in_use != 1 else ''}. Move them to another district first.")
+    before = snapshot(district)
+    session.delete(district)
+    session.flush()
+    audit.record(session, "district.deleted", entity_type="district", entity_id=district.id,
+                 changes=audit.changes_between(before, None))

@@ -1,0 +1,26 @@
+"""Export jobs run by the RQ worker."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+
+from flowtrack.db import utcnow
+from flowtrack.exports import services
+from flowtrack.queue import company_session
+from flowtrack.web import get_db
+
+
+def storage_dir():
+    return current_app.extensions["flowtrack.settings"].instance_path / "exports"
+
+
+def build_export(company_id: str, export_id: str) -> dict:
+    with company_session(uuid.UUID(company_id), actor_label="export job") as session:
+        export = services.build(get_db(), session, uuid.UUID(export_id), storage_dir())
+        return {"status": export.status if export else "missing"}
+
+
+def delete_expired_exports() -> int:
+    """Daily: free the disk of files nobody may download any more."""
+    return services.delete_expired_files(get_db(), storage_dir(), utcnow())

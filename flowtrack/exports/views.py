@@ -1,0 +1,48 @@
+"""Request handling shared by the data-export and audit-report pages: start, find, show, download."""
+import uuid
+
+from flask import abort, g, redirect, render_template, send_file, url_for
+from flask_login import current_user
+from htmx_flask import request as htmx_request
+
+from flowtrack.audit import services as audit
+from flowtrack.db import utcnow
+from flowtrack.exports import services
+from flowtrack.exports.tasks import build_export, storage_dir
+from flowtrack.models.companies import Company
+from flowtrack.queue import enqueue_for_company
+
+
+def start(kind: str, blueprint: str, params: dict | None = None):
+    """Record the request, commit, then queue the build (never the other way round)."""
+    export = services.request_export(g.db, kind, current_user.user_id, params)
+    g.db.commit()
+    enqueue_for_company(build_export, current_user.company_id, str(export.id), description=kind)
+    if htmx_request.htmx:
+        return render_template("exports/_item.html", export=export, blueprint=blueprint, now=utcnow()), 202
+    return redirect(url_for(f"{blueprint}.index"), code=303)
+
+
+def find_or_404(export_id: uuid.UUID, kinds: tuple[str, ...]):
+    export = services.find_export(g.db, export_id, kinds)
+    if export is None:
+        abort(404)
+    return export
+
+
+def status(export, blueprint: str):
+    return render_template("exports/_status.html", export=export, blueprint=blueprint, now=utcnow())
+
+
+def download(export):
+    """Send a finished file; 410 once its window has closed."""
+    if export.status != "done":
+        abort(404)
+    path = services.file_path(storage_dir(), export)
+    if export.expires_at <= utcnow() or not path.exists():
+        abort(410)
+    audit.record(g.db, "export.downloaded", entity_type="export", entity_id=export.id)
+    g.db.commit()
+    company = g.db.get(Company, export.company_id)
+    return send_file(path, mimetype=services.MEDIA_TYPE[export.kind], as_attachment=True,
+                     download_name=services.download_name(company, export))

@@ -1,0 +1,17 @@
+"""Extensions, created once and bound in create_app()."""
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+htmx = Htmx()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+def login_email_key() -> str:
+    """Rate-limit key for one account: the email being tried, whoever tries it."""
+    return "account:" + (request.form.get("email") or "").strip().lower()

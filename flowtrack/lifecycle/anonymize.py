@@ -1,0 +1,346 @@
+"""Deletion on cancellation: the grace clock and the daily anonymization sweep.
+
+A cancelled subscription pins `deletion_clock_starts_at` to the paid period's
+end (see flowtrack/billing/services.py). From then the company is read-only
+for GRACE_DAYS, then the sweep anonymizes it, one transaction per company, in
+the order the data-handling page promises (seed 002, section 5):
+
+1. invoices' `customer_snapshot` frozen with the customer's identity fields,
+2. invoices' `customer_id` nulled,
+3. audit_log identity stripped (the hash chain still verifies),
+4. the companies row tombstoned,
+5. DELETED_TABLES deleted, login identities last.
+
+Three safety layers must all pass before the first write: the company exists,
+its subscription is canceled, and its clock is at least GRACE_DAYS old. The
+sweep is idempotent (a tombstoned company is done) and catches up missed days
+(it takes every company whose grace has expired, not those expiring today).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import uuid
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.db import Database, utcnow
+from flowtrack.models.companies import Company
+
+log = logging.getLogger("flowtrack.lifecycle")
+
+GRACE_DAYS = 30  # the same for every company, by promise; not a setting
+GRACE = dt.timedelta(days=GRACE_DAYS)
+
+# jobs/cron.py runs the sweep daily at this hour in this time zone.
+SWEEP_HOUR = 4
+SWEEP_TIMEZONE = "America/Los_Angeles"
+
+# What is left of an anonymized company: its tombstone, invoices without a customer, audit entries without
+# identity, and the ids of the Stripe events that got it there.
+SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "stripe_events")
+
+# Everything else, in the promised order; where a foreign key needs a child gone first, it goes first
+# (see `deletion_order`). Names without a table (yet) are skipped. Our additions to the promised list sit
+# beside their kin: districts and gauges (issue 3), exports, and the sign-in pieces of a login identity.
+DELETED_TABLES = (
+    "customers", "customer_locations", "districts", "devices", "gauges", "test_records", "work_orders",
+    "scheduled_jobs", "notification_log", "notification_emails", "company_settings", "exports", "profiles",
+    "account_tokens", "recovery_codes", "users", "auth_sessions",
+)
+
+# Copied from the customer into each invoice's snapshot (where the snapshot lacks them) before the customer goes.
+IDENTITY_FIELDS = ("name", "company_name", "contact_name", "email", "phone", "billing_address", "address",
+                   "address_line1", "address_line2", "city", "state", "postal_code")
+
+# Folders under the instance path that hold a company's stored files as <folder>/<company id>/.
+# Exports and test report PDFs; device photos and logos join this list when file storage lands.
+COMPANY_FILE_FOLDERS = ("exports", "reports")
+
+TOMBSTONE_NAME = "Deleted company"
+SWEEP_ACTOR = audit.Actor(user_id=None, label="anonymization sweep")
+
+
+# --- the grace clock (pure) -------------------------------------------------------------------------------
+
+def deletion_date(company: Company) -> dt.datetime | None:
+    """The moment grace expires, or None while no cancellation is scheduled."""
+    clock = company.deletion_clock_starts_at
+    return clock + GRACE if clock is not None else None
+
+
+def grace_started(company: Company, now: dt.datetime) -> bool:
+    """The paid period has ended: the company is read-only."""
+    clock = company.deletion_clock_starts_at
+    return clock is not None and clock <= now
+
+
+def grace_expired(company: Company, now: dt.datetime) -> bool:
+    """Grace is over: the sweep may anonymize the company (if its subscription is canceled)."""
+    due = deletion_date(company)
+    return due is not None and due <= now
+
+
+def scheduled_deletion(company: Company) -> dt.datetime | None:
+    """The daily sweep run that will anonymize the company: the first one at or after its deletion date."""
+    due = deletion_date(company)
+    if due is None:
+        return None
+    zone = zoneinfo.ZoneInfo(SWEEP_TIMEZONE)
+    local = due.astimezone(zone)
+    run = dt.datetime.combine(local.date(), dt.time(SWEEP_HOUR), tzinfo=zone)
+    if run < local:
+        run = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(SWEEP_HOUR), tzinfo=zone)
+    return run
+
+
+class CompanyReadOnly(PermissionError):
+    """A write for a company whose paid period has ended."""
+
+
+def refuse_writes_in_grace(session: so.Session, company_id: uuid.UUID, now: dt.datetime) -> None:
+    """Raise CompanyReadOnly if the company is in grace (for background jobs that would write)."""
+    company = session.get(Company, company_id)
+    if company is not None and grace_started(company, now):
+        raise CompanyReadOnly(f"company {company_id} is read-only since {company.deletion_clock_starts_at:%Y-%m-%d}: "
+                              "its subscription has ended")
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------
+
+@dataclass
+class CompanyResult:
+    company_id: uuid.UUID
+    status: str  # anonymized, would_anonymize (dry run), skipped, failed
+    reason: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    files_removed: int = 0
+
+
+@dataclass
+class SweepSummary:
+    now: dt.datetime
+    dry_run: bool
+    results: list[CompanyResult]
+
+    def by_status(self, status: str) -> list[CompanyResult]:
+        return [r for r in self.results if r.status == status]
+
+    def totals(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for result in self.results:
+            for table, count in result.counts.items():
+                totals[table] = totals.get(table, 0) + count
+        return totals
+
+
+def _check_clock(now: dt.datetime, dry_run: bool) -> None:
+    # A clock set ahead would delete data before the promised date; a dry run may look ahead.
+    if not dry_run and now > utcnow() + dt.timedelta(minutes=5):
+        raise ValueError("refusing to anonymize with a time in the future; use --dry-run to look ahead")
+
+
+def sweep(db: Database, now: dt.datetime, dry_run: bool = False, *, files_root: Path | None = None) -> SweepSummary:
+    """Anonymize every company whose grace has expired, each in its own transaction; log a summary."""
+    _check_clock(now, dry_run)
+    with db.service() as session:
+        candidates = session.scalars(
+            sa.select(Company.id).where(Company.tombstoned_at.is_(None), Company.deletion_clock_starts_at.is_not(None))
+            .order_by(Company.deletion_clock_starts_at, Company.id)
+        ).all()
+        tombstoned = session.scalars(sa.select(Company.id).where(Company.tombstoned_at.is_not(None))).all()
+    results = [anonymize_company(db, company_id, now, dry_run=dry_run, files_root=files_root)
+               for company_id in candidates]
+    if files_root is not None and not dry_run:
+        # Files whose removal failed after an earlier commit are retried until they are gone.
+        for company_id in tombstoned:
+            removed = delete_stored_files(files_root, company_id)
+            if removed:
+                log.info("sweep: removed %d leftover stored files of anonymized company %s", removed, company_id)
+    summary = SweepSummary(now, dry_run, results)
+    _log_summary(summary)
+    return summary
+
+
+def anonymize_company(db: Database, company_id: uuid.UUID, now: dt.datetime, *, dry_run: bool = False,
+                      files_root: Path | None = None) -> CompanyResult:
+    """Check the three safety layers, then anonymize one company in one transaction (rolled back on any error)."""
+    _check_clock(now, dry_run)
+    session = db.service_session()
+    try:
+        company = session.scalar(sa.select(Company).where(Company.id == company_id).with_for_update())
+        refusal = _safety_refusal(company, now)
+        if refusal:
+            session.rollback()
+            return CompanyResult(company_id, "skipped", refusal)
+        counts = _anonymize(session, company)
+        if dry_run:
+            session.rollback()
+            return CompanyResult(company_id, "would_anonymize", counts=counts)
+        session.commit()
+    except Exception as error:
+        session.rollback()
+        log.exception("sweep: anonymizing company %s failed; rolled back, nothing of it changed", company_id)
+        return CompanyResult(company_id, "failed", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
+    finally:
+        session.close()
+    files = delete_stored_files(files_root, company_id) if files_root is not None else 0
+    return CompanyResult(company_id, "anonymized", counts=counts, files_removed=files)
+
+
+def _safety_refusal(company: Company | None, now: dt.datetime) -> str | None:
+    """Why the company must not be touched, or None when all three layers pass."""
+    if company is None:
+        return "identity: no such company"
+    if company.tombstoned_at is not None:
+        return "identity: already anonymized"
+    if company.subscription_status != "canceled":
+        return f"cancellation: subscription is {company.subscription_status!r}, not 'canceled'"
+    if company.deletion_clock_starts_at is None:
+        return "grace: no deletion clock is set"
+    if not grace_expired(company, now):
+        return f"grace: expires {deletion_date(company).isoformat()}"
+    return None
+
+
+def _anonymize(session: so.Session, company: Company) -> dict[str, int]:
+    company_id = company.id
+    tables = _tenant_tables(session)
+    counts: dict[str, int] = {}
+    if "invoices" in tables and {"customer_snapshot", "customer_id"} <= _columns(session, "invoices"):
+        counts["invoices_frozen"] = _freeze_invoice_snapshots(session, company_id, tables)
+        counts["invoices_customer_nulled"] = session.execute(sa.text(
+            "UPDATE invoices SET customer_id = NULL WHERE company_id = :c AND customer_id IS NOT NULL"),
+            {"c": company_id}).rowcount
+    counts["other_references_nulled"] = _detach_survivors(session, company_id, tables)
+    counts["audit_entries_stripped"] = audit.strip_identity(session, company_id)
+    # The Stripe ids would lead back to the customer record at Stripe; a late event then matches no company.
+    company.name = TOMBSTONE_NAME
+    company.stripe_customer_id = company.stripe_subscription_id = None
+    company.tombstoned_at = utcnow()
+    session.flush()
+    for table in deletion_order(session, [t for t in DELETED_TABLES if t in tables]):
+        counts[table] = session.execute(sa.text(f'DELETE FROM public."{table}" WHERE company_id = :c'),
+                                        {"c": company_id}).rowcount
+    left = remaining_rows(session, company_id)
+    if left:
+        raise RuntimeError(f"rows would remain in tables the sweep does not know: {sorted(left)}")
+    audit.record(session, "company.anonymized", entity_type="company", entity_id=company_id, company_id=company_id,
+                 actor=SWEEP_ACTOR, changes={"rows": counts})
+    return counts
+
+
+def _tenant_tables(session: so.Session) -> set[str]:
+    """Tables that hold rows of a company (a company_id column)."""
+    return set(session.scalars(sa.text("""
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+    """)))
+
+
+def _columns(session: so.Session, table: str) -> set[str]:
+    return set(session.scalars(sa.text("SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_schema = 'public' AND table_name = :t"), {"t": table}))
+
+
+def _foreign_keys(session: so.Session) -> list[sa.Row]:
+    """(child, column, parent) of every single-column foreign key between public tables."""
+    return session.execute(sa.text("""
+        SELECT child.relname AS child, a.attname AS column, parent.relname AS parent
+        FROM pg_constraint k
+        JOIN pg_class child ON child.oid = k.conrelid
+        JOIN pg_class parent ON parent.oid = k.confrelid
+        JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+        WHERE k.contype = 'f' AND k.connamespace = 'public'::regnamespace
+    """)).all()
+
+
+def _freeze_invoice_snapshots(session: so.Session, company_id: uuid.UUID, tables: set[str]) -> int:
+    """Keep the billed identity on each invoice; fields the snapshot already holds (as billed) win."""
+    if "customers" not in tables:
+        return 0
+    fields = sorted(set(IDENTITY_FIELDS) & _columns(session, "customers"))
+    return session.execute(sa.text("""
+        UPDATE invoices i
+        SET customer_snapshot = (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb)
+                                 FROM jsonb_each(to_jsonb(c)) WHERE key = ANY(:fields))
+                                || COALESCE(i.customer_snapshot, '{}'::jsonb)
+        FROM customers c
+        WHERE i.company_id = :c AND c.id = i.customer_id
+    """), {"c": company_id, "fields": fields}).rowcount
+
+
+def _detach_survivors(session: so.Session, company_id: uuid.UUID, tables: set[str]) -> int:
+    """Null any other reference a surviving row holds to a row about to be deleted (or the delete would fail)."""
+    doomed = set(DELETED_TABLES) & tables
+    nulled = 0
+    for key in _foreign_keys(session):
+        if key.child in SURVIVING_TABLES and key.child in tables and key.parent in doomed:
+            nulled += session.execute(sa.text(
+                f'UPDATE public."{key.child}" SET "{key.column}" = NULL '
+                f'WHERE company_id = :c AND "{key.column}" IS NOT NULL'), {"c": company_id}).rowcount
+    return nulled
+
+
+def deletion_order(session: so.Session, tables: list[str]) -> list[str]:
+    """`tables` in their given order, except that a table goes only after the tables that reference it."""
+    referenced_by: dict[str, set[str]] = {t: set() for t in tables}
+    for key in _foreign_keys(session):
+        if key.parent in referenced_by and key.child in referenced_by and key.child != key.parent:
+            referenced_by[key.parent].add(key.child)
+    order: list[str] = []
+    remaining = list(tables)
+    while remaining:
+        ready = next((t for t in remaining if not referenced_by[t] & set(remaining)), None)
+        if ready is None:
+            raise RuntimeError(f"foreign keys form a cycle among {remaining}")
+        order.append(ready)
+        remaining.remove(ready)
+    return order
+
+
+def remaining_rows(session: so.Session, company_id: uuid.UUID) -> dict[str, int]:
+    """Rows of the company in tables that must not keep any after anonymization (walks the catalog)."""
+    left = {}
+    for table in sorted(_tenant_tables(session) - set(SURVIVING_TABLES)):
+        count = session.scalar(sa.text(f'SELECT count(*) FROM public."{table}" WHERE company_id = :c'),
+                               {"c": company_id})
+        if count:
+            left[table] = count
+    return left
+
+
+def delete_stored_files(files_root: Path, company_id: uuid.UUID) -> int:
+    """Remove the company's stored files. Runs after the commit: a crash in between leaves files
+    without rows (removed by the next sweep), never rows pointing at missing files."""
+    removed = 0
+    for folder in COMPANY_FILE_FOLDERS:
+        path = files_root / folder / str(company_id)
+        if path.is_dir():
+            removed += sum(1 for p in path.rglob("*") if p.is_file())
+            shutil.rmtree(path)
+    return removed
+
+
+def _log_summary(summary: SweepSummary) -> None:
+    mode = "dry run" if summary.dry_run else "sweep"
+    for result in summary.results:
+        if result.status in ("anonymized", "would_anonymize"):
+            counts = " ".join(f"{table}={count}" for table, count in result.counts.items())
+            log.info("%s: company=%s %s %s files=%d", mode, result.company_id, result.status, counts,
+                     result.files_removed)
+        elif result.status == "skipped":
+            log.info("%s: company=%s skipped (%s)", mode, result.company_id, result.reason)
+        else:
+            log.error("%s: company=%s failed (%s)", mode, result.company_id, result.reason)
+    totals = " ".join(f"{table}={count}" for table, count in sorted(summary.totals().items()))
+    log.info("%s at %s: %d anonymized, %d would be, %d skipped, %d failed; rows: %s", mode, summary.now.isoformat(),
+             len(summary.by_status("anonymized")), len(summary.by_status("would_anonymize")),
+             len(summary.by_status("skipped")), len(summary.by_status("failed")), totals or "none")

@@ -1,0 +1,12 @@
+"""All mapped models, imported here so that metadata and relationships are complete."""
+from flowtrack.models.companies import Company
+from flowtrack.models.accounts import AuthSession, Profile, Role, User
+from flowtrack.models.audit import AuditCheckpoint, AuditEntry
+from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
+from flowtrack.models.billing import StripeEvent
+from flowtrack.models.exports import Export
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.models.security import AccountToken, RecoveryCode
+from flowtrack.models.testing import TestRecord
+
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "Customer", "CustomerLocation", "Device", "District", "Gauge", "Export", "NotificationEmail", "RecoveryCode", "AuthSession", "Company", "Profile", "Role", "StripeEvent", "User"]

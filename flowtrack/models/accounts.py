@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.db import Base, TenantScoped, new_id, utcnow
+
+
+class Role(str, enum.Enum):
+    company_admin = "company_admin"
+    office = "office"
+    technician = "technician"
+    auditor = "auditor"
+    customer = "customer"
+    district_admin = "district_admin"
+
+    @property
+    def label(self) -> str:
+        return {
+            "company_admin": "Company admin",
+            "office": "Office",
+            "technician": "Technician",
+            "auditor": "Auditor",
+            "customer": "Customer portal",
+            "district_admin": "District admin",
+        }[self.value]
+
+
+class User(TenantScoped, Base):
+    """A login identity. Secret columns are deferred: the app role may not read them."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.Index("users_email_key", sa.func.lower(sa.text("email")), unique=True),)
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255), deferred=True, deferred_raiseload=True)
+    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64), deferred=True, deferred_raiseload=True)
+    totp_last_timecode: so.Mapped[int | None] = so.mapped_column(sa.BigInteger, deferred=True, deferred_raiseload=True)
+    is_active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_login_at: so.Mapped[dt.datetime | None]
+    # Readable stand-ins for the secrets: an invited person has no password yet; MFA is on once confirmed.
+    password_set_at: so.Mapped[dt.datetime | None]
+    mfa_enrolled_at: so.Mapped[dt.datetime | None]
+
+    profile: so.Mapped[Profile] = so.relationship(back_populates="user", uselist=False)
+
+
+class Profile(TenantScoped, Base):
+    """A person in a company: team member or portal user, with their role."""
+
+    __tablename__ = "profiles"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    role: so.Mapped[str] = so.mapped_column(sa.String(32))
+    phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    certification_number: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    certification_expires_on: so.Mapped[dt.date | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    user: so.Mapped[User] = so.relationship(back_populates="profile")
+
+    def certification_valid_on(self, day: dt.date) -> bool:
+        return bool(self.certification_number and self.certification_expires_on and self.certification_expires_on >= day)
+
+
+class AuthSession(TenantScoped, Base):
+    """A server-side login session. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    user_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, unique=True, deferred=True, deferred_raiseload=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="web")
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    idle_expires_at: so.Mapped[dt.datetime]
+    expires_at: so.Mapped[dt.datetime]
+    revoked_at: so.Mapped[dt.datetime | None]
+    ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(400))
+
+    def active_at(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.db import Base, new_id, utcnow
+
+
+class Plan(str, enum.Enum):
+    basic = "basic"
+    professional = "professional"
+    enterprise = "enterprise"
+
+
+class Company(Base):
+    """A tenant: one backflow-testing company."""
+
+    __tablename__ = "companies"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="America/Los_Angeles")
+    plan: so.Mapped[str] = so.mapped_column(sa.String(20), default=Plan.professional.value)
+    stripe_customer_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
+    stripe_subscription_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
+    subscription_status: so.Mapped[str] = so.mapped_column(sa.String(32), default="active")
+    cancel_at_period_end: so.Mapped[bool] = so.mapped_column(default=False)
+    current_period_end: so.Mapped[dt.datetime | None]
+    deletion_clock_starts_at: so.Mapped[dt.datetime | None]
+    # When Stripe produced the subscription state above (see flowtrack/billing/services.py).
+    subscription_state_at: so.Mapped[dt.datetime | None]
+    tombstoned_at: so.Mapped[dt.datetime | None]
+    require_mfa: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

@@ -1,0 +1,208 @@
+"""The office's records: water districts, customers, their service locations, devices and test kits."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import JSONB
+
+from flowtrack.db import Base, TenantScoped, new_id, utcnow
+
+
+class DeviceType(str, enum.Enum):
+    RP = "RP"
+    RPDA = "RPDA"
+    DC = "DC"
+    DCDA = "DCDA"
+    PVB = "PVB"
+    SVB = "SVB"
+    AVB = "AVB"
+
+    @property
+    def label(self) -> str:
+        return {
+            "RP": "Reduced pressure (RP)",
+            "RPDA": "Reduced pressure detector (RPDA)",
+            "DC": "Double check (DC)",
+            "DCDA": "Double check detector (DCDA)",
+            "PVB": "Pressure vacuum breaker (PVB)",
+            "SVB": "Spill-resistant vacuum breaker (SVB)",
+            "AVB": "Atmospheric vacuum breaker (AVB)",
+        }[self.value]
+
+
+class DeviceStatus(str, enum.Enum):
+    active = "active"
+    removed = "removed"
+    replaced = "replaced"
+
+
+class Hazard(str, enum.Enum):
+    health = "health"
+    non_health = "non_health"
+
+    @property
+    def label(self) -> str:
+        return {"health": "Health hazard (high)", "non_health": "Non-health hazard (low)"}[self.value]
+
+
+class DueAnchor(str, enum.Enum):
+    """What a district counts the next test from."""
+
+    last_test = "last_test"      # the anniversary of the last passing test
+    fixed_date = "fixed_date"    # a fixed day of the year, the same for every device in the district
+
+
+def _check_in(column: str, values: type[enum.Enum], name: str) -> sa.CheckConstraint:
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+class District(TenantScoped, Base):
+    """A water district (purveyor): where test reports go, and when its devices fall due."""
+
+    __tablename__ = "districts"
+    __table_args__ = (
+        sa.Index("districts_company_name_key", "company_id", sa.text("lower(name)"), unique=True),
+        _check_in("due_anchor", DueAnchor, "districts_due_anchor_check"),
+        sa.CheckConstraint("test_interval_months BETWEEN 1 AND 120", name="districts_interval_check"),
+        sa.CheckConstraint("early_window_days BETWEEN 0 AND 365", name="districts_early_window_check"),
+        sa.CheckConstraint("due_anchor <> 'fixed_date' OR (fixed_due_month IS NOT NULL AND fixed_due_day IS NOT NULL)",
+                           name="districts_fixed_date_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    contact_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    contact_phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    report_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    test_interval_months: so.Mapped[int] = so.mapped_column(default=12)
+    due_anchor: so.Mapped[str] = so.mapped_column(sa.String(16), default=DueAnchor.last_test.value)
+    fixed_due_month: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
+    fixed_due_day: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
+    early_window_days: so.Mapped[int] = so.mapped_column(default=0)
+    due_end_of_month: so.Mapped[bool] = so.mapped_column(default=False)
+    # The district's own report form (a sandboxed Jinja template; flowtrack/testing/report.py renders it).
+    report_template: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Pass/fail thresholds where the district's rules differ (names from flowtrack/testing/rules.py).
+    threshold_overrides: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class Customer(TenantScoped, Base):
+    """Who the company tests for and bills."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        sa.Index("customers_company_name_idx", "company_id", "name_key", "id"),
+        sa.Index("customers_company_created_idx", "company_id", "created_at", "id"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # What the list sorts, pages and prefix-searches on. A plain column, not an expression index on lower(name):
+    # under row-level security PostgreSQL uses an index condition only if its functions are leakproof, and
+    # lower() is not. Byte order ("C") lets one btree serve both ORDER BY and a prefix range.
+    name_key: so.Mapped[str] = so.mapped_column(sa.Text(collation="C"), sa.Computed("lower(name)", persisted=True))
+    billing_address: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    archived_at: so.Mapped[dt.datetime | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    locations: so.Mapped[list[CustomerLocation]] = so.relationship(
+        back_populates="customer", order_by="CustomerLocation.address_line1")
+
+
+class CustomerLocation(TenantScoped, Base):
+    """A service address of a customer, in a water district."""
+
+    __tablename__ = "customer_locations"
+    __table_args__ = (
+        # The same place is entered once per company, whatever its spelling ("Street" or "St").
+        sa.UniqueConstraint("company_id", "address_key", name="customer_locations_company_address_key"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    customer_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    district_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("districts.id"), index=True)
+    address_line1: so.Mapped[str] = so.mapped_column(sa.String(200))
+    address_line2: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    city: so.Mapped[str] = so.mapped_column(sa.String(100))
+    state: so.Mapped[str] = so.mapped_column(sa.String(2))
+    postal_code: so.Mapped[str] = so.mapped_column(sa.String(10))
+    address_key: so.Mapped[str] = so.mapped_column(sa.String(700))
+    site_contact_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    site_contact_phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    access_notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    customer: so.Mapped[Customer] = so.relationship(back_populates="locations")
+    district: so.Mapped[District | None] = so.relationship()
+    devices: so.Mapped[list[Device]] = so.relationship(back_populates="location", order_by="Device.serial")
+
+    @property
+    def one_line(self) -> str:
+        street = ", ".join(part for part in (self.address_line1, self.address_line2) if part)
+        return f"{street}, {self.city}, {self.state} {self.postal_code}"
+
+
+class Device(TenantScoped, Base):
+    """A backflow prevention assembly at a service location."""
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "serial", name="devices_company_serial_key"),
+        sa.Index("devices_company_next_due_idx", "company_id", "next_test_due", "id"),
+        _check_in("device_type", DeviceType, "devices_type_check"),
+        _check_in("status", DeviceStatus, "devices_status_check"),
+        _check_in("hazard", Hazard, "devices_hazard_check"),
+        sa.CheckConstraint("(status = 'replaced') = (replaced_by_device_id IS NOT NULL)",
+                           name="devices_replaced_by_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    location_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("customer_locations.id"), index=True)
+    device_type: so.Mapped[str] = so.mapped_column(sa.String(8))
+    manufacturer: so.Mapped[str] = so.mapped_column(sa.String(100))
+    model: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    # Upper case and single-spaced (flowtrack.devices.services.normal_serial); byte order for the list's ranges.
+    serial: so.Mapped[str] = so.mapped_column(sa.String(64, collation="C"))
+    size: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    where_installed: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    hazard: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    install_date: so.Mapped[dt.date | None]
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default=DeviceStatus.active.value)
+    replaced_by_device_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("devices.id"))
+    last_test_on: so.Mapped[dt.date | None]
+    # Derived from the last passing test and the district's rule (flowtrack/devices/due_dates.py), never typed.
+    next_test_due: so.Mapped[dt.date | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    location: so.Mapped[CustomerLocation] = so.relationship(back_populates="devices")
+    replaced_by: so.Mapped[Device | None] = so.relationship(remote_side=[id])
+
+
+class Gauge(TenantScoped, Base):
+    """A test kit. A test with a kit past its calibration due date is refused (device-testing issue)."""
+
+    __tablename__ = "gauges"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "serial", name="gauges_company_serial_key"),
+        sa.CheckConstraint("calibration_due_on >= last_calibrated_on", name="gauges_calibration_order_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    make: so.Mapped[str] = so.mapped_column(sa.String(100))
+    model: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    serial: so.Mapped[str] = so.mapped_column(sa.String(64, collation="C"))
+    last_calibrated_on: so.Mapped[dt.date]
+    calibration_due_on: so.Mapped[dt.date]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    def expired_on(self, day: dt.date) -> bool:
+        return self.calibration_due_on < day

@@ -1,0 +1,26 @@
+"""Absolute links for emails, built from the configured public address, never from the request's Host header.
+
+A reset link built from `Host:` would let anyone who asks for a reset of a
+victim's account choose where the victim's token is sent (host header
+injection). Production must set FLOWTRACK_BASE_URL; development and tests
+fall back to the address the request came in on.
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import urljoin
+
+from flask import current_app, request, url_for
+
+
+def base_url() -> str:
+    configured = current_app.config.get("BASE_URL") or os.environ.get("FLOWTRACK_BASE_URL")
+    if configured:
+        return configured.rstrip("/") + "/"
+    if current_app.config["ENV_NAME"] == "production":
+        raise RuntimeError("FLOWTRACK_BASE_URL must be set in production to build links in emails")
+    return request.host_url
+
+
+def external_url(endpoint: str, **values) -> str:
+    return urljoin(base_url(), url_for(endpoint, **values).lstrip("/"))

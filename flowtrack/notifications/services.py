@@ -1,0 +1,122 @@
+"""The email outbox: every message is a row of `notification_emails`; a job delivers it when SMTP is set.
+
+`send_email` writes the row inside the caller's transaction. Delivery is
+queued only after that transaction commits (a job must never look for a row
+that is not there yet, nor send mail for work that was rolled back).
+Delivery is safe to run twice: the job locks the row and sends only a
+'queued' message.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy import event
+
+from flowtrack.db import utcnow
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.notifications import mail
+
+log = logging.getLogger("flowtrack.notifications")
+
+# One company cannot turn FlowTrack into a spam cannon (or burn the sender's reputation) in an hour.
+HOURLY_EMAIL_LIMIT = 200
+MAX_ATTEMPTS = 3
+ERASED_BODY = "[erased after delivery: this message held a single-use link]"
+_PENDING = "notifications.pending_delivery"
+
+
+def send_email(session: so.Session, to: str, subject: str, body: str, *, company_id: uuid.UUID | None = None,
+               sensitive: bool = False) -> NotificationEmail:
+    """Put a message in the company's outbox; with SMTP configured it is delivered after commit."""
+    company_id = company_id or session.info["company_id"]
+    settings = mail.smtp_settings()
+    if sent_in_last_hour(session, company_id) >= HOURLY_EMAIL_LIMIT:
+        status = "throttled"
+    else:
+        status = "queued" if settings else "outbox"
+    email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200], body=body,
+                              sensitive=sensitive, status=status, attempts=0)
+    session.add(email)
+    session.flush()
+    if status == "throttled":
+        log.warning("email to company %s throttled: over %s an hour", company_id, HOURLY_EMAIL_LIMIT)
+    elif status == "queued":
+        _deliver_after_commit(session, company_id, email.id)
+    return email
+
+
+def sent_in_last_hour(session: so.Session, company_id: uuid.UUID) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(NotificationEmail)
+        .where(NotificationEmail.company_id == company_id,
+               NotificationEmail.created_at > utcnow() - dt.timedelta(hours=1),
+               NotificationEmail.status != "throttled")
+    )
+
+
+def _deliver_after_commit(session: so.Session, company_id: uuid.UUID, email_id: uuid.UUID) -> None:
+    pending = session.info.setdefault(_PENDING, [])
+    if not pending and not session.info.get(_PENDING + ".hooked"):
+        event.listen(session, "after_commit", _enqueue_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+        session.info[_PENDING + ".hooked"] = True
+    pending.append((company_id, email_id))
+
+
+def _enqueue_pending(session: so.Session) -> None:
+    from flowtrack.notifications.tasks import deliver_email
+    from flowtrack.queue import enqueue_for_company
+
+    pending, session.info[_PENDING] = session.info.get(_PENDING, []), []
+    for company_id, email_id in pending:
+        try:
+            enqueue_for_company(deliver_email, company_id, str(email_id), description="Email")
+        except Exception:
+            # The row stays 'queued'; requeue_stale_emails picks it up on its next run.
+            log.exception("could not queue delivery of email %s", email_id)
+
+
+def _forget_pending(session: so.Session) -> None:
+    session.info[_PENDING] = []
+
+
+def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSettings | None) -> str:
+    """Send one queued email (a job session of its company); returns its status afterwards."""
+    email = session.scalar(sa.select(NotificationEmail).where(NotificationEmail.id == email_id).with_for_update())
+    if email is None:
+        return "missing"
+    if email.status != "queued":
+        return email.status  # sent already by another delivery of the same job
+    if settings is None:
+        email.status = "outbox"
+        session.commit()
+        return email.status
+    email.attempts += 1
+    try:
+        mail.deliver(settings, email.to_address, email.subject, email.body)
+    except Exception as error:
+        # The class name and the server's reply code say enough; the message may echo the address or body.
+        email.error = f"{type(error).__name__}: {getattr(error, 'smtp_code', '')}".strip(": ")[:300]
+        if email.attempts >= MAX_ATTEMPTS:
+            email.status = "failed"
+        session.commit()
+        log.warning("email %s not delivered (attempt %s): %s", email.id, email.attempts, email.error)
+        return email.status
+    email.status, email.sent_at, email.error = "sent", utcnow(), None
+    if email.sensitive:
+        email.body = ERASED_BODY
+    session.commit()
+    return email.status
+
+
+def stale_queued(session: so.Session, older_than: dt.timedelta) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(company, email) of queued messages whose delivery job never ran (service role: all companies)."""
+    return [(company_id, email_id) for company_id, email_id in session.execute(
+        sa.select(NotificationEmail.company_id, NotificationEmail.id)
+        .where(NotificationEmail.status == "queued", NotificationEmail.created_at < utcnow() - older_than)
+    )]
+

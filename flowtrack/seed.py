@@ -1,0 +1,103 @@
+"""Demo data: two companies with one person of every role, and a few districts, customers, service locations,
+devices and test kits each. Refused in production."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from flowtrack.auth.services import add_member, create_company
+from flowtrack.customers import services as customers
+from flowtrack.db import Database, bind_company
+from flowtrack.devices import services as devices
+from flowtrack.districts import services as districts
+from flowtrack.models.accounts import Role, User
+from flowtrack.models.companies import Company
+
+DEMO_PASSWORD = "flowtrack-demo"
+DEMO_COMPANIES = (("Acme Backflow", "acme.test", "America/Los_Angeles"),
+                  ("Bravo Testing", "bravo.test", "America/Denver"))
+DEMO_PEOPLE = (
+    ("admin", Role.company_admin, "Alex Admin"),
+    ("office", Role.office, "Olivia Office"),
+    ("tech", Role.technician, "Theo Tech"),
+    ("auditor", Role.auditor, "Audrey Auditor"),
+    ("customer", Role.customer, "Casey Customer"),
+    ("district", Role.district_admin, "Dana District"),
+)
+
+
+def demo_logins() -> list[str]:
+    return [f"{person}@{domain}" for _, domain, _ in DEMO_COMPANIES for person, _, _ in DEMO_PEOPLE]
+
+
+def seed_demo(db: Database, *, production: bool) -> list[Company]:
+    """Create the demo companies that do not exist yet (idempotent)."""
+    if production:
+        raise RuntimeError("demo data is refused in production")
+    created = []
+    with db.service() as session:
+        for name, domain, timezone in DEMO_COMPANIES:
+            exists = session.scalar(sa.select(User.id).where(User.email == f"admin@{domain}"))
+            if exists:
+                continue
+            company = create_company(session, name, timezone=timezone)
+            for person, role, full_name in DEMO_PEOPLE:
+                extra = {}
+                if role is Role.technician:
+                    extra = {"certification_number": f"BAT-{domain[:2].upper()}-1042",
+                             "certification_expires_on": dt.date.today() + dt.timedelta(days=400)}
+                add_member(session, company.id, email=f"{person}@{domain}", password=DEMO_PASSWORD, role=role.value,
+                           full_name=full_name, **extra)
+            created.append(company)
+        session.commit()
+    for company in created:
+        seed_records(db, company)
+    return created
+
+
+# (customer, phone, email, [(street, city, postal code, district index, [(type, size, serial suffix, tested days ago)])])
+DEMO_CUSTOMERS = (
+    ("Harbor View Apartments", "541-555-0101", "manager@harborview.example", [
+        ("123 Main Street", "Eugene", "97401", 0, [("RP", "2", "1001", 200), ("DC", "1", "1002", 340)]),
+        ("125 Main Street", "Eugene", "97401", 0, [("RPDA", "4", "1003", 400)]),
+    ]),
+    ("Maple Street Dental", "541-555-0102", "office@mapledental.example", [
+        ("77 Maple Avenue, Suite 2", "Springfield", "97477", 1, [("PVB", "3/4", "2001", 30)]),
+    ]),
+    ("Riverbend Golf Club", "541-555-0103", None, [
+        ("4000 Riverbend Drive", "Springfield", "97477", 1, [("DCDA", "6", "3001", 380), ("AVB", "1", "3002", None)]),
+    ]),
+    ("Oakwood Elementary School", "541-555-0104", "facilities@oakwood.example", [
+        ("900 Oak Street", "Eugene", "97402", 0, [("RP", "1-1/2", "4001", 100)]),
+    ]),
+)
+
+
+def seed_records(db: Database, company: Company) -> None:
+    """A working office's records for one demo company, made through the services (so they are audited)."""
+    today = dt.date.today()
+    prefix = company.name[:2].upper()
+    with db.service() as session:
+        bind_company(session, company.id)
+        water = [
+            districts.create_district(session, name="Eugene Water & Electric Board", contact_name="Cross-connection desk",
+                                      report_email="backflow@eweb.example", early_window_days=30),
+            districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
+                                      due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
+        ]
+        for name, phone, email, places in DEMO_CUSTOMERS:
+            customer = customers.create_customer(session, name=name, phone=phone, email=email)
+            for street, city, postal_code, district, assemblies in places:
+                location = customers.create_location(session, customer, address_line1=street, city=city, state="OR",
+                                                     postal_code=postal_code, district_id=water[district].id)
+                for device_type, size, serial, tested_days_ago in assemblies:
+                    devices.create_device(
+                        session, location, device_type=device_type, size=size, manufacturer="Watts",
+                        serial=f"{prefix}-{serial}", install_date=today - dt.timedelta(days=2000),
+                        last_test_on=today - dt.timedelta(days=tested_days_ago) if tested_days_ago else None)
+        for serial, calibrated_days_ago in (("K-100", 60), ("K-200", 380)):
+            devices.create_gauge(session, make="Midwest", model="845", serial=f"{prefix}-{serial}",
+                                 last_calibrated_on=today - dt.timedelta(days=calibrated_days_ago),
+                                 calibration_due_on=today - dt.timedelta(days=calibrated_days_ago - 365))
+        session.commit()

@@ -1,0 +1,42 @@
+import zoneinfo
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, Length
+
+from flowtrack.account.services import MIN_PASSWORD_LENGTH
+from flowtrack.models.companies import Plan
+
+# Where most backflow-testing companies work first; every other IANA zone follows in alphabetical order.
+COMMON_TIMEZONES = ("America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago",
+                    "America/New_York", "America/Anchorage", "Pacific/Honolulu")
+TIMEZONES = COMMON_TIMEZONES + tuple(sorted(
+    name for name in zoneinfo.available_timezones()
+    if "/" in name and name not in COMMON_TIMEZONES and not name.startswith("Etc/")) + ["UTC"])
+PLANS = [(plan.value, plan.value.capitalize()) for plan in Plan]
+
+
+class SignUpForm(FlaskForm):
+    company_name = StringField("Company name", validators=[DataRequired(), Length(max=200)],
+                               render_kw={"autocomplete": "organization"})
+    # Checked against the zones the server's zoneinfo knows, not only against the list the page showed.
+    timezone = SelectField("Time zone", choices=[(name, name.replace("_", " ")) for name in TIMEZONES],
+                           default=COMMON_TIMEZONES[0], validate_choice=False,
+                           validators=[DataRequired(), AnyOf(TIMEZONES, message="Choose a time zone from the list.")],
+                           description="Schedules, reminders and reports use the company's local time.")
+    plan = SelectField("Plan", choices=PLANS, default=Plan.professional.value, validate_choice=False,
+                       validators=[DataRequired(), AnyOf([value for value, _ in PLANS],
+                                                         message="Choose Basic, Professional or Enterprise.")])
+    full_name = StringField("Your name", validators=[DataRequired(), Length(max=200)],
+                            render_kw={"autocomplete": "name"})
+    email = StringField("Your email", validators=[DataRequired(), Length(max=254),
+                                                  Email(message="Enter an email address like name@example.com.")],
+                        description="You sign in with it. You will be the company's admin.",
+                        render_kw={"type": "email", "inputmode": "email", "autocapitalize": "none",
+                                   "autocomplete": "email"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)],
+                             description=f"At least {MIN_PASSWORD_LENGTH} characters. A few unrelated words work well.",
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Password again", validators=[DataRequired(),
+                                                          EqualTo("password", "The two passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})

@@ -1,0 +1,191 @@
+"""Team management for company admins: invite, change role, deactivate, sign a person out everywhere.
+
+Plain functions on the request's app-role session (row-level security keeps
+them inside the admin's company); each change is audited. Email addresses are
+unique across FlowTrack (they are the login), so an address already in use
+anywhere is refused without saying where.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
+
+from flowtrack.account import tokens
+from flowtrack.audit import services as audit
+from flowtrack.auth.services import revoke_sessions
+from flowtrack.models.accounts import AuthSession, Profile, Role, User
+from flowtrack.models.companies import Company
+from flowtrack.models.security import AccountToken, RecoveryCode
+from flowtrack.notifications.services import send_email
+
+# Portal customers are invited from their customer account, where the link to that account is made.
+INVITABLE_ROLES = tuple(role for role in Role if role is not Role.customer)
+
+
+class TeamError(Exception):
+    """A change the rules refuse; the message is shown to the admin."""
+
+
+@dataclass
+class Member:
+    profile: Profile
+    user: User
+    invitation_expires_at: dt.datetime | None
+    live_sessions: int
+
+    @property
+    def status(self) -> str:
+        if not self.user.is_active:
+            return "deactivated"
+        if self.user.password_set_at is None:
+            return "invited"
+        return "active"
+
+
+def members(session: so.Session) -> list[Member]:
+    """Everyone with a login in the company, with invitation state and live session counts."""
+    invitation = (sa.select(sa.func.max(AccountToken.expires_at))
+                  .where(AccountToken.user_id == User.id, AccountToken.purpose == tokens.INVITE,
+                         AccountToken.used_at.is_(None), AccountToken.expires_at > sa.func.now())
+                  .scalar_subquery())
+    live = (sa.select(sa.func.count()).select_from(AuthSession)
+            .where(AuthSession.user_id == User.id, AuthSession.revoked_at.is_(None),
+                   AuthSession.expires_at > sa.func.now(), AuthSession.idle_expires_at > sa.func.now())
+            .scalar_subquery())
+    rows = session.execute(
+        sa.select(Profile, User, invitation, live).join(User, User.id == Profile.user_id)
+        .order_by(User.is_active.desc(), Profile.full_name)
+    )
+    return [Member(profile, user, expires, count) for profile, user, expires, count in rows]
+
+
+def get_member(session: so.Session, profile_id: uuid.UUID) -> Member | None:
+    row = session.execute(sa.select(Profile, User).join(User, User.id == Profile.user_id)
+                          .where(Profile.id == profile_id)).first()
+    return Member(row[0], row[1], None, 0) if row else None
+
+
+def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tuple[str, str]:
+    subject = f"You are invited to {company} on FlowTrack"
+    body = (f"{inviter} invited you to join {company} on FlowTrack as {role.label}.\n\n"
+            f"Set your password here (the link works once, within {tokens.LIFETIMES[tokens.INVITE].days} days):\n"
+            f"{link}\n\nIf you did not expect this invitation, you can ignore this email.\n")
+    return subject, body
+
+
+def invite(session: so.Session, *, email: str, full_name: str, role: str, invited_by: uuid.UUID,
+           inviter_name: str, link_for: Callable[[str], str]) -> Profile:
+    """Create the person without a password and email them a link to set one."""
+    role_ = Role(role)
+    if role_ not in INVITABLE_ROLES:
+        raise TeamError("Customers are invited from their customer account.")
+    email = email.strip().lower()
+    try:
+        with session.begin_nested():
+            user = User(email=email, password_hash=None, is_active=True)
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise TeamError("This email address already has a FlowTrack account.") from None
+    profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value)
+    session.add(profile)
+    session.flush()
+    audit.record(session, "user.invited", entity_type="user", entity_id=user.id,
+                 changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name}))
+    _send_invitation(session, user, role_, invited_by, inviter_name, link_for)
+    return profile
+
+
+def resend_invitation(session: so.Session, member: Member, *, invited_by: uuid.UUID, inviter_name: str,
+                      link_for: Callable[[str], str]) -> None:
+    """A fresh link (the earlier ones stop working) for someone who has not set a password yet."""
+    if member.status != "invited":
+        raise TeamError("Only a pending invitation can be sent again.")
+    _send_invitation(session, member.user, Role(member.profile.role), invited_by, inviter_name, link_for)
+    audit.record(session, "user.invitation_resent", entity_type="user", entity_id=member.user.id)
+
+
+def _send_invitation(session: so.Session, user: User, role: Role, invited_by: uuid.UUID, inviter_name: str,
+                     link_for: Callable[[str], str]) -> None:
+    raw = tokens.issue(session, user.id, tokens.INVITE, created_by=invited_by)
+    company = session.scalar(sa.select(Company.name))
+    subject, body = _invitation_email(company, inviter_name, role, link_for(raw))
+    send_email(session, user.email, subject, body, sensitive=True)
+
+
+def change_role(session: so.Session, member: Member, role: str, *, acting_user_id: uuid.UUID) -> None:
+    new_role = Role(role)
+    if member.user.id == acting_user_id:
+        raise TeamError("You cannot change your own role; ask another admin.")
+    if new_role is Role.customer and member.profile.role != Role.customer.value:
+        raise TeamError("Customers are invited from their customer account.")
+    before = member.profile.role
+    if before == new_role.value:
+        return
+    member.profile.role = new_role.value
+    session.flush()
+    audit.record(session, "user.role_changed", entity_type="user", entity_id=member.user.id,
+                 changes=audit.changes_between({"role": before}, {"role": new_role.value}))
+
+
+def deactivate(session: so.Session, member: Member, *, acting_user_id: uuid.UUID) -> int:
+    """Block the person's sign-in and end all their sessions at once; returns how many sessions ended."""
+    if member.user.id == acting_user_id:
+        raise TeamError("You cannot deactivate yourself.")
+    if not member.user.is_active:
+        return 0
+    member.user.is_active = False
+    ended = revoke_sessions(session, member.user.id)
+    tokens.retire(session, member.user.id)
+    session.flush()
+    audit.record(session, "user.deactivated", entity_type="user", entity_id=member.user.id,
+                 changes={"is_active": {"before": True, "after": False}, "sessions_ended": ended})
+    return ended
+
+
+def reactivate(session: so.Session, member: Member) -> None:
+    if member.user.is_active:
+        return
+    member.user.is_active = True
+    session.flush()
+    audit.record(session, "user.reactivated", entity_type="user", entity_id=member.user.id,
+                 changes={"is_active": {"before": False, "after": True}})
+
+
+def sign_out_everywhere(session: so.Session, member: Member) -> int:
+    """An admin ends every session of a member (a lost phone, a shared computer)."""
+    # The entry goes first: signing out oneself ends this transaction's view of the company.
+    audit.record(session, "sessions.revoked_by_admin", entity_type="user", entity_id=member.user.id)
+    return revoke_sessions(session, member.user.id)
+
+
+def reset_mfa(session: so.Session, member: Member, *, acting_user_id: uuid.UUID) -> None:
+    """Remove a member's authenticator and recovery codes (a lost phone); they enrol again."""
+    if member.user.id == acting_user_id:
+        raise TeamError("Turn off your own two-step sign-in from your security page.")
+    if member.user.mfa_enrolled_at is None:
+        return
+    session.execute(sa.update(User).where(User.id == member.user.id)
+                    .values(totp_secret=None, totp_last_timecode=None, mfa_enrolled_at=None))
+    session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == member.user.id))
+    revoke_sessions(session, member.user.id)
+    audit.record(session, "mfa.reset_by_admin", entity_type="user", entity_id=member.user.id)
+
+
+def set_require_mfa(session: so.Session, required: bool, *, acting_user: User) -> None:
+    """Require two-step sign-in for everyone; those without it enrol at their next sign-in."""
+    company = session.scalar(sa.select(Company))
+    if company.require_mfa == required:
+        return
+    if required and acting_user.mfa_enrolled_at is None:
+        raise TeamError("Set up two-step sign-in for yourself first.")
+    company.require_mfa = required
+    session.flush()
+    audit.record(session, "company.mfa_requirement_changed", entity_type="company", entity_id=company.id,
+                 changes=audit.changes_between({"require_mfa": not required}, {"require_mfa": required}))

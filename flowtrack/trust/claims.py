@@ -1,0 +1,262 @@
+"""What the public security page promises, each claim tied to the policy that
+explains it and to the tests that prove it. A test fails if a claim names no
+test, or names one that does not exist."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Claim:
+    section: str
+    text: str
+    policy: str
+    tests: tuple[str, ...]
+
+
+ISOLATION = "tests/foundation/test_tenant_isolation.py"
+SCHEMA = "tests/foundation/test_schema.py"
+SIGN_IN = "tests/foundation/test_sign_in.py"
+PERMISSIONS = "tests/foundation/test_permissions.py"
+CROSS_TENANT = "tests/foundation/test_cross_tenant.py"
+CHAIN = "tests/foundation/test_audit_chain.py"
+PAGES = "tests/foundation/test_health_and_pages.py"
+EXPORTS = "tests/exports/test_data_export.py"
+REPORTS = "tests/audit/test_viewer_and_reports.py"
+TRUST = "tests/trust/test_security_page.py"
+MFA = "tests/account/test_mfa.py"
+RESET = "tests/account/test_password_reset.py"
+SESSIONS = "tests/account/test_sessions.py"
+TEAM = "tests/team/test_team.py"
+WEBHOOK = "tests/billing/test_webhook.py"
+GRACE = "tests/lifecycle/test_grace.py"
+SWEEP = "tests/lifecycle/test_sweep.py"
+HTTPS = "tests/security/test_https_behind_a_proxy.py"
+HEADERS = "tests/security/test_headers_on_every_route.py"
+ERRORS = "tests/security/test_error_pages.py"
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("Encryption",
+          "In production every response tells browsers to use HTTPS only (HSTS), and the sign-in cookie is only "
+          "sent over HTTPS, is hidden from scripts and is not sent by other sites' forms.",
+          "security.md", (f"{TRUST}::test_production_responses_demand_https_and_secure_cookies",
+                          f"{PAGES}::test_the_session_cookie_is_httponly_and_samesite_lax")),
+    Claim("Encryption",
+          "In production a request over plain HTTP is sent to HTTPS before anything else is done with it, and of "
+          "the forwarding headers in front of FlowTrack only those written by our own proxies are believed.",
+          "security.md", (f"{HTTPS}::test_plain_http_is_sent_to_the_same_address_over_https",
+                          f"{HTTPS}::test_a_plain_http_form_post_is_redirected_before_any_other_check",
+                          f"{HTTPS}::test_without_trusted_proxies_a_forwarded_scheme_is_not_believed",
+                          f"{HTTPS}::test_behind_a_trusted_proxy_its_https_is_believed",
+                          f"{HTTPS}::test_the_client_address_is_taken_from_the_configured_number_of_proxies")),
+    Claim("Tenant isolation",
+          "Every table that holds a company's data has row-level security forced on, with a policy for reading, "
+          "adding, changing and deleting rows.",
+          "security.md", (f"{SCHEMA}::test_every_tenant_table_forces_row_level_security_with_four_policies",)),
+    Claim("Tenant isolation",
+          "The database decides which company a request belongs to from its server-side session, not from a "
+          "setting that injected SQL could change.",
+          "security.md", (f"{ISOLATION}::test_sql_injection_that_sets_settings_still_sees_only_its_own_company",
+                          f"{ISOLATION}::test_a_forged_company_setting_reveals_nothing",
+                          f"{ISOLATION}::test_without_a_session_token_the_app_role_sees_no_rows_at_all")),
+    Claim("Tenant isolation",
+          "The two layers are independent: the application's own company filter isolates companies even with the "
+          "database policies bypassed, and the policies isolate them even with the filter switched off.",
+          "security.md", (f"{ISOLATION}::test_the_app_layer_alone_isolates_when_rls_is_bypassed",
+                          f"{ISOLATION}::test_rls_alone_isolates_when_the_app_layer_filter_is_off")),
+    Claim("Tenant isolation",
+          "A link to another company's record answers \u201cnot found\u201d, whatever the role.",
+          "security.md", (f"{CROSS_TENANT}::test_another_companys_object_is_not_found",
+                          f"{CROSS_TENANT}::test_every_route_with_an_id_is_in_the_sweep")),
+    Claim("Access control",
+          "Six roles with their own permissions; every page declares the permission it needs and a page that "
+          "declares none is refused.",
+          "security.md", (f"{PERMISSIONS}::test_every_endpoint_declares_a_permission",
+                          f"{PERMISSIONS}::test_a_route_that_declares_nothing_is_refused",
+                          f"{PERMISSIONS}::test_each_role_reaches_exactly_the_pages_the_matrix_allows")),
+    Claim("Sign-in and sessions",
+          "Passwords are stored only as Argon2id hashes, and the answer to a failed sign-in does not reveal "
+          "whether the email exists.",
+          "security.md", (f"{TRUST}::test_passwords_are_stored_as_argon2id_hashes",
+                          f"{SIGN_IN}::test_a_wrong_password_and_an_unknown_email_get_the_same_answer")),
+    Claim("Sign-in and sessions",
+          "Sessions live on the server: signing out ends a session at once, idle sessions end after 30 minutes "
+          "and every session after 12 hours.",
+          "security.md", (f"{SIGN_IN}::test_signing_out_revokes_the_session_in_the_database",
+                          f"{SIGN_IN}::test_an_idle_session_expires",
+                          f"{SIGN_IN}::test_a_session_ends_at_its_absolute_lifetime_even_when_busy",
+                          f"{ISOLATION}::test_a_revoked_or_expired_session_stops_resolving_at_once")),
+    Claim("Sign-in and sessions",
+          "Repeated sign-in attempts are rate limited per address and per account.",
+          "security.md", (f"{SIGN_IN}::test_repeated_failures_on_one_account_are_rate_limited_from_any_address",
+                          f"{SIGN_IN}::test_one_address_is_rate_limited_across_accounts")),
+    Claim("Sign-in and sessions",
+          "With two-step sign-in a password alone opens nothing: a code from the person's authenticator app is "
+          "needed too, each code works only once (even within its 30-second window), and wrong codes are rate "
+          "limited.",
+          "security.md", (f"{MFA}::test_after_enrolment_a_sign_in_needs_the_password_and_then_a_real_code",
+                          f"{MFA}::test_a_code_is_accepted_once_even_within_its_window",
+                          f"{MFA}::test_wrong_codes_are_rate_limited_per_person")),
+    Claim("Sign-in and sessions",
+          "The QR code for setting up an authenticator app is drawn by FlowTrack's own server, so no outside "
+          "service sees the secret.",
+          "security.md", (f"{MFA}::test_enrolment_shows_a_qr_code_drawn_by_the_server",)),
+    Claim("Sign-in and sessions",
+          "Each person gets ten recovery codes for a lost phone: each works once, they are stored only as hashes, "
+          "and making new ones retires the old set.",
+          "security.md", (f"{MFA}::test_a_recovery_code_signs_in_once",
+                          f"{MFA}::test_recovery_codes_are_stored_only_as_hashes",
+                          f"{MFA}::test_new_recovery_codes_replace_the_old_ones")),
+    Claim("Sign-in and sessions",
+          "A company admin can require two-step sign-in for everyone: whoever has not set it up must do so at "
+          "their next sign-in before any page opens, and cannot turn it off while it is required.",
+          "security.md", (f"{MFA}::test_when_the_company_requires_mfa_people_without_it_enrol_at_their_next_sign_in",)),
+    Claim("Sign-in and sessions",
+          "The web application's own database login cannot read authenticator secrets, recovery-code hashes or "
+          "link-token hashes.",
+          "security.md", (f"{MFA}::test_the_app_role_cannot_read_totp_secrets_recovery_codes_or_link_tokens",)),
+    Claim("Sign-in and sessions",
+          "Invitation and password-reset links work once and stop working when they expire or when a newer one "
+          "is sent; an altered invitation link is refused, and an invitation link cannot reset a password.",
+          "security.md", (f"{TEAM}::test_an_invitation_link_works_once",
+                          f"{TEAM}::test_an_expired_invitation_link_is_refused",
+                          f"{TEAM}::test_sending_an_invitation_again_retires_the_old_link",
+                          f"{TEAM}::test_a_tampered_or_made_up_link_is_refused",
+                          f"{TEAM}::test_a_reset_link_is_not_an_invitation",
+                          f"{RESET}::test_a_reset_link_works_once",
+                          f"{RESET}::test_an_expired_reset_link_is_refused",
+                          f"{RESET}::test_a_newer_reset_link_retires_the_older_one")),
+    Claim("Sign-in and sessions",
+          "Asking for a password reset gets the same answer whether or not the address has an account, and "
+          "completing a reset ends every session of that account.",
+          "security.md", (f"{RESET}::test_an_unknown_address_gets_the_same_answer_and_no_email",
+                          f"{RESET}::test_a_person_resets_a_forgotten_password_and_every_session_ends")),
+    Claim("Sign-in and sessions",
+          "Deactivating a person, or an admin signing them out everywhere, ends all of their sessions at once; a "
+          "deactivated person cannot sign in, not even halfway through two-step sign-in.",
+          "security.md", (f"{TEAM}::test_deactivating_someone_ends_their_sessions_at_once",
+                          f"{TEAM}::test_an_admin_signs_a_member_out_everywhere",
+                          f"{MFA}::test_a_person_deactivated_between_the_two_steps_gets_no_session")),
+    Claim("Sign-in and sessions",
+          "Everyone can see the devices and addresses they are signed in from and sign out any one of them, all "
+          "the others, or everywhere, with immediate effect; nobody can end a colleague's session.",
+          "security.md", (f"{SESSIONS}::test_the_page_lists_each_device_with_address_and_marks_this_one",
+                          f"{SESSIONS}::test_ending_another_session_signs_that_device_out_at_once",
+                          f"{SESSIONS}::test_signing_out_all_other_sessions_keeps_this_one",
+                          f"{SESSIONS}::test_signing_out_everywhere_includes_this_browser",
+                          f"{SESSIONS}::test_someone_elses_session_in_the_same_company_is_not_found")),
+    Claim("Application security",
+          "Every state-changing request, including in-page updates, must carry a CSRF token; without one it is "
+          "refused and nothing changes.",
+          "security.md", (f"{SIGN_IN}::test_a_post_without_a_csrf_token_is_refused_and_changes_nothing",
+                          f"{SIGN_IN}::test_htmx_requests_send_the_token_in_a_header")),
+    Claim("Application security",
+          "Pages run no inline scripts: every page, error pages included, comes with a Content-Security-Policy "
+          "without unsafe-inline or unsafe-eval, and with headers that forbid framing by other sites and content "
+          "sniffing and keep our addresses out of the Referer sent to other sites.",
+          "security.md", (f"{PAGES}::test_responses_carry_security_headers_and_vary_on_htmx",
+                          f"{PAGES}::test_the_layout_carries_csrf_meta_htmx_config_and_a_phone_viewport",
+                          f"{HEADERS}::test_every_get_route_sends_the_security_headers",
+                          f"{HEADERS}::test_error_responses_and_htmx_fragments_send_them_too")),
+    Claim("Application security",
+          "Error pages say in plain words what went wrong and show nothing of the inside (no error text, code or "
+          "server addresses), even when the database cannot be reached.",
+          "security.md", (f"{ERRORS}::test_a_crash_is_a_500_that_shows_nothing_of_the_error_and_logs_it",
+                          f"{ERRORS}::test_the_database_going_away_mid_request_is_a_plain_500",
+                          f"{ERRORS}::test_a_form_without_its_csrf_token_is_a_400_that_says_why",
+                          f"{ERRORS}::test_a_page_the_role_may_not_see_is_a_403",
+                          f"{ERRORS}::test_an_unknown_address_and_another_companys_record_are_404",
+                          f"{ERRORS}::test_too_many_requests_is_a_429")),
+    Claim("Application security",
+          "Stripe's messages about a subscription are acted on only with a valid signature dated within five "
+          "minutes of arrival; a forged, altered, stale or future-dated message, or any message while no signing "
+          "secret is configured, is refused and changes nothing.",
+          "security.md", (f"{WEBHOOK}::test_a_bad_signature_is_refused_and_changes_nothing",
+                          f"{WEBHOOK}::test_a_signature_within_the_tolerance_is_accepted",
+                          f"{WEBHOOK}::test_without_a_configured_secret_every_event_is_refused")),
+    Claim("Application security",
+          "Each Stripe message is applied once however often it is delivered, and one that arrives late never "
+          "undoes a newer state.",
+          "security.md", (f"{WEBHOOK}::test_a_replayed_event_changes_nothing",
+                          f"{WEBHOOK}::test_an_older_event_delivered_late_is_ignored",
+                          f"{WEBHOOK}::test_deletion_delivered_before_the_cancellation_it_followed")),
+    Claim("Application security",
+          "Secrets come from the environment: in production the app refuses to start without a strong secret key, "
+          "and passwords never reach the logs.",
+          "security.md", ("tests/foundation/test_quick_start.py::test_production_refuses_a_weak_secret_key",
+                          f"{SIGN_IN}::test_no_password_appears_in_the_logs")),
+    Claim("Audit log",
+          "Sign-ins, exports and changes are recorded with who, when, from where and what changed, in a "
+          "hash-chained log: a changed, removed or reordered entry is detected and named.",
+          "data-retention.md", (f"{CHAIN}::test_a_changed_entry_is_named", f"{CHAIN}::test_a_deleted_entry_is_named",
+                                f"{CHAIN}::test_reordered_entries_are_detected",
+                                f"{CHAIN}::test_concurrent_writers_in_one_company_never_fork_the_chain")),
+    Claim("Audit log",
+          "Audit history is kept 30 days on Basic, one year on Professional and without limit on Enterprise; "
+          "Professional and Enterprise export it as CSV or PDF stating the chain head.",
+          "data-retention.md", (f"{REPORTS}::test_retention_prunes_by_plan_and_the_chain_still_verifies",
+                                f"{REPORTS}::test_a_csv_report_states_its_filters_count_and_chain_head",
+                                f"{REPORTS}::test_a_pdf_report_carries_the_entries_and_the_head_hash",
+                                f"{REPORTS}::test_basic_plans_see_an_upgrade_prompt_instead_of_reports")),
+    Claim("Data export",
+          "Company admins can download all of the company's data at any time as a ZIP of CSV and JSON files; only "
+          "admins can, at most 5 times an hour, every export is audited, and no password hash, MFA secret or "
+          "session token is ever included.",
+          "data-retention.md", (f"{EXPORTS}::test_an_admin_exports_the_company_and_the_zip_matches_the_database",
+                                f"{EXPORTS}::test_only_company_admins_may_export",
+                                f"{EXPORTS}::test_the_sixth_export_in_an_hour_gets_a_clear_429",
+                                f"{EXPORTS}::test_every_export_is_audited",
+                                f"{EXPORTS}::test_no_secret_ever_appears_in_the_archive")),
+    Claim("Deletion on cancellation",
+          "Cancelling sets the deletion clock to the end of the period already paid for, and taking the "
+          "cancellation back clears it; a subscription that ends without notice, as after failed payments, starts "
+          "the clock when it ended.",
+          "data-retention.md", (f"{WEBHOOK}::test_cancel_at_period_end_pins_the_deletion_clock_to_the_period_end",
+                                f"{WEBHOOK}::test_reversing_the_cancellation_clears_the_clock",
+                                f"{WEBHOOK}::test_deletion_after_a_scheduled_cancellation_keeps_the_pinned_clock",
+                                f"{WEBHOOK}::test_a_subscription_that_ends_without_notice_starts_the_clock_when_it_ended")),
+    Claim("Deletion on cancellation",
+          "From then on the company is read-only for 30 days: everyone can still sign in, look at everything and "
+          "take the full data export, while every request and background job that would change data is refused.",
+          "data-retention.md", (f"{GRACE}::test_the_grace_clock_boundaries",
+                                f"{GRACE}::test_every_state_changing_route_is_refused_in_grace",
+                                f"{GRACE}::test_viewing_signing_out_and_the_export_still_work_in_grace",
+                                f"{GRACE}::test_people_of_a_company_in_grace_can_sign_in",
+                                f"{GRACE}::test_jobs_that_write_are_refused_in_grace_and_reading_jobs_run")),
+    Claim("Deletion on cancellation",
+          "After those 30 days a daily run at 04:00 Los Angeles time anonymizes the company in a transaction of its "
+          "own: the company record stays as a tombstone and the audit log keeps its entries with names and contact "
+          "details removed (its chain still verifies); the team, their login accounts, sessions, links, emails and "
+          "exports, stored files included, are deleted, and nobody of the company can sign in again.",
+          "data-retention.md", (f"{SWEEP}::test_an_expired_company_keeps_only_its_survivors_and_no_identity",
+                                f"{SWEEP}::test_the_sweep_fires_at_four_in_los_angeles_winter_and_summer",
+                                f"{SWEEP}::test_the_cron_job_runs_the_sweep",
+                                f"{SWEEP}::test_a_crash_mid_sweep_leaves_that_company_untouched_and_the_next_is_processed")),
+    Claim("Deletion on cancellation",
+          "The anonymization touches a company only if it exists, its subscription is canceled, and its deletion "
+          "clock is set and at least 30 days old; if any of these three checks fails, nothing at all is written.",
+          "data-retention.md", (f"{SWEEP}::test_a_failing_safety_layer_alone_writes_nothing",
+                                f"{SWEEP}::test_an_unknown_company_writes_nothing_anywhere",
+                                f"{SWEEP}::test_grace_ends_exactly_thirty_days_after_the_clock")),
+    Claim("Deletion on cancellation",
+          "A day the run was missed is caught up by the next run, and running it again changes nothing more.",
+          "data-retention.md", (f"{SWEEP}::test_the_sweep_is_idempotent_and_catches_up_missed_days",)),
+    Claim("Backups",
+          "A backup can be restored into a new, empty database and checked: migrations, data, a working session "
+          "and intact audit chains. The drill runs with every test run.",
+          "backup-policy.md", ("tests/operations/test_backup_drill.py::test_backup_restore_and_smoke_into_a_new_database",)),
+)
+
+POLICIES = {
+    "security.md": "Security",
+    "data-retention.md": "Data retention, export and deletion",
+    "backup-policy.md": "Backups and recovery",
+    "hosting-regions.md": "Hosting regions",
+}
+
+
+def sections() -> dict[str, list[Claim]]:
+    grouped: dict[str, list[Claim]] = {}
+    for claim in CLAIMS:
+        grouped.setdefault(claim.section, []).append(claim)
+    return grouped

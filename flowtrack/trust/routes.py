@@ -1,0 +1,28 @@
+"""The public security page and the policies behind it."""
+from flask import Blueprint, abort, render_template
+
+from flowtrack import PROJECT_ROOT
+from flowtrack.auth.permissions import public
+from flowtrack.extensions import limiter
+from flowtrack.trust.claims import POLICIES, sections
+
+bp = Blueprint("trust", __name__, url_prefix="/security")
+
+
+@bp.get("/")
+@public
+@limiter.limit("60 per minute")
+def security():
+    """How FlowTrack handles your data, claim by claim."""
+    return render_template("trust/security.html", sections=sections(), policies=POLICIES)
+
+
+@bp.get("/policies/<name>")
+@public
+@limiter.limit("60 per minute")
+def policy(name: str):
+    """One policy document, as written in the repository."""
+    if name not in POLICIES:
+        abort(404)
+    text = (PROJECT_ROOT / "docs" / name).read_text()
+    return render_template("trust/policy.html", title=POLICIES[name], text=text)

@@ -1,0 +1,1 @@
+"""RQ entry points: the worker and the cron schedule."""

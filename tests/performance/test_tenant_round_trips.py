@@ -1,0 +1,107 @@
+"""The cheaper request path keeps the tenant guarantees: the token is set with the transaction's BEGIN,
+before any statement of it, and ends with it; the session lookup finds only a live session; statements stay
+prepared across the rollback that ends every request."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from flowtrack.auth.services import SessionPolicy, load_current_user, revoke_sessions
+from flowtrack.config import ROLE_SERVICE
+from flowtrack.db import bind_company
+from flowtrack.models.accounts import Profile
+from flowtrack.models.companies import Company
+
+POLICY = SessionPolicy(idle_timeout=dt.timedelta(minutes=30), lifetime=dt.timedelta(hours=12))
+
+
+def _setting(session):
+    return session.execute(sa.text("SELECT current_setting('app.session_token', true)")).scalar()
+
+
+def test_the_token_is_set_in_every_transaction_of_a_session_and_ends_with_it(app, factory, acme):
+    token = factory.session_token(acme.members["office"])
+    db = app.extensions["flowtrack.db"]
+    session = db.app_session(token)
+    try:
+        # The first statement of the transaction already runs under the token.
+        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == 6
+        session.commit()
+        # A new transaction on the same session sets it again...
+        assert _setting(session) == token
+        session.rollback()
+        # ...and a raw driver cursor of the transaction (as COPY exports use) sees it too.
+        cursor = session.connection().connection.driver_connection.cursor()
+        cursor.execute("SELECT count(*) FROM profiles")
+        assert cursor.fetchone()[0] == 6
+    finally:
+        session.close()
+    # The pooled connection goes back without it: the next transaction without a token sees nothing.
+    anonymous = db.app_session(None)
+    try:
+        assert _setting(anonymous) in (None, "")
+        assert anonymous.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == 0
+    finally:
+        anonymous.close()
+
+
+def test_a_token_cannot_smuggle_sql(app, acme):
+    db = app.extensions["flowtrack.db"]
+    session = db.app_session(f"x', false); SET ROLE {ROLE_SERVICE}; SELECT ('")
+    try:
+        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == 0
+        assert session.execute(sa.text("SELECT current_user")).scalar() != ROLE_SERVICE
+    finally:
+        session.close()
+
+
+def test_the_session_lookup_loads_the_company_once_for_the_whole_request(app, factory, acme, count_queries):
+    db = app.extensions["flowtrack.db"]
+    session = db.app_session(factory.session_token(acme.members["auditor"]))
+    try:
+        user = load_current_user(session, POLICY)
+        assert (user.company_id, user.role) == (acme.id, "auditor")
+        assert user.company_name.startswith("Acme Backflow")
+        bind_company(session, user.company_id)
+        with count_queries() as statements:
+            assert session.get(Company, acme.id).name == user.company_name
+        assert statements == []
+        assert session.scalar(sa.select(sa.func.count()).select_from(Profile)) == 6
+    finally:
+        session.close()
+
+
+def test_the_session_lookup_refuses_a_revoked_session(app, factory, acme):
+    db = app.extensions["flowtrack.db"]
+    token = factory.session_token(acme.members["office"])
+    with db.service() as service:
+        revoke_sessions(service, acme.members["office"].user_id)
+        service.commit()
+    session = db.app_session(token)
+    try:
+        assert load_current_user(session, POLICY) is None
+    finally:
+        session.close()
+
+
+def test_statements_stay_prepared_across_rollbacks(app):
+    db = app.extensions["flowtrack.db"]
+    with db.app_engine.connect() as connection:
+        for _ in range(8):  # psycopg prepares a statement on its fifth run
+            connection.execute(sa.select(Profile.id).where(Profile.full_name == "nobody")).all()
+            connection.rollback()
+        prepared = connection.execute(sa.text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+        connection.rollback()
+    assert any("FROM profiles" in statement for statement in prepared), prepared
+
+
+def test_a_failed_transaction_is_still_rolled_back(app, factory, acme):
+    db = app.extensions["flowtrack.db"]
+    session = db.app_session(factory.session_token(acme.members["office"]))
+    try:
+        with pytest.raises(sa.exc.DBAPIError):
+            session.execute(sa.text("SELECT 1 / 0"))
+        session.rollback()
+        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == 6
+    finally:
+        session.close()

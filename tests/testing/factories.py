@@ -1,0 +1,45 @@
+"""Field tests for tests, recorded through the service as a technician's submission is."""
+from __future__ import annotations
+
+from flowtrack.models.customers import Device
+from flowtrack.testing import services
+from flowtrack.testing.tasks import render_test_report
+from tests.customers.factories import Records, _device
+from tests.factories import Tenant
+
+DC_PASSING = {"check1_psid": "2.4", "check2_psid": "1.8"}
+
+
+def recorded_test(app, factory, tenant: Tenant, **fields):
+    """A submitted passing test of a new double check, by the company's technician."""
+    records = Records(app)
+    device = records.device(tenant, device_type="DC")
+    gauge = records.gauge(tenant)
+    submission = services.Submission(**{"test_type": "annual", "gauge_id": gauge.id, "readings": DC_PASSING,
+                                        **fields})
+    with records.session(tenant) as session:
+        return services.record_test(session, session.get(Device, device.id),
+                                    tenant.members["technician"].user_id, submission)
+
+
+def printed_test(app, factory, tenant: Tenant):
+    """A recorded test whose report is printed (by the worker's function, called here in-process)."""
+    record = recorded_test(app, factory, tenant)
+    with app.app_context():
+        render_test_report(str(tenant.id), str(record.id))
+    return record
+
+
+def _test_record(app, factory, tenant):
+    return {"test_id": recorded_test(app, factory, tenant).id}
+
+
+def _printed_test(app, factory, tenant):
+    return {"test_id": printed_test(app, factory, tenant).id}
+
+
+TESTING_URLS = {
+    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check")},
+    **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status")},
+    "testing.report_pdf": _printed_test,
+}

@@ -1,0 +1,4 @@
+"""Web entry point for gunicorn: `gunicorn wsgi:app`."""
+from flowtrack import create_app
+
+app = create_app()
