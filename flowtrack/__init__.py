@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.devices.gauge_routes import bp as gauges_bp
     from flowtrack.devices.routes import bp as devices_bp
     from flowtrack.districts.routes import bp as districts_bp
+    from flowtrack.due.routes import bp as due_bp
     from flowtrack.exports.routes import bp as exports_bp
     from flowtrack.signup.routes import bp as signup_bp
     from flowtrack.team.routes import bp as team_bp
@@ -73,6 +74,6 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.trust.routes import bp as trust_bp
 
     for blueprint in (core_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
-                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, testing_bp):
+                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, testing_bp):
         app.register_blueprint(blueprint)
     return app

@@ -25,6 +25,7 @@ CUSTOMERS_VIEW = "customers.view"       # customer list and pages, their service
 CUSTOMERS_EDIT = "customers.edit"       # create, edit, archive customers; add and edit their locations
 DEVICES_VIEW = "devices.view"           # device list and pages, a service location's page
 DEVICES_EDIT = "devices.edit"
+DEVICES_DUE = "devices.due"             # the due and overdue list and its CSV, for planning work
 DISTRICTS_MANAGE = "districts.manage"
 GAUGES_VIEW = "gauges.view"             # test kits and their calibration
 GAUGES_MANAGE = "gauges.manage"
@@ -33,7 +34,7 @@ TESTS_RECORD = "tests.record"           # record a field test of a device
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins get their own read-only views in later issues.
-_OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, DEVICES_VIEW, DEVICES_EDIT, DISTRICTS_MANAGE, GAUGES_VIEW,
+_OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE, DISTRICTS_MANAGE, GAUGES_VIEW,
                    GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD}
 
 MATRIX: dict[Role, frozenset[str]] = {

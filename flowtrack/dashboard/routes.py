@@ -1,11 +1,11 @@
 """One dashboard per role."""
-import datetime as dt
-
 from flask import Blueprint, g, render_template
 from flask_login import current_user
 
 from flowtrack.auth.permissions import DASHBOARD_VIEW, requires
 from flowtrack.dashboard import services
+from flowtrack.devices.services import company_today
+from flowtrack.due.services import due_counts
 from flowtrack.models.accounts import Role
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -15,12 +15,13 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 @requires(DASHBOARD_VIEW)
 def home():
     """The signed-in person's start page, shaped by their role."""
-    today = dt.date.today()
+    today = company_today(g.db)
     role = Role(current_user.role)
     context = {"role": role}
     if role in (Role.company_admin, Role.office):
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(g.db, today)
+        context["due"] = due_counts(g.db, today)
     if role in (Role.company_admin, Role.auditor):
         context["activity"] = services.recent_activity(g.db)
     if role is Role.technician:

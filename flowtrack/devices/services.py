@@ -52,7 +52,8 @@ def normal_serial(text: str | None) -> str | None:
 
 def company_today(session: so.Session) -> dt.date:
     """Today where the company is (dates typed by its people are theirs, not the server's)."""
-    timezone = session.scalar(sa.select(Company.timezone))
+    company = session.info.get("company")  # a request's session holds the signed-in company's row
+    timezone = company.timezone if company is not None else session.scalar(sa.select(Company.timezone))
     return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 

@@ -1,0 +1,137 @@
+"""The "Due and overdue" list: active devices whose next test falls due within a window, for planning work.
+
+Rows come in due-date order along the (company_id, next_test_due, id) index, a page at a time after the last
+row shown (keyset), so a page costs the same at 50 devices or 50,000. The CSV export streams the same rows
+without pages. A device's due date is derived (see devices.services.derived_next_due); this list only reads it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Iterator
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from defusedcsv import csv
+
+from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District
+
+# Overdue devices are in every window: they need a visit first.
+WINDOWS = {"overdue": "Overdue only", "30": "Overdue or due within 30 days", "60": "Overdue or due within 60 days",
+           "90": "Overdue or due within 90 days"}
+DEFAULT_WINDOW = "30"
+NO_DISTRICT = "none"
+PAGE_SIZE = 50
+CSV_HEADER = ("serial", "type", "size", "manufacturer", "model", "customer", "location", "district",
+              "last_passing_test", "next_test_due", "days_overdue")
+
+
+@dataclass(frozen=True)
+class DueQuery:
+    """Which devices the list shows: a window, optionally one district (or none) and one customer, after a row."""
+
+    window: str = DEFAULT_WINDOW
+    district: str | None = None
+    customer: uuid.UUID | None = None
+    after: str | None = None
+
+    def params(self, **changes) -> dict[str, str]:
+        """The query string of this list (without defaults), for links, pushed URLs and the CSV link."""
+        values = {"window": self.window, "district": self.district, "customer": self.customer, "after": self.after,
+                  **changes}
+        return {k: str(v) for k, v in values.items() if v and not (k == "window" and v == DEFAULT_WINDOW)}
+
+
+@dataclass
+class DueRow:
+    device: Device
+    location: CustomerLocation
+    customer_name: str
+    district_name: str | None
+
+    def days_overdue(self, today: dt.date) -> int:
+        """Days past the due date; 0 or less when not yet due."""
+        return (today - self.device.next_test_due).days
+
+
+@dataclass
+class Page:
+    items: list[DueRow]
+    next_after: str | None
+
+
+def _cursor(device: Device) -> str:
+    return f"{device.next_test_due.isoformat()}_{device.id}"
+
+
+def _position(cursor: str) -> tuple[dt.date, uuid.UUID] | None:
+    """The row a cursor names, or None for one that is not ours (then the list starts at the top)."""
+    try:
+        day, row_id = cursor.split("_", 1)
+        return dt.date.fromisoformat(day), uuid.UUID(row_id)
+    except ValueError:
+        return None
+
+
+def _statement(query: DueQuery, today: dt.date) -> sa.Select:
+    window = query.window if query.window in WINDOWS else DEFAULT_WINDOW
+    statement = (sa.select(Device, CustomerLocation, Customer.name, District.name)
+                 .join(CustomerLocation, CustomerLocation.id == Device.location_id)
+                 .join(Customer, Customer.id == CustomerLocation.customer_id)
+                 .outerjoin(District, District.id == CustomerLocation.district_id)
+                 .where(Device.status == DeviceStatus.active.value))
+    if window == "overdue":
+        statement = statement.where(Device.next_test_due < today)
+    else:
+        statement = statement.where(Device.next_test_due <= today + dt.timedelta(days=int(window)))
+    if query.district == NO_DISTRICT:
+        statement = statement.where(CustomerLocation.district_id.is_(None))
+    elif query.district:
+        statement = statement.where(CustomerLocation.district_id == uuid.UUID(query.district))
+    if query.customer:
+        statement = statement.where(Customer.id == query.customer)
+    return statement.order_by(Device.next_test_due, Device.id)
+
+
+def due_page(session: so.Session, query: DueQuery, today: dt.date, *, page_size: int = PAGE_SIZE) -> Page:
+    """One page of due devices, the longest overdue first, starting after `query.after`."""
+    statement = _statement(query, today)
+    position = _position(query.after) if query.after else None
+    if position is not None:
+        statement = statement.where(sa.tuple_(Device.next_test_due, Device.id) > position)
+    rows = [DueRow(*row) for row in session.execute(statement.limit(page_size + 1))]
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(rows, _cursor(rows[-1].device) if more else None)
+
+
+def due_csv(session: so.Session, query: DueQuery, today: dt.date) -> Iterator[str]:
+    """Every due device of the query as CSV text, a chunk at a time, read from a server-side cursor."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    result = session.execute(_statement(query, today).execution_options(yield_per=500))
+    for number, row in enumerate(result, start=1):
+        due = DueRow(*row)
+        device = due.device
+        writer.writerow((device.serial, device.device_type, device.size or "", device.manufacturer,
+                         device.model or "", due.customer_name, due.location.one_line, due.district_name or "",
+                         device.last_test_on.isoformat() if device.last_test_on else "",
+                         device.next_test_due.isoformat(), max(due.days_overdue(today), 0)))
+        if number % 500 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def due_counts(session: so.Session, today: dt.date) -> dict[str, int]:
+    """How many active devices are overdue and how many fall due within 30 days, for the office's dashboard."""
+    soon = today + dt.timedelta(days=30)
+    overdue, within_30 = session.execute(
+        sa.select(sa.func.count().filter(Device.next_test_due < today),
+                  sa.func.count().filter(Device.next_test_due.between(today, soon)))
+        .where(Device.status == DeviceStatus.active.value, Device.next_test_due <= soon)).one()
+    return {"overdue": overdue, "within_30": within_30}
