@@ -42,6 +42,20 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def insert_all(session: so.Session, records: list) -> None:
+    """INSERT new ORM objects of one model, their ids already set, in batched statements that read nothing
+    back: thousands of rows in a fraction of the time flushing them as objects takes. The objects stay
+    outside the session."""
+    if not records:
+        return
+    company_id = session.info.get("company_id")
+    if company_id is not None and isinstance(records[0], TenantScoped):
+        for record in records:
+            _stamp(record, company_id)
+    keys = {attr.key for attr in sa.inspect(type(records[0])).column_attrs}
+    session.execute(sa.insert(type(records[0])), [{k: v for k, v in vars(r).items() if k in keys} for r in records])
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -175,7 +189,11 @@ def _stamp_company(session: so.Session, flush_context, instances) -> None:
         return
     for obj in session.new:
         if isinstance(obj, TenantScoped):
-            if obj.company_id is None:
-                obj.company_id = company_id
-            elif obj.company_id != company_id:
-                raise PermissionError("refusing to write a row of another company")
+            _stamp(obj, company_id)
+
+
+def _stamp(obj: TenantScoped, company_id: uuid.UUID) -> None:
+    if obj.company_id is None:
+        obj.company_id = company_id
+    elif obj.company_id != company_id:
+        raise PermissionError("refusing to write a row of another company")

@@ -16,6 +16,7 @@ from rq.exceptions import StopRequested
 
 from flowtrack.audit.tasks import log_chain_heads, prune_audit_logs
 from flowtrack.exports.tasks import delete_expired_exports
+from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.lifecycle.tasks import anonymization_sweep
 from flowtrack.notifications.tasks import requeue_stale_emails
 from flowtrack.queue import queue_name
@@ -27,6 +28,7 @@ SCHEDULE = (
     (log_chain_heads, "15 0 * * *"),
     (prune_audit_logs, "30 3 * * *"),
     (delete_expired_exports, "45 3 * * *"),
+    (forget_stale_imports, "50 3 * * *"),
     (anonymization_sweep, "0 4 * * *"),  # lifecycle.anonymize.SWEEP_HOUR, promised on the data page
     (requeue_stale_emails, "*/10 * * * *"),
 )

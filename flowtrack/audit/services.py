@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import utcnow
+from flowtrack.db import insert_all, new_id, utcnow
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.companies import Company
 
@@ -131,6 +131,16 @@ def _chain_tip(session: so.Session, company_id: uuid.UUID) -> tuple[int, bytes]:
     return 0, GENESIS_HASH
 
 
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened, for `record_many`."""
+
+    action: str
+    entity_type: str | None = None
+    entity_id: Any = None
+    changes: dict[str, Any] | None = None
+
+
 def record(
     session: so.Session,
     action: str,
@@ -142,30 +152,43 @@ def record(
     actor: Actor | None = None,
 ) -> AuditEntry:
     """Append an entry to the company's chain in the caller's transaction."""
+    [entry] = record_many(session, [Event(action, entity_type, entity_id, changes)], company_id=company_id,
+                          actor=actor)
+    return entry
+
+
+def record_many(session: so.Session, events: Iterable[Event], *, company_id: uuid.UUID | None = None,
+                actor: Actor | None = None) -> list[AuditEntry]:
+    """Append entries in order with one lock, one read of the chain's tip and one batched insert (an import's
+    thousands of records cost a second, not a statement each)."""
     company_id = company_id or session.info["company_id"]
     actor = actor or session.info.get("audit_actor") or SYSTEM
     _lock_chain(session, company_id)
     last_seq, last_hash = _chain_tip(session, company_id)
-    entry = AuditEntry(
-        company_id=company_id,
-        seq=last_seq + 1,
-        occurred_at=utcnow(),
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id) if entity_id is not None else None,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        user_agent=(actor.user_agent or "")[:400] or None,
-        changes=jsonable(changes) if changes else None,
-        payload_salt=os.urandom(16),
-        prev_hash=last_hash,
-    )
-    entry.payload_digest = payload_digest(entry)
-    entry.entry_hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
-    return entry
+    entries = []
+    for event in events:
+        entry = AuditEntry(
+            id=new_id(),
+            company_id=company_id,
+            seq=last_seq + 1,
+            occurred_at=utcnow(),
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=str(event.entity_id) if event.entity_id is not None else None,
+            actor_user_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            user_agent=(actor.user_agent or "")[:400] or None,
+            changes=jsonable(event.changes) if event.changes else None,
+            payload_salt=os.urandom(16),
+            prev_hash=last_hash,
+        )
+        entry.payload_digest = payload_digest(entry)
+        entry.entry_hash = entry_hash(entry)
+        last_seq, last_hash = entry.seq, entry.entry_hash
+        entries.append(entry)
+    insert_all(session, entries)
+    return entries
 
 
 @dataclass

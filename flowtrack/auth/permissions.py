@@ -23,6 +23,7 @@ DATA_EXPORT = "data.export"
 BILLING_MANAGE = "billing.manage"       # plan, subscription, the Stripe customer portal
 CUSTOMERS_VIEW = "customers.view"       # customer list and pages, their service locations
 CUSTOMERS_EDIT = "customers.edit"       # create, edit, archive customers; add and edit their locations
+CUSTOMERS_IMPORT = "customers.import"   # import customers, locations and devices from a CSV file
 DEVICES_VIEW = "devices.view"           # device list and pages, a service location's page
 DEVICES_EDIT = "devices.edit"
 DEVICES_DUE = "devices.due"             # the due and overdue list and its CSV, for planning work
@@ -34,8 +35,8 @@ TESTS_RECORD = "tests.record"           # record a field test of a device
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins get their own read-only views in later issues.
-_OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE, DISTRICTS_MANAGE, GAUGES_VIEW,
-                   GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD}
+_OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE,
+                   DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD}
 
 MATRIX: dict[Role, frozenset[str]] = {
     Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,

@@ -139,8 +139,13 @@ def customer_with_sites(session: so.Session, customer_id: uuid.UUID) -> Customer
     )
 
 
+def new_customer(**values: Any) -> Customer:
+    """A customer made from typed values, not yet saved (an import saves thousands at once)."""
+    return Customer(id=new_id(), **_cleaned(values, CUSTOMER_FIELDS))
+
+
 def create_customer(session: so.Session, **values: Any) -> Customer:
-    customer = Customer(**_cleaned(values, CUSTOMER_FIELDS))
+    customer = new_customer(**values)
     session.add(customer)
     session.flush()
     audit.record(session, "customer.created", entity_type="customer", entity_id=customer.id,
@@ -217,16 +222,21 @@ def _same_place(session: so.Session, location: CustomerLocation) -> CustomerLoca
                               .options(so.joinedload(CustomerLocation.customer)))
 
 
-def _apply_location(session: so.Session, location: CustomerLocation, values: dict[str, Any]) -> None:
+def fill_location(location: CustomerLocation, values: dict[str, Any]) -> None:
+    """Set a location's fields from typed values, and the key its address is matched by."""
     for field, value in _cleaned(values, LOCATION_FIELDS).items():
         setattr(location, field, value)
     location.state = location.state.upper() if location.state else None
     location.postal_code = location.postal_code.upper() if location.postal_code else None
+    location.address_key = address_key(location.address_line1, location.address_line2, location.city,
+                                       location.state, location.postal_code)
+
+
+def _apply_location(session: so.Session, location: CustomerLocation, values: dict[str, Any]) -> None:
+    fill_location(location, values)
     # A district id from a form is re-read under row-level security: another company's id is not one.
     if location.district_id is not None and session.get(District, location.district_id) is None:
         raise ValueError("no such district")
-    location.address_key = address_key(location.address_line1, location.address_line2, location.city,
-                                       location.state, location.postal_code)
     existing = _same_place(session, location)
     if existing is not None:
         raise DuplicateLocation(existing)

@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
+from flowtrack.db import new_id
 from flowtrack.devices.due_dates import DueRule, next_due
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District, Gauge
@@ -115,12 +116,18 @@ def _apply(device: Device, values: dict[str, Any]) -> None:
     device.serial = normal_serial(device.serial)
 
 
+def new_device(location_id: uuid.UUID, rule: DueRule, **values: Any) -> Device:
+    """An active device made from typed values, its due date derived by the rule, not yet saved."""
+    device = Device(id=new_id(), location_id=location_id, status=DeviceStatus.active.value)
+    _apply(device, values)
+    device.next_test_due = derived_next_due(device, rule)
+    return device
+
+
 def create_device(session: so.Session, location: CustomerLocation, **values: Any) -> Device:
     if serial_taken(session, Device, values.get("serial")):
         raise SerialTaken(normal_serial(values.get("serial")))
-    device = Device(location_id=location.id, status=DeviceStatus.active.value)
-    _apply(device, values)
-    device.next_test_due = derived_next_due(device, _location_rule(session, location.id))
+    device = new_device(location.id, _location_rule(session, location.id), **values)
     session.add(device)
     _flush_serial(session, device)
     audit.record(session, "device.created", entity_type="device", entity_id=device.id,

@@ -51,7 +51,8 @@ SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "
 # beside their kin: districts and gauges (issue 3), exports, and the sign-in pieces of a login identity.
 DELETED_TABLES = (
     "customers", "customer_locations", "districts", "devices", "gauges", "test_records", "work_orders",
-    "scheduled_jobs", "notification_log", "notification_emails", "company_settings", "exports", "profiles",
+    "scheduled_jobs", "notification_log", "notification_emails", "company_settings", "exports", "customer_imports",
+    "profiles",
     "account_tokens", "recovery_codes", "users", "auth_sessions",
 )
 

@@ -5,8 +5,9 @@ from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.exports import Export
+from flowtrack.models.imports import CustomerImport
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.testing import TestRecord
 
-__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "Customer", "CustomerLocation", "Device", "District", "Gauge", "Export", "NotificationEmail", "RecoveryCode", "AuthSession", "Company", "Profile", "Role", "StripeEvent", "User"]
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "Customer", "CustomerImport", "CustomerLocation", "Device", "District", "Gauge", "Export", "NotificationEmail", "RecoveryCode", "AuthSession", "Company", "Profile", "Role", "StripeEvent", "User"]

@@ -48,7 +48,7 @@ def test_the_office_pages_pass_axe_and_fit_a_phone(visit, acme, records):  # noq
     harbor, location, device = _records(records, acme)
     paths = ["/customers/", f"/customers/{harbor.id}", f"/customers/{harbor.id}/edit", f"/locations/{location.id}",
              f"/customers/{harbor.id}/locations/new", f"/devices/{device.id}", f"/devices/{device.id}/edit",
-             "/devices/", "/due/?window=90", "/districts/", "/districts/new", "/gauges/", "/gauges/new"]
+             "/devices/", "/due/?window=90", "/import/", "/districts/", "/districts/new", "/gauges/", "/gauges/new"]
     for viewport in (PHONE, DESKTOP):
         tab = visit(viewport)
         tab.sign_in(acme.members["office"].email, acme.members["office"].password)

@@ -16,6 +16,7 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.audit.tasks import verify_company_chain
 from flowtrack.queue import enqueue_for_company
 from tests.customers.factories import RECORD_URLS
+from tests.imports.factories import IMPORT_URLS
 from tests.testing.factories import TESTING_URLS
 
 
@@ -67,6 +68,7 @@ OBJECT_URLS = {
     "exports.download": _export("data_zip"),
     **RECORD_URLS,
     **TESTING_URLS,
+    **IMPORT_URLS,
 }
 
 

@@ -1,0 +1,382 @@
+"""Import customers, service locations and devices from a CSV file, as companies move off spreadsheets.
+
+One row a device (or a location with no device), its customer and address on the same row. An upload is
+read (`store_upload`) and checked (`plan_rows`) first: each row's problems and what it would add. Nothing is
+saved until the office imports, and then every row or none (`import_upload`): one transaction, batched
+inserts, and an audit entry for every record made. Rows match what the company has already, so importing the
+same file again adds nothing: a customer by name, a location by its normalised address, a device by its
+serial at that location. Fields are checked by the same forms the office types into.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from defusedcsv import csv
+from werkzeug.datastructures import MultiDict
+
+from flowtrack.audit import services as audit
+from flowtrack.customers import services as customers
+from flowtrack.customers.forms import CustomerForm, LocationForm
+from flowtrack.db import insert_all, new_id, utcnow
+from flowtrack.devices import services as devices
+from flowtrack.devices.forms import DeviceForm
+from flowtrack.models.customers import Customer, CustomerLocation, Device, District
+from flowtrack.models.imports import CustomerImport, ImportStatus
+
+# CSV column -> field of the customer form.
+CUSTOMER_COLUMNS = {"customer_name": "name", "customer_email": "email", "customer_phone": "phone",
+                    "billing_address": "billing_address"}
+LOCATION_COLUMNS = ("address_line1", "address_line2", "city", "state", "postal_code", "district",
+                    "site_contact_name", "site_contact_phone", "access_notes")
+DEVICE_COLUMNS = ("device_type", "manufacturer", "model", "serial", "size", "where_installed", "hazard",
+                  "install_date", "last_test_on")
+COLUMNS = (*CUSTOMER_COLUMNS, *LOCATION_COLUMNS, *DEVICE_COLUMNS)
+REQUIRED_COLUMNS = ("customer_name", "address_line1", "city", "state", "postal_code")
+EXAMPLE_ROW = {"customer_name": "Harbor Foods", "customer_email": "ap@harborfoods.example",
+               "customer_phone": "541-555-0100", "billing_address": "PO Box 12, Springfield OR 97477",
+               "address_line1": "12 Harbor Street", "city": "Springfield", "state": "OR", "postal_code": "97477",
+               "district": "Springfield Utility Board", "site_contact_name": "Dana", "access_notes": "Gate code 1234",
+               "device_type": "RP", "manufacturer": "Watts", "model": "LF909", "serial": "AB1234", "size": "3/4",
+               "where_installed": "Front yard by the meter", "hazard": "health", "install_date": "2019-05-01",
+               "last_test_on": "2025-04-02"}
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y")
+
+
+class UnreadableFile(Exception):
+    """The file cannot be imported at all; the message says why, for the upload form."""
+
+
+class AlreadyImported(Exception):
+    pass
+
+
+# --- reading the file -----------------------------------------------------------------------------------
+
+def _column(header: str) -> str:
+    return "_".join(header.strip().lower().replace("-", " ").split())
+
+
+def _text(data: bytes) -> str:
+    if b"\x00" in data:
+        raise UnreadableFile("This is not a CSV file. Save the spreadsheet as CSV and upload that.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel's plain "CSV" on Windows.
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise UnreadableFile("The file's text encoding is unknown. Save it as “CSV UTF-8”.") from None
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    """The file's rows by column name, or UnreadableFile saying what is wrong with its shape."""
+    if len(data) > MAX_BYTES:
+        raise UnreadableFile(f"The file is larger than {MAX_BYTES // 1048576} MB. Split it and import the parts.")
+    reader = csv.reader(io.StringIO(_text(data), newline=""))
+    try:
+        header = [_column(cell) for cell in next(reader, [])]
+        if not any(header):
+            raise UnreadableFile("The file is empty. The first line must name the columns.")
+        unknown = [name or "(blank)" for name in header if name not in COLUMNS]
+        if unknown:
+            raise UnreadableFile(f"Unknown column(s): {', '.join(unknown)}. "
+                                 f"The columns FlowTrack reads are: {', '.join(COLUMNS)}.")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise UnreadableFile(f"Column(s) named twice: {', '.join(repeated)}.")
+        missing = [name for name in REQUIRED_COLUMNS if name not in header]
+        if missing:
+            raise UnreadableFile(f"Missing column(s): {', '.join(missing)}.")
+        rows = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(header):
+                raise UnreadableFile(f"Line {reader.line_num} has {len(cells)} cells, more than the "
+                                     f"{len(header)} columns of the first line.")
+            if len(rows) == MAX_ROWS:
+                raise UnreadableFile(f"The file has more than {MAX_ROWS:,} rows. Split it and import the parts.")
+            values = {name: cell.strip() for name, cell in zip(header, cells)}
+            rows.append({"line": reader.line_num, **values})
+    except csv.Error as error:
+        raise UnreadableFile(f"Line {reader.line_num} cannot be read as CSV: {error}.") from None
+    if not rows:
+        raise UnreadableFile("The file names its columns but has no rows.")
+    return rows
+
+
+def store_upload(session: so.Session, filename: str, data: bytes, user_id: uuid.UUID | None) -> CustomerImport:
+    """Keep a readable file's rows until they are imported."""
+    rows = read_csv(data)
+    upload = CustomerImport(filename=filename[:255] or "upload.csv", sha256=hashlib.sha256(data).hexdigest(),
+                            uploaded_by=user_id, rows=rows, row_count=len(rows))
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def template_csv() -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerow(EXAMPLE_ROW)
+    return out.getvalue()
+
+
+# --- checking the rows ----------------------------------------------------------------------------------
+
+@dataclass
+class RowCheck:
+    """What one row of the file would do, and what is wrong with it."""
+
+    line: int
+    values: dict[str, str]
+    problems: list[str] = field(default_factory=list)
+    customer: str = ""      # "new" or "existing"
+    location: str = ""
+    device: str | None = None  # "new", "existing", or None for a row without a device
+
+
+@dataclass
+class Plan:
+    rows: list[RowCheck]
+    customers: list[Customer] = field(default_factory=list)
+    locations: list[CustomerLocation] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+
+    @property
+    def problem_rows(self) -> list[RowCheck]:
+        return [row for row in self.rows if row.problems]
+
+    def counts(self) -> dict[str, int]:
+        return {"rows": len(self.rows), "customers": len(self.customers), "locations": len(self.locations),
+                "devices": len(self.devices), "rows_with_problems": len(self.problem_rows),
+                "rows_already_there": sum(1 for row in self.rows if not row.problems and "new" not in
+                                          (row.customer, row.location, row.device))}
+
+
+def _date(text: str) -> str:
+    """Dates as spreadsheets write them (2019-05-01, 5/1/2019, 5/1/19) in the form's ISO format."""
+    for layout in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, layout).date().isoformat()
+        except ValueError:
+            continue
+    return text
+
+
+def _device_values(row: dict[str, str]) -> dict[str, str]:
+    values = {column: row.get(column, "") for column in DEVICE_COLUMNS}
+    values["device_type"] = values["device_type"].upper()
+    values["hazard"] = values["hazard"].lower().replace("-", "_").replace(" ", "_")
+    values["size"] = values["size"].rstrip('"″').removesuffix(" in").strip()
+    for column in ("install_date", "last_test_on"):
+        values[column] = _date(values[column])
+    return values
+
+
+class _RowForms:
+    """The office's own forms, made once and filled with each row in turn (making a form costs more than
+    checking one); each error becomes "column: message"."""
+
+    def __init__(self, district_choices: list[tuple[str, str]], today: dt.date):
+        self.customer = CustomerForm(formdata=None, meta={"csrf": False})
+        self.location = LocationForm(formdata=None, meta={"csrf": False})
+        self.location.district_id.choices = district_choices
+        self.device = DeviceForm(formdata=None, meta={"csrf": False})
+        self.device.today = today
+        del self.device.status
+
+    @staticmethod
+    def check(form, data: dict[str, str], problems: list[str], columns: dict[str, str] | None = None) -> None:
+        form.process(MultiDict(data))
+        if not form.validate():
+            back = {name: column for column, name in (columns or {}).items()}
+            for name, messages in form.errors.items():
+                problems.extend(f"{back.get(name, name)}: {message}" for message in messages)
+
+
+def _customer_key(name: str) -> str:
+    return " ".join(name.split()).lower()
+
+
+class _Known:
+    """What the company has already, looked up once for the whole file: a few statements, not one a row."""
+
+    def __init__(self, session: so.Session, rows: list[dict[str, str]], location_keys: set[str],
+                 serials: set[str]):
+        names = {_customer_key(row.get("customer_name", "")) for row in rows}
+        self.customers: dict[str, list[uuid.UUID]] = {}
+        for customer_id, key in session.execute(sa.select(Customer.id, Customer.name_key)
+                                                .where(Customer.name_key.in_(names))):
+            self.customers.setdefault(key, []).append(customer_id)
+        self.locations = {row.address_key: row for row in session.execute(
+            sa.select(CustomerLocation.id, CustomerLocation.customer_id, CustomerLocation.address_key,
+                      CustomerLocation.district_id).where(CustomerLocation.address_key.in_(location_keys)))}
+        self.devices = {row.serial: row for row in session.execute(
+            sa.select(Device.id, Device.location_id, Device.serial).where(Device.serial.in_(serials)))}
+        self.districts = {district.name.lower(): district for district in session.scalars(sa.select(District))}
+        self.rules = {district.id: devices.due_rule(district) for district in self.districts.values()}
+
+
+def plan_rows(session: so.Session, rows: list[dict[str, str]], today: dt.date) -> Plan:
+    """Check every row against the forms' rules, the rest of the file and the company's records; build (but
+    do not save) what importing would add."""
+    location_values = []
+    for row in rows:
+        location = CustomerLocation()
+        customers.fill_location(location, {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"})
+        location_values.append(location)
+    serials = {devices.normal_serial(row.get("serial")) for row in rows} - {None}
+    known = _Known(session, rows, {location.address_key for location in location_values}, serials)
+
+    plan = Plan(rows=[])
+    file_customers: dict[str, tuple[int, uuid.UUID]] = {}   # name key -> (line, customer id)
+    # address key -> (line, customer id, location id, district id)
+    file_locations: dict[str, tuple[int, uuid.UUID, uuid.UUID, uuid.UUID | None]] = {}
+    forms = _RowForms([("", "—")] + [(str(d.id), d.name) for d in known.districts.values()], today)
+    file_serials: dict[str, int] = {}
+    for row, location in zip(rows, location_values):
+        check = RowCheck(line=row["line"], values={k: v for k, v in row.items() if k != "line"})
+        plan.rows.append(check)
+        customer_data = {name: row.get(column, "") for column, name in CUSTOMER_COLUMNS.items()}
+        customer_data["name"] = " ".join(customer_data["name"].split())
+        forms.check(forms.customer, customer_data, check.problems, CUSTOMER_COLUMNS)
+
+        district_name = row.get("district", "")
+        district = known.districts.get(district_name.lower()) if district_name else None
+        if district_name and district is None:
+            check.problems.append(f"district: No water district is named “{district_name}”. "
+                                  "Add it under Districts first, or leave the cell empty.")
+        form_location = {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"}
+        form_location["district_id"] = str(district.id) if district else ""
+        forms.check(forms.location, form_location, check.problems, {"district": "district_id"})
+        if check.problems:
+            continue
+
+        # The customer: earlier in the file, already the company's, or new.
+        key = _customer_key(customer_data["name"])
+        if key in file_customers:
+            customer_id = file_customers[key][1]
+            check.customer = "existing" if key in known.customers else "new"
+        elif len(known.customers.get(key, [])) > 1:
+            check.problems.append(f"customer_name: More than one customer is named “{customer_data['name']}”. "
+                                  "Rename one of them first.")
+            continue
+        elif key in known.customers:
+            customer_id = known.customers[key][0]
+            check.customer = "existing"
+        else:
+            customer = customers.new_customer(**customer_data)
+            plan.customers.append(customer)
+            customer_id = customer.id
+            check.customer = "new"
+        file_customers.setdefault(key, (check.line, customer_id))
+
+        # The location: the same address may be on many rows, always the same customer's.
+        address = location.address_key
+        if address in file_locations:
+            line, owner, location_id, district_id = file_locations[address]
+            if owner != customer_id:
+                check.problems.append(f"address_line1: This address is on line {line} under another customer.")
+                continue
+            check.location = "existing" if address in known.locations else "new"
+        elif address in known.locations:
+            existing = known.locations[address]
+            if existing.customer_id != customer_id:
+                check.problems.append("address_line1: This address is already a service location of another "
+                                      "customer.")
+                continue
+            location_id, district_id = existing.id, existing.district_id
+            check.location = "existing"
+        else:
+            location.id, location.customer_id = new_id(), customer_id
+            location.district_id = district.id if district else None
+            plan.locations.append(location)
+            location_id, district_id = location.id, location.district_id
+            check.location = "new"
+        file_locations.setdefault(address, (check.line, customer_id, location_id, district_id))
+
+        # The device, if the row has one.
+        device_values = _device_values(row)
+        if not any(device_values.values()):
+            continue
+        forms.check(forms.device, device_values, check.problems)
+        if check.problems:
+            continue
+        serial = devices.normal_serial(device_values["serial"])
+        if serial in file_serials:
+            check.problems.append(f"serial: Serial {serial} is also on line {file_serials[serial]}.")
+            continue
+        file_serials[serial] = check.line
+        if serial in known.devices:
+            if known.devices[serial].location_id != location_id:
+                check.problems.append(f"serial: Serial {serial} is already recorded at another location.")
+                continue
+            check.device = "existing"
+        else:
+            fields = {name: device_values[name] or None for name in devices.DEVICE_FIELDS}
+            for name in ("install_date", "last_test_on"):
+                fields[name] = dt.date.fromisoformat(fields[name]) if fields[name] else None
+            plan.devices.append(devices.new_device(location_id, known.rules.get(district_id, devices.due_rule(None)),
+                                                   **fields))
+            check.device = "new"
+    return plan
+
+
+# --- importing ------------------------------------------------------------------------------------------
+
+def import_upload(session: so.Session, upload: CustomerImport, today: dt.date) -> Plan:
+    """Add every row's new records in the caller's transaction, or none: a plan with problems saves nothing.
+
+    The rows are checked again, since records may have changed since the preview. Unique keys (address,
+    serial) still guard against someone adding the same record at this moment; the caller rolls back then.
+    """
+    if upload.status == ImportStatus.imported.value:
+        raise AlreadyImported
+    plan = plan_rows(session, upload.rows, today)
+    if plan.problem_rows:
+        return plan
+    for records in (plan.customers, plan.locations, plan.devices):
+        insert_all(session, records)
+    source = {"import_id": str(upload.id)}
+    events = [audit.Event("customer.created", "customer", c.id,
+                          {**audit.changes_between(None, customers.snapshot(c)), **source}) for c in plan.customers]
+    events += [audit.Event("location.created", "location", loc.id,
+                           {**audit.changes_between(None, customers.location_snapshot(loc)), **source})
+               for loc in plan.locations]
+    events += [audit.Event("device.created", "device", d.id,
+                           {**audit.changes_between(None, devices.snapshot(d)), **source}) for d in plan.devices]
+    counts = plan.counts()
+    events.append(audit.Event("customers.imported", "customer_import", upload.id,
+                              {"file": upload.filename, "sha256": upload.sha256, **counts}))
+    audit.record_many(session, events)
+    upload.status, upload.imported_at, upload.summary = ImportStatus.imported.value, utcnow(), counts
+    upload.rows = []  # the records hold the data now; no second copy is kept
+    session.flush()
+    return plan
+
+
+def recent_uploads(session: so.Session, limit: int = 20) -> list[CustomerImport]:
+    return list(session.scalars(sa.select(CustomerImport).order_by(CustomerImport.uploaded_at.desc()).limit(limit)))
+
+
+def get_upload(session: so.Session, upload_id: uuid.UUID) -> CustomerImport | None:
+    return session.get(CustomerImport, upload_id)
+
+
+def forget_stale_previews(session: so.Session, now: dt.datetime, *, after: dt.timedelta = dt.timedelta(days=7)) -> int:
+    """Delete uploads previewed but never imported after a week: they hold people's details for nothing."""
+    result = session.execute(sa.delete(CustomerImport).where(CustomerImport.status == ImportStatus.previewed.value,
+                                                             CustomerImport.uploaded_at < now - after))
+    return result.rowcount

@@ -1,0 +1,38 @@
+"""A CSV file of customers, locations and devices on its way in: previewed, then imported all at once."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import JSONB
+
+from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.models.customers import _check_in
+
+
+class ImportStatus(str, enum.Enum):
+    previewed = "previewed"
+    imported = "imported"
+
+
+class CustomerImport(TenantScoped, Base):
+    __tablename__ = "customer_imports"
+    __table_args__ = (
+        sa.Index("customer_imports_company_uploaded_idx", "company_id", "uploaded_at"),
+        _check_in("status", ImportStatus, "customer_imports_status_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    uploaded_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=ImportStatus.previewed.value)
+    # The file's rows, by column name, until they are imported (then only the summary is kept).
+    rows: so.Mapped[list] = so.mapped_column(JSONB, default=list)
+    row_count: so.Mapped[int]
+    summary: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
+    imported_at: so.Mapped[dt.datetime | None]

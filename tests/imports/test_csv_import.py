@@ -1,0 +1,219 @@
+"""A company moves off its spreadsheet: upload a CSV, see every row's problems, import all of it or none."""
+import datetime as dt
+import io
+import re
+import zoneinfo
+
+import pytest
+import sqlalchemy as sa
+
+from flowtrack.imports import services
+from flowtrack.models.customers import Customer, CustomerLocation, Device
+from flowtrack.models.imports import CustomerImport
+from tests.customers.test_customers import audit_entries
+
+TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
+HEADER = ("customer_name,customer_email,address_line1,city,state,postal_code,district,device_type,manufacturer,"
+          "serial,size,install_date,last_test_on")
+GOOD = f"""{HEADER}
+Harbor Foods,ap@harbor.example,12 Harbor Street,Springfield,OR,97477,North Water,RP,Watts,HF-1,3/4,2019-05-01,2025-04-02
+harbor  foods,,12 harbor st.,springfield,or,97477,North Water,DC,Febco,HF-2,1,5/1/2019,
+Lane Dairy,,400 Mill Road,Eugene,OR,97401,,PVB,Wilkins,LD-9,,2020-01-15,2025-03-01
+Lane Dairy,,9 Barn Lane,Eugene,OR,97401,,,,,,,
+"""
+
+
+@pytest.fixture
+def north_water(records, acme):
+    """The district the GOOD file names."""
+    return records.district(acme, name="North Water", test_interval_months=12, due_end_of_month=True)
+
+
+def upload(browser, text: str | bytes, name: str = "customers.csv"):
+    data = text.encode() if isinstance(text, str) else text
+    return browser.submit("/import/", {"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def words(response) -> str:
+    """A page's text with its line breaks and indentation as single spaces."""
+    return " ".join(response.text.replace("&#39;", "'").split())
+
+
+def rows_of(app, tenant, model):
+    with app.extensions["flowtrack.db"].service() as s:
+        return list(s.scalars(sa.select(model).where(model.company_id == tenant.id)))
+
+
+def test_the_office_previews_a_file_then_imports_it_all_and_a_second_import_adds_nothing(
+        app, office, acme, north_water):
+    response = upload(office, GOOD)
+    assert response.status_code == 303
+    preview = office.get(response.headers["Location"])
+    assert "4 rows: 2 new customers, 3 new service locations, 3 new devices" in words(preview)
+    assert "problems" not in preview.text.lower()
+    assert rows_of(app, acme, Customer) == []  # nothing is saved by looking
+
+    imported = office.submit(response.headers["Location"] + "/import")
+    assert imported.status_code == 303
+    page = office.get(imported.headers["Location"])
+    assert "Imported 2 customers, 3 service locations and 3 devices." in words(page)
+
+    customers = {c.name: c for c in rows_of(app, acme, Customer)}
+    assert set(customers) == {"Harbor Foods", "Lane Dairy"}
+    assert customers["Harbor Foods"].email == "ap@harbor.example"
+    # "12 harbor st." is the same place as "12 Harbor Street": one location holds both devices.
+    devices = {d.serial: d for d in rows_of(app, acme, Device)}
+    assert devices["HF-1"].location_id == devices["HF-2"].location_id
+    assert devices["HF-1"].next_test_due == dt.date(2026, 4, 30)  # the district's rule: a year on, month's end
+    assert devices["HF-2"].install_date == dt.date(2019, 5, 1) and devices["HF-2"].size == "1"
+    assert devices["LD-9"].next_test_due == dt.date(2026, 3, 1)
+    assert len(rows_of(app, acme, CustomerLocation)) == 3
+
+    created = audit_entries(app, acme, "device.created")
+    assert len(created) == 3 and all(e.changes["import_id"] for e in created)
+    [summary] = audit_entries(app, acme, "customers.imported")
+    assert (summary.changes["file"], summary.changes["devices"], summary.changes["rows"]) == ("customers.csv", 3, 4)
+    [stored] = rows_of(app, acme, CustomerImport)
+    assert (stored.status, stored.rows) == ("imported", [])  # no second copy of the data is kept
+
+    again = office.get(upload(office, GOOD).headers["Location"])
+    assert "0 new customers, 0 new service locations, 0 new devices; 4 rows are there already" in words(again)
+    office.submit(again.request.path + "/import")
+    assert len(rows_of(app, acme, Device)) == 3 and len(rows_of(app, acme, Customer)) == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name,city\nA,B\n", "Unknown column(s): name. The columns FlowTrack reads are: customer_name"),
+    ("customer_name,city,state,postal_code\nA,B,OR,97477\n", "Missing column(s): address_line1."),
+    ("customer_name,customer_name,address_line1,city,state,postal_code\n", "Column(s) named twice: customer_name."),
+    (f"{HEADER}\n", "The file names its columns but has no rows."),
+    ("", "The file is empty."),
+    (f"{HEADER}\nA,,1 Main St,X,OR,97477,,,,,,,,extra\n", "Line 2 has 14 cells, more than the 13 columns"),
+    (b"PK\x03\x04\x00\x00binary", "This is not a CSV file."),
+])
+def test_a_file_of_the_wrong_shape_is_refused_with_the_reason(app, office, acme, text, message):
+    response = upload(office, text)
+    assert response.status_code == 422
+    assert message in words(response)
+    assert rows_of(app, acme, CustomerImport) == []
+
+
+def test_a_file_that_is_not_csv_or_too_big_is_refused_before_it_is_read(app, office, acme):
+    assert "Upload a .csv file" in upload(office, GOOD, name="customers.xlsx").text
+    big = HEADER + "\n" + "A,,1 Main St,X,OR,97477,,,,,,,\n" * 400_000
+    assert len(big) > 10 * 1024 * 1024
+    response = upload(office, big)
+    assert response.status_code == 422 and "The file is larger than 10 MB." in response.text
+    many = HEADER + "\n" + "".join(f"C{n},,{n} Main St,X,OR,97477,,,,,,,\n" for n in range(20_001))
+    assert len(many) < 10 * 1024 * 1024
+    response = upload(office, many)
+    assert response.status_code == 422 and "more than 20,000 rows" in response.text
+    assert rows_of(app, acme, CustomerImport) == []
+
+
+def test_bad_rows_are_listed_by_line_and_nothing_of_the_file_is_imported(app, office, acme, records):
+    records.device(acme, serial="TAKEN-1")
+    records.location(acme, address_line1="77 Other Way", city="Eugene", postal_code="97401")
+    customers_before = {c.id for c in rows_of(app, acme, Customer)}
+    future = (TODAY + dt.timedelta(days=3)).isoformat()
+    text = f"""{HEADER}
+Good Customer,,1 Fine St,Eugene,OR,97401,,RP,Watts,OK-1,,2019-05-01,
+Bad Dates,,2 Fine St,Eugene,OR,97401,,RP,Watts,BD-1,,31/31/2020,
+Future,,3 Fine St,Eugene,OR,97401,,RP,Watts,FU-1,,{future},
+Odd Type,,4 Fine St,Eugene,OR,97401,,XYZ,Watts,OT-1,,,
+Twice,,5 Fine St,Eugene,OR,97401,,RP,Watts,OK-1,,,
+Taken,,6 Fine St,Eugene,OR,97401,,RP,Watts,taken-1,,,
+No District,,7 Fine St,Eugene,OR,97401,Atlantis Water,RP,Watts,ND-1,,,
+Not Theirs,,77 other way,eugene,OR,97401,,,,,,,
+,bad-email,8 Fine St,Eugene,Oregon,ABC,,,,,,,
+"""
+    response = upload(office, text)
+    preview = office.get(response.headers["Location"])
+    page = words(preview)
+    assert "8 rows have problems." in page and "Nothing has been imported." in page
+    assert "Import 9 rows" not in page
+    problems = {int(line): cell for line, cell in re.findall(
+        r'<td data-label="Line">(\d+)</td>.*?<td data-label="Problems">(.*?)</td>', page, re.S)}
+    assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10}
+    assert "install_date: Not a valid date value." in problems[3]
+    assert "install_date: An installation date cannot be in the future." in problems[4]
+    assert "device_type: Not a valid choice." in problems[5]
+    assert "serial: Serial OK-1 is also on line 2." in problems[6]
+    assert "serial: Serial TAKEN-1 is already recorded at another location." in problems[7]
+    assert "district: No water district is named “Atlantis Water”." in problems[8]
+    assert "This address is already a service location of another customer." in problems[9]
+    assert "customer_name: This field is required." in problems[10]
+    assert "customer_email: Invalid email address." in problems[10]
+    assert "state: Two letters, like OR." in problems[10] and "postal_code: A ZIP code like 97477" in problems[10]
+
+    # Importing anyway saves nothing, not even the good first row.
+    refused = office.submit(preview.request.path + "/import")
+    assert refused.status_code == 422
+    assert {c.id for c in rows_of(app, acme, Customer)} == customers_before
+    assert {d.serial for d in rows_of(app, acme, Device)} == {"TAKEN-1"}
+    assert audit_entries(app, acme, "customers.imported") == []
+
+
+def test_a_record_added_after_the_preview_stops_the_import_whole(app, office, acme, records, north_water):
+    response = upload(office, GOOD)
+    records.device(acme, serial="HF-2")  # someone else records this serial elsewhere meanwhile
+    refused = office.submit(response.headers["Location"] + "/import")
+    assert refused.status_code == 422
+    assert "Records have changed since the preview" in words(refused)
+    assert "Serial HF-2 is already recorded at another location." in words(refused)
+    assert {d.serial for d in rows_of(app, acme, Device)} == {"HF-2"}
+
+
+def test_a_spreadsheet_saved_by_excel_on_windows_imports(app, office, acme):
+    text = ("Customer Name,Address Line1,City,State,Postal Code,Device Type,Manufacturer,Serial,Install Date\r\n"
+            "Café Olé,1 Rue St,Eugene,or,97401,rp,Watts,CO-1,5/1/19\r\n")
+    response = upload(office, text.encode("cp1252"))
+    office.submit(response.headers["Location"] + "/import")
+    [customer] = rows_of(app, acme, Customer)
+    [device] = rows_of(app, acme, Device)
+    assert customer.name == "Café Olé"
+    assert (device.device_type, device.install_date) == ("RP", dt.date(2019, 5, 1))
+
+
+def test_five_thousand_rows_import_in_one_go(app, office, acme):
+    lines = [HEADER] + [f"Customer {n // 2},,{n // 2} Long Road,Eugene,OR,97401,,RP,Watts,BULK-{n},,2020-02-02,"
+                        for n in range(5000)]
+    response = upload(office, "\n".join(lines))
+    preview = office.get(response.headers["Location"])
+    assert "5000 rows: 2500 new customers, 2500 new service locations, 5000 new devices" in words(preview)
+    assert "And 4800 more rows." in words(preview)
+    assert office.submit(response.headers["Location"] + "/import").status_code == 303
+    assert len(rows_of(app, acme, Device)) == 5000
+    assert len(audit_entries(app, acme, "device.created")) == 5000
+
+
+def test_an_imported_file_cannot_be_imported_twice_and_another_company_cannot_see_it(
+        app, office, acme, bravo, login, north_water):
+    location = upload(office, GOOD).headers["Location"]
+    office.submit(location + "/import")
+    again = office.submit(location + "/import")
+    assert "This file has been imported already." in office.get(again.headers["Location"]).text
+    theirs = login(bravo, "office")
+    assert theirs.get(location).status_code == 404
+    assert theirs.submit(location + "/import").status_code == 404
+    assert "customers.csv" not in theirs.get("/import/").text
+
+
+def test_uploads_never_imported_are_forgotten_after_a_week(app, office, acme, north_water):
+    location = upload(office, GOOD).headers["Location"]
+    with app.extensions["flowtrack.db"].service() as s:
+        upload_row = s.scalars(sa.select(CustomerImport).where(CustomerImport.company_id == acme.id)).one()
+        upload_row.uploaded_at -= dt.timedelta(days=8)
+        s.commit()
+        assert services.forget_stale_previews(s, dt.datetime.now(dt.timezone.utc)) >= 1
+        s.commit()
+    assert office.get(location).status_code == 404
+
+
+def test_the_template_names_every_column_and_imports_as_it_is(app, office, acme, records):
+    records.district(acme, name="Springfield Utility Board")
+    template = office.get("/import/template.csv")
+    assert template.text.splitlines()[0] == ",".join(services.COLUMNS)
+    response = upload(office, template.data)
+    assert "1 rows: 1 new customers, 1 new service locations, 1 new devices" in words(office.get(
+        response.headers["Location"]))
