@@ -14,7 +14,6 @@ import hashlib
 import io
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
