@@ -231,106 +231,118 @@ class _Known:
 def plan_rows(session: so.Session, rows: list[dict[str, str]], today: dt.date) -> Plan:
     """Check every row against the forms' rules, the rest of the file and the company's records; build (but
     do not save) what importing would add."""
-    location_values = []
+    places = []
     for row in rows:
-        location = CustomerLocation()
-        customers.fill_location(location, {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"})
-        location_values.append(location)
+        place = CustomerLocation()
+        customers.fill_location(place, {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"})
+        places.append(place)
     serials = {devices.normal_serial(row.get("serial")) for row in rows} - {None}
-    known = _Known(session, rows, {location.address_key for location in location_values}, serials)
+    planner = _Planner(_Known(session, rows, {place.address_key for place in places}, serials), today)
+    for row, place in zip(rows, places):
+        planner.add(row, place)
+    return planner.plan
 
-    plan = Plan(rows=[])
-    file_customers: dict[str, tuple[int, uuid.UUID]] = {}   # name key -> (line, customer id)
-    # address key -> (line, customer id, location id, district id)
-    file_locations: dict[str, tuple[int, uuid.UUID, uuid.UUID, uuid.UUID | None]] = {}
-    forms = _RowForms([("", "—")] + [(str(d.id), d.name) for d in known.districts.values()], today)
-    file_serials: dict[str, int] = {}
-    for row, location in zip(rows, location_values):
+
+class _Planner:
+    """Goes through the rows in order, remembering what earlier rows of the file made."""
+
+    def __init__(self, known: _Known, today: dt.date):
+        self.known, self.plan = known, Plan(rows=[])
+        self.forms = _RowForms([("", "—")] + [(str(d.id), d.name) for d in known.districts.values()], today)
+        self.customers: dict[str, uuid.UUID] = {}  # name key -> customer id
+        # address key -> (line, customer id, location id, district id)
+        self.locations: dict[str, tuple[int, uuid.UUID, uuid.UUID, uuid.UUID | None]] = {}
+        self.serials: dict[str, int] = {}  # serial -> line
+
+    def add(self, row: dict[str, str], place: CustomerLocation) -> None:
         check = RowCheck(line=row["line"], values={k: v for k, v in row.items() if k != "line"})
-        plan.rows.append(check)
+        self.plan.rows.append(check)
         customer_data = {name: row.get(column, "") for column, name in CUSTOMER_COLUMNS.items()}
         customer_data["name"] = " ".join(customer_data["name"].split())
-        forms.check(forms.customer, customer_data, check.problems, CUSTOMER_COLUMNS)
-
+        self.forms.check(self.forms.customer, customer_data, check.problems, CUSTOMER_COLUMNS)
         district_name = row.get("district", "")
-        district = known.districts.get(district_name.lower()) if district_name else None
+        district = self.known.districts.get(district_name.lower()) if district_name else None
         if district_name and district is None:
             check.problems.append(f"district: No water district is named “{district_name}”. "
                                   "Add it under Districts first, or leave the cell empty.")
-        form_location = {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"}
-        form_location["district_id"] = str(district.id) if district else ""
-        forms.check(forms.location, form_location, check.problems, {"district": "district_id"})
+        location_data = {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"}
+        location_data["district_id"] = str(district.id) if district else ""
+        self.forms.check(self.forms.location, location_data, check.problems, {"district": "district_id"})
         if check.problems:
-            continue
+            return
+        customer_id = self._customer(check, customer_data)
+        located = customer_id and self._location(check, place, customer_id, district)
+        device_values = _device_values(row)
+        if located and any(device_values.values()):
+            self._device(check, device_values, *located)
 
-        # The customer: earlier in the file, already the company's, or new.
-        key = _customer_key(customer_data["name"])
-        if key in file_customers:
-            customer_id = file_customers[key][1]
-            check.customer = "existing" if key in known.customers else "new"
-        elif len(known.customers.get(key, [])) > 1:
-            check.problems.append(f"customer_name: More than one customer is named “{customer_data['name']}”. "
-                                  "Rename one of them first.")
-            continue
-        elif key in known.customers:
-            customer_id = known.customers[key][0]
-            check.customer = "existing"
-        else:
-            customer = customers.new_customer(**customer_data)
-            plan.customers.append(customer)
-            customer_id = customer.id
-            check.customer = "new"
-        file_customers.setdefault(key, (check.line, customer_id))
+    def _customer(self, check: RowCheck, data: dict[str, str]) -> uuid.UUID | None:
+        """Earlier in the file, already the company's, or new."""
+        key = _customer_key(data["name"])
+        known = self.known.customers.get(key, [])
+        check.customer = "existing" if known else "new"
+        if key not in self.customers:
+            if len(known) > 1:
+                check.problems.append(f"customer_name: More than one customer is named “{data['name']}”. "
+                                      "Rename one of them first.")
+                return None
+            if known:
+                self.customers[key] = known[0]
+            else:
+                customer = customers.new_customer(**data)
+                self.plan.customers.append(customer)
+                self.customers[key] = customer.id
+        return self.customers[key]
 
-        # The location: the same address may be on many rows, always the same customer's.
-        address = location.address_key
-        if address in file_locations:
-            line, owner, location_id, district_id = file_locations[address]
+    def _location(self, check: RowCheck, place: CustomerLocation, customer_id: uuid.UUID,
+                  district: District | None) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+        """The same address may be on many rows, always the same customer's. Returns (location, district)."""
+        address = place.address_key
+        check.location = "existing" if address in self.known.locations else "new"
+        if address in self.locations:
+            line, owner, location_id, district_id = self.locations[address]
             if owner != customer_id:
                 check.problems.append(f"address_line1: This address is on line {line} under another customer.")
-                continue
-            check.location = "existing" if address in known.locations else "new"
-        elif address in known.locations:
-            existing = known.locations[address]
+                return None
+            return location_id, district_id
+        if address in self.known.locations:
+            existing = self.known.locations[address]
             if existing.customer_id != customer_id:
                 check.problems.append("address_line1: This address is already a service location of another "
                                       "customer.")
-                continue
+                return None
             location_id, district_id = existing.id, existing.district_id
-            check.location = "existing"
         else:
-            location.id, location.customer_id = new_id(), customer_id
-            location.district_id = district.id if district else None
-            plan.locations.append(location)
-            location_id, district_id = location.id, location.district_id
-            check.location = "new"
-        file_locations.setdefault(address, (check.line, customer_id, location_id, district_id))
+            place.id, place.customer_id = new_id(), customer_id
+            place.district_id = district.id if district else None
+            self.plan.locations.append(place)
+            location_id, district_id = place.id, place.district_id
+        self.locations[address] = (check.line, customer_id, location_id, district_id)
+        return location_id, district_id
 
-        # The device, if the row has one.
-        device_values = _device_values(row)
-        if not any(device_values.values()):
-            continue
-        forms.check(forms.device, device_values, check.problems)
+    def _device(self, check: RowCheck, values: dict[str, str], location_id: uuid.UUID,
+                district_id: uuid.UUID | None) -> None:
+        """New, or already recorded at this location; a serial is on one row of the file only."""
+        self.forms.check(self.forms.device, values, check.problems)
         if check.problems:
-            continue
-        serial = devices.normal_serial(device_values["serial"])
-        if serial in file_serials:
-            check.problems.append(f"serial: Serial {serial} is also on line {file_serials[serial]}.")
-            continue
-        file_serials[serial] = check.line
-        if serial in known.devices:
-            if known.devices[serial].location_id != location_id:
+            return
+        serial = devices.normal_serial(values["serial"])
+        if serial in self.serials:
+            check.problems.append(f"serial: Serial {serial} is also on line {self.serials[serial]}.")
+            return
+        self.serials[serial] = check.line
+        if serial in self.known.devices:
+            if self.known.devices[serial].location_id != location_id:
                 check.problems.append(f"serial: Serial {serial} is already recorded at another location.")
-                continue
+                return
             check.device = "existing"
-        else:
-            fields = {name: device_values[name] or None for name in devices.DEVICE_FIELDS}
-            for name in ("install_date", "last_test_on"):
-                fields[name] = dt.date.fromisoformat(fields[name]) if fields[name] else None
-            plan.devices.append(devices.new_device(location_id, known.rules.get(district_id, devices.due_rule(None)),
-                                                   **fields))
-            check.device = "new"
-    return plan
+            return
+        fields = {name: values[name] or None for name in devices.DEVICE_FIELDS}
+        for name in ("install_date", "last_test_on"):
+            fields[name] = dt.date.fromisoformat(fields[name]) if fields[name] else None
+        rule = self.known.rules.get(district_id) or devices.due_rule(None)
+        self.plan.devices.append(devices.new_device(location_id, rule, **fields))
+        check.device = "new"
 
 
 # --- importing ------------------------------------------------------------------------------------------
