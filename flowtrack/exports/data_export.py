@@ -23,9 +23,8 @@ from flowtrack.models.companies import Company
 
 # Every table holding the company's rows is exported, so a feature's new table is never forgotten, except
 # the machinery below, which is not the company's data: sign-in sessions and single-use links (secrets by
-# nature), the export files' own bookkeeping, and outgoing mail (a queue whose messages may carry links).
-# Sign-in machinery, the export files themselves, the mail outbox, and CSV uploads on their way in (their
-# rows are exported as the customers, locations and devices they became).
+# nature), the export files' own bookkeeping, outgoing mail (a queue whose messages may carry links), and
+# CSV uploads on their way in (their rows are exported as the customers, locations and devices they became).
 NOT_EXPORTED = frozenset({"auth_sessions", "account_tokens", "recovery_codes", "exports", "notification_emails",
                           "customer_imports"})
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_timecode", "token_hash", "recovery_codes",

@@ -121,6 +121,8 @@ def store_upload(session: so.Session, filename: str, data: bytes, user_id: uuid.
                             uploaded_by=user_id, rows=rows, row_count=len(rows))
     session.add(upload)
     session.flush()
+    audit.record(session, "customers.import_uploaded", entity_type="customer_import", entity_id=upload.id,
+                 changes={"file": upload.filename, "sha256": upload.sha256, "rows": upload.row_count})
     return upload
 
 
@@ -353,6 +355,8 @@ def import_upload(session: so.Session, upload: CustomerImport, today: dt.date) -
     The rows are checked again, since records may have changed since the preview. Unique keys (address,
     serial) still guard against someone adding the same record at this moment; the caller rolls back then.
     """
+    # Locked, so a second click on Import waits for the first and then finds the file imported.
+    session.refresh(upload, with_for_update=True)
     if upload.status == ImportStatus.imported.value:
         raise AlreadyImported
     plan = plan_rows(session, upload.rows, today)

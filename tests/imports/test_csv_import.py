@@ -80,6 +80,8 @@ def test_the_office_previews_a_file_then_imports_it_all_and_a_second_import_adds
     assert "0 new customers, 0 new service locations, 0 new devices; 4 rows are there already" in words(again)
     office.submit(again.request.path + "/import")
     assert len(rows_of(app, acme, Device)) == 3 and len(rows_of(app, acme, Customer)) == 2
+    uploads = audit_entries(app, acme, "customers.import_uploaded")
+    assert [(e.changes["file"], e.changes["rows"]) for e in uploads] == [("customers.csv", 4)] * 2
 
 
 @pytest.mark.parametrize("text, message", [
