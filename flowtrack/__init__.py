@@ -69,12 +69,16 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.due.routes import bp as due_bp
     from flowtrack.exports.routes import bp as exports_bp
     from flowtrack.imports.routes import bp as imports_bp
+    from flowtrack.schedule.day_routes import bp as day_bp
+    from flowtrack.schedule.routes import bp as schedule_bp
     from flowtrack.signup.routes import bp as signup_bp
     from flowtrack.team.routes import bp as team_bp
     from flowtrack.testing.routes import bp as testing_bp
     from flowtrack.trust.routes import bp as trust_bp
+    from flowtrack.work_orders.routes import bp as work_orders_bp
 
     for blueprint in (core_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
-                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp, testing_bp):
+                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp, testing_bp,
+                      work_orders_bp, schedule_bp, day_bp):
         app.register_blueprint(blueprint)
     return app

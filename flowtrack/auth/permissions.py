@@ -32,17 +32,22 @@ GAUGES_VIEW = "gauges.view"             # test kits and their calibration
 GAUGES_MANAGE = "gauges.manage"
 TESTS_VIEW = "tests.view"               # test records and their reports (a technician: only their own)
 TESTS_RECORD = "tests.record"           # record a field test of a device
+WORK_ORDERS_VIEW = "work_orders.view"   # work orders, their devices and price lines
+WORK_ORDERS_EDIT = "work_orders.edit"   # create (also in bulk from the due list), cancel, price lines
+SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, set a technician's route
+JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins get their own read-only views in later issues.
 _OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE,
-                   DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD}
+                   DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD, WORK_ORDERS_VIEW,
+                   WORK_ORDERS_EDIT, SCHEDULE_MANAGE}
 
 MATRIX: dict[Role, frozenset[str]] = {
     Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,
                                                              SETTINGS_MANAGE, DATA_EXPORT, BILLING_MANAGE}),
     Role.office: frozenset(_EVERYONE | _OFFICE_RECORDS),
-    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD}),
+    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, JOBS_WORK}),
     Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
     Role.customer: frozenset(_EVERYONE),
     Role.district_admin: frozenset(_EVERYONE),
@@ -63,8 +68,8 @@ def allowed(role: str | Role, permission: str) -> bool:
 
 
 def own_work_of(user) -> uuid.UUID | None:
-    """Whose work a person may see: a technician only their own tests (and, with scheduling, their own jobs),
-    so their user id; the office everyone's (None)."""
+    """Whose work a person may see: a technician only their own tests and jobs, so their user id; the office
+    everyone's (None)."""
     return user.user_id if Role(user.role) == Role.technician else None
 
 

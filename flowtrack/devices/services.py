@@ -51,11 +51,15 @@ def normal_serial(text: str | None) -> str | None:
     return " ".join(text.split()).upper() if text and text.strip() else None
 
 
+def company_timezone(session: so.Session) -> zoneinfo.ZoneInfo:
+    """The company's time zone: the one its people's dates and times are meant in."""
+    company = session.info.get("company")  # a request's session holds the signed-in company's row
+    return zoneinfo.ZoneInfo(company.timezone if company is not None else session.scalar(sa.select(Company.timezone)))
+
+
 def company_today(session: so.Session) -> dt.date:
     """Today where the company is (dates typed by its people are theirs, not the server's)."""
-    company = session.info.get("company")  # a request's session holds the signed-in company's row
-    timezone = company.timezone if company is not None else session.scalar(sa.select(Company.timezone))
-    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
+    return dt.datetime.now(company_timezone(session)).date()
 
 
 def due_rule(district: District | None) -> DueRule:

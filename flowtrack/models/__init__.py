@@ -9,5 +9,9 @@ from flowtrack.models.imports import CustomerImport
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.testing import TestRecord
+from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 
-__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "Customer", "CustomerImport", "CustomerLocation", "Device", "District", "Gauge", "Export", "NotificationEmail", "RecoveryCode", "AuthSession", "Company", "Profile", "Role", "StripeEvent", "User"]
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "Customer", "CustomerImport",
+           "CustomerLocation", "Device", "District", "Export", "Gauge", "NotificationEmail", "Profile", "RecoveryCode",
+           "Role", "ScheduledJob", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice",
+           "WorkOrderLine"]

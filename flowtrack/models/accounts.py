@@ -63,6 +63,9 @@ class Profile(TenantScoped, Base):
     phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     certification_number: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     certification_expires_on: so.Mapped[dt.date | None]
+    # A technician's working hours in the company's time zone; a job booked outside them is a conflict.
+    workday_starts: so.Mapped[dt.time] = so.mapped_column(default=dt.time(7, 0))
+    workday_ends: so.Mapped[dt.time] = so.mapped_column(default=dt.time(17, 0))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     user: so.Mapped[User] = so.relationship(back_populates="profile")

@@ -23,6 +23,7 @@ from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus, District, Gauge
 from flowtrack.models.testing import REPAIR_ACTIONS, REPAIR_PARTS, TestRecord, TestResult, TestType
 from flowtrack.testing import rules
+from flowtrack.work_orders import services as work_orders
 
 RETEST_PREFIX = "retest_"
 READING_PREFIX = "r_"
@@ -146,6 +147,7 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
         devices.update_device(session, device, last_test_on=today)
     elif record.result == TestResult.removed.value:
         devices.update_device(session, device, status=DeviceStatus.removed.value)
+    work_orders.note_test(session, record)
     audit.record(session, "test.submitted", entity_type="test_record", entity_id=record.id,
                  changes=audit.changes_between(None, {
                      "device": device.serial, "test_type": record.test_type, "result": record.result,

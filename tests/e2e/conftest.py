@@ -94,6 +94,16 @@ class Visit:
         assert self.problems == [], self.problems
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(app):
+    """Every browser signs in from 127.0.0.1, so the per-address login limit would count the whole suite's
+    sign-ins as one person's; each story starts with the limits clear, as a different visitor would."""
+    from flowtrack.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()
+
+
 @pytest.fixture
 def visit(chromium, live_server, request):
     """visit(viewport) -> a fresh browser context of that size."""

@@ -2,6 +2,7 @@
 import pytest
 from flask import url_for
 
+from flowtrack.auth import permissions
 from tests.foundation.test_cross_tenant import OBJECT_URLS
 
 # Public routes whose URL carries an argument (routes with a tenant's id come from the cross-tenant sweep).
@@ -13,7 +14,8 @@ PUBLIC_ARGUMENTS = {
 LINKS_WITHOUT_TOKEN = {"/invitation", "/password/reset"}
 
 
-def get_urls(app, factory, tenant) -> list[str]:
+def get_urls(app, factory, tenant) -> list[tuple[str, str]]:
+    """(endpoint, url) of every GET route."""
     urls, missing = [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods:
@@ -24,7 +26,7 @@ def get_urls(app, factory, tenant) -> list[str]:
             continue
         arguments = make(app, factory, tenant) if rule.arguments else {}
         with app.test_request_context():
-            urls.append(url_for(rule.endpoint, **arguments))
+            urls.append((rule.endpoint, url_for(rule.endpoint, **arguments)))
     assert missing == [], "routes with arguments need an entry in OBJECT_URLS or PUBLIC_ARGUMENTS"
     return urls
 
@@ -44,12 +46,17 @@ def test_every_get_route_sends_the_security_headers(app, factory, acme, login, c
     browser = client if who == "anonymous" else login(acme, who)
     urls = get_urls(app, factory, acme)
     assert len(urls) >= 20
-    for url in urls:
+    for endpoint, url in urls:
         response = browser.get(url)
         assert response.status_code < 500, url
         if who == "company_admin":
-            # Pages the admin can open, not error pages; the account links without their token say so (400).
-            expected = (400,) if url in LINKS_WITHOUT_TOKEN else (200, 302, 303)
+            # Pages the admin can open, not error pages; the account links without their token say so (400),
+            # and the few pages of another role (a technician's own day) refuse the admin (403).
+            needed = permissions.declared_permission(app.view_functions[endpoint])
+            if needed not in (permissions.PUBLIC, None) and not permissions.allowed(who, needed):
+                expected = (403,)
+            else:
+                expected = (400,) if url in LINKS_WITHOUT_TOKEN else (200, 302, 303)
             assert response.status_code in expected, f"{url}: {response.status_code}"
         assert_security_headers(response, url)
 

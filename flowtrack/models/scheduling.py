@@ -1,0 +1,161 @@
+"""Work the office plans: work orders (what to do at a location) and scheduled jobs (who goes there, when)."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.models.customers import Customer, CustomerLocation, Device, _check_in
+
+
+class WorkKind(str, enum.Enum):
+    test = "test"
+    repair = "repair"
+    install = "install"
+
+    @property
+    def label(self) -> str:
+        return {"test": "Testing", "repair": "Repair", "install": "Installation"}[self.value]
+
+
+class WorkOrderStatus(str, enum.Enum):
+    open = "open"
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    completed = "completed"
+    canceled = "canceled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def closed(self) -> bool:
+        return self in (WorkOrderStatus.completed, WorkOrderStatus.canceled)
+
+
+class DeviceOutcome(str, enum.Enum):
+    """What became of one device of a work order."""
+
+    pending = "pending"
+    tested = "tested"
+    could_not_test = "could_not_test"
+
+
+class NotTestedReason(str, enum.Enum):
+    no_access = "no_access"
+    device_removed = "device_removed"
+    customer_refused = "customer_refused"
+
+    @property
+    def label(self) -> str:
+        return {"no_access": "No access", "device_removed": "Device removed",
+                "customer_refused": "Customer refused"}[self.value]
+
+
+class WorkOrder(TenantScoped, Base):
+    """Work at one service location: the devices to test (or repair, or install) and the price lines to bill."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        sa.Index("work_orders_company_status_idx", "company_id", "status", "created_at"),
+        _check_in("kind", WorkKind, "work_orders_kind_check"),
+        _check_in("status", WorkOrderStatus, "work_orders_status_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    customer_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    location_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("customer_locations.id"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16), default=WorkKind.test.value)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default=WorkOrderStatus.open.value)
+    notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    created_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    closed_at: so.Mapped[dt.datetime | None]
+
+    customer: so.Mapped[Customer] = so.relationship()
+    location: so.Mapped[CustomerLocation] = so.relationship()
+    devices: so.Mapped[list[WorkOrderDevice]] = so.relationship(back_populates="work_order",
+                                                                order_by="WorkOrderDevice.position")
+    lines: so.Mapped[list[WorkOrderLine]] = so.relationship(back_populates="work_order",
+                                                            order_by="WorkOrderLine.created_at")
+    job: so.Mapped[ScheduledJob | None] = so.relationship(back_populates="work_order", uselist=False)
+
+
+class WorkOrderDevice(TenantScoped, Base):
+    """A device to visit on a work order, and what came of it."""
+
+    __tablename__ = "work_order_devices"
+    __table_args__ = (
+        sa.UniqueConstraint("work_order_id", "device_id", name="work_order_devices_device_key"),
+        sa.Index("work_order_devices_device_idx", "company_id", "device_id"),
+        _check_in("outcome", DeviceOutcome, "work_order_devices_outcome_check"),
+        _check_in("reason", NotTestedReason, "work_order_devices_reason_check"),
+        sa.CheckConstraint("(outcome = 'could_not_test') = (reason IS NOT NULL)",
+                           name="work_order_devices_reason_present_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    work_order_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("work_orders.id"))
+    device_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("devices.id"))
+    position: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=0)
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(16), default=DeviceOutcome.pending.value)
+    reason: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    test_record_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("test_records.id"))
+
+    work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="devices")
+    device: so.Mapped[Device] = so.relationship()
+
+
+class WorkOrderLine(TenantScoped, Base):
+    """A price line of a work order; the invoicing issue turns them into an invoice. Money in integer cents."""
+
+    __tablename__ = "work_order_lines"
+    __table_args__ = (
+        sa.Index("work_order_lines_order_idx", "company_id", "work_order_id"),
+        sa.CheckConstraint("quantity BETWEEN 1 AND 10000", name="work_order_lines_quantity_check"),
+        sa.CheckConstraint("unit_price_cents BETWEEN 0 AND 100000000", name="work_order_lines_price_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    work_order_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("work_orders.id"))
+    description: so.Mapped[str] = so.mapped_column(sa.String(200))
+    quantity: so.Mapped[int] = so.mapped_column(default=1)
+    unit_price_cents: so.Mapped[int]
+    currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="USD")
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="lines")
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+
+class ScheduledJob(TenantScoped, Base):
+    """A work order booked for a technician in a time window (stored in UTC, shown in the company's zone)."""
+
+    __tablename__ = "scheduled_jobs"
+    __table_args__ = (
+        sa.UniqueConstraint("work_order_id", name="scheduled_jobs_work_order_key"),
+        sa.Index("scheduled_jobs_company_starts_idx", "company_id", "starts_at"),
+        sa.Index("scheduled_jobs_technician_idx", "company_id", "technician_id", "starts_at"),
+        sa.CheckConstraint("ends_at > starts_at", name="scheduled_jobs_window_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    work_order_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("work_orders.id"))
+    technician_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("users.id"))
+    starts_at: so.Mapped[dt.datetime]
+    ends_at: so.Mapped[dt.datetime]
+    # The order of the technician's day, which the office sets (the road, not the clock, decides it).
+    route_position: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=0)
+    started_at: so.Mapped[dt.datetime | None]
+    completed_at: so.Mapped[dt.datetime | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="job")

@@ -1,0 +1,90 @@
+"""The technician's day on a phone: today's jobs in route order, a job's page, start, complete, and the devices
+that could not be tested. A technician sees only jobs booked for them; anyone else's answers 404."""
+import datetime as dt
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from flowtrack.auth.permissions import JOBS_WORK, requires
+from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.models.scheduling import NotTestedReason, ScheduledJob
+from flowtrack.schedule import services
+from flowtrack.schedule.forms import NotTestedForm
+from flowtrack.work_orders import services as work_orders
+
+bp = Blueprint("day", __name__)
+
+
+def _own_job(job_id: uuid.UUID) -> ScheduledJob:
+    job = services.get_job(g.db, job_id, technician_user_id=current_user.user_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/my-day/")
+@requires(JOBS_WORK)
+def my_day():
+    today = company_today(g.db)
+    try:
+        day = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else today
+    except ValueError:
+        abort(400, "Not a date.")
+    jobs = services.day_jobs(g.db, current_user.user_id, day)
+    technician = services.profile_of(g.db, current_user.user_id)
+    return render_template("schedule/day.html", technician=technician, day=day, jobs=jobs,
+                           zone=company_timezone(g.db), today=today, office=False)
+
+
+@bp.get("/jobs/<uuid:job_id>")
+@requires(JOBS_WORK)
+def job(job_id: uuid.UUID):
+    return render_template("schedule/job.html", job=_own_job(job_id), zone=company_timezone(g.db),
+                           not_tested_form=NotTestedForm())
+
+
+def _back(job: ScheduledJob):
+    return redirect(url_for("day.job", job_id=job.id), code=303)
+
+
+def _act(job: ScheduledJob, action, done: str):
+    try:
+        action()
+    except work_orders.WorkRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+    else:
+        g.db.commit()
+        flash(done, "success")
+    return _back(job)
+
+
+@bp.post("/jobs/<uuid:job_id>/start")
+@requires(JOBS_WORK)
+def start(job_id: uuid.UUID):
+    job = _own_job(job_id)
+    return _act(job, lambda: services.start_job(g.db, job), "Job started.")
+
+
+@bp.post("/jobs/<uuid:job_id>/complete")
+@requires(JOBS_WORK)
+def complete(job_id: uuid.UUID):
+    job = _own_job(job_id)
+    return _act(job, lambda: services.complete_job(g.db, job), "Job completed.")
+
+
+@bp.post("/jobs/<uuid:job_id>/devices/<uuid:item_id>/not-tested")
+@requires(JOBS_WORK)
+def not_tested(job_id: uuid.UUID, item_id: uuid.UUID):
+    job = _own_job(job_id)
+    item = next((i for i in job.work_order.devices if i.id == item_id), None)
+    if item is None:
+        abort(404)
+    form = NotTestedForm()
+    if not form.validate_on_submit():
+        flash("Choose why the device could not be tested.", "error")
+        return _back(job)
+    reason = NotTestedReason(form.reason.data)
+    return _act(job, lambda: work_orders.mark_not_tested(g.db, item, reason),
+                f"{item.device.serial}: could not test ({reason.label.lower()}).")

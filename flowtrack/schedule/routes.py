@@ -1,0 +1,177 @@
+"""The week board (technicians by days) and its moves, by drag and drop or by form, and the office's view of a
+technician's day, where it sets the route order."""
+import datetime as dt
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from htmx_flask import request as htmx_request
+
+from flowtrack.auth.permissions import SCHEDULE_MANAGE, requires
+from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.models.scheduling import ScheduledJob
+from flowtrack.schedule import services
+from flowtrack.schedule.forms import JobForm, PlaceForm
+from flowtrack.work_orders import services as work_orders
+
+bp = Blueprint("schedule", __name__, url_prefix="/schedule")
+
+
+bp.add_app_template_global(dt.timedelta, "timedelta")
+
+
+@bp.app_template_filter("clock")
+def clock(moment: dt.datetime, zone) -> str:
+    """The wall-clock time of a moment in the company's zone: "09:30"."""
+    return f"{moment.astimezone(zone):%H:%M}"
+
+
+def _week(value: str | None, today: dt.date) -> dt.date:
+    try:
+        return services.monday_of(dt.date.fromisoformat(value)) if value else services.monday_of(today)
+    except ValueError:
+        abort(400, "Not a date; open the board from the menu.")
+
+
+def _board(monday: dt.date, *, message: str | None = None, refused: bool = False, status: int = 200):
+    today = company_today(g.db)
+    board = services.week_board(g.db, monday, today)
+    template = "schedule/_board.html" if htmx_request.htmx and not htmx_request.htmx.history_restore_request \
+        else "schedule/board.html"
+    return render_template(template, board=board, message=message, refused=refused), status
+
+
+@bp.get("/")
+@requires(SCHEDULE_MANAGE)
+def board():
+    return _board(_week(request.args.get("week"), company_today(g.db)))
+
+
+@bp.post("/place")
+@requires(SCHEDULE_MANAGE)
+def place():
+    """A card dropped in a cell. Answers with the whole board: as it now is, or as it was with the reason."""
+    form = PlaceForm()
+    today = company_today(g.db)
+    monday = form.week.data or services.monday_of(form.day.data or today)
+    if not form.validate_on_submit():
+        return _board(monday, message="That move was not understood; the board is as it was.", refused=True,
+                      status=400)
+    order = work_orders.get_work_order(g.db, uuid.UUID(form.work_order.data))
+    if order is None:
+        abort(404)
+    try:
+        cell_order = [uuid.UUID(v) for v in (form.order.data or "").split(",") if v]
+        job = services.place(g.db, order, uuid.UUID(form.technician.data), form.day.data, cell_order, today=today)
+    except ValueError:
+        abort(400, "That move was not understood.")
+    except services.WorkRefused as refused:
+        g.db.rollback()
+        return _board(monday, message=str(refused), refused=True, status=422)
+    conflicts = services.conflicts_of(g.db, job)
+    g.db.commit()
+    message = "Moved." if not conflicts else "Moved, with a conflict: " + "; ".join(conflicts) + "."
+    return _board(monday, message=message, refused=bool(conflicts))
+
+
+def _job_form(job: ScheduledJob | None = None) -> JobForm:
+    form = JobForm().with_technicians(services.technicians(g.db))
+    if job is not None and not form.is_submitted():
+        zone = company_timezone(g.db)
+        start, end = job.starts_at.astimezone(zone), job.ends_at.astimezone(zone)
+        form.technician.data, form.day.data = str(job.technician_id), start.date()
+        form.starts.data, form.ends.data = start.time(), end.time()
+        form.position.data = job.route_position + 1
+    return form
+
+
+def _window(form: JobForm) -> services.Window:
+    return services.Window.local(form.day.data, form.starts.data, form.ends.data, company_timezone(g.db))
+
+
+def _saved(job: ScheduledJob, verb: str):
+    conflicts = services.conflicts_of(g.db, job)
+    g.db.commit()
+    if conflicts:
+        flash(f"{verb}, with a conflict: " + "; ".join(conflicts) + ".", "error")
+    else:
+        flash(f"{verb}.", "success")
+    return redirect(url_for("schedule.board", week=services.monday_of(
+        services.local_day(job.starts_at, company_timezone(g.db))).isoformat()), code=303)
+
+
+@bp.route("/book/<uuid:work_order_id>", methods=["GET", "POST"])
+@requires(SCHEDULE_MANAGE)
+def book(work_order_id: uuid.UUID):
+    order = work_orders.get_work_order(g.db, work_order_id)
+    if order is None:
+        abort(404)
+    if order.job is not None:
+        return redirect(url_for("schedule.edit_job", job_id=order.job.id))
+    form = _job_form()
+    if not form.is_submitted():
+        form.day.data = company_today(g.db)
+    if form.validate_on_submit():
+        try:
+            job = services.book(g.db, order, uuid.UUID(form.technician.data), _window(form),
+                                today=company_today(g.db))
+            if form.position.data:
+                services.reorder_to(g.db, job, form.position.data - 1)
+        except services.WorkRefused as refused:
+            g.db.rollback()
+            form.day.errors.append(str(refused))
+        else:
+            return _saved(job, "Booked")
+    return render_template("schedule/job_form.html", form=form, order=order, job=None), 422 if form.errors else 200
+
+
+@bp.route("/jobs/<uuid:job_id>/edit", methods=["GET", "POST"])
+@requires(SCHEDULE_MANAGE)
+def edit_job(job_id: uuid.UUID):
+    job = services.get_job(g.db, job_id)
+    if job is None:
+        abort(404)
+    form = _job_form(job)
+    if form.validate_on_submit():
+        try:
+            services.move(g.db, job, uuid.UUID(form.technician.data), _window(form), today=company_today(g.db))
+            if form.position.data:
+                services.reorder_to(g.db, job, form.position.data - 1)
+        except services.WorkRefused as refused:
+            g.db.rollback()
+            form.day.errors.append(str(refused))
+        else:
+            return _saved(job, "Saved")
+    return render_template("schedule/job_form.html", form=form, order=job.work_order, job=job), \
+        422 if form.errors else 200
+
+
+@bp.get("/day/<uuid:technician_id>/<day>")
+@requires(SCHEDULE_MANAGE)
+def technician_day(technician_id: uuid.UUID, day: str):
+    """A technician's day as the office sees it, with the route order to set."""
+    technician = next((p for p in services.technicians(g.db) if p.user_id == technician_id), None)
+    if technician is None:
+        abort(404)
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    jobs = services.day_jobs(g.db, technician_id, date)
+    return render_template("schedule/day.html", technician=technician, day=date, jobs=jobs,
+                           zone=company_timezone(g.db), today=company_today(g.db), office=True)
+
+
+@bp.post("/jobs/<uuid:job_id>/route")
+@requires(SCHEDULE_MANAGE)
+def route_order(job_id: uuid.UUID):
+    """One stop earlier or later in the technician's day (the buttons beside each stop)."""
+    job = services.get_job(g.db, job_id)
+    if job is None:
+        abort(404)
+    step = {"earlier": -1, "later": 1}.get(request.form.get("direction", ""))
+    if step is None:
+        abort(400, "Choose earlier or later.")
+    services.reorder_to(g.db, job, max(job.route_position + step, 0))
+    g.db.commit()
+    day = services.local_day(job.starts_at, company_timezone(g.db))
+    return redirect(url_for("schedule.technician_day", technician_id=job.technician_id, day=day.isoformat()), code=303)

@@ -1,0 +1,380 @@
+"""Booking work orders for technicians: the week board, moves on it, conflicts, and a technician's day.
+
+Times are stored in UTC and meant in the company's time zone: a job "Tuesday 9:00-11:00" is 9:00 on the
+wall clocks of the company's town, whether or not the clocks changed on Sunday. Conflicts (double booking,
+no valid certification, outside working hours) do not stop a booking; they are shown on the board and in
+the answer to the move, so the office decides with them in view. Refused outright are moves the work order
+cannot take: into the past, of a closed work order, or of a job already under way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.db import utcnow
+from flowtrack.devices.services import company_timezone
+from flowtrack.models.accounts import Profile, Role, User
+from flowtrack.models.customers import CustomerLocation
+from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderStatus
+from flowtrack.work_orders import services as work_orders
+from flowtrack.work_orders.services import WorkRefused
+
+# A job dropped on the board without a time gets this long a window, after the day's last job.
+DEFAULT_JOB_LENGTH = dt.timedelta(hours=2)
+UNSCHEDULED_SHOWN = 100
+
+
+class MoveRefused(WorkRefused):
+    """A booking or move that cannot be made; the board stays as it was."""
+
+
+# --- time ------------------------------------------------------------------------------------------------
+
+def at_local(day: dt.date, time: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The UTC moment of a wall-clock time on a day; refuses a time the clocks skip (spring forward)."""
+    local = dt.datetime.combine(day, time, zone)
+    if local.astimezone(dt.timezone.utc).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise MoveRefused(f"{time:%H:%M} does not exist on {day:%b %-d} (the clocks change); choose another time.")
+    return local.astimezone(dt.timezone.utc)
+
+
+def local_day(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.date:
+    return moment.astimezone(zone).date()
+
+
+def monday_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def day_bounds(first: dt.date, days: int, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC moments between which these local days lie (a DST day is 23 or 25 hours long)."""
+    return (dt.datetime.combine(first, dt.time(), zone),
+            dt.datetime.combine(first + dt.timedelta(days=days), dt.time(), zone))
+
+
+@dataclass(frozen=True)
+class Window:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+    @classmethod
+    def local(cls, day: dt.date, start: dt.time, end: dt.time, zone: zoneinfo.ZoneInfo) -> Window:
+        if end <= start:
+            raise MoveRefused("The window must end after it starts.")
+        return cls(at_local(day, start, zone), at_local(day, end, zone))
+
+
+# --- people ----------------------------------------------------------------------------------------------
+
+def technicians(session: so.Session) -> list[Profile]:
+    """The company's active technicians, by name: the board's rows and the choices for a booking."""
+    return list(session.scalars(sa.select(Profile).join(User, User.id == Profile.user_id)
+                                .where(Profile.role == Role.technician.value, User.is_active.is_(True))
+                                .order_by(Profile.full_name, Profile.id)))
+
+
+def profile_of(session: so.Session, user_id: uuid.UUID) -> Profile | None:
+    return session.scalar(sa.select(Profile).where(Profile.user_id == user_id))
+
+
+def _technician(session: so.Session, user_id: uuid.UUID) -> Profile:
+    profile = next((p for p in technicians(session) if p.user_id == user_id), None)
+    if profile is None:
+        raise MoveRefused("Choose an active technician of your company.")
+    return profile
+
+
+# --- conflicts -------------------------------------------------------------------------------------------
+
+def conflicts(jobs: list[ScheduledJob], profiles: dict[uuid.UUID, Profile], zone: zoneinfo.ZoneInfo,
+              inactive: set[uuid.UUID] = frozenset()) -> dict[uuid.UUID, list[str]]:
+    """What is wrong with each job, given all the jobs of the same technicians around it."""
+    found: dict[uuid.UUID, list[str]] = defaultdict(list)
+    by_technician: dict[uuid.UUID, list[ScheduledJob]] = defaultdict(list)
+    for job in jobs:
+        by_technician[job.technician_id].append(job)
+    for technician_id, own in by_technician.items():
+        profile = profiles.get(technician_id)
+        own.sort(key=lambda j: j.starts_at)
+        for index, job in enumerate(own):
+            for other in own[index + 1:]:
+                if other.starts_at >= job.ends_at:
+                    break
+                found[job.id].append("Double-booked: overlaps another job")
+                found[other.id].append("Double-booked: overlaps another job")
+            if profile is None or technician_id in inactive:
+                found[job.id].append("The technician is no longer active")
+                continue
+            day = local_day(job.starts_at, zone)
+            if not profile.certification_valid_on(day):
+                found[job.id].append("No valid tester certification on that day")
+            start, end = job.starts_at.astimezone(zone), job.ends_at.astimezone(zone)
+            if start.time() < profile.workday_starts or end.date() != day or end.time() > profile.workday_ends:
+                found[job.id].append(f"Outside working hours ({profile.workday_starts:%H:%M}–"
+                                     f"{profile.workday_ends:%H:%M})")
+    return {job_id: list(dict.fromkeys(messages)) for job_id, messages in found.items()}
+
+
+def conflicts_of(session: so.Session, job: ScheduledJob) -> list[str]:
+    """The conflicts of one job, judged against its technician's other jobs that day."""
+    zone = company_timezone(session)
+    start, end = day_bounds(local_day(job.starts_at, zone), 1, zone)
+    same_day = list(session.scalars(sa.select(ScheduledJob).where(
+        ScheduledJob.technician_id == job.technician_id, ScheduledJob.starts_at < end, ScheduledJob.ends_at > start)))
+    profile = profile_of(session, job.technician_id)
+    profiles = {profile.user_id: profile} if profile else {}
+    active = {p.user_id for p in technicians(session)}
+    return conflicts(same_day, profiles, zone, inactive=set(profiles) - active).get(job.id, [])
+
+
+# --- the board -------------------------------------------------------------------------------------------
+
+@dataclass
+class Card:
+    job: ScheduledJob
+    order: WorkOrder
+    conflicts: list[str]
+
+
+@dataclass
+class Board:
+    monday: dt.date
+    today: dt.date
+    zone: zoneinfo.ZoneInfo
+    technicians: list[Profile]
+    cells: dict[tuple[uuid.UUID, dt.date], list[Card]] = field(default_factory=dict)
+    unscheduled: list[WorkOrder] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.monday + dt.timedelta(days=n) for n in range(7)]
+
+    def cell(self, technician_id: uuid.UUID, day: dt.date) -> list[Card]:
+        return self.cells.get((technician_id, day), [])
+
+    @property
+    def conflict_count(self) -> int:
+        return sum(1 for cards in self.cells.values() for card in cards if card.conflicts)
+
+
+def _card_options() -> tuple:
+    return (so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.location),
+            so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.customer),
+            so.joinedload(ScheduledJob.work_order).selectinload(WorkOrder.devices))
+
+
+def week_board(session: so.Session, monday: dt.date, today: dt.date) -> Board:
+    """The week's jobs by technician and day, with their conflicts, and the open work orders still to book.
+    A fixed handful of queries, whatever the number of jobs."""
+    zone = company_timezone(session)
+    start, end = day_bounds(monday, 7, zone)
+    jobs = list(session.scalars(sa.select(ScheduledJob).where(ScheduledJob.starts_at < end,
+                                                              ScheduledJob.ends_at > start)
+                                .options(*_card_options())
+                                .order_by(ScheduledJob.route_position, ScheduledJob.starts_at)).unique())
+    rows = technicians(session)
+    active = {p.user_id for p in rows}
+    profiles = {p.user_id: p for p in rows}
+    missing = {job.technician_id for job in jobs} - active
+    if missing:
+        profiles.update({p.user_id: p for p in session.scalars(sa.select(Profile).where(Profile.user_id.in_(missing)))})
+        rows = rows + sorted((profiles[m] for m in missing if m in profiles), key=lambda p: p.full_name)
+    found = conflicts(jobs, profiles, zone, inactive=missing)
+    board = Board(monday=monday, today=today, zone=zone, technicians=rows)
+    for job in jobs:
+        board.cells.setdefault((job.technician_id, local_day(job.starts_at, zone)), []).append(
+            Card(job, job.work_order, found.get(job.id, [])))
+    board.unscheduled = list(session.scalars(
+        sa.select(WorkOrder).where(WorkOrder.status == WorkOrderStatus.open.value)
+        .options(so.joinedload(WorkOrder.location), so.joinedload(WorkOrder.customer),
+                 so.selectinload(WorkOrder.devices))
+        .order_by(WorkOrder.created_at, WorkOrder.id).limit(UNSCHEDULED_SHOWN)).unique())
+    return board
+
+
+# --- booking and moving ----------------------------------------------------------------------------------
+
+def _job_snapshot(job: ScheduledJob) -> dict:
+    return {"technician": str(job.technician_id), "starts_at": job.starts_at, "ends_at": job.ends_at}
+
+
+def _refuse_closed(order: WorkOrder) -> None:
+    status = WorkOrderStatus(order.status)
+    if status.closed:
+        raise MoveRefused(f"This work order is {status.label.lower()}; it cannot be booked or moved.")
+    if status == WorkOrderStatus.in_progress:
+        raise MoveRefused("This job is under way; it cannot be moved.")
+
+
+def _refuse_past(window: Window, zone: zoneinfo.ZoneInfo, today: dt.date) -> None:
+    if local_day(window.starts_at, zone) < today:
+        raise MoveRefused("That day is in the past; choose today or a later day.")
+
+
+def _last_position(session: so.Session, technician_id: uuid.UUID, day: dt.date, zone: zoneinfo.ZoneInfo) -> int:
+    start, end = day_bounds(day, 1, zone)
+    return session.scalar(sa.select(sa.func.coalesce(sa.func.max(ScheduledJob.route_position), -1))
+                          .where(ScheduledJob.technician_id == technician_id, ScheduledJob.starts_at >= start,
+                                 ScheduledJob.starts_at < end))
+
+
+def book(session: so.Session, order: WorkOrder, technician_id: uuid.UUID, window: Window, *,
+         today: dt.date) -> ScheduledJob:
+    """Book an open work order for a technician; it goes last in their day's order."""
+    zone = company_timezone(session)
+    _refuse_closed(order)
+    if order.job is not None:
+        raise MoveRefused("This work order is booked already; move its job instead.")
+    _refuse_past(window, zone, today)
+    _technician(session, technician_id)
+    job = ScheduledJob(work_order_id=order.id, technician_id=technician_id, starts_at=window.starts_at,
+                       ends_at=window.ends_at,
+                       route_position=_last_position(session, technician_id, local_day(window.starts_at, zone), zone) + 1)
+    session.add(job)
+    order.job = job
+    before = order.status
+    order.status = WorkOrderStatus.scheduled.value
+    session.flush()
+    audit.record(session, "job.booked", entity_type="scheduled_job", entity_id=job.id,
+                 changes={**audit.changes_between(None, _job_snapshot(job)), "work_order": str(order.id),
+                          "status": [before, order.status]})
+    return job
+
+
+def move(session: so.Session, job: ScheduledJob, technician_id: uuid.UUID, window: Window, *,
+         today: dt.date) -> None:
+    """Reschedule and/or reassign a job; audited as what changed (a new day or time, a new technician)."""
+    zone = company_timezone(session)
+    _refuse_closed(job.work_order)
+    _refuse_past(window, zone, today)
+    if technician_id != job.technician_id:
+        _technician(session, technician_id)
+    before = _job_snapshot(job)
+    new_day = (technician_id, local_day(window.starts_at, zone)) != (job.technician_id, local_day(job.starts_at, zone))
+    if new_day:  # last in the new day's route (the drag's drop place and the form's order field then adjust it)
+        job.route_position = _last_position(session, technician_id, local_day(window.starts_at, zone), zone) + 1
+    job.technician_id, job.starts_at, job.ends_at = technician_id, window.starts_at, window.ends_at
+    after = _job_snapshot(job)
+    if after["technician"] != before["technician"]:
+        audit.record(session, "job.assigned", entity_type="scheduled_job", entity_id=job.id,
+                     changes={"technician": [before["technician"], after["technician"]]})
+    if (after["starts_at"], after["ends_at"]) != (before["starts_at"], before["ends_at"]):
+        audit.record(session, "job.rescheduled", entity_type="scheduled_job", entity_id=job.id,
+                     changes=audit.changes_between({k: before[k] for k in ("starts_at", "ends_at")},
+                                                   {k: after[k] for k in ("starts_at", "ends_at")}))
+    session.flush()
+
+
+def default_window(session: so.Session, technician: Profile, day: dt.date) -> Window:
+    """Where a job dropped on a day without a time goes: after the day's last job, else at the day's start."""
+    zone = company_timezone(session)
+    start, end = day_bounds(day, 1, zone)
+    last_end = session.scalar(sa.select(sa.func.max(ScheduledJob.ends_at)).where(
+        ScheduledJob.technician_id == technician.user_id, ScheduledJob.starts_at >= start,
+        ScheduledJob.starts_at < end))
+    begins = max(last_end, at_local(day, technician.workday_starts, zone)) if last_end else \
+        at_local(day, technician.workday_starts, zone)
+    return Window(begins, begins + DEFAULT_JOB_LENGTH)
+
+
+def place(session: so.Session, order: WorkOrder, technician_id: uuid.UUID, day: dt.date, cell_order: list[uuid.UUID],
+          *, today: dt.date) -> ScheduledJob:
+    """A card dropped on the board: book it (after the day's last job) or move it (keeping its time of day),
+    then put the cell's jobs in the order the cards now stand."""
+    zone = company_timezone(session)
+    technician = _technician(session, technician_id)
+    if order.job is None:
+        _refuse_closed(order)
+        job = book(session, order, technician_id, default_window(session, technician, day), today=today)
+    else:
+        job = order.job
+        begins = at_local(day, job.starts_at.astimezone(zone).time(), zone)
+        window = Window(begins, begins + (job.ends_at - job.starts_at))
+        if (technician_id, window) != (job.technician_id, Window(job.starts_at, job.ends_at)):
+            move(session, job, technician_id, window, today=today)
+    reorder(session, technician_id, day, cell_order)
+    return job
+
+
+def _day_route(session: so.Session, technician_id: uuid.UUID, day: dt.date) -> list[ScheduledJob]:
+    zone = company_timezone(session)
+    start, end = day_bounds(day, 1, zone)
+    return list(session.scalars(sa.select(ScheduledJob).where(
+        ScheduledJob.technician_id == technician_id, ScheduledJob.starts_at >= start, ScheduledJob.starts_at < end)
+        .order_by(ScheduledJob.route_position, ScheduledJob.starts_at)))
+
+
+def reorder(session: so.Session, technician_id: uuid.UUID, day: dt.date, work_order_ids: list[uuid.UUID]) -> None:
+    """Set a technician's route for a day: the jobs of these work orders, in this order (others keep theirs,
+    after them)."""
+    jobs = _day_route(session, technician_id, day)
+    rank = {order_id: index for index, order_id in enumerate(work_order_ids)}
+    ordered = sorted(jobs, key=lambda j: (rank.get(j.work_order_id, len(rank)), j.route_position))
+    before = [str(j.work_order_id) for j in jobs]
+    for position, job in enumerate(ordered):
+        job.route_position = position
+    after = [str(j.work_order_id) for j in ordered]
+    if after != before:
+        audit.record(session, "job.reordered", entity_type="technician_day", entity_id=technician_id,
+                     changes={"day": day.isoformat(), "work_orders": [before, after]})
+    session.flush()
+
+
+def reorder_to(session: so.Session, job: ScheduledJob, index: int) -> None:
+    """Put a job at a place (0 first) in its technician's route for its day."""
+    day = local_day(job.starts_at, company_timezone(session))
+    route = [j.work_order_id for j in _day_route(session, job.technician_id, day) if j.id != job.id]
+    route.insert(min(index, len(route)), job.work_order_id)
+    reorder(session, job.technician_id, day, route)
+
+
+# --- the technician's day --------------------------------------------------------------------------------
+
+def get_job(session: so.Session, job_id: uuid.UUID, *, technician_user_id: uuid.UUID | None = None
+            ) -> ScheduledJob | None:
+    """A job with its work order, place and devices; a technician gets only their own."""
+    statement = sa.select(ScheduledJob).where(ScheduledJob.id == job_id).options(
+        so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.location).joinedload(CustomerLocation.customer),
+        so.joinedload(ScheduledJob.work_order).selectinload(WorkOrder.devices).joinedload(WorkOrderDevice.device))
+    if technician_user_id is not None:
+        statement = statement.where(ScheduledJob.technician_id == technician_user_id)
+    return session.scalar(statement)
+
+
+def day_jobs(session: so.Session, technician_id: uuid.UUID, day: dt.date) -> list[ScheduledJob]:
+    """A technician's jobs on a day, in route order, with everything the day's page shows."""
+    zone = company_timezone(session)
+    start, end = day_bounds(day, 1, zone)
+    return list(session.scalars(
+        sa.select(ScheduledJob).where(ScheduledJob.technician_id == technician_id, ScheduledJob.starts_at >= start,
+                                      ScheduledJob.starts_at < end)
+        .options(so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.location)
+                 .joinedload(CustomerLocation.customer),
+                 so.joinedload(ScheduledJob.work_order).selectinload(WorkOrder.devices)
+                 .joinedload(WorkOrderDevice.device))
+        .order_by(ScheduledJob.route_position, ScheduledJob.starts_at)).unique())
+
+
+def start_job(session: so.Session, job: ScheduledJob) -> None:
+    order = job.work_order
+    if order.status != WorkOrderStatus.scheduled.value:
+        raise WorkRefused(f"This job is {WorkOrderStatus(order.status).label.lower()}; it cannot be started.")
+    work_orders.change_status(session, order, WorkOrderStatus.in_progress)
+    job.started_at = utcnow()
+    audit.record(session, "job.started", entity_type="scheduled_job", entity_id=job.id)
+
+
+def complete_job(session: so.Session, job: ScheduledJob) -> None:
+    order = job.work_order
+    if order.status != WorkOrderStatus.in_progress.value:
+        raise WorkRefused("Start the job before completing it.")
+    work_orders.change_status(session, order, WorkOrderStatus.completed)
+    job.completed_at = utcnow()
+    audit.record(session, "job.completed", entity_type="scheduled_job", entity_id=job.id)

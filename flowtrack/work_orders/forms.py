@@ -1,0 +1,37 @@
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from flowtrack.models.scheduling import WorkKind, WorkOrderStatus
+
+
+class WorkOrderFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", choices=[("", "Every status")] + [(s.value, s.label) for s in WorkOrderStatus],
+                         validators=[Optional()])
+
+
+class WorkOrderForm(FlaskForm):
+    """A work order at one location: which of its devices, what kind of work, notes for the technician."""
+
+    kind = SelectField("Work", choices=[(k.value, k.label) for k in WorkKind], default=WorkKind.test.value)
+    devices = SelectMultipleField("Devices", choices=[], option_widget=CheckboxInput(),
+                                  widget=ListWidget(prefix_label=False), validators=[Optional()])
+    notes = TextAreaField("Notes for the technician", validators=[Optional(), Length(max=2000)])
+
+
+class FromDueForm(FlaskForm):
+    """Devices chosen on the due list, to become one work order per location."""
+
+    devices = SelectMultipleField(choices=[], validate_choice=False,
+                                  validators=[InputRequired(message="Choose at least one device.")])
+
+
+class LineForm(FlaskForm):
+    description = StringField("Description", validators=[InputRequired(), Length(max=200)])
+    quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
+    unit_price = DecimalField("Unit price ($)", places=2,
+                              validators=[InputRequired(), NumberRange(min=0, max=1000000)])

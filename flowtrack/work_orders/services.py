@@ -1,0 +1,219 @@
+"""Work orders: what to do at one service location, which devices, what came of each, and what to bill.
+
+A work order moves open -> scheduled (booked on the board) -> in progress (the technician started) ->
+completed; any of the first three may be canceled. Completed and canceled are final. Every change is audited.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from itertools import groupby
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.db import utcnow
+from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
+from flowtrack.models.scheduling import (DeviceOutcome, NotTestedReason, ScheduledJob, WorkKind, WorkOrder,
+                                         WorkOrderDevice, WorkOrderLine, WorkOrderStatus)
+from flowtrack.models.testing import TestRecord
+
+PAGE_SIZE = 50
+# Work orders still to be done: a device on one of these is not put on another.
+UNFINISHED = (WorkOrderStatus.open.value, WorkOrderStatus.scheduled.value, WorkOrderStatus.in_progress.value)
+
+
+class WorkRefused(Exception):
+    """A change the work order's state does not allow; the message says why, for the person who asked."""
+
+
+def _load_options() -> tuple:
+    return (so.joinedload(WorkOrder.location).joinedload(CustomerLocation.district),
+            so.joinedload(WorkOrder.customer),
+            so.selectinload(WorkOrder.devices).joinedload(WorkOrderDevice.device),
+            so.selectinload(WorkOrder.lines), so.joinedload(WorkOrder.job))
+
+
+def get_work_order(session: so.Session, work_order_id: uuid.UUID, *,
+                   technician_user_id: uuid.UUID | None = None) -> WorkOrder | None:
+    """A work order with its place, devices, lines and booking; a technician gets only one booked for them."""
+    statement = sa.select(WorkOrder).where(WorkOrder.id == work_order_id).options(*_load_options())
+    if technician_user_id is not None:
+        statement = statement.join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id).where(
+            ScheduledJob.technician_id == technician_user_id)
+    return session.scalar(statement)
+
+
+@dataclass
+class Page:
+    items: list[WorkOrder]
+    next_after: str | None
+
+
+def list_work_orders(session: so.Session, *, status: str | None = None, customer_id: uuid.UUID | None = None,
+                     after: str | None = None, page_size: int = PAGE_SIZE) -> Page:
+    """Newest first, a page at a time after the last row shown (keyset on created_at, id)."""
+    statement = (sa.select(WorkOrder).options(so.joinedload(WorkOrder.location), so.joinedload(WorkOrder.customer),
+                                              so.joinedload(WorkOrder.job))
+                 .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(page_size + 1))
+    if status:
+        statement = statement.where(WorkOrder.status == status)
+    if customer_id:
+        statement = statement.where(WorkOrder.customer_id == customer_id)
+    position = _position(after)
+    if position:
+        statement = statement.where(sa.tuple_(WorkOrder.created_at, WorkOrder.id) < position)
+    rows = list(session.scalars(statement).unique())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(rows, f"{rows[-1].created_at.isoformat()}_{rows[-1].id}" if more else None)
+
+
+def _position(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    try:
+        moment, row_id = (cursor or "").split("_", 1)
+        return dt.datetime.fromisoformat(moment), uuid.UUID(row_id)
+    except ValueError:
+        return None
+
+
+def _snapshot(order: WorkOrder) -> dict:
+    return {"location": order.location_id, "customer": order.customer_id, "kind": order.kind,
+            "status": order.status, "notes": order.notes}
+
+
+def devices_on_unfinished_work(session: so.Session, device_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    return set(session.scalars(
+        sa.select(WorkOrderDevice.device_id).join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
+        .where(WorkOrderDevice.device_id.in_(device_ids), WorkOrder.status.in_(UNFINISHED))))
+
+
+def create_work_order(session: so.Session, location: CustomerLocation, device_ids: list[uuid.UUID], *,
+                      created_by: uuid.UUID | None, kind: str = WorkKind.test.value,
+                      notes: str | None = None) -> WorkOrder:
+    """A work order at one location for some of its active devices (testing needs at least one).
+
+    The devices are locked first, so two people planning the same device at once queue up, and the second
+    finds it taken."""
+    devices = list(session.scalars(sa.select(Device).where(
+        Device.id.in_(device_ids), Device.location_id == location.id, Device.status == DeviceStatus.active.value)
+        .order_by(Device.serial).with_for_update()))
+    if len(devices) != len(set(device_ids)):
+        raise WorkRefused("Choose devices in service at this location.")
+    if kind == WorkKind.test.value and not devices:
+        raise WorkRefused("Choose at least one device to test.")
+    busy = devices_on_unfinished_work(session, [d.id for d in devices])
+    if busy:
+        serials = ", ".join(d.serial for d in devices if d.id in busy)
+        raise WorkRefused(f"Already on an unfinished work order: {serials}.")
+    order = WorkOrder(id=uuid.uuid4(), customer_id=location.customer_id, location_id=location.id, kind=kind,
+                      status=WorkOrderStatus.open.value, notes=(notes or "").strip() or None, created_by=created_by)
+    session.add(order)
+    session.add_all(WorkOrderDevice(work_order_id=order.id, device_id=device.id, position=index,
+                                    outcome=DeviceOutcome.pending.value) for index, device in enumerate(devices))
+    session.flush()
+    audit.record(session, "work_order.created", entity_type="work_order", entity_id=order.id,
+                 changes=audit.changes_between(None, {**_snapshot(order), "devices": [d.serial for d in devices]}))
+    return order
+
+
+@dataclass
+class BulkResult:
+    created: list[WorkOrder]
+    skipped_serials: list[str]
+
+
+def work_orders_for_devices(session: so.Session, device_ids: list[uuid.UUID], *,
+                            created_by: uuid.UUID | None) -> BulkResult:
+    """From the due list: one test work order per location for the chosen devices, leaving out those already on
+    unfinished work (so a double click or a second office worker does not plan a device twice)."""
+    devices = list(session.scalars(sa.select(Device).where(Device.id.in_(device_ids),
+                                                           Device.status == DeviceStatus.active.value)
+                                   .order_by(Device.location_id, Device.serial)))
+    busy = devices_on_unfinished_work(session, [d.id for d in devices])
+    created = []
+    for location_id, group in groupby((d for d in devices if d.id not in busy), key=lambda d: d.location_id):
+        location = session.get(CustomerLocation, location_id)
+        created.append(create_work_order(session, location, [d.id for d in group], created_by=created_by))
+    return BulkResult(created, sorted(d.serial for d in devices if d.id in busy))
+
+
+def change_status(session: so.Session, order: WorkOrder, status: WorkOrderStatus) -> None:
+    """Move a work order along; refuses moves out of a final state, and completing with devices left to do."""
+    current = WorkOrderStatus(order.status)
+    if current.closed:
+        raise WorkRefused(f"This work order is {current.label.lower()}; it cannot change any more.")
+    if status == WorkOrderStatus.completed:
+        pending = [item.device.serial for item in order.devices if item.outcome == DeviceOutcome.pending.value]
+        if pending:
+            raise WorkRefused("Test each device or mark it could not be tested before completing: "
+                              + ", ".join(pending) + ".")
+    before = order.status
+    order.status = status.value
+    if status.closed:
+        order.closed_at = utcnow()
+    audit.record(session, "work_order.status_changed", entity_type="work_order", entity_id=order.id,
+                 changes={"status": [before, order.status]})
+
+
+def cancel(session: so.Session, order: WorkOrder) -> None:
+    """Cancel; a booking it had leaves the board with it."""
+    change_status(session, order, WorkOrderStatus.canceled)
+    if order.job is not None:
+        audit.record(session, "job.unbooked", entity_type="scheduled_job", entity_id=order.job.id,
+                     changes={"work_order": str(order.id), "technician": str(order.job.technician_id)})
+        session.delete(order.job)
+    session.flush()
+
+
+def mark_not_tested(session: so.Session, item: WorkOrderDevice, reason: NotTestedReason) -> None:
+    if WorkOrderStatus(item.work_order.status).closed:
+        raise WorkRefused("This work order is closed; its devices cannot change.")
+    if item.outcome == DeviceOutcome.tested.value:
+        raise WorkRefused("This device has a test recorded on this work order.")
+    before = (item.outcome, item.reason)
+    item.outcome, item.reason = DeviceOutcome.could_not_test.value, reason.value
+    audit.record(session, "work_order.device_not_tested", entity_type="work_order", entity_id=item.work_order_id,
+                 changes={"device": item.device.serial, "outcome": [before[0], item.outcome],
+                          "reason": [before[1], item.reason]})
+
+
+def note_test(session: so.Session, record: TestRecord) -> None:
+    """A submitted test settles its device on the technician's unfinished work order, if it is on one."""
+    item = session.scalar(
+        sa.select(WorkOrderDevice).join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
+        .join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
+        .where(WorkOrderDevice.device_id == record.device_id, WorkOrder.status.in_(UNFINISHED),
+               ScheduledJob.technician_id == record.technician_id)
+        .order_by(ScheduledJob.starts_at).limit(1))
+    if item is not None:
+        item.outcome, item.reason, item.test_record_id = DeviceOutcome.tested.value, None, record.id
+
+
+def add_line(session: so.Session, order: WorkOrder, *, description: str, quantity: int,
+             unit_price_cents: int) -> WorkOrderLine:
+    if WorkOrderStatus(order.status).closed:
+        raise WorkRefused("Price lines of a closed work order cannot change.")
+    line = WorkOrderLine(work_order_id=order.id, description=description.strip(), quantity=quantity,
+                         unit_price_cents=unit_price_cents)
+    order.lines.append(line)
+    session.flush()
+    audit.record(session, "work_order.line_added", entity_type="work_order", entity_id=order.id,
+                 changes={"description": line.description, "quantity": quantity, "unit_price_cents": unit_price_cents})
+    return line
+
+
+def remove_line(session: so.Session, order: WorkOrder, line_id: uuid.UUID) -> None:
+    line = next((line for line in order.lines if line.id == line_id), None)
+    if line is None:
+        raise LookupError(line_id)
+    if WorkOrderStatus(order.status).closed:
+        raise WorkRefused("Price lines of a closed work order cannot change.")
+    audit.record(session, "work_order.line_removed", entity_type="work_order", entity_id=order.id,
+                 changes={"description": line.description, "quantity": line.quantity,
+                          "unit_price_cents": line.unit_price_cents})
+    order.lines.remove(line)
+    session.delete(line)
+    session.flush()

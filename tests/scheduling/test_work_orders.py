@@ -1,0 +1,105 @@
+"""The office turns due devices into work orders, keeps their price lines, and cancels what will not happen."""
+import datetime as dt
+import zoneinfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.models.scheduling import WorkOrder
+from tests.customers.test_customers import audit_entries
+
+TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
+
+
+def work_orders_of(app, tenant):
+    with app.extensions["flowtrack.db"].service() as session:
+        return list(session.scalars(sa.select(WorkOrder).where(WorkOrder.company_id == tenant.id)
+                                    .options(so.selectinload(WorkOrder.devices)).order_by(WorkOrder.created_at)))
+
+
+def test_the_office_creates_one_work_order_per_location_from_the_due_list_and_never_plans_a_device_twice(
+        app, office, acme, records):
+    harbor, mill = records.location(acme), records.location(acme)
+    due = [records.device(acme, harbor, install_date=TODAY - dt.timedelta(days=400)) for _ in range(2)]
+    due.append(records.device(acme, mill, install_date=TODAY - dt.timedelta(days=380)))
+
+    page = office.get("/due/")
+    assert 'form="plan-form"' in page.text and "Create work orders" in page.text
+    response = office.submit("/work-orders/from-due", {"devices": [str(d.id) for d in due]})
+    assert response.status_code == 303 and response.location.endswith("/schedule/")
+    assert "2 work orders created." in office.get("/schedule/").text
+
+    orders = work_orders_of(app, acme)
+    assert sorted(len(o.devices) for o in orders) == [1, 2]
+    assert {o.location_id for o in orders} == {harbor.id, mill.id}
+    assert {o.status for o in orders} == {"open"}
+    assert len(audit_entries(app, acme, "work_order.created")) == 2
+
+    again = office.submit("/work-orders/from-due", {"devices": [str(due[0].id)]}, follow_redirects=True)
+    assert "0 work orders created." in again.text and due[0].serial in again.text
+    assert len(work_orders_of(app, acme)) == 2
+
+
+def test_choosing_nothing_on_the_due_list_says_so(office, acme):
+    response = office.submit("/work-orders/from-due", {}, follow_redirects=True)
+    assert "Choose at least one device" in response.text
+
+
+def test_a_work_order_at_a_location_lists_its_devices_and_opens_on_its_page(app, office, acme, records):
+    location = records.location(acme, access_notes="Gate code 4411")
+    first, second = records.device(acme, location), records.device(acme, location)
+    form = office.get(f"/locations/{location.id}/work-orders/new")
+    assert form.status_code == 200 and first.serial in form.text and second.serial in form.text
+
+    response = office.submit(f"/locations/{location.id}/work-orders/new",
+                             {"kind": "test", "devices": [str(first.id)], "notes": "Call ahead"})
+    assert response.status_code == 303
+    page = office.get(response.location)
+    assert first.serial in page.text and second.serial not in page.text and "Call ahead" in page.text
+    assert "Open" in page.text and "Book" in page.text
+    assert any(o.notes == "Call ahead" for o in work_orders_of(app, acme))
+    assert location.address_line1 in office.get("/work-orders/").text
+
+
+def test_a_test_work_order_needs_a_device(office, acme, records):
+    location = records.location(acme)
+    records.device(acme, location)
+    response = office.submit(f"/locations/{location.id}/work-orders/new", {"kind": "test"})
+    assert response.status_code == 422 and "Choose at least one device to test." in response.text
+
+
+def test_price_lines_add_up_in_cents_and_refuse_fractions_of_a_cent(app, office, acme, planner):
+    order = planner.work_order(acme)
+    added = office.htmx("POST", f"/work-orders/{order.id}/lines",
+                        {"description": "Annual test, RP 3/4", "quantity": "2", "unit_price": "85.50"})
+    assert added.status_code == 200 and "<html" not in added.text
+    assert "$85.50" in added.text and "$171.00" in added.text
+
+    refused = office.htmx("POST", f"/work-orders/{order.id}/lines",
+                          {"description": "Trip charge", "quantity": "1", "unit_price": "10.005"})
+    assert refused.status_code == 422 and "Whole cents only" in refused.text
+    assert "$171.00" in refused.text  # what was saved stays on the page
+    assert audit_entries(app, acme, "work_order.line_added")[0].changes["unit_price_cents"] == 8550
+
+
+def test_a_canceled_work_order_leaves_the_board_and_cannot_change_again(app, office, acme, planner):
+    job = planner.job(acme)
+    response = office.submit(f"/work-orders/{job.work_order_id}/cancel", follow_redirects=True)
+    assert "Work order canceled." in response.text and "Canceled" in response.text
+    assert [o.status for o in work_orders_of(app, acme)] == ["canceled"]
+    assert audit_entries(app, acme, "job.unbooked")
+
+    again = office.submit(f"/work-orders/{job.work_order_id}/cancel", follow_redirects=True)
+    assert "it cannot change any more" in again.text
+    line = office.submit(f"/work-orders/{job.work_order_id}/lines",
+                         {"description": "Late fee", "quantity": "1", "unit_price": "5"})
+    assert line.status_code == 422 and "closed work order" in line.text
+
+
+def test_technicians_and_other_roles_cannot_reach_work_orders(login, acme, planner):
+    order = planner.work_order(acme)
+    for role in ("technician", "auditor", "customer", "district_admin"):
+        browser = login(acme, role)
+        assert browser.get("/work-orders/").status_code == 403
+        assert browser.get(f"/work-orders/{order.id}").status_code == 403
+        assert browser.submit("/work-orders/from-due", {"devices": []}).status_code == 403
