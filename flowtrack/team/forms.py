@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TimeField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from flowtrack.team.services import INVITABLE_ROLES
 
@@ -20,3 +20,12 @@ class RoleForm(FlaskForm):
 
 class RequireMfaForm(FlaskForm):
     require_mfa = BooleanField("Require two-step sign-in for everyone in the company")
+
+
+class TechnicianForm(FlaskForm):
+    """What scheduling and the test form check of a technician: their tester certification and working hours."""
+
+    certification_number = StringField("Tester certification no.", validators=[Optional(), Length(max=64)])
+    certification_expires_on = DateField("Certification expires", validators=[Optional()])
+    workday_starts = TimeField("Working day starts", validators=[InputRequired()])
+    workday_ends = TimeField("Working day ends", validators=[InputRequired()])

@@ -12,7 +12,7 @@ from flowtrack.models.accounts import Role, User
 from flowtrack.models.companies import Company
 from flowtrack.notifications.links import external_url
 from flowtrack.team import services
-from flowtrack.team.forms import InviteForm, RequireMfaForm, RoleForm
+from flowtrack.team.forms import InviteForm, RequireMfaForm, RoleForm, TechnicianForm
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -105,6 +105,24 @@ def change_role(profile_id: uuid.UUID):
     except services.TeamError as error:
         return _refused(error)
     return _done(f"{member.profile.full_name} is now {Role(form.role.data).label}.")
+
+
+@bp.post("/<uuid:profile_id>/technician")
+@requires(TEAM_MANAGE)
+def technician(profile_id: uuid.UUID):
+    member = _member(profile_id)
+    form = TechnicianForm()
+    if not form.validate_on_submit():
+        problems = "; ".join(f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items())
+        flash(f"Not saved. {problems}", "error")
+        return redirect(url_for("team.index"), code=303)
+    try:
+        services.update_technician(g.db, member, certification_number=form.certification_number.data,
+                                   certification_expires_on=form.certification_expires_on.data,
+                                   workday_starts=form.workday_starts.data, workday_ends=form.workday_ends.data)
+    except services.TeamError as error:
+        return _refused(error)
+    return _done(f"Saved the certification and working hours of {member.profile.full_name}.")
 
 
 @bp.post("/<uuid:profile_id>/deactivate")

@@ -134,6 +134,27 @@ def change_role(session: so.Session, member: Member, role: str, *, acting_user_i
                  changes=audit.changes_between({"role": before}, {"role": new_role.value}))
 
 
+def update_technician(session: so.Session, member: Member, *, certification_number: str | None,
+                      certification_expires_on: dt.date | None, workday_starts: dt.time, workday_ends: dt.time) -> None:
+    """A technician's certification and working hours (the board checks jobs against both)."""
+    if member.profile.role != Role.technician.value:
+        raise TeamError("Certification and working hours are kept for technicians.")
+    if workday_ends <= workday_starts:
+        raise TeamError("The working day must end after it starts.")
+    if bool(certification_number) != bool(certification_expires_on):
+        raise TeamError("Give both the certification number and its expiry date, or neither.")
+    profile = member.profile
+    fields = ("certification_number", "certification_expires_on", "workday_starts", "workday_ends")
+    before = {name: getattr(profile, name) for name in fields}
+    profile.certification_number = (certification_number or "").strip() or None
+    profile.certification_expires_on = certification_expires_on
+    profile.workday_starts, profile.workday_ends = workday_starts, workday_ends
+    after = {name: getattr(profile, name) for name in fields}
+    if after != before:
+        audit.record(session, "user.technician_details_changed", entity_type="user", entity_id=member.user.id,
+                     changes=audit.changes_between(before, after))
+
+
 def deactivate(session: so.Session, member: Member, *, acting_user_id: uuid.UUID) -> int:
     """Block the person's sign-in and end all their sessions at once; returns how many sessions ended."""
     if member.user.id == acting_user_id:

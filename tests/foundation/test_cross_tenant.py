@@ -56,7 +56,7 @@ def _live_session(app, factory, tenant):
 
 
 TEAM_MEMBER_ENDPOINTS = ("team.change_role", "team.deactivate", "team.reactivate", "team.resend", "team.sign_out",
-                         "team.reset_mfa")
+                         "team.reset_mfa", "team.technician")
 
 OBJECT_URLS = {
     **{endpoint: _profile for endpoint in TEAM_MEMBER_ENDPOINTS},

@@ -206,3 +206,30 @@ def test_a_member_of_another_company_is_not_found(app, admin, bravo):
 def test_invitations_are_rate_limited_per_company(app, admin):
     statuses = [_invite(admin, f"person{i}-{secrets.token_hex(3)}@example.com").status_code for i in range(31)]
     assert statuses[:30] == [303] * 30 and statuses[30] == 429
+
+
+def test_the_admin_keeps_a_technicians_certification_and_working_hours(app, admin, acme):
+    technician = acme.members["technician"]
+    page = admin.get("/team/")
+    assert f'id="cert-{technician.profile_id}"' in page.text
+
+    saved = admin.submit(f"/team/{technician.profile_id}/technician", {
+        "certification_number": "OR-BPA-2291", "certification_expires_on": "2027-09-30",
+        "workday_starts": "06:30", "workday_ends": "15:00"}, follow_redirects=True)
+    assert "Saved the certification and working hours of Technician Person." in saved.text
+    assert "certification OR-BPA-2291 until Sep 30, 2027" in saved.text and "works 06:30–15:00" in saved.text
+    with _service(app) as s:
+        profile = s.get(Profile, technician.profile_id)
+        assert (profile.certification_number, profile.workday_starts) == ("OR-BPA-2291", dt.time(6, 30))
+    assert _audit(app, acme.id, "user.technician_details_changed")
+
+    backwards = admin.submit(f"/team/{technician.profile_id}/technician", {
+        "certification_number": "OR-BPA-2291", "certification_expires_on": "2027-09-30",
+        "workday_starts": "15:00", "workday_ends": "06:30"}, follow_redirects=True)
+    assert "The working day must end after it starts." in backwards.text
+    half = admin.submit(f"/team/{technician.profile_id}/technician", {
+        "certification_number": "OR-1", "workday_starts": "07:00", "workday_ends": "16:00"}, follow_redirects=True)
+    assert "Give both the certification number and its expiry date" in half.text
+    office = admin.submit(f"/team/{acme.members['office'].profile_id}/technician", {
+        "workday_starts": "07:00", "workday_ends": "16:00"}, follow_redirects=True)
+    assert "kept for technicians" in office.text
