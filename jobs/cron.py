@@ -20,6 +20,7 @@ from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.lifecycle.tasks import anonymization_sweep
 from flowtrack.notifications.tasks import requeue_stale_emails
 from flowtrack.queue import queue_name
+from flowtrack.reminders.tasks import send_due_reminders
 
 CRON_TIMEZONE = "America/Los_Angeles"
 
@@ -30,6 +31,7 @@ SCHEDULE = (
     (delete_expired_exports, "45 3 * * *"),
     (forget_stale_imports, "50 3 * * *"),
     (anonymization_sweep, "0 4 * * *"),  # lifecycle.anonymize.SWEEP_HOUR, promised on the data page
+    (send_due_reminders, "0 6 * * *"),  # each company's "today" is its own (reminders.services)
     (requeue_stale_emails, "*/10 * * * *"),
 )
 

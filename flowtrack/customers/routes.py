@@ -3,13 +3,17 @@ and their service locations."""
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import CUSTOMERS_EDIT, CUSTOMERS_VIEW, DEVICES_VIEW, requires
+from flowtrack.auth.permissions import (CUSTOMERS_EDIT, CUSTOMERS_VIEW, DEVICES_VIEW, WORK_ORDERS_VIEW, allowed,
+                                        requires)
 from flowtrack.customers import services
 from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, LocationForm
+from flowtrack.devices.services import company_timezone
 from flowtrack.districts import services as districts
 from flowtrack.models.customers import Customer, CustomerLocation
+from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("customers", __name__)
 
@@ -56,11 +60,14 @@ def new():
 @bp.get("/customers/<uuid:customer_id>")
 @requires(CUSTOMERS_VIEW)
 def detail(customer_id: uuid.UUID):
-    """A customer with their service locations and the devices at each."""
+    """A customer with their service locations and the devices at each, and their latest work orders."""
     customer = services.customer_with_sites(g.db, customer_id)
     if customer is None:
         abort(404)
-    return render_template("customers/detail.html", customer=customer)
+    orders = work_orders.list_work_orders(g.db, customer_id=customer.id, page_size=10) \
+        if allowed(current_user.role, WORK_ORDERS_VIEW) else None
+    return render_template("customers/detail.html", customer=customer, orders=orders,
+                           timezone=company_timezone(g.db).key)
 
 
 @bp.route("/customers/<uuid:customer_id>/edit", methods=["GET", "POST"])

@@ -1,17 +1,17 @@
 """All mapped models, imported here so that metadata and relationships are complete."""
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.accounts import AuthSession, Profile, Role, User
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.exports import Export
 from flowtrack.models.imports import CustomerImport
-from flowtrack.models.notifications import NotificationEmail
+from flowtrack.models.notifications import NotificationEmail, NotificationLog
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.testing import TestRecord
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 
-__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "Customer", "CustomerImport",
-           "CustomerLocation", "Device", "District", "Export", "Gauge", "NotificationEmail", "Profile", "RecoveryCode",
-           "Role", "ScheduledJob", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice",
-           "WorkOrderLine"]
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
+           "CustomerImport", "CustomerLocation", "Device", "District", "Export", "Gauge", "NotificationEmail",
+           "NotificationLog", "Profile", "RecoveryCode", "Role", "ScheduledJob", "StripeEvent", "TestRecord", "User",
+           "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

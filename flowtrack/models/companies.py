@@ -6,8 +6,9 @@ import uuid
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from flowtrack.db import Base, new_id, utcnow
+from flowtrack.db import Base, TenantScoped, new_id, utcnow
 
 
 class Plan(str, enum.Enum):
@@ -36,3 +37,19 @@ class Company(Base):
     tombstoned_at: so.Mapped[dt.datetime | None]
     require_mfa: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class CompanySettings(TenantScoped, Base):
+    """A company's own choices, one row per company (defaults apply until someone saves)."""
+
+    __tablename__ = "company_settings"
+    __table_args__ = (
+        sa.CheckConstraint("cardinality(reminder_lead_days) <= 4", name="company_settings_lead_days_check"),
+    )
+
+    company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
+    reminders_enabled: so.Mapped[bool] = so.mapped_column(default=True)
+    # Days before a device's due date when the customer is reminded, e.g. [60, 30].
+    reminder_lead_days: so.Mapped[list[int]] = so.mapped_column(ARRAY(sa.SmallInteger), default=lambda: [60, 30])
+    remind_when_overdue: so.Mapped[bool] = so.mapped_column(default=True)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

@@ -112,6 +112,8 @@ class Customer(TenantScoped, Base):
     phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
     archived_at: so.Mapped[dt.datetime | None]
+    # Set from the link in a reminder: the customer asked for no more test-due reminders.
+    reminders_opted_out_at: so.Mapped[dt.datetime | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     locations: so.Mapped[list[CustomerLocation]] = so.relationship(

@@ -29,3 +29,34 @@ class NotificationEmail(TenantScoped, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     sent_at: so.Mapped[dt.datetime | None]
     error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+
+
+class NotificationLog(TenantScoped, Base):
+    """One test-due reminder about one device: which notice (stage) for which due date, how it went out.
+
+    The unique key is the promise "never twice": a second run, or a second worker at the same moment, cannot
+    claim the same stage of the same device's due date again.
+    """
+
+    __tablename__ = "notification_log"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "device_id", "due_on", "stage", name="notification_log_notice_key"),
+        sa.Index("notification_log_company_created_idx", "company_id", "created_at"),
+        sa.Index("notification_log_company_status_idx", "company_id", "status"),
+        sa.CheckConstraint("channel IN ('email', 'letter')", name="notification_log_channel_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    customer_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("customers.id"))
+    device_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("devices.id"))
+    due_on: so.Mapped[dt.date]
+    # "60d", "30d" (days before the due date, as the company set them) or "overdue".
+    stage: so.Mapped[str] = so.mapped_column(sa.String(8))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(8))
+    # email: the outbox's status when written (the email row has the live one); letter: to_print, printed.
+    status: so.Mapped[str] = so.mapped_column(sa.String(12))
+    email_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("notification_emails.id"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    printed_at: so.Mapped[dt.datetime | None]
+
+    email: so.Mapped[NotificationEmail | None] = so.relationship()

@@ -3,14 +3,18 @@
 A reset link built from `Host:` would let anyone who asks for a reset of a
 victim's account choose where the victim's token is sent (host header
 injection). Production must set FLOWTRACK_BASE_URL; development and tests
-fall back to the address the request came in on.
+fall back to the address the request came in on, and background jobs (which
+have no request) to the development server's address.
 """
 from __future__ import annotations
 
 import os
 from urllib.parse import urljoin
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
+
+
+DEVELOPMENT_URL = "http://localhost:5000/"  # `flowtrack dev`'s default address
 
 
 def base_url() -> str:
@@ -19,8 +23,11 @@ def base_url() -> str:
         return configured.rstrip("/") + "/"
     if current_app.config["ENV_NAME"] == "production":
         raise RuntimeError("FLOWTRACK_BASE_URL must be set in production to build links in emails")
-    return request.host_url
+    return request.host_url if has_request_context() else DEVELOPMENT_URL
 
 
 def external_url(endpoint: str, **values) -> str:
-    return urljoin(base_url(), url_for(endpoint, **values).lstrip("/"))
+    """An absolute link to a page, also from a background job (which has no request to build it from)."""
+    path = url_for(endpoint, **values) if has_request_context() else \
+        current_app.url_map.bind("localhost").build(endpoint, values)
+    return urljoin(base_url(), path.lstrip("/"))

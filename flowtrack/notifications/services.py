@@ -113,6 +113,12 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
     return email.status
 
 
+def recent_emails(session: so.Session, limit: int = 50) -> list[NotificationEmail]:
+    """The outbox as the office sees it, newest first."""
+    return list(session.scalars(sa.select(NotificationEmail)
+                                .order_by(NotificationEmail.created_at.desc(), NotificationEmail.id).limit(limit)))
+
+
 def stale_queued(session: so.Session, older_than: dt.timedelta) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(company, email) of queued messages whose delivery job never ran (service role: all companies)."""
     return [(company_id, email_id) for company_id, email_id in session.execute(

@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import (DecimalField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
+from wtforms.validators import UUID, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from flowtrack.models.scheduling import WorkKind, WorkOrderStatus
@@ -12,6 +13,7 @@ class WorkOrderFilterForm(FlaskForm):
 
     status = SelectField("Status", choices=[("", "Every status")] + [(s.value, s.label) for s in WorkOrderStatus],
                          validators=[Optional()])
+    customer = HiddenField(validators=[Optional(), UUID(message="Not a customer of this company.")])
 
 
 class WorkOrderForm(FlaskForm):

@@ -50,8 +50,9 @@ def index():
     form = WorkOrderFilterForm(request.args)
     valid = form.validate()
     status = form.status.data if valid else None
-    page = services.list_work_orders(g.db, status=status, after=request.args.get("after"))
-    params = {"status": status} if status else {}
+    customer = uuid.UUID(form.customer.data) if valid and form.customer.data else None
+    page = services.list_work_orders(g.db, status=status, customer_id=customer, after=request.args.get("after"))
+    params = {name: value for name, value in (("status", status), ("customer", customer)) if value}
     code = 200 if valid else 422
     timezone = company_timezone(g.db).key
     if htmx_request.htmx and not htmx_request.htmx.history_restore_request:

@@ -3,12 +3,16 @@ import pytest
 from flask import url_for
 
 from flowtrack.auth import permissions
+from flowtrack.reminders.links import opt_out_token
+from tests.customers.factories import Records
 from tests.foundation.test_cross_tenant import OBJECT_URLS
 
 # Public routes whose URL carries an argument (routes with a tenant's id come from the cross-tenant sweep).
 PUBLIC_ARGUMENTS = {
     "static": lambda app, factory, tenant: {"filename": "app.css"},
     "trust.policy": lambda app, factory, tenant: {"name": "security.md"},
+    "reminders.opt_out": lambda app, factory, tenant: {
+        "token": opt_out_token(app.secret_key, Records(app).customer(tenant))},
 }
 
 LINKS_WITHOUT_TOKEN = {"/invitation", "/password/reset"}

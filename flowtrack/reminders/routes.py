@@ -1,0 +1,86 @@
+"""Reminders for the office (settings, what was sent, the outbox, letters to print) and the customer's opt-out
+page, reached from the link in a reminder."""
+import datetime as dt
+
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, url_for
+from flask_login import current_user
+
+from flowtrack.auth.permissions import REMINDERS_MANAGE, public, requires
+from flowtrack.devices.services import company_timezone
+from flowtrack.extensions import limiter
+from flowtrack.models.companies import Company
+from flowtrack.models.customers import Customer
+from flowtrack.notifications import services as outbox
+from flowtrack.reminders import services
+from flowtrack.reminders.forms import OptOutForm, ReminderSettingsForm
+from flowtrack.reminders.letters import letters_pdf
+from flowtrack.reminders.links import read_token
+from flowtrack.web import get_db
+
+bp = Blueprint("reminders", __name__, url_prefix="/reminders")
+
+
+def _page(form: ReminderSettingsForm | None = None, status: int = 200):
+    if form is None:
+        settings = services.settings_of(g.db)
+        form = ReminderSettingsForm(formdata=None, enabled=settings.reminders_enabled,
+                                    lead_days=", ".join(str(d) for d in settings.reminder_lead_days),
+                                    when_overdue=settings.remind_when_overdue)
+    return render_template("reminders/index.html", form=form, notices=services.recent_notices(g.db),
+                           emails=outbox.recent_emails(g.db), letters=services.waiting_letters(g.db),
+                           timezone=company_timezone(g.db).key, stage_label=services.stage_label), status
+
+
+@bp.get("/")
+@requires(REMINDERS_MANAGE)
+def index():
+    return _page()
+
+
+@bp.post("/settings")
+@requires(REMINDERS_MANAGE)
+def save_settings():
+    form = ReminderSettingsForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    services.save_settings(g.db, enabled=form.enabled.data, lead_days=services.parse_lead_days(form.lead_days.data),
+                           when_overdue=form.when_overdue.data)
+    g.db.commit()
+    flash("Reminder settings saved.", "success")
+    return redirect(url_for("reminders.index"), code=303)
+
+
+@bp.post("/letters.pdf")
+@requires(REMINDERS_MANAGE)
+def print_letters():
+    """The waiting letters as one PDF, a page per customer; they are then marked printed."""
+    letters, rows = services.letters_to_print(g.db)
+    if not letters:
+        flash("No letters are waiting to be printed.", "error")
+        return redirect(url_for("reminders.index"), code=303)
+    company = g.db.get(Company, current_user.company_id)
+    pdf = letters_pdf(company.name, letters, dt.datetime.now(company_timezone(g.db)).date())
+    services.mark_printed(g.db, rows, len(letters))
+    g.db.commit()
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": 'attachment; filename="reminder-letters.pdf"'})
+
+
+@bp.route("/opt-out/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("30 per minute")
+def opt_out(token: str):
+    """The customer's "stop these reminders": a page with one button, then done."""
+    found = read_token(current_app.secret_key, token)
+    with get_db().service() as session:
+        customer = session.get(Customer, found[1]) if found else None
+        if customer is None or customer.company_id != found[0]:
+            return render_template("reminders/opt_out.html", customer=None), 404
+        company = session.get(Company, customer.company_id)
+        form = OptOutForm()
+        done = customer.reminders_opted_out_at is not None
+        if not done and form.validate_on_submit():
+            services.opt_out(session, customer)
+            session.commit()
+            done = True
+        return render_template("reminders/opt_out.html", customer=customer, company=company, form=form, done=done)

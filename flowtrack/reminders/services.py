@@ -1,0 +1,272 @@
+"""Test-due reminders: which customers to remind about which devices today, sent once and only once.
+
+A device is reminded at each lead time the company chose (say 60 and 30 days before its due date) and once
+more when it is overdue. A run takes, per device, the most urgent notice due by today (a missed day does not
+send the 60-day notice on top of the 30-day one), claims it in `notification_log` (the unique key on device,
+due date and notice makes a second run or a second worker claim nothing), and then writes one message per
+customer covering the devices claimed for them: an email where the customer has an address, otherwise a
+letter for the office's next printed batch. Customers who opted out, and archived ones, are left alone.
+
+Email goes through the outbox (flowtrack/notifications), which delivers it with retries. A run stays inside
+what is left of the company's hourly email limit; customers beyond it are not claimed and wait for the next
+run, so nothing is lost to the limit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import insert
+
+from flowtrack.audit import services as audit
+from flowtrack.db import new_id, utcnow
+from flowtrack.models.companies import Company, CompanySettings
+from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
+from flowtrack.models.notifications import NotificationLog
+from flowtrack.notifications import services as outbox
+
+OVERDUE = "overdue"
+DEFAULT_LEAD_DAYS = (60, 30)
+MAX_LEAD_DAYS = 365
+LETTER_BATCH = 500
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+def settings_of(session: so.Session) -> CompanySettings:
+    """The company's settings; the defaults (not yet saved) when nobody changed them."""
+    found = session.scalar(sa.select(CompanySettings))
+    return found or CompanySettings(company_id=session.info.get("company_id"), reminders_enabled=True,
+                                    reminder_lead_days=list(DEFAULT_LEAD_DAYS), remind_when_overdue=True)
+
+
+def save_settings(session: so.Session, *, enabled: bool, lead_days: list[int], when_overdue: bool) -> None:
+    settings = settings_of(session)
+    before = {"enabled": settings.reminders_enabled, "lead_days": list(settings.reminder_lead_days),
+              "when_overdue": settings.remind_when_overdue}
+    settings.reminders_enabled, settings.remind_when_overdue = enabled, when_overdue
+    settings.reminder_lead_days = sorted(set(lead_days), reverse=True)
+    settings.updated_at = utcnow()
+    session.add(settings)
+    session.flush()
+    after = {"enabled": enabled, "lead_days": settings.reminder_lead_days, "when_overdue": when_overdue}
+    if after != before:
+        audit.record(session, "reminders.settings_changed", entity_type="company_settings",
+                     changes=audit.changes_between(before, after))
+
+
+def parse_lead_days(text: str) -> list[int]:
+    """"60, 30" -> [60, 30]; raises ValueError with a message for the form."""
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    try:
+        days = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError("Whole numbers of days, separated by commas (e.g. 60, 30).") from None
+    if len(days) > 4 or any(not 1 <= d <= MAX_LEAD_DAYS for d in days):
+        raise ValueError(f"Up to four lead times, each between 1 and {MAX_LEAD_DAYS} days.")
+    return days
+
+
+# --- which notice (pure) -------------------------------------------------------------------------------
+
+def stage_for(days_until_due: int, lead_days: list[int], when_overdue: bool) -> str | None:
+    """The most urgent notice a device is due for: "overdue", the smallest lead time reached ("30d"), or None."""
+    if days_until_due < 0:
+        return OVERDUE if when_overdue else None
+    reached = [lead for lead in lead_days if days_until_due <= lead]
+    return f"{min(reached)}d" if reached else None
+
+
+def stage_label(stage: str) -> str:
+    return "overdue" if stage == OVERDUE else f"{stage[:-1]} days before"
+
+
+# --- a run -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    device: Device
+    location: CustomerLocation
+    customer: Customer
+    stage: str
+
+
+@dataclass
+class RunResult:
+    emails: int = 0
+    letters: int = 0
+    devices: int = 0
+    waiting_for_limit: int = 0
+    customers: list[str] = field(default_factory=list)
+
+
+def _candidates(session: so.Session, settings: CompanySettings, today: dt.date) -> list[Candidate]:
+    horizon = today + dt.timedelta(days=max(settings.reminder_lead_days or [0]))
+    statement = (sa.select(Device, CustomerLocation, Customer)
+                 .join(CustomerLocation, CustomerLocation.id == Device.location_id)
+                 .join(Customer, Customer.id == CustomerLocation.customer_id)
+                 .where(Device.status == DeviceStatus.active.value, Device.next_test_due <= horizon,
+                        Customer.archived_at.is_(None), Customer.reminders_opted_out_at.is_(None))
+                 .order_by(Device.next_test_due, Device.id))
+    if not settings.remind_when_overdue:
+        statement = statement.where(Device.next_test_due >= today)
+    found = []
+    for device, location, customer in session.execute(statement):
+        stage = stage_for((device.next_test_due - today).days, settings.reminder_lead_days,
+                          settings.remind_when_overdue)
+        if stage:
+            found.append(Candidate(device, location, customer, stage))
+    return found
+
+
+def _claim(session: so.Session, candidates: list[Candidate], channel_of: dict[uuid.UUID, str]) -> set[uuid.UUID]:
+    """Insert the log rows; returns the devices this run won (a row already there belongs to an earlier run)."""
+    if not candidates:
+        return set()
+    rows = [{"id": new_id(), "company_id": session.info["company_id"], "customer_id": c.customer.id,
+             "device_id": c.device.id, "due_on": c.device.next_test_due, "stage": c.stage,
+             "channel": channel_of[c.customer.id], "status": "claimed", "created_at": utcnow()}
+            for c in candidates]
+    statement = (insert(NotificationLog).values(rows)
+                 .on_conflict_do_nothing(constraint="notification_log_notice_key")
+                 .returning(NotificationLog.device_id))
+    return set(session.scalars(statement))
+
+
+def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable[[Customer], str]) -> RunResult:
+    """Remind the company's customers of devices coming due. Safe to run twice, or twice at once."""
+    settings = settings_of(session)
+    result = RunResult()
+    if not settings.reminders_enabled:
+        return result
+    by_customer: dict[uuid.UUID, list[Candidate]] = defaultdict(list)
+    for candidate in _candidates(session, settings, today):
+        by_customer[candidate.customer.id].append(candidate)
+    budget = outbox.HOURLY_EMAIL_LIMIT - outbox.sent_in_last_hour(session, session.info["company_id"])
+    chosen: list[Candidate] = []
+    channel_of: dict[uuid.UUID, str] = {}
+    for customer_id, items in by_customer.items():
+        channel = "email" if items[0].customer.email else "letter"
+        if channel == "email":
+            if budget <= 0:
+                result.waiting_for_limit += 1
+                continue
+            budget -= 1
+        channel_of[customer_id] = channel
+        chosen.extend(items)
+    won = _claim(session, chosen, channel_of)
+    company = session.scalar(sa.select(Company))
+    for customer_id, channel in channel_of.items():
+        items = [c for c in by_customer[customer_id] if c.device.id in won]
+        if not items:
+            continue
+        customer = items[0].customer
+        log_rows = sa.select(NotificationLog).where(NotificationLog.customer_id == customer_id,
+                                                    NotificationLog.device_id.in_([c.device.id for c in items]),
+                                                    NotificationLog.status == "claimed")
+        if channel == "email":
+            subject, body = reminder_email(company.name, customer, items, opt_out_link(customer))
+            email = outbox.send_email(session, customer.email, subject, body)
+            for row in session.scalars(log_rows):
+                row.email_id, row.status = email.id, email.status
+            result.emails += 1
+        else:
+            for row in session.scalars(log_rows):
+                row.status = "to_print"
+            result.letters += 1
+        result.devices += len(items)
+        result.customers.append(str(customer_id))
+    if result.devices:
+        audit.record(session, "reminders.sent", entity_type="company",
+                     changes={"emails": result.emails, "letters": result.letters, "devices": result.devices,
+                              "customers": result.customers})
+    return result
+
+
+def _device_lines(items: list[Candidate]) -> list[str]:
+    return [f"- {c.device.device_type} assembly, serial {c.device.serial}, at {c.location.one_line}: "
+            + (f"overdue since {c.device.next_test_due:%B %-d, %Y}" if c.stage == OVERDUE
+               else f"due {c.device.next_test_due:%B %-d, %Y}") for c in items]
+
+
+def reminder_email(company_name: str, customer: Customer, items: list[Candidate], opt_out: str) -> tuple[str, str]:
+    overdue = any(c.stage == OVERDUE for c in items)
+    subject = (f"Backflow test overdue: {len(items)} assembl{'ies' if len(items) != 1 else 'y'}" if overdue
+               else f"Backflow test due soon: {len(items)} assembl{'ies' if len(items) != 1 else 'y'}")
+    body = "\n".join([
+        f"Hello {customer.name},", "",
+        "Your water district requires a yearly test of each backflow prevention assembly. "
+        + ("These are past their due date:" if overdue else "These fall due soon:"), "",
+        *_device_lines(items), "",
+        f"Reply to this email or call {company_name} to book a visit.", "",
+        f"To stop these reminders: {opt_out}",
+    ])
+    return subject, body
+
+
+# --- letters and the log for the office ----------------------------------------------------------------
+
+@dataclass
+class Letter:
+    customer: Customer
+    lines: list[str]
+    overdue: bool
+
+
+def letters_to_print(session: so.Session, limit: int = LETTER_BATCH) -> tuple[list[Letter], list[NotificationLog]]:
+    """The oldest waiting letters (one per customer, all their waiting devices), at most `limit` customers."""
+    rows = list(session.scalars(
+        sa.select(NotificationLog).where(NotificationLog.channel == "letter", NotificationLog.status == "to_print")
+        .order_by(NotificationLog.created_at, NotificationLog.id)))
+    customers: dict[uuid.UUID, list[NotificationLog]] = {}
+    for row in rows:
+        if row.customer_id in customers or len(customers) < limit:
+            customers.setdefault(row.customer_id, []).append(row)
+    taken = [row for group in customers.values() for row in group]
+    devices = {d.id: (d, loc, cust) for d, loc, cust in session.execute(
+        sa.select(Device, CustomerLocation, Customer).join(CustomerLocation, CustomerLocation.id == Device.location_id)
+        .join(Customer, Customer.id == CustomerLocation.customer_id)
+        .where(Device.id.in_([row.device_id for row in taken])))}
+    letters = []
+    for group in customers.values():
+        items = [Candidate(devices[r.device_id][0], devices[r.device_id][1], devices[r.device_id][2], r.stage)
+                 for r in group if r.device_id in devices]
+        if items:
+            letters.append(Letter(items[0].customer, _device_lines(items), any(r.stage == OVERDUE for r in group)))
+    return letters, taken
+
+
+def mark_printed(session: so.Session, rows: list[NotificationLog], letters: int) -> None:
+    now = utcnow()
+    for row in rows:
+        row.status, row.printed_at = "printed", now
+    audit.record(session, "reminders.letters_printed", entity_type="company",
+                 changes={"letters": letters, "devices": len(rows)})
+
+
+def waiting_letters(session: so.Session) -> int:
+    return session.scalar(sa.select(sa.func.count(sa.distinct(NotificationLog.customer_id)))
+                          .where(NotificationLog.channel == "letter", NotificationLog.status == "to_print"))
+
+
+def recent_notices(session: so.Session, limit: int = 100) -> list[tuple[NotificationLog, Device, Customer]]:
+    return list(session.execute(
+        sa.select(NotificationLog, Device, Customer).join(Device, Device.id == NotificationLog.device_id)
+        .join(Customer, Customer.id == NotificationLog.customer_id)
+        .options(so.joinedload(NotificationLog.email))
+        .order_by(NotificationLog.created_at.desc(), NotificationLog.id).limit(limit)))
+
+
+def opt_out(session: so.Session, customer: Customer) -> bool:
+    """The customer's own request (from the link in a reminder); True when it changed something."""
+    if customer.reminders_opted_out_at is not None:
+        return False
+    customer.reminders_opted_out_at = utcnow()
+    audit.record(session, "customer.reminders_opted_out", entity_type="customer", entity_id=customer.id,
+                 company_id=customer.company_id, actor=audit.Actor(None, "customer (opt-out link)"))
+    return True

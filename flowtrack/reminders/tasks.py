@@ -1,0 +1,40 @@
+"""The daily test-due reminder run (RQ cron, jobs/cron.py): one job per company, each under that company's RLS."""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+
+from flowtrack.db import utcnow
+from flowtrack.devices.services import company_today
+from flowtrack.lifecycle.anonymize import CompanyReadOnly
+from flowtrack.models.companies import Company
+from flowtrack.queue import company_session, enqueue_for_company
+from flowtrack.reminders import services
+from flowtrack.reminders.links import opt_out_url
+from flowtrack.web import get_db
+
+
+def send_due_reminders() -> int:
+    """Queue a reminder run for every company that is live (not tombstoned, not in its read-only grace)."""
+    with get_db().service() as session:
+        companies = list(session.scalars(sa.select(Company.id).where(
+            Company.tombstoned_at.is_(None),
+            sa.or_(Company.deletion_clock_starts_at.is_(None), Company.deletion_clock_starts_at > utcnow()))))
+    for company_id in companies:
+        enqueue_for_company(remind_company, company_id, description="Test-due reminders")
+    return len(companies)
+
+
+def remind_company(company_id: str) -> dict:
+    try:
+        with company_session(uuid.UUID(company_id), actor_label="test-due reminders", writes=True) as session:
+            result = services.run_reminders(session, company_today(session),
+                                            opt_out_link=lambda customer: opt_out_url(current_app.secret_key,
+                                                                                      customer))
+            session.commit()
+    except CompanyReadOnly:
+        return {"skipped": "read-only"}
+    return dataclasses.asdict(result)
