@@ -2,15 +2,18 @@
 import uuid
 
 from flask import Blueprint, Response, abort, g, render_template, request
+from flask_login import current_user
 from htmx_flask import request as htmx_request
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.permissions import DEVICES_DUE, requires
+from flowtrack.auth.permissions import DEVICES_DUE, WORK_ORDERS_EDIT, allowed, requires
 from flowtrack.customers import services as customers
 from flowtrack.devices.services import company_today
 from flowtrack.districts import services as districts
 from flowtrack.due import services
 from flowtrack.due.forms import DueFilterForm
+from flowtrack.schedule import services as schedule
+from flowtrack.work_orders.forms import FromDueForm
 
 bp = Blueprint("due", __name__, url_prefix="/due")
 
@@ -37,8 +40,10 @@ def index():
     if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
         return render_template("due/_rows.html", page=page, query=query, today=today), status
     customer = customers.get_customer(g.db, query.customer) if query.customer else None
+    plan_form = FromDueForm().with_technicians(schedule.technicians(g.db)) \
+        if allowed(current_user.role, WORK_ORDERS_EDIT) else None
     return render_template("due/index.html", form=form, page=page, query=query, today=today,
-                           customer=customer), status
+                           customer=customer, plan_form=plan_form), status
 
 
 @bp.get("/devices.csv")

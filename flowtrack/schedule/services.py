@@ -284,6 +284,28 @@ def default_window(session: so.Session, technician: Profile, day: dt.date) -> Wi
     return Window(begins, begins + DEFAULT_JOB_LENGTH)
 
 
+def auto_book(session: so.Session, orders: list[WorkOrder], day: dt.date, *, today: dt.date,
+              technician_id: uuid.UUID | None = None) -> list[ScheduledJob]:
+    """Book new work orders on a day: all for one technician, or each for whoever has the fewest jobs that day
+    among those certified for it (ties by name). Each goes after that technician's last job."""
+    zone = company_timezone(session)
+    if technician_id is not None:
+        candidates = [_technician(session, technician_id)]
+    else:
+        candidates = [p for p in technicians(session) if p.certification_valid_on(day)]
+        if not candidates:
+            raise MoveRefused(f"No technician has a valid certification on {day:%b %-d}; book them one by one.")
+    start, end = day_bounds(day, 1, zone)
+    load = dict(session.execute(sa.select(ScheduledJob.technician_id, sa.func.count()).where(
+        ScheduledJob.starts_at >= start, ScheduledJob.starts_at < end).group_by(ScheduledJob.technician_id)).all())
+    jobs = []
+    for order in orders:
+        technician = min(candidates, key=lambda p: (load.get(p.user_id, 0), p.full_name))
+        jobs.append(book(session, order, technician.user_id, default_window(session, technician, day), today=today))
+        load[technician.user_id] = load.get(technician.user_id, 0) + 1
+    return jobs
+
+
 def place(session: so.Session, order: WorkOrder, technician_id: uuid.UUID, day: dt.date, cell_order: list[uuid.UUID],
           *, today: dt.date) -> ScheduledJob:
     """A card dropped on the board: book it (after the day's last job) or move it (keeping its time of day),

@@ -9,12 +9,12 @@ from htmx_flask import request as htmx_request
 
 from flowtrack.auth.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requires
 from flowtrack.customers import services as customers
-from flowtrack.devices.services import company_timezone
+from flowtrack.devices.services import company_timezone, company_today
 from flowtrack.models.customers import DeviceStatus
 from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder
 from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import services
-from flowtrack.work_orders.forms import FromDueForm, LineForm, WorkOrderFilterForm, WorkOrderForm
+from flowtrack.work_orders.forms import AUTO_ASSIGN, FromDueForm, LineForm, WorkOrderFilterForm, WorkOrderForm
 
 bp = Blueprint("work_orders", __name__)
 
@@ -101,22 +101,37 @@ def new(location_id: uuid.UUID):
 @bp.post("/work-orders/from-due")
 @requires(WORK_ORDERS_EDIT)
 def from_due():
-    """The due list's chosen devices: one work order per location, then on to the board to book them."""
-    form = FromDueForm()
+    """The due list's chosen devices: one work order per location, booked on a day if asked, else on to the
+    board to book them."""
+    form = FromDueForm().with_technicians(schedule.technicians(g.db))
     try:
         device_ids = [uuid.UUID(value) for value in form.devices.data or []]
     except ValueError:
         abort(400, "Those are not devices of this company.")
     if not form.validate_on_submit():
-        flash("Choose at least one device for the work orders.", "error")
+        problems = "; ".join(errors[0] for errors in form.errors.values())
+        flash(f"No work orders created. {problems}", "error")
         return redirect(request.referrer or url_for("due.index"), code=303)
     result = services.work_orders_for_devices(g.db, device_ids, created_by=current_user.user_id)
+    message = f"{len(result.created)} work order{'s' if len(result.created) != 1 else ''} created"
+    week = None
+    if form.book_on.data and result.created:
+        chosen = None if form.technician.data in (None, "", AUTO_ASSIGN) else uuid.UUID(form.technician.data)
+        try:
+            schedule.auto_book(g.db, result.created, form.book_on.data, today=company_today(g.db),
+                               technician_id=chosen)
+        except schedule.MoveRefused as refused:
+            g.db.rollback()
+            flash(f"No work orders created. {refused}", "error")
+            return redirect(request.referrer or url_for("due.index"), code=303)
+        message += f" and booked on {form.book_on.data:%b %-d}"
+        week = schedule.monday_of(form.book_on.data).isoformat()
     g.db.commit()
-    message = f"{len(result.created)} work order{'s' if len(result.created) != 1 else ''} created."
+    message += "."
     if result.skipped_serials:
         message += " Already on unfinished work, so left out: " + ", ".join(result.skipped_serials) + "."
     flash(message, "success" if result.created else "error")
-    return redirect(url_for("schedule.board"), code=303)
+    return redirect(url_for("schedule.board", week=week), code=303)
 
 
 @bp.post("/work-orders/<uuid:work_order_id>/cancel")

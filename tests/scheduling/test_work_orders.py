@@ -5,7 +5,7 @@ import zoneinfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.models.scheduling import WorkOrder
+from flowtrack.models.scheduling import ScheduledJob, WorkOrder
 from tests.customers.test_customers import audit_entries
 
 TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
@@ -103,3 +103,26 @@ def test_technicians_and_other_roles_cannot_reach_work_orders(login, acme, plann
         assert browser.get("/work-orders/").status_code == 403
         assert browser.get(f"/work-orders/{order.id}").status_code == 403
         assert browser.submit("/work-orders/from-due", {"devices": []}).status_code == 403
+
+
+def test_work_orders_from_the_due_list_can_be_booked_at_once_spread_over_the_technicians(
+        app, office, acme, records, factory):
+    second = factory.member(acme.id, "technician")
+    factory.member(acme.id, "technician", certification_expires_on=TODAY)  # lapsed by then: never chosen
+    due = [records.device(acme, install_date=TODAY - dt.timedelta(days=400)) for _ in range(3)]
+    day = TODAY + dt.timedelta(days=8)
+    response = office.submit("/work-orders/from-due", {"devices": [str(d.id) for d in due],
+                                                       "book_on": day.isoformat(), "technician": "auto"})
+    assert response.status_code == 303 and "week=" in response.location
+    assert f"3 work orders created and booked on {day:%b %-d}." in office.get(response.location).text
+    with app.extensions["flowtrack.db"].service() as session:
+        jobs = list(session.scalars(sa.select(ScheduledJob).join(WorkOrder).where(WorkOrder.company_id == acme.id)))
+    per_technician = sorted(sum(1 for j in jobs if j.technician_id == t)
+                            for t in (acme.members["technician"].user_id, second.user_id))
+    assert per_technician == [1, 2] and {o.status for o in work_orders_of(app, acme)} == {"scheduled"}
+
+    more = records.device(acme, install_date=TODAY - dt.timedelta(days=400))
+    past = office.submit("/work-orders/from-due", {"devices": [str(more.id)], "book_on": "2020-01-01",
+                                                   "technician": str(second.user_id)}, follow_redirects=True)
+    assert "No work orders created. That day is in the past" in past.text
+    assert len(work_orders_of(app, acme)) == 3
