@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SearchField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, SearchField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from flowtrack.customers.services import SORTS, STATUSES
@@ -16,6 +16,7 @@ class CustomerForm(FlaskForm):
     email = EmailField("Email", validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
                        render_kw={"autocapitalize": "none"})
     phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
+    sms_consent = BooleanField("Agreed to test-due reminders by text message at this phone number")
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
 
 

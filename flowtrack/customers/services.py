@@ -25,7 +25,7 @@ from flowtrack.db import new_id, utcnow
 from flowtrack.devices import services as devices
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 
-CUSTOMER_FIELDS = ("name", "billing_address", "email", "phone", "notes")
+CUSTOMER_FIELDS = ("name", "billing_address", "email", "phone", "sms_consent", "notes")
 CONTACT_FIELDS = ("email", "phone")
 LOCATION_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code", "site_contact_name",
                    "site_contact_phone", "access_notes", "district_id")

@@ -52,8 +52,8 @@ SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "
 # sign-in pieces of a login identity.
 DELETED_TABLES = (
     "customers", "customer_locations", "districts", "devices", "gauges", "test_records", "work_orders",
-    "work_order_devices", "work_order_lines", "scheduled_jobs", "notification_log", "notification_emails", "company_settings", "exports", "customer_imports",
-    "profiles",
+    "work_order_devices", "work_order_lines", "scheduled_jobs", "notification_log", "notification_emails",
+    "company_settings", "exports", "customer_imports", "profiles",
     "account_tokens", "recovery_codes", "users", "auth_sessions",
 )
 

@@ -114,6 +114,9 @@ class Customer(TenantScoped, Base):
     archived_at: so.Mapped[dt.datetime | None]
     # Set from the link in a reminder: the customer asked for no more test-due reminders.
     reminders_opted_out_at: so.Mapped[dt.datetime | None]
+    # Text-message reminders: only with the customer's recorded agreement, and never after they replied STOP.
+    sms_consent: so.Mapped[bool] = so.mapped_column(default=False)
+    sms_opted_out_at: so.Mapped[dt.datetime | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     locations: so.Mapped[list[CustomerLocation]] = so.relationship(

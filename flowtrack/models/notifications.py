@@ -32,18 +32,20 @@ class NotificationEmail(TenantScoped, Base):
 
 
 class NotificationLog(TenantScoped, Base):
-    """One test-due reminder about one device: which notice (stage) for which due date, how it went out.
+    """One test-due reminder about one device by one channel: which notice (stage) for which due date, and how
+    it went out.
 
     The unique key is the promise "never twice": a second run, or a second worker at the same moment, cannot
-    claim the same stage of the same device's due date again.
+    claim the same notice of the same device's due date on the same channel again.
     """
 
     __tablename__ = "notification_log"
     __table_args__ = (
-        sa.UniqueConstraint("company_id", "device_id", "due_on", "stage", name="notification_log_notice_key"),
+        sa.UniqueConstraint("company_id", "device_id", "due_on", "stage", "channel",
+                            name="notification_log_notice_key"),
         sa.Index("notification_log_company_created_idx", "company_id", "created_at"),
         sa.Index("notification_log_company_status_idx", "company_id", "status"),
-        sa.CheckConstraint("channel IN ('email', 'letter')", name="notification_log_channel_check"),
+        sa.CheckConstraint("channel IN ('email', 'letter', 'sms')", name="notification_log_channel_check"),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -53,10 +55,14 @@ class NotificationLog(TenantScoped, Base):
     # "60d", "30d" (days before the due date, as the company set them) or "overdue".
     stage: so.Mapped[str] = so.mapped_column(sa.String(8))
     channel: so.Mapped[str] = so.mapped_column(sa.String(8))
-    # email: the outbox's status when written (the email row has the live one); letter: to_print, printed.
+    # email: the outbox's status when written (the email row has the live one); letter: to_print, printed;
+    # sms: queued, sent, failed (after RQ's retries).
     status: so.Mapped[str] = so.mapped_column(sa.String(12))
     email_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("notification_emails.id"))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     printed_at: so.Mapped[dt.datetime | None]
+    attempts: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=0)
+    sent_at: so.Mapped[dt.datetime | None]
+    error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
 
     email: so.Mapped[NotificationEmail | None] = so.relationship()

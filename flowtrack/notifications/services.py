@@ -59,25 +59,31 @@ def sent_in_last_hour(session: so.Session, company_id: uuid.UUID) -> int:
 
 
 def _deliver_after_commit(session: so.Session, company_id: uuid.UUID, email_id: uuid.UUID) -> None:
+    from flowtrack.notifications.tasks import deliver_email
+
+    enqueue_after_commit(session, deliver_email, company_id, str(email_id), description="Email")
+
+
+def enqueue_after_commit(session: so.Session, func, company_id: uuid.UUID, *args, **options) -> None:
+    """Queue a job for the company once the session's transaction commits (never for rolled-back work)."""
     pending = session.info.setdefault(_PENDING, [])
-    if not pending and not session.info.get(_PENDING + ".hooked"):
+    if not session.info.get(_PENDING + ".hooked"):
         event.listen(session, "after_commit", _enqueue_pending)
         event.listen(session, "after_rollback", _forget_pending)
         session.info[_PENDING + ".hooked"] = True
-    pending.append((company_id, email_id))
+    pending.append((func, company_id, args, options))
 
 
 def _enqueue_pending(session: so.Session) -> None:
-    from flowtrack.notifications.tasks import deliver_email
     from flowtrack.queue import enqueue_for_company
 
     pending, session.info[_PENDING] = session.info.get(_PENDING, []), []
-    for company_id, email_id in pending:
+    for func, company_id, args, options in pending:
         try:
-            enqueue_for_company(deliver_email, company_id, str(email_id), description="Email")
+            enqueue_for_company(func, company_id, *args, **options)
         except Exception:
-            # The row stays 'queued'; requeue_stale_emails picks it up on its next run.
-            log.exception("could not queue delivery of email %s", email_id)
+            # The row stays 'queued'; the stale-message cron job picks it up on its next run.
+            log.exception("could not queue %s for company %s", func.__name__, company_id)
 
 
 def _forget_pending(session: so.Session) -> None:

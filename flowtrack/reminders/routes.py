@@ -1,16 +1,19 @@
-"""Reminders for the office (settings, what was sent, the outbox, letters to print) and the customer's opt-out
-page, reached from the link in a reminder."""
+"""Reminders for the office (settings, what was sent, the outbox, letters to print), the customer's opt-out
+page, reached from the link in a reminder, and the SMS provider's webhook for STOP and START replies."""
 import datetime as dt
+import logging
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.auth.permissions import REMINDERS_MANAGE, public, requires
 from flowtrack.devices.services import company_timezone
-from flowtrack.extensions import limiter
+from flowtrack.extensions import csrf, limiter
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.notifications import services as outbox
+from flowtrack.notifications import sms
+from flowtrack.notifications.links import external_url
 from flowtrack.reminders import services
 from flowtrack.reminders.forms import OptOutForm, ReminderSettingsForm
 from flowtrack.reminders.letters import letters_pdf
@@ -18,6 +21,7 @@ from flowtrack.reminders.links import read_token
 from flowtrack.web import get_db
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
+log = logging.getLogger("flowtrack.reminders")
 
 
 def _page(form: ReminderSettingsForm | None = None, status: int = 200):
@@ -84,3 +88,27 @@ def opt_out(token: str):
             session.commit()
             done = True
         return render_template("reminders/opt_out.html", customer=customer, company=company, form=form, done=done)
+
+
+@bp.post("/webhooks/sms")
+@csrf.exempt
+@public  # no session: the provider's signature over the URL and fields is the authentication
+@limiter.limit("120 per minute")
+def sms_reply():
+    """A text sent back to our number: STOP ends text reminders to that number, START resumes them."""
+    settings = sms.sms_settings()
+    if settings is None:
+        return Response("texting is not configured", status=503, mimetype="text/plain")
+    params = request.form.to_dict()
+    url = external_url("reminders.sms_reply")
+    if not sms.valid_signature(settings.auth_token, url, params, request.headers.get("X-Twilio-Signature")):
+        log.warning("SMS webhook refused: bad signature from %s", request.remote_addr)
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    word = (params.get("Body") or "").strip().upper()
+    number = sms.normal_number(params.get("From"))
+    if number and (word in sms.STOP_WORDS or word in sms.START_WORDS):
+        with get_db().service() as session:
+            changed = services.set_texting_stopped(session, number, stopped=word in sms.STOP_WORDS)
+            session.commit()
+        log.info("SMS %s applied to %d customer record(s)", "STOP" if word in sms.STOP_WORDS else "START", changed)
+    return Response("<Response/>", mimetype="application/xml")

@@ -7,9 +7,12 @@ due date and notice makes a second run or a second worker claim nothing), and th
 customer covering the devices claimed for them: an email where the customer has an address, otherwise a
 letter for the office's next printed batch. Customers who opted out, and archived ones, are left alone.
 
+Customers who agreed to texts (and did not reply STOP) also get a text message when an SMS provider is
+configured; it is a channel of its own in the log, sent by a job that RQ retries.
+
 Email goes through the outbox (flowtrack/notifications), which delivers it with retries. A run stays inside
-what is left of the company's hourly email limit; customers beyond it are not claimed and wait for the next
-run, so nothing is lost to the limit.
+what is left of the company's hourly email and text limits; customers beyond them are not claimed and wait
+for the next run, so nothing is lost to a limit.
 """
 from __future__ import annotations
 
@@ -29,11 +32,14 @@ from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.notifications import NotificationLog
 from flowtrack.notifications import services as outbox
+from flowtrack.notifications import sms
 
 OVERDUE = "overdue"
 DEFAULT_LEAD_DAYS = (60, 30)
 MAX_LEAD_DAYS = 365
 LETTER_BATCH = 500
+HOURLY_SMS_LIMIT = 100  # texts per company per hour
+SMS_RETRIES = 2         # RQ runs a failed text job this many times more before it is shown as failed
 
 
 # --- settings ------------------------------------------------------------------------------------------
@@ -99,6 +105,7 @@ class Candidate:
 @dataclass
 class RunResult:
     emails: int = 0
+    texts: int = 0
     letters: int = 0
     devices: int = 0
     waiting_for_limit: int = 0
@@ -124,18 +131,37 @@ def _candidates(session: so.Session, settings: CompanySettings, today: dt.date) 
     return found
 
 
-def _claim(session: so.Session, candidates: list[Candidate], channel_of: dict[uuid.UUID, str]) -> set[uuid.UUID]:
+def _claim(session: so.Session, candidates: list[Candidate], channel_of: dict[uuid.UUID, str],
+           status: str) -> set[uuid.UUID]:
     """Insert the log rows; returns the devices this run won (a row already there belongs to an earlier run)."""
     if not candidates:
         return set()
     rows = [{"id": new_id(), "company_id": session.info["company_id"], "customer_id": c.customer.id,
              "device_id": c.device.id, "due_on": c.device.next_test_due, "stage": c.stage,
-             "channel": channel_of[c.customer.id], "status": "claimed", "created_at": utcnow()}
+             "channel": channel_of[c.customer.id], "status": status, "attempts": 0, "created_at": utcnow()}
             for c in candidates]
     statement = (insert(NotificationLog).values(rows)
                  .on_conflict_do_nothing(constraint="notification_log_notice_key")
                  .returning(NotificationLog.device_id))
     return set(session.scalars(statement))
+
+
+def textable(customer: Customer) -> str | None:
+    """The number to text a customer at: only with their agreement, never after STOP."""
+    if not customer.sms_consent or customer.sms_opted_out_at is not None:
+        return None
+    return sms.normal_number(customer.phone)
+
+
+def texts_in_last_hour(session: so.Session) -> int:
+    return session.scalar(sa.select(sa.func.count(sa.distinct(NotificationLog.customer_id))).where(
+        NotificationLog.channel == "sms", NotificationLog.created_at > utcnow() - dt.timedelta(hours=1)))
+
+
+def _within(limit: int, wanted: list[uuid.UUID], result: RunResult) -> list[uuid.UUID]:
+    if len(wanted) > limit:
+        result.waiting_for_limit += len(wanted) - max(limit, 0)
+    return wanted[:max(limit, 0)]
 
 
 def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable[[Customer], str]) -> RunResult:
@@ -147,45 +173,128 @@ def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable
     by_customer: dict[uuid.UUID, list[Candidate]] = defaultdict(list)
     for candidate in _candidates(session, settings, today):
         by_customer[candidate.customer.id].append(candidate)
-    budget = outbox.HOURLY_EMAIL_LIMIT - outbox.sent_in_last_hour(session, session.info["company_id"])
-    chosen: list[Candidate] = []
-    channel_of: dict[uuid.UUID, str] = {}
-    for customer_id, items in by_customer.items():
-        channel = "email" if items[0].customer.email else "letter"
-        if channel == "email":
-            if budget <= 0:
-                result.waiting_for_limit += 1
-                continue
-            budget -= 1
-        channel_of[customer_id] = channel
-        chosen.extend(items)
-    won = _claim(session, chosen, channel_of)
+    customers = {cid: items[0].customer for cid, items in by_customer.items()}
+    mail = _within(outbox.HOURLY_EMAIL_LIMIT - outbox.sent_in_last_hour(session, session.info["company_id"]),
+                   [cid for cid, c in customers.items() if c.email], result)
+    letters = [cid for cid, c in customers.items() if not c.email]
+    texts = _within(HOURLY_SMS_LIMIT - texts_in_last_hour(session),
+                    [cid for cid, c in customers.items() if textable(c)], result) \
+        if sms.sms_settings() is not None else []
+
+    channel_of = {**dict.fromkeys(mail, "email"), **dict.fromkeys(letters, "letter")}
+    won = _claim(session, [c for cid in channel_of for c in by_customer[cid]], channel_of, "claimed")
+    won_texts = _claim(session, [c for cid in texts for c in by_customer[cid]], dict.fromkeys(texts, "sms"), "queued")
     company = session.scalar(sa.select(Company))
     for customer_id, channel in channel_of.items():
         items = [c for c in by_customer[customer_id] if c.device.id in won]
         if not items:
             continue
-        customer = items[0].customer
-        log_rows = sa.select(NotificationLog).where(NotificationLog.customer_id == customer_id,
-                                                    NotificationLog.device_id.in_([c.device.id for c in items]),
-                                                    NotificationLog.status == "claimed")
+        customer = customers[customer_id]
+        rows = list(session.scalars(sa.select(NotificationLog).where(
+            NotificationLog.customer_id == customer_id, NotificationLog.channel == channel,
+            NotificationLog.device_id.in_([c.device.id for c in items]), NotificationLog.status == "claimed")))
         if channel == "email":
             subject, body = reminder_email(company.name, customer, items, opt_out_link(customer))
             email = outbox.send_email(session, customer.email, subject, body)
-            for row in session.scalars(log_rows):
+            for row in rows:
                 row.email_id, row.status = email.id, email.status
             result.emails += 1
         else:
-            for row in session.scalars(log_rows):
+            for row in rows:
                 row.status = "to_print"
             result.letters += 1
         result.devices += len(items)
         result.customers.append(str(customer_id))
-    if result.devices:
+    for customer_id in texts:
+        if any(c.device.id in won_texts for c in by_customer[customer_id]):
+            _queue_texts(session, customer_id)
+            result.texts += 1
+    if result.devices or result.texts:
         audit.record(session, "reminders.sent", entity_type="company",
-                     changes={"emails": result.emails, "letters": result.letters, "devices": result.devices,
-                              "customers": result.customers})
+                     changes={"emails": result.emails, "texts": result.texts, "letters": result.letters,
+                              "devices": result.devices, "customers": result.customers})
     return result
+
+
+def _queue_texts(session: so.Session, customer_id: uuid.UUID) -> None:
+    from flowtrack.reminders.tasks import deliver_texts, text_retry
+
+    outbox.enqueue_after_commit(session, deliver_texts, session.info["company_id"], str(customer_id),
+                                description="Text message", retry=text_retry())
+
+
+def deliver_texts(session: so.Session, customer_id: uuid.UUID, settings: sms.SmsSettings | None, *,
+                  retries_left: int) -> str:
+    """Send a customer's queued reminder texts as one message. Raises SmsError while RQ has retries left;
+    after the last, the rows show as failed with the reason."""
+    rows = list(session.scalars(sa.select(NotificationLog).where(
+        NotificationLog.customer_id == customer_id, NotificationLog.channel == "sms",
+        NotificationLog.status == "queued").order_by(NotificationLog.due_on).with_for_update()))
+    if not rows:
+        return "nothing queued"
+    customer = session.get(Customer, customer_id)
+    number = textable(customer) if customer else None
+    if settings is None or number is None:
+        return _texts_done(session, rows, "failed", "texting is off" if settings is None else "no consent")
+    company = session.scalar(sa.select(Company))
+    devices = {d.id: d for d in session.scalars(sa.select(Device).where(Device.id.in_([r.device_id for r in rows])))}
+    body = text_message(company.name, [devices[r.device_id] for r in rows if r.device_id in devices],
+                        overdue=any(r.stage == OVERDUE for r in rows))
+    for row in rows:
+        row.attempts += 1
+    try:
+        sms.send(settings, number, body)
+    except sms.SmsError as error:
+        if retries_left > 0:
+            for row in rows:
+                row.error = str(error)[:300]
+            session.commit()
+            raise
+        return _texts_done(session, rows, "failed", str(error))
+    return _texts_done(session, rows, "sent", None)
+
+
+def _texts_done(session: so.Session, rows: list[NotificationLog], status: str, error: str | None) -> str:
+    now = utcnow()
+    for row in rows:
+        row.status, row.error = status, (error or "")[:300] or None
+        row.sent_at = now if status == "sent" else None
+    session.commit()
+    return status
+
+
+def text_message(company_name: str, devices: list[Device], *, overdue: bool) -> str:
+    first_due = min(d.next_test_due for d in devices)
+    what = f"{len(devices)} backflow assembl{'ies' if len(devices) != 1 else 'y'}"
+    when = "overdue for the yearly test" if overdue else f"due for the yearly test by {first_due:%b %-d}"
+    return f"{company_name}: {what} at your property {'are' if len(devices) != 1 else 'is'} {when}. " \
+           "Call us to book a visit. Reply STOP to opt out."
+
+
+def stale_texts(session: so.Session, older_than: dt.timedelta) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(company, customer) with texts still queued whose job was lost (service role: all companies)."""
+    return list(session.execute(
+        sa.select(NotificationLog.company_id, NotificationLog.customer_id).distinct()
+        .where(NotificationLog.channel == "sms", NotificationLog.status == "queued",
+               NotificationLog.created_at < utcnow() - older_than)).all())
+
+
+def set_texting_stopped(session: so.Session, number: str, stopped: bool) -> int:
+    """A STOP (or START) texted back to us: every customer with that number, in any company (service role)."""
+    digits = number.lstrip("+")
+    matches = [c for c in session.scalars(sa.select(Customer).where(
+        sa.func.regexp_replace(Customer.phone, r"\D", "", "g").in_([digits, digits[1:]])))
+        if sms.normal_number(c.phone) == number]
+    changed = 0
+    for customer in matches:
+        if (customer.sms_opted_out_at is not None) == stopped:
+            continue
+        customer.sms_opted_out_at = utcnow() if stopped else None
+        audit.record(session, "customer.sms_stopped" if stopped else "customer.sms_restarted",
+                     entity_type="customer", entity_id=customer.id, company_id=customer.company_id,
+                     actor=audit.Actor(None, "customer (text reply)"))
+        changed += 1
+    return changed
 
 
 def _device_lines(items: list[Candidate]) -> list[str]:

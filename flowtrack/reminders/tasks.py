@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 
 import sqlalchemy as sa
 from flask import current_app
+from rq import Retry, get_current_job
 
 from flowtrack.db import utcnow
 from flowtrack.devices.services import company_today
 from flowtrack.lifecycle.anonymize import CompanyReadOnly
 from flowtrack.models.companies import Company
+from flowtrack.notifications import sms
 from flowtrack.queue import company_session, enqueue_for_company
 from flowtrack.reminders import services
 from flowtrack.reminders.links import opt_out_url
@@ -38,3 +41,29 @@ def remind_company(company_id: str) -> dict:
     except CompanyReadOnly:
         return {"skipped": "read-only"}
     return dataclasses.asdict(result)
+
+
+def text_retry() -> Retry:
+    # Right away: the worker runs no scheduler for delayed retries; a provider down for longer fails the text,
+    # and the office sees it as failed on the reminders page.
+    return Retry(max=services.SMS_RETRIES)
+
+
+def deliver_texts(company_id: str, customer_id: str) -> str:
+    job = get_current_job()
+    retries_left = job.retries_left if job is not None and job.retries_left is not None else 0
+    with company_session(uuid.UUID(company_id), actor_label="text messages") as session:
+        return services.deliver_texts(session, uuid.UUID(customer_id), sms.sms_settings(), retries_left=retries_left)
+
+
+# A text still queued after this long had its job lost (Redis down at commit): queue it again.
+REQUEUE_TEXTS_AFTER = dt.timedelta(minutes=5)
+
+
+def requeue_stale_texts() -> int:
+    with get_db().service() as session:
+        stale = services.stale_texts(session, REQUEUE_TEXTS_AFTER)
+    for company_id, customer_id in stale:
+        enqueue_for_company(deliver_texts, company_id, str(customer_id), description="Text message (retry)",
+                            retry=text_retry())
+    return len(stale)

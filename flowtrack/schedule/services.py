@@ -234,17 +234,17 @@ def book(session: so.Session, order: WorkOrder, technician_id: uuid.UUID, window
         raise MoveRefused("This work order is booked already; move its job instead.")
     _refuse_past(window, zone, today)
     _technician(session, technician_id)
+    last = _last_position(session, technician_id, local_day(window.starts_at, zone), zone)
     job = ScheduledJob(work_order_id=order.id, technician_id=technician_id, starts_at=window.starts_at,
-                       ends_at=window.ends_at,
-                       route_position=_last_position(session, technician_id, local_day(window.starts_at, zone), zone) + 1)
+                       ends_at=window.ends_at, route_position=last + 1)
     session.add(job)
     order.job = job
     before = order.status
     order.status = WorkOrderStatus.scheduled.value
     session.flush()
     audit.record(session, "job.booked", entity_type="scheduled_job", entity_id=job.id,
-                 changes={**audit.changes_between(None, _job_snapshot(job)), "work_order": str(order.id),
-                          "status": [before, order.status]})
+                 changes={**audit.changes_between({"status": before}, {**_job_snapshot(job), "status": order.status}),
+                          "work_order": str(order.id)})
     return job
 
 
@@ -264,7 +264,8 @@ def move(session: so.Session, job: ScheduledJob, technician_id: uuid.UUID, windo
     after = _job_snapshot(job)
     if after["technician"] != before["technician"]:
         audit.record(session, "job.assigned", entity_type="scheduled_job", entity_id=job.id,
-                     changes={"technician": [before["technician"], after["technician"]]})
+                     changes=audit.changes_between({"technician": before["technician"]},
+                                                   {"technician": after["technician"]}))
     if (after["starts_at"], after["ends_at"]) != (before["starts_at"], before["ends_at"]):
         audit.record(session, "job.rescheduled", entity_type="scheduled_job", entity_id=job.id,
                      changes=audit.changes_between({k: before[k] for k in ("starts_at", "ends_at")},
@@ -345,7 +346,8 @@ def reorder(session: so.Session, technician_id: uuid.UUID, day: dt.date, work_or
     after = [str(j.work_order_id) for j in ordered]
     if after != before:
         audit.record(session, "job.reordered", entity_type="technician_day", entity_id=technician_id,
-                     changes={"day": day.isoformat(), "work_orders": [before, after]})
+                     changes={"day": day.isoformat(),
+                              **audit.changes_between({"work_orders": before}, {"work_orders": after})})
     session.flush()
 
 

@@ -79,7 +79,7 @@ def new(location_id: uuid.UUID):
     if location is None:
         abort(404)
     form = WorkOrderForm()
-    form.devices.choices = [(str(d.id), f"{d.serial} · {d.device_type}{' · ' + d.where_installed if d.where_installed else ''}")
+    form.devices.choices = [(str(d.id), " · ".join(filter(None, (d.serial, d.device_type, d.where_installed))))
                             for d in location.devices if d.status == DeviceStatus.active.value]
     if request.method == "GET":
         form.devices.data = [value for value, _ in form.devices.choices]

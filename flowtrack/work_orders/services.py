@@ -155,7 +155,7 @@ def change_status(session: so.Session, order: WorkOrder, status: WorkOrderStatus
     if status.closed:
         order.closed_at = utcnow()
     audit.record(session, "work_order.status_changed", entity_type="work_order", entity_id=order.id,
-                 changes={"status": [before, order.status]})
+                 changes=audit.changes_between({"status": before}, {"status": order.status}))
 
 
 def cancel(session: so.Session, order: WorkOrder) -> None:
@@ -173,11 +173,11 @@ def mark_not_tested(session: so.Session, item: WorkOrderDevice, reason: NotTeste
         raise WorkRefused("This work order is closed; its devices cannot change.")
     if item.outcome == DeviceOutcome.tested.value:
         raise WorkRefused("This device has a test recorded on this work order.")
-    before = (item.outcome, item.reason)
+    before = {"outcome": item.outcome, "reason": item.reason}
     item.outcome, item.reason = DeviceOutcome.could_not_test.value, reason.value
     audit.record(session, "work_order.device_not_tested", entity_type="work_order", entity_id=item.work_order_id,
-                 changes={"device": item.device.serial, "outcome": [before[0], item.outcome],
-                          "reason": [before[1], item.reason]})
+                 changes={"device": item.device.serial,
+                          **audit.changes_between(before, {"outcome": item.outcome, "reason": item.reason})})
 
 
 def note_test(session: so.Session, record: TestRecord) -> None:

@@ -1,4 +1,4 @@
-"""Test-due reminders: company settings (lead times), the notification log, customers' opt-out.
+"""Test-due reminders: company settings (lead times), the notification log, customers' opt-out and SMS consent.
 
 Revision ID: 0011
 Revises: 0009, 0003 (notification_emails)
@@ -19,6 +19,8 @@ TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.add_column("customers", sa.Column("reminders_opted_out_at", TS))
+    op.add_column("customers", sa.Column("sms_consent", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.add_column("customers", sa.Column("sms_opted_out_at", TS))
 
     op.create_table(
         "company_settings",
@@ -44,8 +46,12 @@ def upgrade() -> None:
         sa.Column("email_id", UUID(as_uuid=True), sa.ForeignKey("notification_emails.id")),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("printed_at", TS),
-        sa.UniqueConstraint("company_id", "device_id", "due_on", "stage", name="notification_log_notice_key"),
-        sa.CheckConstraint("channel IN ('email', 'letter')", name="notification_log_channel_check"),
+        sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+        sa.Column("sent_at", TS),
+        sa.Column("error", sa.String(300)),
+        sa.UniqueConstraint("company_id", "device_id", "due_on", "stage", "channel",
+                            name="notification_log_notice_key"),
+        sa.CheckConstraint("channel IN ('email', 'letter', 'sms')", name="notification_log_channel_check"),
     )
     op.create_index("notification_log_company_created_idx", "notification_log", ["company_id", "created_at"])
     op.create_index("notification_log_company_status_idx", "notification_log", ["company_id", "status"])
@@ -55,4 +61,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("notification_log")
     op.drop_table("company_settings")
-    op.drop_column("customers", "reminders_opted_out_at")
+    for column in ("sms_opted_out_at", "sms_consent", "reminders_opted_out_at"):
+        op.drop_column("customers", column)

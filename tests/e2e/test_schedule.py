@@ -79,7 +79,7 @@ def test_the_technician_works_the_day_on_a_phone(visit, acme, records, planner):
     tab.assert_clean()
 
 
-def test_the_planning_and_reminder_pages_pass_axe_and_do_not_scroll_sideways_on_a_phone(visit, acme, planner):  # noqa: F811
+def test_the_planning_and_reminder_pages_pass_axe_and_fit_a_phone(visit, acme, planner):  # noqa: F811
     job = planner.job(acme)
     paths = ["/schedule/", f"/work-orders/{job.work_order_id}", "/work-orders/", f"/schedule/jobs/{job.id}/edit",
              "/reminders/",
