@@ -34,6 +34,9 @@ SWEEP = "tests/lifecycle/test_sweep.py"
 HTTPS = "tests/security/test_https_behind_a_proxy.py"
 HEADERS = "tests/security/test_headers_on_every_route.py"
 ERRORS = "tests/security/test_error_pages.py"
+DAY = "tests/scheduling/test_technician_day.py"
+REMINDERS = "tests/reminders/test_reminders.py"
+TEXTS = "tests/reminders/test_texts.py"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("Encryption",
@@ -74,6 +77,10 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{PERMISSIONS}::test_every_endpoint_declares_a_permission",
                           f"{PERMISSIONS}::test_a_route_that_declares_nothing_is_refused",
                           f"{PERMISSIONS}::test_each_role_reaches_exactly_the_pages_the_matrix_allows")),
+    Claim("Access control",
+          "A technician sees only the jobs booked for them: another technician's job, in any company, is not found.",
+          "security.md", (f"{DAY}::test_a_technician_never_sees_another_technicians_jobs",
+                          f"{CROSS_TENANT}::test_another_companys_object_is_not_found")),
     Claim("Sign-in and sessions",
           "Passwords are stored only as Argon2id hashes, and the answer to a failed sign-in does not reveal "
           "whether the email exists.",
@@ -174,6 +181,16 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{WEBHOOK}::test_a_bad_signature_is_refused_and_changes_nothing",
                           f"{WEBHOOK}::test_a_signature_within_the_tolerance_is_accepted",
                           f"{WEBHOOK}::test_without_a_configured_secret_every_event_is_refused")),
+    Claim("Application security",
+          "Replies to our text messages (STOP, START) are acted on only with the SMS provider's valid signature; a "
+          "forged one is refused and changes nothing.",
+          "security.md", (f"{TEXTS}::test_stop_and_start_replies_change_texting_for_that_number_in_every_company",)),
+    Claim("Application security",
+          "The link that stops test-due reminders is signed for one customer of one company; an altered link, or "
+          "one naming another company's customer, is refused, and opening the link alone changes nothing.",
+          "security.md", (
+              f"{REMINDERS}::test_a_customer_stops_reminders_from_the_link_and_the_next_run_leaves_them_alone",
+              f"{REMINDERS}::test_an_opt_out_link_names_a_customer_of_its_own_company_only")),
     Claim("Application security",
           "Each Stripe message is applied once however often it is delivered, and one that arrives late never "
           "undoes a newer state.",
