@@ -1,5 +1,5 @@
 """Demo data: two companies with one person of every role, and a few districts, customers, service locations,
-devices and test kits each. Refused in production."""
+devices, test kits and booked work orders each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +13,9 @@ from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from flowtrack.models.accounts import Role, User
 from flowtrack.models.companies import Company
+from flowtrack.models.customers import CustomerLocation, Device
+from flowtrack.schedule import services as schedule
+from flowtrack.work_orders import services as work_orders
 
 DEMO_PASSWORD = "flowtrack-demo"
 DEMO_COMPANIES = (("Acme Backflow", "acme.test", "America/Los_Angeles"),
@@ -100,4 +103,22 @@ def seed_records(db: Database, company: Company) -> None:
             devices.create_gauge(session, make="Midwest", model="845", serial=f"{prefix}-{serial}",
                                  last_calibrated_on=today - dt.timedelta(days=calibrated_days_ago),
                                  calibration_due_on=today - dt.timedelta(days=calibrated_days_ago - 365))
+        seed_schedule(session, prefix)
         session.commit()
+
+
+def seed_schedule(session, prefix: str) -> None:
+    """Two overdue sites booked for the technician (today and tomorrow), so the board and "My day" have work;
+    the devices due soon stay on the due list to plan."""
+    today = devices.company_today(session)
+    zone = devices.company_timezone(session)
+    technician = schedule.technicians(session)[0]
+    for serials, day, starts in (((f"{prefix}-1003",), today, dt.time(9)),
+                                 ((f"{prefix}-3001", f"{prefix}-3002"), today + dt.timedelta(days=1), dt.time(13))):
+        found = list(session.scalars(sa.select(Device).where(Device.serial.in_(serials))))
+        order = work_orders.create_work_order(session, session.get(CustomerLocation, found[0].location_id),
+                                              [d.id for d in found], created_by=None)
+        work_orders.add_line(session, order, description="Annual backflow test", quantity=len(found),
+                             unit_price_cents=8500)
+        ends = (dt.datetime.combine(day, starts) + dt.timedelta(hours=2)).time()
+        schedule.book(session, order, technician.user_id, schedule.Window.local(day, starts, ends, zone), today=today)

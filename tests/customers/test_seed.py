@@ -11,3 +11,6 @@ def test_demo_records_fill_every_page(app, factory, login):
     assert "Harbor View Apartments" in office.get("/customers/").text
     assert ">expired</span>" in office.get("/gauges/").text
     assert "Springfield Utility Board" in office.get("/districts/").text
+    assert "Harbor View Apartments" in office.get("/schedule/").text  # booked today
+    technician = login(tenant, "technician")
+    assert "Harbor View Apartments" in technician.get("/my-day/").text
