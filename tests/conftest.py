@@ -21,9 +21,28 @@ from sqlalchemy.engine import make_url
 
 from flowtrack.auth import passwords
 from flowtrack.config import sqlalchemy_url
+from tests import run_log
 from tests.factories import Browser, Factory, Tenant
 
 passwords.use_fast_hashing()
+SECRET_KEY = run_log.remember_secret("test-" + "k" * 40)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def whole_run_log():
+    """Every log record of the run, for the secrets check that runs last."""
+    import logging
+
+    handler = run_log.start()
+    yield
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The check of the whole run's logs goes last, after everything it checks has run."""
+    last = [item for item in items if item.nodeid.startswith("tests/security/test_logs_hold_no_secrets.py")]
+    items[:] = [item for item in items if item not in last] + last
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +74,7 @@ def services(tmp_path_factory):
 def make_app(services, **overrides):
     from flowtrack import create_app
 
-    config = {"ENV": "testing", "SECRET_KEY": "test-" + "k" * 40, "DATABASE_URL": services["DATABASE_URL"],
+    config = {"ENV": "testing", "SECRET_KEY": SECRET_KEY, "DATABASE_URL": services["DATABASE_URL"],
               "REDIS_URL": services["REDIS_URL"], "QUEUE_NAME": services["QUEUE_NAME"]}
     config.update(overrides)
     app = create_app(config)
@@ -160,6 +179,7 @@ def run_worker(app, services):
                    FLOWTRACK_QUEUE_NAME=services["QUEUE_NAME"])
         result = subprocess.run([sys.executable, "-m", "flowtrack.cli", "worker", "--burst"], env=env,
                                 cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
+        run_log.append("worker", result.stdout + result.stderr)
         assert result.returncode == 0, result.stderr
         return result
 

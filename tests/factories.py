@@ -12,8 +12,9 @@ from itsdangerous import URLSafeTimedSerializer
 from flowtrack.auth.services import SessionPolicy, add_member, create_company, new_session
 from flowtrack.models.accounts import Profile, Role
 from flowtrack.models.companies import Company
+from tests.run_log import remember_secret
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = remember_secret("correct horse battery staple")
 ROLES = [role.value for role in Role]
 
 
@@ -109,7 +110,7 @@ class Factory:
             row, token = new_session(member.company_id, member.user_id, policy, ip="127.0.0.1", user_agent="pytest")
             session.add(row)
             session.commit()
-        return token
+        return remember_secret(token)
 
 
 class Browser(FlaskClient):

@@ -4,7 +4,8 @@ An invitation or reset link carries its token in the query string, and the
 one request that lands on it would otherwise print it in the web server's
 access log (Werkzeug's in development, gunicorn's in production). The landing
 page moves the token into the signed cookie at once; this filter blanks it in
-the log line of that request.
+the log line of that request. A reminder's opt-out link carries its token in
+the path, and is blanked the same way.
 """
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import logging
 import re
 
 _TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s\"]+")
+_PATH_TOKEN = re.compile(r"(/reminders/opt-out/)[^/?\s\"]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
 
 def redact(text: str) -> str:
-    return _TOKEN.sub(r"\1[redacted]", text)
+    return _PATH_TOKEN.sub(r"\1[redacted]", _TOKEN.sub(r"\1[redacted]", text))
 
 
 class RedactTokens(logging.Filter):

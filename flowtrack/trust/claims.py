@@ -37,6 +37,7 @@ ERRORS = "tests/security/test_error_pages.py"
 DAY = "tests/scheduling/test_technician_day.py"
 REMINDERS = "tests/reminders/test_reminders.py"
 TEXTS = "tests/reminders/test_texts.py"
+LOGS = "tests/security/test_logs_hold_no_secrets.py"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("Encryption",
@@ -181,6 +182,11 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{WEBHOOK}::test_a_bad_signature_is_refused_and_changes_nothing",
                           f"{WEBHOOK}::test_a_signature_within_the_tolerance_is_accepted",
                           f"{WEBHOOK}::test_without_a_configured_secret_every_event_is_refused")),
+    Claim("Application security",
+          "Passwords, session and link tokens, two-step sign-in secrets and signing keys never reach the logs: a "
+          "test reads every log line of a whole test run, web servers and workers included, for each of them.",
+          "security.md", (f"{LOGS}::test_the_logs_of_the_whole_run_hold_no_secret",
+                          "tests/account/test_access_log.py::test_a_link_token_is_blanked_in_the_web_servers_access_log")),
     Claim("Application security",
           "Replies to our text messages (STOP, START) are acted on only with the SMS provider's valid signature; a "
           "forged one is refused and changes nothing.",

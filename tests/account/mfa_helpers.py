@@ -5,16 +5,18 @@ import re
 import time
 
 import pyotp
+from tests.run_log import remember_secret
 
 
 def secret_on(page_text: str) -> str:
     match = re.search(r'class="secret"[^>]*>([A-Z2-7 ]+)<', page_text)
     assert match, "no setup key on the page"
-    return match.group(1).replace(" ", "")
+    return remember_secret(match.group(1).replace(" ", ""))
 
 
 def recovery_codes_on(page_text: str) -> list[str]:
-    return re.findall(r"<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>", page_text)
+    return [remember_secret(found) for found in re.findall(r"<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>",
+                                                          page_text)]
 
 
 def code(secret: str, steps_ahead: int = 0) -> str:

@@ -36,3 +36,10 @@ def test_gunicorns_access_log_line_is_blanked_too(app, caplog):
     with caplog.at_level(logging.INFO, logger="gunicorn.access"):
         logging.getLogger("gunicorn.access").info('"%(r)s" %(s)s %(q)s %({user-agent}i)s', atoms)
     assert caplog.records[-1].getMessage() == '"GET /password/reset?token=[redacted] HTTP/1.1" 303 token=[redacted] -'
+
+
+def test_a_reminder_opt_out_token_is_blanked_too():
+    from flowtrack.account.redact import redact
+
+    assert redact('"GET /reminders/opt-out/WyJhIiwiYiJd.sig HTTP/1.1" 200') == \
+        '"GET /reminders/opt-out/[redacted] HTTP/1.1" 200'

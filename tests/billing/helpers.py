@@ -7,8 +7,9 @@ import secrets
 import time
 
 import stripe
+from tests.run_log import remember_secret
 
-WEBHOOK_SECRET = "whsec_test_" + "s" * 32
+WEBHOOK_SECRET = remember_secret("whsec_test_" + "s" * 32)
 DAY = 24 * 3600
 
 

@@ -6,6 +6,7 @@ import re
 import sqlalchemy as sa
 
 from flowtrack.models.notifications import NotificationEmail
+from tests.run_log import remember_secret
 
 
 def emails_to(app, address: str) -> list[NotificationEmail]:
@@ -24,4 +25,6 @@ def link_in(body: str) -> str:
     """The path and query of the first link in an email body (the test client speaks to the app directly)."""
     match = re.search(r"https?://[^/\s]+(/\S+)", body)
     assert match, body
+    token = re.search(r"token=([^&\s]+)", match.group(1))
+    remember_secret(token.group(1) if token else None)
     return match.group(1)

@@ -16,9 +16,10 @@ from flowtrack.notifications import sms
 from flowtrack.queue import enqueue_for_company
 from flowtrack.reminders.tasks import remind_company
 from tests.customers.test_customers import audit_entries
+from tests.run_log import remember_secret
 
 TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
-SID, TOKEN = "AC0123456789", "test-sms-auth-token"
+SID, TOKEN = "AC0123456789", remember_secret("test-sms-auth-token")
 
 
 class Provider(BaseHTTPRequestHandler):

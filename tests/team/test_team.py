@@ -9,8 +9,9 @@ from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.security import AccountToken
 from tests.notifications.outbox import emails_to, last_email, link_in
+from tests.run_log import remember_secret
 
-NEW_PASSWORD = "a long and new passphrase"
+NEW_PASSWORD = remember_secret("a long and new passphrase")
 
 
 def _service(app):
