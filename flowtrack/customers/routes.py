@@ -7,7 +7,7 @@ from flask_login import current_user
 from htmx_flask import request as htmx_request
 
 from flowtrack.auth.permissions import (CUSTOMERS_EDIT, CUSTOMERS_VIEW, DEVICES_VIEW, WORK_ORDERS_VIEW, allowed,
-                                        requires)
+                                        own_work_of, requires)
 from flowtrack.customers import services
 from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, LocationForm
 from flowtrack.devices.services import company_timezone
@@ -189,7 +189,7 @@ def new_location(customer_id: uuid.UUID):
 @requires(DEVICES_VIEW)
 def location(location_id: uuid.UUID):
     """A service location: where it is, how to get in, and its devices."""
-    found = services.location_with_devices(g.db, location_id)
+    found = services.location_with_devices(g.db, location_id, technician_user_id=own_work_of(current_user))
     if found is None:
         abort(404)
     return render_template("customers/location.html", location=found)

@@ -24,6 +24,7 @@ from flowtrack.audit import services as audit
 from flowtrack.db import new_id, utcnow
 from flowtrack.devices import services as devices
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
+from flowtrack.work_orders import services as work_orders
 
 CUSTOMER_FIELDS = ("name", "billing_address", "email", "phone", "sms_consent", "notes")
 CONTACT_FIELDS = ("email", "phone")
@@ -206,13 +207,16 @@ def get_location(session: so.Session, location_id: uuid.UUID) -> CustomerLocatio
     return session.get(CustomerLocation, location_id)
 
 
-def location_with_devices(session: so.Session, location_id: uuid.UUID) -> CustomerLocation | None:
-    """A location with its customer, district and devices, in two statements."""
-    return session.scalar(
-        sa.select(CustomerLocation).where(CustomerLocation.id == location_id)
-        .options(so.joinedload(CustomerLocation.customer), so.joinedload(CustomerLocation.district),
-                 so.selectinload(CustomerLocation.devices).joinedload(Device.replaced_by))
-    )
+def location_with_devices(session: so.Session, location_id: uuid.UUID, *,
+                          technician_user_id: uuid.UUID | None = None) -> CustomerLocation | None:
+    """A location with its customer, district and devices, in two statements; for a technician, only one where
+    work is booked for them."""
+    statement = (sa.select(CustomerLocation).where(CustomerLocation.id == location_id)
+                 .options(so.joinedload(CustomerLocation.customer), so.joinedload(CustomerLocation.district),
+                          so.selectinload(CustomerLocation.devices).joinedload(Device.replaced_by)))
+    if technician_user_id is not None:
+        statement = statement.where(CustomerLocation.id.in_(work_orders.assigned_locations(technician_user_id)))
+    return session.scalar(statement)
 
 
 def _same_place(session: so.Session, location: CustomerLocation) -> CustomerLocation | None:

@@ -49,7 +49,7 @@ def index():
     valid = form.validate()
     query = services.DeviceQuery(q=form.q.data, status=form.status.data, after=request.args.get("after")) \
         if valid else services.DeviceQuery()
-    page = services.list_devices(g.db, query)
+    page = services.list_devices(g.db, query, technician_user_id=own_work_of(current_user))
     status = 200 if valid else 422
     if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
         return render_template("devices/_rows.html", page=page, query=query), status
@@ -59,7 +59,7 @@ def index():
 @bp.get("/devices/<uuid:device_id>")
 @requires(DEVICES_VIEW)
 def detail(device_id: uuid.UUID):
-    device = services.device_with_place(g.db, device_id)
+    device = services.device_with_place(g.db, device_id, technician_user_id=own_work_of(current_user))
     if device is None:
         abort(404)
     tests = testing.device_tests(g.db, device.id, own_work_of(current_user)) \

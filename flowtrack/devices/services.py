@@ -22,6 +22,7 @@ from flowtrack.db import new_id
 from flowtrack.devices.due_dates import DueRule, next_due
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District, Gauge
+from flowtrack.work_orders import services as work_orders
 
 DEVICE_FIELDS = ("device_type", "manufacturer", "model", "serial", "size", "where_installed", "hazard", "install_date",
                  "last_test_on")
@@ -221,11 +222,19 @@ class Page:
     next_after: str | None
 
 
-def list_devices(session: so.Session, query: DeviceQuery, *, page_size: int = PAGE_SIZE) -> Page:
+def _within_reach(statement: sa.Select, technician_user_id: uuid.UUID | None) -> sa.Select:
+    """A technician's view of devices ends at the locations of the work booked for them (None: the office's)."""
+    if technician_user_id is None:
+        return statement
+    return statement.where(Device.location_id.in_(work_orders.assigned_locations(technician_user_id)))
+
+
+def list_devices(session: so.Session, query: DeviceQuery, *, page_size: int = PAGE_SIZE,
+                 technician_user_id: uuid.UUID | None = None) -> Page:
     """Devices by serial (the unique index's order), searched by the serial's beginning, a page at a time."""
-    statement = (sa.select(Device, CustomerLocation, Customer.name)
-                 .join(CustomerLocation, CustomerLocation.id == Device.location_id)
-                 .join(Customer, Customer.id == CustomerLocation.customer_id))
+    statement = _within_reach(sa.select(Device, CustomerLocation, Customer.name)
+                              .join(CustomerLocation, CustomerLocation.id == Device.location_id)
+                              .join(Customer, Customer.id == CustomerLocation.customer_id), technician_user_id)
     if query.status in ("active", "removed", "replaced"):
         statement = statement.where(Device.status == query.status)
     prefix = normal_serial(query.q)
@@ -243,14 +252,15 @@ def get_device(session: so.Session, device_id: uuid.UUID) -> Device | None:
     return session.get(Device, device_id)
 
 
-def device_with_place(session: so.Session, device_id: uuid.UUID) -> Device | None:
-    """A device with its location, the location's customer and district, and its replacement, in one statement."""
-    return session.scalar(
+def device_with_place(session: so.Session, device_id: uuid.UUID, *,
+                      technician_user_id: uuid.UUID | None = None) -> Device | None:
+    """A device with its location, the location's customer and district, and its replacement, in one statement;
+    for a technician, only one within their reach."""
+    return session.scalar(_within_reach(
         sa.select(Device).where(Device.id == device_id)
         .options(so.joinedload(Device.location).options(so.joinedload(CustomerLocation.customer),
                                                          so.joinedload(CustomerLocation.district)),
-                 so.joinedload(Device.replaced_by))
-    )
+                 so.joinedload(Device.replaced_by)), technician_user_id))
 
 
 def replaced_devices(session: so.Session, device_id: uuid.UUID) -> list[Device]:

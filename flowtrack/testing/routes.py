@@ -23,7 +23,7 @@ def _timezone() -> str:
 
 
 def _device(device_id: uuid.UUID) -> Device:
-    device = devices.device_with_place(g.db, device_id)
+    device = devices.device_with_place(g.db, device_id, technician_user_id=own_work_of(current_user))
     if device is None:
         abort(404)
     return device

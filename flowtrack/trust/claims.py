@@ -38,6 +38,7 @@ DAY = "tests/scheduling/test_technician_day.py"
 REMINDERS = "tests/reminders/test_reminders.py"
 TEXTS = "tests/reminders/test_texts.py"
 LOGS = "tests/security/test_logs_hold_no_secrets.py"
+ACCESS_LOG = "tests/account/test_access_log.py"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("Encryption",
@@ -186,7 +187,7 @@ CLAIMS: tuple[Claim, ...] = (
           "Passwords, session and link tokens, two-step sign-in secrets and signing keys never reach the logs: a "
           "test reads every log line of a whole test run, web servers and workers included, for each of them.",
           "security.md", (f"{LOGS}::test_the_logs_of_the_whole_run_hold_no_secret",
-                          "tests/account/test_access_log.py::test_a_link_token_is_blanked_in_the_web_servers_access_log")),
+                          f"{ACCESS_LOG}::test_a_link_token_is_blanked_in_the_web_servers_access_log")),
     Claim("Application security",
           "Replies to our text messages (STOP, START) are acted on only with the SMS provider's valid signature; a "
           "forged one is refused and changes nothing.",

@@ -36,6 +36,12 @@ def _load_options() -> tuple:
             so.selectinload(WorkOrder.lines), so.joinedload(WorkOrder.job))
 
 
+def assigned_locations(technician_user_id: uuid.UUID) -> sa.Select:
+    """The service locations of the work booked for a technician: as far as their view of devices reaches."""
+    return (sa.select(WorkOrder.location_id).join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
+            .where(ScheduledJob.technician_id == technician_user_id))
+
+
 def get_work_order(session: so.Session, work_order_id: uuid.UUID, *,
                    technician_user_id: uuid.UUID | None = None) -> WorkOrder | None:
     """A work order with its place, devices, lines and booking; a technician gets only one booked for them."""

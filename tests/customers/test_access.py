@@ -4,6 +4,7 @@ Walks every route of the customers, devices, gauges and districts pages, so a
 new route is covered the moment it exists.
 """
 import json
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,9 @@ from flask import url_for
 from flowtrack.auth import permissions
 from flowtrack.models.accounts import Role
 from flowtrack.models.audit import AuditEntry
+from flowtrack.models.customers import Device
 from tests.customers.factories import RECORD_URLS
+from tests.scheduling.factories import Planner
 
 ROLES = [role.value for role in Role]
 BLUEPRINTS = ("customers", "devices", "gauges", "districts")
@@ -68,12 +71,26 @@ def test_the_matrix_gives_the_office_its_records_and_keeps_the_portals_out():
     }
 
 
+def _within_reach(app, tenant, rule, url_arguments):
+    """Book the technician at the record's location: a technician's device pages reach only such places."""
+    planner = Planner(app)
+    if "device_id" in url_arguments:
+        with app.extensions["flowtrack.db"].service() as session:
+            planner.assign(tenant, session.get(Device, url_arguments["device_id"]))
+    elif "location_id" in url_arguments:
+        planner.assign(tenant, location=SimpleNamespace(id=url_arguments["location_id"]))
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_is_refused_exactly_where_the_matrix_says(app, factory, acme, login, role):
     browser = login(acme, role)
     checked = 0
     for rule, method in _routes(app):
-        url = _url(app, factory, acme, rule)
+        arguments = RECORD_URLS[rule.endpoint](app, factory, acme) if rule.arguments else {}
+        if role == "technician":
+            _within_reach(app, acme, rule, arguments)
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **arguments)
         needed = permissions.declared_permission(app.view_functions[rule.endpoint])
         if method == "GET":
             response = browser.get(url)

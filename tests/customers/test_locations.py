@@ -92,8 +92,9 @@ def test_moving_a_location_to_another_district_reschedules_its_devices(app, acme
     assert entry.changes["devices_rescheduled"] == 1
 
 
-def test_a_technician_reads_the_location_page_but_cannot_change_it(acme, technician, records):
+def test_a_technician_reads_the_location_page_but_cannot_change_it(acme, technician, records, planner):
     location = records.location(acme, access_notes="Key under the mat")
+    planner.assign(acme, location=location)
     page = technician.get(f"/locations/{location.id}")
     assert page.status_code == 200 and "Key under the mat" in page.text
     assert "Edit location" not in page.text and "Add device" not in page.text

@@ -144,8 +144,26 @@ def test_the_device_list_searches_serials_as_you_type_and_pages_by_serial(acme, 
     assert technician.get("/devices/?q=zz").status_code == 200
 
 
-def test_a_technician_reads_a_device_but_sees_no_way_to_change_it(acme, technician, records):
+def test_a_technician_sees_only_the_devices_where_work_is_booked_for_them(acme, technician, records, planner,
+                                                                          factory):
+    booked = records.device(acme, serial="MINE-1")
+    elsewhere = records.device(acme, serial="OTHER-1")
+    theirs = records.device(acme, serial="COLLEAGUE-1")
+    planner.assign(acme, booked)
+    planner.assign(acme, theirs, technician=factory.member(acme.id, "technician"))
+    listing = technician.get("/devices/").text
+    assert "MINE-1" in listing and "OTHER-1" not in listing and "COLLEAGUE-1" not in listing
+    assert technician.get(f"/devices/{booked.id}").status_code == 200
+    assert technician.get(f"/locations/{booked.location_id}").status_code == 200
+    for device in (elsewhere, theirs):
+        assert technician.get(f"/devices/{device.id}").status_code == 404
+        assert technician.get(f"/locations/{device.location_id}").status_code == 404
+        assert technician.get(f"/devices/{device.id}/tests/new").status_code == 404
+
+
+def test_a_technician_reads_a_device_but_sees_no_way_to_change_it(acme, technician, records, planner):
     device = records.device(acme, serial="TECH-1")
+    planner.assign(acme, device)
     page = technician.get(f"/devices/{device.id}")
     assert page.status_code == 200 and "TECH-1" in page.text
     assert "Edit" not in page.text and "Record a replacement" not in page.text

@@ -2,15 +2,17 @@
 import re
 
 from tests.customers.factories import records  # noqa: F401 (the fixture)
+from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_office_records import OVERFLOW
 
 
-def test_a_technician_tests_an_rp_on_a_phone_and_gets_the_report(visit, acme, records, run_worker):  # noqa: F811
+def test_a_technician_tests_an_rp_on_a_phone_and_gets_the_report(visit, acme, records, planner, run_worker):  # noqa: F811
     district = records.district(acme, name="Springfield Utility Board")
     location = records.location(acme, records.customer(acme, name="Harbor Dairy"), address_line1="120 Main Street",
                                 district_id=district.id)
     device = records.device(acme, location, device_type="RP", serial="RP-4512")
+    planner.assign(acme, device)
     kit = records.gauge(acme, serial="G-1001")
     tab = visit(PHONE)
     tab.sign_in(acme.members["technician"].email, acme.members["technician"].password)

@@ -14,18 +14,26 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import Device
 from flowtrack.models.testing import TestRecord
 from tests.customers.factories import records  # noqa: F401  (the fixture)
+from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
 
 RP_PASSING = {"r_check1_psid": "6.2", "r_relief_opened_psid": "2.8", "r_check2_psid": "1.6",
               "r_check2_closed_tight": "yes", "r_shutoff2_held": "yes"}
 
 
 @pytest.fixture
-def rp(records, acme):  # noqa: F811
+def dairy(records, acme):  # noqa: F811
     district = records.district(acme, name="Springfield Utility Board")
     customer = records.customer(acme, name="Harbor Dairy")
-    location = records.location(acme, customer, address_line1="120 Main Street", district_id=district.id)
-    return records.device(acme, location, device_type="RP", serial="RP-4512", manufacturer="Watts",
-                          last_test_on=dt.date.today() - dt.timedelta(days=370))
+    return records.location(acme, customer, address_line1="120 Main Street", district_id=district.id)
+
+
+@pytest.fixture
+def rp(records, acme, planner, dairy):  # noqa: F811
+    """An RP due for its test, at a location where the technician has a job booked."""
+    device = records.device(acme, dairy, device_type="RP", serial="RP-4512", manufacturer="Watts",
+                            last_test_on=dt.date.today() - dt.timedelta(days=370))
+    planner.assign(acme, device)
+    return device
 
 
 @pytest.fixture
@@ -44,13 +52,13 @@ def _stored(app, test_id):
         return s.get(TestRecord, test_id)
 
 
-def test_the_form_asks_exactly_for_the_readings_of_the_assembly_type(technician, records, acme, rp):  # noqa: F811
+def test_the_form_asks_exactly_for_the_readings_of_the_assembly_type(technician, records, acme, rp, dairy):  # noqa: F811
     page = technician.get(f"/devices/{rp.id}/tests/new")
     assert page.status_code == 200
     for name in ("r_check1_psid", "r_relief_opened_psid", "r_check2_psid", "r_check2_closed_tight", "r_shutoff2_held"):
         assert f'name="{name}"' in page.text
     assert 'name="r_check_psid"' not in page.text
-    pvb = records.device(acme, device_type="PVB")
+    pvb = records.device(acme, dairy, device_type="PVB")
     page = technician.get(f"/devices/{pvb.id}/tests/new")
     assert 'name="r_air_inlet_opened_psid"' in page.text and 'name="r_check_psid"' in page.text
     assert 'name="r_check1_psid"' not in page.text
@@ -140,9 +148,11 @@ def test_a_kit_past_its_calibration_due_date_is_refused_with_a_clear_message(tec
     assert "Use a calibrated kit" in response.text
 
 
-def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, factory, acme, rp, kit):
+def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, factory, acme, rp, kit, planner,  # noqa: F811
+                                                                 dairy):
     lapsed = factory.member(acme.id, "technician", certification_number="BAT-9",
                             certification_expires_on=dt.date.today() - dt.timedelta(days=2))
+    planner.assign(acme, location=dairy, technician=lapsed)
     acme.members["lapsed"] = lapsed
     browser = login(acme, "lapsed")
     response = _submit(browser, rp, kit)
@@ -177,11 +187,13 @@ def test_the_worker_prints_the_report_with_readings_and_result(app, technician, 
         assert expected in text, expected
 
 
-def test_a_district_form_is_used_and_cannot_reach_the_network(technician, records, acme, kit, run_worker):  # noqa: F811
+def test_a_district_form_is_used_and_cannot_reach_the_network(technician, records, acme, kit, run_worker,  # noqa: F811
+                                                              planner):
     district = records.district(acme, name="Eugene Water", report_template=(
         '<h1>EWEB cross-connection report</h1><img src="http://127.0.0.1:9/probe.png">'
         '<p>{{ device.serial }} {{ test.result|upper }} {{ tester.name }}</p>'))
     device = records.device(acme, records.location(acme, district_id=district.id), device_type="DC", serial="DC-77")
+    planner.assign(acme, device)
     response = technician.submit(f"/devices/{device.id}/tests/new", {
         "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.1", "r_check2_psid": "1.4"})
     test_id = response.headers["Location"].rsplit("/", 1)[1]
