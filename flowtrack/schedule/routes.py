@@ -2,6 +2,7 @@
 technician's day, where it sets the route order."""
 import datetime as dt
 import uuid
+from typing import Callable
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from htmx_flask import request as htmx_request
@@ -88,7 +89,16 @@ def _window(form: JobForm) -> services.Window:
     return services.Window.local(form.day.data, form.starts.data, form.ends.data, company_timezone(g.db))
 
 
-def _saved(job: ScheduledJob, verb: str):
+def _save(form: JobForm, verb: str, change: Callable[[], ScheduledJob]):
+    """Book or move by form: on to the board with what came of it, or None with the reason on the form."""
+    try:
+        job = change()
+        if form.position.data:
+            services.reorder_to(g.db, job, form.position.data - 1)
+    except services.WorkRefused as refused:
+        g.db.rollback()
+        form.day.errors.append(str(refused))
+        return None
     conflicts = services.conflicts_of(g.db, job)
     g.db.commit()
     if conflicts:
@@ -111,16 +121,10 @@ def book(work_order_id: uuid.UUID):
     if not form.is_submitted():
         form.day.data = company_today(g.db)
     if form.validate_on_submit():
-        try:
-            job = services.book(g.db, order, uuid.UUID(form.technician.data), _window(form),
-                                today=company_today(g.db))
-            if form.position.data:
-                services.reorder_to(g.db, job, form.position.data - 1)
-        except services.WorkRefused as refused:
-            g.db.rollback()
-            form.day.errors.append(str(refused))
-        else:
-            return _saved(job, "Booked")
+        saved = _save(form, "Booked", lambda: services.book(g.db, order, uuid.UUID(form.technician.data),
+                                                            _window(form), today=company_today(g.db)))
+        if saved:
+            return saved
     return render_template("schedule/job_form.html", form=form, order=order, job=None), 422 if form.errors else 200
 
 
@@ -132,15 +136,10 @@ def edit_job(job_id: uuid.UUID):
         abort(404)
     form = _job_form(job)
     if form.validate_on_submit():
-        try:
-            services.move(g.db, job, uuid.UUID(form.technician.data), _window(form), today=company_today(g.db))
-            if form.position.data:
-                services.reorder_to(g.db, job, form.position.data - 1)
-        except services.WorkRefused as refused:
-            g.db.rollback()
-            form.day.errors.append(str(refused))
-        else:
-            return _saved(job, "Saved")
+        saved = _save(form, "Saved", lambda: services.move(g.db, job, uuid.UUID(form.technician.data), _window(form),
+                                                           today=company_today(g.db)))
+        if saved:
+            return saved
     return render_template("schedule/job_form.html", form=form, order=job.work_order, job=job), \
         422 if form.errors else 200
 

@@ -249,7 +249,7 @@ def book(session: so.Session, order: WorkOrder, technician_id: uuid.UUID, window
 
 
 def move(session: so.Session, job: ScheduledJob, technician_id: uuid.UUID, window: Window, *,
-         today: dt.date) -> None:
+         today: dt.date) -> ScheduledJob:
     """Reschedule and/or reassign a job; audited as what changed (a new day or time, a new technician)."""
     zone = company_timezone(session)
     _refuse_closed(job.work_order)
@@ -271,6 +271,7 @@ def move(session: so.Session, job: ScheduledJob, technician_id: uuid.UUID, windo
                      changes=audit.changes_between({k: before[k] for k in ("starts_at", "ends_at")},
                                                    {k: after[k] for k in ("starts_at", "ends_at")}))
     session.flush()
+    return job
 
 
 def default_window(session: so.Session, technician: Profile, day: dt.date) -> Window:
