@@ -1,5 +1,5 @@
 """Demo data: two companies with one person of every role, and a few districts, customers, service locations,
-devices, test kits and booked work orders each. Refused in production."""
+devices, test kits, booked work orders, a price list and an invoice each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,9 +11,10 @@ from flowtrack.customers import services as customers
 from flowtrack.db import Database, bind_company
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
+from flowtrack.invoices import services as invoices
 from flowtrack.models.accounts import Role, User
 from flowtrack.models.companies import Company
-from flowtrack.models.customers import CustomerLocation, Device
+from flowtrack.models.customers import Customer, CustomerLocation, Device
 from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import services as work_orders
 
@@ -104,6 +105,7 @@ def seed_records(db: Database, company: Company) -> None:
                                  last_calibrated_on=today - dt.timedelta(days=calibrated_days_ago),
                                  calibration_due_on=today - dt.timedelta(days=calibrated_days_ago - 365))
         seed_schedule(session, prefix)
+        seed_billing(session)
         session.commit()
 
 
@@ -122,3 +124,22 @@ def seed_schedule(session, prefix: str) -> None:
                              unit_price_cents=8500)
         ends = (dt.datetime.combine(day, starts) + dt.timedelta(hours=2)).time()
         schedule.book(session, order, technician.user_id, schedule.Window.local(day, starts, ends, zone), today=today)
+
+
+# (assembly type, test fee in cents)
+DEMO_TEST_FEES = (("RP", 9500), ("RPDA", 12500), ("DC", 7500), ("DCDA", 11000), ("PVB", 6500), ("SVB", 6500),
+                  ("AVB", 5500))
+
+
+def seed_billing(session) -> None:
+    """A price list, a tax rate, and one sent invoice, so the invoice pages and the aging have something."""
+    for device_type, cents in DEMO_TEST_FEES:
+        invoices.set_price(session, kind="test", device_type=device_type, unit_price_cents=cents)
+    invoices.set_price(session, kind="repair", part="replaced disc", unit_price_cents=3250)
+    invoices.set_price(session, kind="trip", unit_price_cents=4500, taxable=False)
+    invoices.save_settings(session, tax_rate_bp=0, payment_terms_days=30)
+    customer = session.scalar(sa.select(Customer).where(Customer.name == "Maple Street Dental"))
+    invoice = invoices.blank_invoice(session, customer)
+    invoices.add_line(session, invoice, "Backflow test, PVB 3/4″", 1, 6500, True)
+    invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
+    invoices.send(session, invoice, devices.company_today(session))

@@ -7,9 +7,11 @@ here as they are made; tests/security/test_logs_hold_no_secrets.py, run last, re
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
-RUN_LOG = Path(__file__).parents[1] / "test-artifacts" / "run.log"
+# One file per run (pytest process), so that two runs on one machine never write into each other's.
+RUN_LOG = Path(__file__).parents[1] / "test-artifacts" / f"run-{os.getpid()}.log"
 SECRETS: set[str] = set()
 
 

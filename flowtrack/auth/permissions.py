@@ -35,6 +35,8 @@ TESTS_RECORD = "tests.record"           # record a field test of a device
 WORK_ORDERS_VIEW = "work_orders.view"   # work orders, their devices and price lines
 WORK_ORDERS_EDIT = "work_orders.edit"   # create (also in bulk from the due list), cancel, price lines
 SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, set a technician's route
+INVOICES_VIEW = "invoices.view"         # invoices, their PDFs, the aging of open invoices
+INVOICES_MANAGE = "invoices.manage"     # make, send, void and credit invoices; record payments; the price list
 REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print
 JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
 
@@ -42,7 +44,7 @@ _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins get their own read-only views in later issues.
 _OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE,
                    DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD, WORK_ORDERS_VIEW,
-                   WORK_ORDERS_EDIT, SCHEDULE_MANAGE, REMINDERS_MANAGE}
+                   WORK_ORDERS_EDIT, SCHEDULE_MANAGE, REMINDERS_MANAGE, INVOICES_VIEW, INVOICES_MANAGE}
 
 MATRIX: dict[Role, frozenset[str]] = {
     Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,

@@ -53,7 +53,7 @@ SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "
 DELETED_TABLES = (
     "customers", "customer_locations", "districts", "devices", "gauges", "test_records", "work_orders",
     "work_order_devices", "work_order_lines", "scheduled_jobs", "notification_log", "notification_emails",
-    "company_settings", "exports", "customer_imports", "profiles",
+    "company_settings", "invoice_counters", "payments", "price_items", "exports", "customer_imports", "profiles",
     "account_tokens", "recovery_codes", "users", "auth_sessions",
 )
 
@@ -62,8 +62,9 @@ IDENTITY_FIELDS = ("name", "company_name", "contact_name", "email", "phone", "bi
                    "address_line1", "address_line2", "city", "state", "postal_code")
 
 # Folders under the instance path that hold a company's stored files as <folder>/<company id>/.
-# Exports and test report PDFs; device photos and logos join this list when file storage lands.
-COMPANY_FILE_FOLDERS = ("exports", "reports")
+# Exports, test report PDFs and invoice PDFs (the surviving invoice rows are the record; printed copies
+# go); device photos and logos join this list when file storage lands.
+COMPANY_FILE_FOLDERS = ("exports", "reports", "invoices")
 
 TOMBSTONE_NAME = "Deleted company"
 SWEEP_ACTOR = audit.Actor(user_id=None, label="anonymization sweep")

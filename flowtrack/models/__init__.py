@@ -10,8 +10,9 @@ from flowtrack.models.notifications import NotificationEmail, NotificationLog
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.testing import TestRecord
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
+from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceItem
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
-           "CustomerImport", "CustomerLocation", "Device", "District", "Export", "Gauge", "NotificationEmail",
-           "NotificationLog", "Profile", "RecoveryCode", "Role", "ScheduledJob", "StripeEvent", "TestRecord", "User",
-           "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+           "CustomerImport", "CustomerLocation", "Device", "District", "Export", "Gauge", "Invoice", "InvoiceCounter",
+           "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode", "Role",
+           "ScheduledJob", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

@@ -45,6 +45,7 @@ class CompanySettings(TenantScoped, Base):
     __tablename__ = "company_settings"
     __table_args__ = (
         sa.CheckConstraint("cardinality(reminder_lead_days) <= 4", name="company_settings_lead_days_check"),
+        sa.CheckConstraint("tax_rate_bp BETWEEN 0 AND 5000", name="company_settings_tax_rate_check"),
     )
 
     company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
@@ -52,4 +53,6 @@ class CompanySettings(TenantScoped, Base):
     # Days before a device's due date when the customer is reminded, e.g. [60, 30].
     reminder_lead_days: so.Mapped[list[int]] = so.mapped_column(ARRAY(sa.SmallInteger), default=lambda: [60, 30])
     remind_when_overdue: so.Mapped[bool] = so.mapped_column(default=True)
+    tax_rate_bp: so.Mapped[int] = so.mapped_column(default=0)  # sales tax on taxable lines, basis points
+    payment_terms_days: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=30)
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from flask_login import current_user
 
 from flowtrack.auth.permissions import REMINDERS_MANAGE, public, requires
+from flowtrack.company_settings import settings_of
 from flowtrack.devices.services import company_timezone
 from flowtrack.extensions import csrf, limiter
 from flowtrack.models.companies import Company
@@ -26,7 +27,7 @@ log = logging.getLogger("flowtrack.reminders")
 
 def _page(form: ReminderSettingsForm | None = None, status: int = 200):
     if form is None:
-        settings = services.settings_of(g.db)
+        settings = settings_of(g.db)
         form = ReminderSettingsForm(formdata=None, enabled=settings.reminders_enabled,
                                     lead_days=", ".join(str(d) for d in settings.reminder_lead_days),
                                     when_overdue=settings.remind_when_overdue)

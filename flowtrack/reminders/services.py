@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
 from flowtrack.db import new_id, utcnow
+from flowtrack.company_settings import settings_of
 from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.notifications import NotificationLog
@@ -35,7 +36,6 @@ from flowtrack.notifications import services as outbox
 from flowtrack.notifications import sms
 
 OVERDUE = "overdue"
-DEFAULT_LEAD_DAYS = (60, 30)
 MAX_LEAD_DAYS = 365
 LETTER_BATCH = 500
 HOURLY_SMS_LIMIT = 100  # texts per company per hour
@@ -43,13 +43,6 @@ SMS_RETRIES = 2         # RQ runs a failed text job this many times more before 
 
 
 # --- settings ------------------------------------------------------------------------------------------
-
-def settings_of(session: so.Session) -> CompanySettings:
-    """The company's settings; the defaults (not yet saved) when nobody changed them."""
-    found = session.scalar(sa.select(CompanySettings))
-    return found or CompanySettings(company_id=session.info.get("company_id"), reminders_enabled=True,
-                                    reminder_lead_days=list(DEFAULT_LEAD_DAYS), remind_when_overdue=True)
-
 
 def save_settings(session: so.Session, *, enabled: bool, lead_days: list[int], when_overdue: bool) -> None:
     settings = settings_of(session)

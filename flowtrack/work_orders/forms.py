@@ -5,6 +5,7 @@ from wtforms.validators import UUID, InputRequired, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from flowtrack.models.scheduling import WorkKind, WorkOrderStatus
+from flowtrack.money import whole_cents
 
 
 class WorkOrderFilterForm(FlaskForm):
@@ -45,5 +46,5 @@ class FromDueForm(FlaskForm):
 class LineForm(FlaskForm):
     description = StringField("Description", validators=[InputRequired(), Length(max=200)])
     quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
-    unit_price = DecimalField("Unit price ($)", places=2,
-                              validators=[InputRequired(), NumberRange(min=0, max=1000000)])
+    unit_price = DecimalField("Unit price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000),
+                                                            whole_cents])

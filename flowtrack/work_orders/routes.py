@@ -1,7 +1,6 @@
 """Work orders: the list, one work order's page, creating them (at a location, or in bulk from the due list),
 canceling, and their price lines."""
 import uuid
-from decimal import Decimal
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,6 +10,7 @@ from flowtrack.auth.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requi
 from flowtrack.customers import services as customers
 from flowtrack.devices.services import company_timezone, company_today
 from flowtrack.models.customers import DeviceStatus
+from flowtrack.money import cents, format_cents
 from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder
 from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import services
@@ -19,12 +19,7 @@ from flowtrack.work_orders.forms import AUTO_ASSIGN, FromDueForm, LineForm, Work
 bp = Blueprint("work_orders", __name__)
 
 
-@bp.app_template_filter("money")
-def money(cents: int, currency: str = "USD") -> str:
-    """Integer cents as people read dollars: 12345 -> "$123.45"."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}" if currency == "USD" else \
-        f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} {currency}"
+bp.add_app_template_filter(format_cents, "money")
 
 
 @bp.app_template_filter("work_kind")
@@ -164,12 +159,9 @@ def add_line(work_order_id: uuid.UUID):
     form = LineForm()
     if not form.validate_on_submit():
         return _lines(order, form, 422)
-    if form.unit_price.data.as_tuple().exponent < -2:
-        form.unit_price.errors.append("Whole cents only (at most two decimals).")
-        return _lines(order, form, 422)
     try:
         services.add_line(g.db, order, description=form.description.data, quantity=form.quantity.data,
-                          unit_price_cents=int(form.unit_price.data * Decimal(100)))
+                          unit_price_cents=cents(form.unit_price.data))
     except services.WorkRefused as refused:
         g.db.rollback()
         form.description.errors.append(str(refused))

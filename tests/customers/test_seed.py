@@ -12,5 +12,6 @@ def test_demo_records_fill_every_page(app, factory, login):
     assert ">expired</span>" in office.get("/gauges/").text
     assert "Springfield Utility Board" in office.get("/districts/").text
     assert "Harbor View Apartments" in office.get("/schedule/").text  # booked today
+    assert "Maple Street Dental" in office.get("/invoices/").text
     technician = login(tenant, "technician")
     assert "Harbor View Apartments" in technician.get("/my-day/").text

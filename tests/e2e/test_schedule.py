@@ -5,6 +5,7 @@ import datetime as dt
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_office_records import OVERFLOW
+from tests.invoices.factories import printed_invoice
 from tests.scheduling.factories import company_today, planner  # noqa: F401 (the fixture)
 
 NO_PAGE_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
@@ -79,10 +80,11 @@ def test_the_technician_works_the_day_on_a_phone(visit, acme, records, planner):
     tab.assert_clean()
 
 
-def test_the_planning_and_reminder_pages_pass_axe_and_fit_a_phone(visit, acme, planner):  # noqa: F811
+def test_the_planning_billing_and_reminder_pages_pass_axe_and_fit_a_phone(visit, acme, planner, app):  # noqa: F811
     job = planner.job(acme)
+    invoice = printed_invoice(app, acme)
     paths = ["/schedule/", f"/work-orders/{job.work_order_id}", "/work-orders/", f"/schedule/jobs/{job.id}/edit",
-             "/reminders/",
+             "/reminders/", "/invoices/", f"/invoices/{invoice.id}", "/invoices/aging", "/invoices/prices",
              f"/schedule/day/{acme.members['technician'].user_id}/{company_today(acme).isoformat()}"]
     for viewport in (PHONE, DESKTOP):
         tab = visit(viewport)

@@ -17,6 +17,7 @@ from flowtrack.audit.tasks import verify_company_chain
 from flowtrack.queue import enqueue_for_company
 from tests.customers.factories import RECORD_URLS
 from tests.imports.factories import IMPORT_URLS
+from tests.invoices.factories import INVOICE_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
 from tests.testing.factories import TESTING_URLS
 
@@ -71,6 +72,7 @@ OBJECT_URLS = {
     **TESTING_URLS,
     **IMPORT_URLS,
     **SCHEDULING_URLS,
+    **INVOICE_URLS,
 }
 
 

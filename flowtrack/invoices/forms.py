@@ -1,0 +1,70 @@
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from flowtrack.models.customers import DeviceType
+from flowtrack.models.invoicing import InvoiceStatus, PriceKind
+from flowtrack.devices.services import SIZES
+from flowtrack.money import whole_cents
+
+
+class InvoiceFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", choices=[("", "Every status")] + [(s.value, s.label) for s in InvoiceStatus],
+                         validators=[Optional()])
+
+
+class LineForm(FlaskForm):
+    description = StringField("Description", validators=[InputRequired(), Length(max=200)])
+    quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
+    unit_price = DecimalField("Unit price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000),
+                                                            whole_cents])
+    taxable = BooleanField("Taxable", default=True)
+
+
+class PaymentForm(FlaskForm):
+    amount = DecimalField("Amount ($)", validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=1000000),
+                                                    whole_cents])
+    method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")], validators=[InputRequired()])
+    reference = StringField("Check number or note", validators=[Optional(), Length(max=100)])
+    received_on = DateField("Received on", validators=[InputRequired()])
+
+
+class CreditForm(FlaskForm):
+    amount = DecimalField("Credit ($)", validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=1000000),
+                                                    whole_cents])
+    reason = StringField("Reason", validators=[InputRequired(), Length(max=150)])
+
+
+class PriceForm(FlaskForm):
+    kind = SelectField("What", choices=[(PriceKind.test.value, "Test fee"), (PriceKind.repair.value, "Repair part"),
+                                        (PriceKind.trip.value, "Trip charge")], validators=[InputRequired()])
+    device_type = SelectField("Assembly type", choices=[("", "—")] + [(t.value, t.value) for t in DeviceType],
+                              validators=[Optional()])
+    size = SelectField("Size", choices=[("", "Every size")] + [(s, f"{s}″") for s in SIZES], validators=[Optional()])
+    part = StringField("Repair", validators=[Optional(), Length(max=40)],
+                       description="As technicians record it, e.g. “replaced disc”.")
+    unit_price = DecimalField("Price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000), whole_cents])
+    taxable = BooleanField("Taxable", default=True)
+
+    def validate_device_type(self, field):
+        if self.kind.data == PriceKind.test.value and not field.data:
+            raise ValidationError("A test fee is for one assembly type.")
+
+    def validate_part(self, field):
+        if self.kind.data == PriceKind.repair.value and not (field.data or "").strip():
+            raise ValidationError("Name the repair.")
+
+
+class BillingSettingsForm(FlaskForm):
+    tax_rate = DecimalField("Sales tax (%)", places=2, validators=[InputRequired(), NumberRange(min=0, max=50)])
+    payment_terms_days = IntegerField("Payment due after (days)", validators=[InputRequired(),
+                                                                             NumberRange(min=0, max=365)])
+
+    def validate_tax_rate(self, field):
+        if field.data is not None and field.data.as_tuple().exponent < -2:
+            raise ValidationError("At most two decimals (8.25).")

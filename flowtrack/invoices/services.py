@@ -1,0 +1,392 @@
+"""Invoices: made from a completed work order (a line per device tested and per repair) or by hand, numbered
+without gaps, sent (which freezes them), paid by hand, credited, voided; and the aging of what is open.
+
+Money is integer cents. Tax is computed once per invoice, on the sum of its taxable lines, and rounded half
+up to the cent (8.25% of $10.06 is 82.9950 cents: 83); each line's amount is its quantity times its unit
+price, exact. A sent invoice never changes: a correction is a credit note, which reduces what the invoice
+still asks for. Every change of state and every payment is audited.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterator
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from defusedcsv import csv
+from sqlalchemy.dialects.postgresql import insert
+
+from flowtrack.audit import services as audit
+from flowtrack.company_settings import settings_of
+from flowtrack.db import utcnow
+from flowtrack.models.customers import Customer, Device
+from flowtrack.models.invoicing import (Invoice, InvoiceCounter, InvoiceKind, InvoiceStatus, Payment, PaymentMethod,
+                                        PriceItem, PriceKind)
+from flowtrack.models.scheduling import DeviceOutcome, WorkOrder, WorkOrderStatus
+from flowtrack.models.testing import TestRecord
+from flowtrack.money import format_cents
+
+OPEN = (InvoiceStatus.sent.value, InvoiceStatus.partially_paid.value)
+AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+PAGE_SIZE = 50
+
+
+class InvoiceRefused(Exception):
+    """A change the invoice's state does not allow; the message says why."""
+
+
+# --- money (pure) --------------------------------------------------------------------------------------
+
+def new_line(description: str, quantity: int, unit_price_cents: int, *, taxable: bool = True) -> dict:
+    return {"description": description.strip()[:200], "quantity": quantity, "unit_price_cents": unit_price_cents,
+            "amount_cents": quantity * unit_price_cents, "taxable": taxable}
+
+
+def tax_on(taxable_cents: int, rate_bp: int) -> int:
+    """Tax in cents on an amount, at a rate in basis points, rounded half up (away from zero for credits)."""
+    exact = Decimal(taxable_cents) * Decimal(rate_bp) / Decimal(10000)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def totals(lines: list[dict], rate_bp: int) -> tuple[int, int, int]:
+    """(subtotal, tax, total) in cents."""
+    subtotal = sum(line["amount_cents"] for line in lines)
+    tax = tax_on(sum(line["amount_cents"] for line in lines if line["taxable"]), rate_bp)
+    return subtotal, tax, subtotal + tax
+
+
+def _set_lines(invoice: Invoice, lines: list[dict]) -> None:
+    invoice.lines = lines
+    invoice.subtotal_cents, invoice.tax_cents, invoice.total_cents = totals(lines, invoice.tax_rate_bp)
+
+
+# --- numbering -----------------------------------------------------------------------------------------
+
+def next_number(session: so.Session) -> int:
+    """The company's next invoice number. The counter row stays locked until the caller's transaction ends, so
+    concurrent invoices queue for it, and a rolled-back invoice gives its number back: no gaps, no repeats."""
+    statement = (insert(InvoiceCounter).values(company_id=session.info["company_id"], last_number=1)
+                 .on_conflict_do_update(index_elements=[InvoiceCounter.company_id],
+                                        set_={"last_number": InvoiceCounter.last_number + 1})
+                 .returning(InvoiceCounter.last_number))
+    return session.scalar(statement)
+
+
+# --- the price list ------------------------------------------------------------------------------------
+
+def price_list(session: so.Session) -> list[PriceItem]:
+    return list(session.scalars(sa.select(PriceItem).order_by(PriceItem.kind, PriceItem.device_type, PriceItem.size,
+                                                             PriceItem.part)))
+
+
+def set_price(session: so.Session, *, kind: str, device_type: str = "", size: str = "", part: str = "",
+              unit_price_cents: int, taxable: bool = True) -> PriceItem:
+    """Add a price or change the one with the same key (kind, type, size, part); a key part that does not
+    belong to the kind (a size on a trip charge) is dropped."""
+    kind = PriceKind(kind)
+    key = {"kind": kind.value, "device_type": (device_type or "") if kind is PriceKind.test else "",
+           "size": (size or "") if kind is PriceKind.test else "",
+           "part": (part or "").strip().lower() if kind is PriceKind.repair else ""}
+    item = session.scalar(sa.select(PriceItem).filter_by(**key))
+    before = None if item is None else {"unit_price_cents": item.unit_price_cents, "taxable": item.taxable}
+    if item is None:
+        item = PriceItem(**key)
+        session.add(item)
+    item.unit_price_cents, item.taxable = unit_price_cents, taxable
+    session.flush()
+    audit.record(session, "price.set", entity_type="price_item", entity_id=item.id,
+                 changes={**key, **audit.changes_between(before, {"unit_price_cents": unit_price_cents,
+                                                                  "taxable": taxable})})
+    return item
+
+
+def save_settings(session: so.Session, *, tax_rate_bp: int, payment_terms_days: int) -> None:
+    """The tax rate and payment terms of invoices made from now on."""
+    settings = settings_of(session)
+    before = {"tax_rate_bp": settings.tax_rate_bp, "payment_terms_days": settings.payment_terms_days}
+    settings.tax_rate_bp, settings.payment_terms_days = tax_rate_bp, payment_terms_days
+    session.add(settings)
+    audit.record(session, "invoices.settings_changed", entity_type="company_settings",
+                 changes=audit.changes_between(before, {"tax_rate_bp": tax_rate_bp,
+                                                        "payment_terms_days": payment_terms_days}))
+
+
+def remove_price(session: so.Session, item: PriceItem) -> None:
+    audit.record(session, "price.removed", entity_type="price_item", entity_id=item.id,
+                 changes={"kind": item.kind, "device_type": item.device_type, "size": item.size, "part": item.part,
+                          "unit_price_cents": item.unit_price_cents})
+    session.delete(item)
+    session.flush()
+
+
+@dataclass
+class PriceBook:
+    """The price list, looked up the way invoices need it."""
+
+    items: list[PriceItem]
+
+    def test_fee(self, device_type: str, size: str | None) -> PriceItem | None:
+        tests = [i for i in self.items if i.kind == PriceKind.test.value and i.device_type == device_type]
+        return next((i for i in tests if i.size == (size or "")), None) or next((i for i in tests if not i.size), None)
+
+    def repair(self, part: str) -> PriceItem | None:
+        return next((i for i in self.items if i.kind == PriceKind.repair.value and i.part == part.lower()), None)
+
+    def trip(self) -> PriceItem | None:
+        return next((i for i in self.items if i.kind == PriceKind.trip.value), None)
+
+
+# --- making invoices -----------------------------------------------------------------------------------
+
+def get_invoice(session: so.Session, invoice_id: uuid.UUID, *, customer_id: uuid.UUID | None = None) -> Invoice | None:
+    """An invoice; for a portal user, only one of their own customer's (pass their customer id)."""
+    statement = sa.select(Invoice).where(Invoice.id == invoice_id).options(so.joinedload(Invoice.customer))
+    if customer_id is not None:
+        statement = statement.where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.draft.value)
+    return session.scalar(statement)
+
+
+def _new_invoice(session: so.Session, customer_id: uuid.UUID | None, lines: list[dict] = (), **fields) -> Invoice:
+    invoice = Invoice(id=uuid.uuid4(), number=next_number(session), customer_id=customer_id,
+                      tax_rate_bp=settings_of(session).tax_rate_bp, paid_cents=0, status=InvoiceStatus.draft.value,
+                      **fields)
+    _set_lines(invoice, list(lines))
+    return invoice
+
+
+def work_order_lines(session: so.Session, order: WorkOrder) -> list[dict]:
+    """A line per device tested (its test fee), per repair made (the part's price), the trip charge, and the work
+    order's own price lines. A price missing from the list makes a line at $0.00 saying so, for the office to
+    fix before sending."""
+    book = PriceBook(price_list(session))
+    tested = [item for item in order.devices if item.outcome == DeviceOutcome.tested.value]
+    records = {r.id: r for r in session.scalars(sa.select(TestRecord).where(
+        TestRecord.id.in_([item.test_record_id for item in tested if item.test_record_id])))}
+    lines = []
+    for item in tested:
+        device: Device = item.device
+        fee = book.test_fee(device.device_type, device.size)
+        size = f" {device.size}″" if device.size else ""
+        lines.append(new_line(f"Backflow test, {device.device_type}{size}, serial {device.serial}"
+                              + ("" if fee else " (no price on the list)"), 1, fee.unit_price_cents if fee else 0,
+                              taxable=fee.taxable if fee else True))
+        record = records.get(item.test_record_id)
+        for repair in (record.repairs if record else []):
+            part = book.repair(repair)
+            lines.append(new_line(f"Repair: {repair} (serial {device.serial})" + ("" if part else " (no price on the list)"),
+                                  1, part.unit_price_cents if part else 0, taxable=part.taxable if part else True))
+    trip = book.trip()
+    if trip is not None and tested:
+        lines.append(new_line("Trip charge", 1, trip.unit_price_cents, taxable=trip.taxable))
+    lines.extend(new_line(line.description, line.quantity, line.unit_price_cents) for line in order.lines)
+    return lines
+
+
+def invoice_from_work_order(session: so.Session, order: WorkOrder) -> Invoice:
+    """One click on a completed work order: a draft invoice with its lines."""
+    if order.status != WorkOrderStatus.completed.value:
+        raise InvoiceRefused("Only a completed work order can be invoiced.")
+    existing = session.scalar(sa.select(Invoice).where(Invoice.work_order_id == order.id,
+                                                       Invoice.status != InvoiceStatus.void.value))
+    if existing is not None:
+        raise InvoiceRefused(f"This work order is already on {existing.label}.")
+    invoice = _new_invoice(session, order.customer_id, work_order_id=order.id, lines=work_order_lines(session, order))
+    session.add(invoice)
+    session.flush()
+    audit.record(session, "invoice.created", entity_type="invoice", entity_id=invoice.id,
+                 changes={"number": invoice.number, "work_order": str(order.id), "total_cents": invoice.total_cents})
+    return invoice
+
+
+def blank_invoice(session: so.Session, customer: Customer) -> Invoice:
+    invoice = _new_invoice(session, customer.id)
+    session.add(invoice)
+    session.flush()
+    audit.record(session, "invoice.created", entity_type="invoice", entity_id=invoice.id,
+                 changes={"number": invoice.number, "customer": str(customer.id)})
+    return invoice
+
+
+def _refuse_unless_draft(invoice: Invoice) -> None:
+    if invoice.status != InvoiceStatus.draft.value:
+        raise InvoiceRefused(f"{invoice.label} was sent; correct it with a credit note.")
+
+
+def add_line(session: so.Session, invoice: Invoice, description: str, quantity: int, unit_price_cents: int,
+             taxable: bool) -> None:
+    _refuse_unless_draft(invoice)
+    line = new_line(description, quantity, unit_price_cents, taxable=taxable)
+    _set_lines(invoice, [*invoice.lines, line])
+    audit.record(session, "invoice.line_added", entity_type="invoice", entity_id=invoice.id, changes=line)
+
+
+def remove_line(session: so.Session, invoice: Invoice, index: int) -> None:
+    _refuse_unless_draft(invoice)
+    if not 0 <= index < len(invoice.lines):
+        raise LookupError(index)
+    removed = invoice.lines[index]
+    _set_lines(invoice, [line for i, line in enumerate(invoice.lines) if i != index])
+    audit.record(session, "invoice.line_removed", entity_type="invoice", entity_id=invoice.id, changes=removed)
+
+
+def customer_snapshot(customer: Customer | None) -> dict:
+    if customer is None:
+        return {}
+    return {"name": customer.name, "billing_address": customer.billing_address, "email": customer.email,
+            "phone": customer.phone}
+
+
+def send(session: so.Session, invoice: Invoice, today: dt.date) -> None:
+    """Issue the invoice: it is frozen as it is, with the customer's identity as it is today."""
+    _refuse_unless_draft(invoice)
+    if not invoice.lines:
+        raise InvoiceRefused("Add at least one line before sending.")
+    if invoice.kind == InvoiceKind.invoice.value and invoice.total_cents <= 0:
+        raise InvoiceRefused("An invoice's total must be more than $0.00.")
+    invoice.customer_snapshot = customer_snapshot(invoice.customer)
+    invoice.issued_on = today
+    invoice.due_on = today + dt.timedelta(days=settings_of(session).payment_terms_days)
+    invoice.sent_at = utcnow()
+    invoice.status = InvoiceStatus.sent.value
+    audit.record(session, "invoice.sent", entity_type="invoice", entity_id=invoice.id,
+                 changes={"number": invoice.number, "total_cents": invoice.total_cents,
+                          "status": {"before": "draft", "after": "sent"}, "due_on": invoice.due_on})
+
+
+def void(session: so.Session, invoice: Invoice) -> None:
+    """A void invoice keeps its number and asks for nothing; one with money received is credited instead."""
+    if invoice.status == InvoiceStatus.void.value:
+        raise InvoiceRefused(f"{invoice.label} is void already.")
+    if invoice.paid_cents:
+        raise InvoiceRefused(f"{invoice.label} has payments; issue a credit note instead.")
+    before = invoice.status
+    invoice.status, invoice.voided_at = InvoiceStatus.void.value, utcnow()
+    audit.record(session, "invoice.voided", entity_type="invoice", entity_id=invoice.id,
+                 changes={"number": invoice.number, "status": {"before": before, "after": "void"}})
+
+
+def _apply(session: so.Session, invoice: Invoice, amount_cents: int) -> None:
+    before = invoice.status
+    invoice.paid_cents += amount_cents
+    invoice.status = (InvoiceStatus.paid.value if invoice.paid_cents >= invoice.total_cents else
+                      InvoiceStatus.partially_paid.value if invoice.paid_cents > 0 else InvoiceStatus.sent.value)
+    if invoice.status != before:
+        audit.record(session, "invoice.status_changed", entity_type="invoice", entity_id=invoice.id,
+                     changes={"status": {"before": before, "after": invoice.status}})
+
+
+def record_payment(session: so.Session, invoice: Invoice, *, amount_cents: int, method: str, received_on: dt.date,
+                   reference: str | None, recorded_by: uuid.UUID | None) -> Payment:
+    """Money received (or, negative, refunded) against a sent invoice; more than it asks for is refused."""
+    if invoice.kind != InvoiceKind.invoice.value or invoice.status not in (*OPEN, InvoiceStatus.paid.value):
+        raise InvoiceRefused(f"{invoice.label} takes no payments ({InvoiceStatus(invoice.status).label.lower()}).")
+    if amount_cents == 0:
+        raise InvoiceRefused("Enter the amount received.")
+    if amount_cents > invoice.balance_cents:
+        raise InvoiceRefused(f"That is more than the {format_cents(invoice.balance_cents)} still due.")
+    if -amount_cents > invoice.paid_cents:
+        raise InvoiceRefused("A refund cannot exceed what was paid.")
+    payment = Payment(invoice_id=invoice.id, amount_cents=amount_cents, method=PaymentMethod(method).value,
+                      reference=(reference or "").strip() or None, received_on=received_on, recorded_by=recorded_by)
+    session.add(payment)
+    _apply(session, invoice, amount_cents)
+    session.flush()
+    audit.record(session, "payment.recorded" if amount_cents > 0 else "payment.refunded", entity_type="invoice",
+                 entity_id=invoice.id, changes={"amount_cents": amount_cents, "method": payment.method,
+                                                "reference": payment.reference, "received_on": received_on})
+    return payment
+
+
+def credit_note(session: so.Session, invoice: Invoice, *, amount_cents: int, reason: str, today: dt.date) -> Invoice:
+    """A sent credit note for part or all of what a sent invoice still asks for (tax included)."""
+    if invoice.kind != InvoiceKind.invoice.value or invoice.status not in OPEN:
+        raise InvoiceRefused(f"Only an open invoice can be credited; {invoice.label} is "
+                             f"{InvoiceStatus(invoice.status).label.lower()}.")
+    if not 0 < amount_cents <= invoice.balance_cents:
+        raise InvoiceRefused(f"Credit between $0.01 and the {format_cents(invoice.balance_cents)} still due.")
+    # Untaxed lines: the credited amount already includes the invoice's tax.
+    note = _new_invoice(session, invoice.customer_id, kind=InvoiceKind.credit_note.value,
+                        credits_invoice_id=invoice.id, currency=invoice.currency,
+                        lines=[new_line(f"Credit on invoice {invoice.number}: {reason}", 1, -amount_cents,
+                                        taxable=False)])
+    note.customer_snapshot, note.issued_on, note.sent_at = invoice.customer_snapshot, today, utcnow()
+    note.status = InvoiceStatus.sent.value
+    session.add(note)
+    session.flush()
+    session.add(Payment(invoice_id=invoice.id, amount_cents=amount_cents, method=PaymentMethod.credit.value,
+                        reference=f"credit note {note.number}", received_on=today))
+    _apply(session, invoice, amount_cents)
+    audit.record(session, "invoice.credited", entity_type="invoice", entity_id=invoice.id,
+                 changes={"credit_note": note.number, "amount_cents": amount_cents, "reason": reason})
+    return note
+
+
+def payments_of(session: so.Session, invoice_id: uuid.UUID) -> list[Payment]:
+    return list(session.scalars(sa.select(Payment).where(Payment.invoice_id == invoice_id)
+                                .order_by(Payment.received_on, Payment.created_at)))
+
+
+# --- lists ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    items: list[Invoice]
+    next_after: int | None
+
+
+def list_invoices(session: so.Session, *, status: str | None = None, customer_id: uuid.UUID | None = None,
+                  after: int | None = None, page_size: int = PAGE_SIZE) -> Page:
+    """Newest number first, a page at a time (keyset on the number)."""
+    statement = sa.select(Invoice).options(so.joinedload(Invoice.customer)).order_by(Invoice.number.desc())
+    if status:
+        statement = statement.where(Invoice.status == status)
+    if customer_id:
+        statement = statement.where(Invoice.customer_id == customer_id)
+    if after:
+        statement = statement.where(Invoice.number < after)
+    rows = list(session.scalars(statement.limit(page_size + 1)))
+    return Page(rows[:page_size], rows[page_size - 1].number if len(rows) > page_size else None)
+
+
+def aging_bucket(due_on: dt.date, today: dt.date) -> str:
+    late = (today - due_on).days
+    if late <= 0:
+        return "current"
+    return "1-30" if late <= 30 else "31-60" if late <= 60 else "61-90" if late <= 90 else "90+"
+
+
+@dataclass
+class Aging:
+    rows: list[Invoice] = field(default_factory=list)
+    buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AGING_BUCKETS, 0))
+
+    @property
+    def total_cents(self) -> int:
+        return sum(self.buckets.values())
+
+
+def aging(session: so.Session, today: dt.date) -> Aging:
+    """Every open invoice with what it still asks for, by how late it is."""
+    report = Aging()
+    for invoice in session.scalars(sa.select(Invoice).where(Invoice.status.in_(OPEN),
+                                                            Invoice.kind == InvoiceKind.invoice.value)
+                                   .options(so.joinedload(Invoice.customer)).order_by(Invoice.due_on, Invoice.number)):
+        report.rows.append(invoice)
+        report.buckets[aging_bucket(invoice.due_on, today)] += invoice.balance_cents
+    return report
+
+
+def aging_csv(report: Aging, today: dt.date) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["number", "customer", "issued_on", "due_on", "days_late", "bucket", "total", "paid", "balance"])
+    for invoice in report.rows:
+        writer.writerow([invoice.number, (invoice.customer_snapshot or {}).get("name", ""), invoice.issued_on,
+                         invoice.due_on, max((today - invoice.due_on).days, 0), aging_bucket(invoice.due_on, today),
+                         f"{invoice.total_cents / 100:.2f}", f"{invoice.paid_cents / 100:.2f}",
+                         f"{invoice.balance_cents / 100:.2f}"])
+    yield buffer.getvalue()

@@ -1,0 +1,51 @@
+"""Invoice jobs run by the RQ worker: print the PDF of a sent invoice and email the customer."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+from flask import current_app, render_template
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from flowtrack.models.companies import Company
+from flowtrack.models.invoicing import Invoice
+from flowtrack.money import format_cents
+from flowtrack.notifications.services import send_email
+from flowtrack.queue import company_session
+
+_NOTHING_FETCHED = URLFetcher(allowed_protocols={"data"})
+
+
+def pdf_path(invoice: Invoice) -> Path:
+    return current_app.extensions["flowtrack.settings"].instance_path / "invoices" / str(invoice.company_id) / \
+        f"{invoice.id}.pdf"
+
+
+def render_pdf(invoice: Invoice, company: Company) -> bytes:
+    html = render_template("invoices/pdf.html", invoice=invoice, company=company,
+                           customer=invoice.customer_snapshot or {})
+    return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
+
+
+def print_and_mail_invoice(company_id: str, invoice_id: str) -> dict:
+    """The sent invoice as a PDF on disk (its hash on the row), then an email to the customer, once."""
+    with company_session(uuid.UUID(company_id), actor_label="invoice job") as session:
+        invoice = session.get(Invoice, uuid.UUID(invoice_id))
+        if invoice is None or invoice.pdf_sha256:
+            return {"status": "done" if invoice else "missing"}
+        company = session.get(Company, invoice.company_id)
+        data = render_pdf(invoice, company)
+        path = pdf_path(invoice)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
+        email = (invoice.customer_snapshot or {}).get("email")
+        if email:
+            send_email(session, email, f"{invoice.label} from {company.name}",
+                       f"Hello {invoice.customer_snapshot.get('name', '')},\n\n"
+                       f"{company.name} sent you {invoice.label.lower()} for {format_cents(invoice.total_cents)}, "
+                       f"due {invoice.due_on:%B %-d, %Y}.\n\nThank you.\n{company.name}\n")
+        session.commit()
+        return {"status": "done", "emailed": bool(email)}

@@ -1,0 +1,109 @@
+"""Invoicing: invoices (lines inside, numbered without gaps per company), payments, the price list; tax rate
+and payment terms in the company settings.
+
+Revision ID: 0012
+Revises: 0011
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from flowtrack.schema import tenant_table
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def _company() -> sa.Column:
+    return sa.Column("company_id", UUID(as_uuid=True), sa.ForeignKey("companies.id"), nullable=False, index=True)
+
+
+def upgrade() -> None:
+    op.add_column("company_settings", sa.Column("tax_rate_bp", sa.Integer, nullable=False, server_default="0"))
+    op.add_column("company_settings", sa.Column("payment_terms_days", sa.SmallInteger, nullable=False,
+                                                server_default="30"))
+    op.create_check_constraint("company_settings_tax_rate_check", "company_settings", "tax_rate_bp BETWEEN 0 AND 5000")
+
+    op.create_table(
+        "invoices",
+        sa.Column("id", UUID(as_uuid=True), primary_key=True), _company(),
+        sa.Column("number", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("customer_id", UUID(as_uuid=True), sa.ForeignKey("customers.id"), index=True),
+        sa.Column("work_order_id", UUID(as_uuid=True), sa.ForeignKey("work_orders.id")),
+        sa.Column("credits_invoice_id", UUID(as_uuid=True), sa.ForeignKey("invoices.id")),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("lines", JSONB, nullable=False, server_default="[]"),
+        sa.Column("tax_rate_bp", sa.Integer, nullable=False),
+        sa.Column("subtotal_cents", sa.BigInteger, nullable=False),
+        sa.Column("tax_cents", sa.BigInteger, nullable=False),
+        sa.Column("total_cents", sa.BigInteger, nullable=False),
+        sa.Column("paid_cents", sa.BigInteger, nullable=False),
+        sa.Column("customer_snapshot", JSONB),
+        sa.Column("issued_on", sa.Date),
+        sa.Column("due_on", sa.Date),
+        sa.Column("sent_at", TS),
+        sa.Column("voided_at", TS),
+        sa.Column("pdf_sha256", sa.String(64)),
+        sa.Column("created_at", TS, nullable=False),
+        sa.UniqueConstraint("company_id", "number", name="invoices_company_number_key"),
+        sa.CheckConstraint("status IN ('draft', 'sent', 'partially_paid', 'paid', 'void')",
+                           name="invoices_status_check"),
+        sa.CheckConstraint("kind IN ('invoice', 'credit_note')", name="invoices_kind_check"),
+        sa.CheckConstraint("paid_cents >= 0", name="invoices_paid_check"),
+    )
+    op.create_index("invoices_company_status_idx", "invoices", ["company_id", "status", "due_on"])
+    # Invoices are never deleted by the app (a void one keeps its number).
+    tenant_table(op, "invoices", app_grants="SELECT, INSERT, UPDATE")
+
+    op.create_table(
+        "invoice_counters",
+        sa.Column("company_id", UUID(as_uuid=True), sa.ForeignKey("companies.id"), primary_key=True),
+        sa.Column("last_number", sa.Integer, nullable=False),
+    )
+    tenant_table(op, "invoice_counters", app_grants="SELECT, INSERT, UPDATE")
+
+    op.create_table(
+        "payments",
+        sa.Column("id", UUID(as_uuid=True), primary_key=True), _company(),
+        sa.Column("invoice_id", UUID(as_uuid=True), sa.ForeignKey("invoices.id"), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger, nullable=False),
+        sa.Column("method", sa.String(8), nullable=False),
+        sa.Column("reference", sa.String(100)),
+        sa.Column("received_on", sa.Date, nullable=False),
+        sa.Column("recorded_by", UUID(as_uuid=True), sa.ForeignKey("users.id")),
+        sa.Column("created_at", TS, nullable=False),
+        sa.CheckConstraint("method IN ('cash', 'check', 'card', 'credit')", name="payments_method_check"),
+        sa.CheckConstraint("amount_cents <> 0", name="payments_amount_check"),
+    )
+    op.create_index("payments_invoice_idx", "payments", ["company_id", "invoice_id"])
+    # A payment is a fact: recorded, never changed (a refund is a payment of its own, negative).
+    tenant_table(op, "payments", app_grants="SELECT, INSERT")
+
+    op.create_table(
+        "price_items",
+        sa.Column("id", UUID(as_uuid=True), primary_key=True), _company(),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("device_type", sa.String(8), nullable=False, server_default=""),
+        sa.Column("size", sa.String(16), nullable=False, server_default=""),
+        sa.Column("part", sa.String(40), nullable=False, server_default=""),
+        sa.Column("unit_price_cents", sa.Integer, nullable=False),
+        sa.Column("taxable", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.UniqueConstraint("company_id", "kind", "device_type", "size", "part", name="price_items_key"),
+        sa.CheckConstraint("kind IN ('test', 'repair', 'trip')", name="price_items_kind_check"),
+        sa.CheckConstraint("unit_price_cents BETWEEN 0 AND 100000000", name="price_items_price_check"),
+    )
+    tenant_table(op, "price_items")
+
+
+def downgrade() -> None:
+    for table in ("price_items", "payments", "invoice_counters", "invoices"):
+        op.drop_table(table)
+    op.drop_constraint("company_settings_tax_rate_check", "company_settings")
+    op.drop_column("company_settings", "payment_terms_days")
+    op.drop_column("company_settings", "tax_rate_bp")
