@@ -37,6 +37,7 @@ WORK_ORDERS_EDIT = "work_orders.edit"   # create (also in bulk from the due list
 SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, set a technician's route
 INVOICES_VIEW = "invoices.view"         # invoices, their PDFs, the aging of open invoices
 INVOICES_MANAGE = "invoices.manage"     # make, send, void and credit invoices; record payments; the price list
+PORTAL_VIEW = "portal.view"             # a portal user's own customer account: invoices, certificates
 REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print
 JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
 
@@ -52,7 +53,7 @@ MATRIX: dict[Role, frozenset[str]] = {
     Role.office: frozenset(_EVERYONE | _OFFICE_RECORDS),
     Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, JOBS_WORK}),
     Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
-    Role.customer: frozenset(_EVERYONE),
+    Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE),
 }
 

@@ -59,3 +59,9 @@ class LocationForm(FlaskForm):
     access_notes = TextAreaField("Access notes", validators=[Optional(), Length(max=2000)],
                                  description="Gate codes, dogs, where the assembly is, when to come.",
                                  render_kw={"rows": 3})
+
+
+class PortalInviteForm(FlaskForm):
+    full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
+                       render_kw={"autocapitalize": "none", "autocomplete": "off"})

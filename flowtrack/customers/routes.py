@@ -9,10 +9,14 @@ from htmx_flask import request as htmx_request
 from flowtrack.auth.permissions import (CUSTOMERS_EDIT, CUSTOMERS_VIEW, DEVICES_VIEW, WORK_ORDERS_VIEW, allowed,
                                         own_work_of, requires)
 from flowtrack.customers import services
-from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, LocationForm
+from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, LocationForm, PortalInviteForm
 from flowtrack.devices.services import company_timezone
 from flowtrack.districts import services as districts
 from flowtrack.models.customers import Customer, CustomerLocation
+from flowtrack.extensions import limiter
+from flowtrack.models.accounts import Role
+from flowtrack.team import services as team
+from flowtrack.team.routes import company_key, invitation_link
 from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("customers", __name__)
@@ -67,6 +71,7 @@ def detail(customer_id: uuid.UUID):
     orders = work_orders.list_work_orders(g.db, customer_id=customer.id, page_size=10) \
         if allowed(current_user.role, WORK_ORDERS_VIEW) else None
     return render_template("customers/detail.html", customer=customer, orders=orders,
+                           portal_users=services.portal_users(g.db, customer.id), invite_form=PortalInviteForm(),
                            timezone=company_timezone(g.db).key)
 
 
@@ -211,3 +216,26 @@ def edit_location(location_id: uuid.UUID):
     g.db.commit()
     flash("Changes saved.", "success")
     return redirect(url_for("customers.location", location_id=found.id), code=303)
+
+
+@bp.post("/customers/<uuid:customer_id>/portal-users")
+@requires(CUSTOMERS_EDIT)
+@limiter.limit("30 per hour", key_func=company_key)
+def invite_portal_user(customer_id: uuid.UUID):
+    """Invite someone of the customer to the portal: they see this customer's invoices and certificates only."""
+    customer = _customer(customer_id)
+    form = PortalInviteForm()
+    if not form.validate_on_submit():
+        flash("Not sent. " + "; ".join(errors[0] for errors in form.errors.values()), "error")
+        return redirect(url_for("customers.detail", customer_id=customer.id), code=303)
+    try:
+        team.invite(g.db, email=form.email.data, full_name=form.full_name.data, role=Role.customer.value,
+                    invited_by=current_user.user_id, inviter_name=current_user.full_name,
+                    link_for=invitation_link, customer_id=customer.id)
+    except team.TeamError as error:
+        g.db.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("customers.detail", customer_id=customer.id), code=303)
+    g.db.commit()
+    flash(f"Invitation to the portal sent to {form.email.data.strip().lower()}.", "success")
+    return redirect(url_for("customers.detail", customer_id=customer.id), code=303)

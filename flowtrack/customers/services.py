@@ -23,6 +23,7 @@ from flowtrack.addresses import address_key
 from flowtrack.audit import services as audit
 from flowtrack.db import new_id, utcnow
 from flowtrack.devices import services as devices
+from flowtrack.models.accounts import Profile, User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 from flowtrack.work_orders import services as work_orders
 
@@ -125,6 +126,12 @@ def list_customers(session: so.Session, query: CustomerQuery, *, page_size: int 
 
 
 # --- one customer ---------------------------------------------------------------------------------------
+
+def portal_users(session: so.Session, customer_id: uuid.UUID) -> list[tuple[Profile, User]]:
+    """Who of the customer may sign in to the portal (and whether they accepted their invitation)."""
+    return list(session.execute(sa.select(Profile, User).join(User, User.id == Profile.user_id)
+                                .where(Profile.customer_id == customer_id).order_by(Profile.full_name)).all())
+
 
 def get_customer(session: so.Session, customer_id: uuid.UUID) -> Customer | None:
     return session.get(Customer, customer_id)

@@ -55,6 +55,7 @@ class Profile(TenantScoped, Base):
     """A person in a company: team member or portal user, with their role."""
 
     __tablename__ = "profiles"
+    __table_args__ = (sa.Index("profiles_customer_idx", "company_id", "customer_id"),)
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
     user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
@@ -63,6 +64,8 @@ class Profile(TenantScoped, Base):
     phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     certification_number: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     certification_expires_on: so.Mapped[dt.date | None]
+    # A portal user's customer account: all they may see (their invoices, their devices' certificates).
+    customer_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("customers.id"))
     # A technician's working hours in the company's time zone; a job booked outside them is a conflict.
     workday_starts: so.Mapped[dt.time] = so.mapped_column(default=dt.time(7, 0))
     workday_ends: so.Mapped[dt.time] = so.mapped_column(default=dt.time(17, 0))

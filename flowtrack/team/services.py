@@ -80,10 +80,11 @@ def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tupl
 
 
 def invite(session: so.Session, *, email: str, full_name: str, role: str, invited_by: uuid.UUID,
-           inviter_name: str, link_for: Callable[[str], str]) -> Profile:
-    """Create the person without a password and email them a link to set one."""
+           inviter_name: str, link_for: Callable[[str], str], customer_id: uuid.UUID | None = None) -> Profile:
+    """Create the person without a password and email them a link to set one. A portal user belongs to one
+    customer account, and is invited from it."""
     role_ = Role(role)
-    if role_ not in INVITABLE_ROLES:
+    if (role_ is Role.customer) != (customer_id is not None):
         raise TeamError("Customers are invited from their customer account.")
     email = email.strip().lower()
     try:
@@ -93,11 +94,12 @@ def invite(session: so.Session, *, email: str, full_name: str, role: str, invite
             session.flush()
     except IntegrityError:
         raise TeamError("This email address already has a FlowTrack account.") from None
-    profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value)
+    profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value, customer_id=customer_id)
     session.add(profile)
     session.flush()
     audit.record(session, "user.invited", entity_type="user", entity_id=user.id,
-                 changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name}))
+                 changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name,
+                                                      "customer": customer_id}))
     _send_invitation(session, user, role_, invited_by, inviter_name, link_for)
     return profile
 

@@ -94,7 +94,8 @@ def _gauge(app, factory, tenant):
 RECORD_URLS = {
     **{endpoint: _customer for endpoint in ("customers.detail", "customers.edit", "customers.archive",
                                             "customers.restore", "customers.row", "customers.contact_form",
-                                            "customers.save_contact", "customers.new_location")},
+                                            "customers.save_contact", "customers.new_location",
+                                            "customers.invite_portal_user")},
     **{endpoint: _location for endpoint in ("customers.location", "customers.edit_location", "devices.new")},
     **{endpoint: _device for endpoint in ("devices.detail", "devices.edit", "devices.replace")},
     **{endpoint: _district for endpoint in ("districts.edit", "districts.delete")},

@@ -27,6 +27,7 @@ VALID_POSTS = {
     "customers.archive": {},
     "customers.restore": {},
     "customers.save_contact": {"phone": "541-555-0666", "email": "attacker@example.com"},
+    "customers.invite_portal_user": {"full_name": "Intruder", "email": "intruder@example.com"},
     "customers.new_location": {"address_line1": "1 Intruder Way", "city": "Elsewhere", "state": "OR",
                                "postal_code": "97401", "district_id": ""},
     "customers.edit_location": {"address_line1": "1 Intruder Way", "city": "Elsewhere", "state": "OR",

@@ -18,6 +18,7 @@ from flowtrack.queue import enqueue_for_company
 from tests.customers.factories import RECORD_URLS
 from tests.imports.factories import IMPORT_URLS
 from tests.invoices.factories import INVOICE_URLS
+from tests.portal.factories import PORTAL_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
 from tests.testing.factories import TESTING_URLS
 
@@ -73,6 +74,7 @@ OBJECT_URLS = {
     **IMPORT_URLS,
     **SCHEDULING_URLS,
     **INVOICE_URLS,
+    **PORTAL_URLS,
 }
 
 

@@ -21,9 +21,9 @@ def sent_invoice(app, tenant: Tenant, *, amount_cents: int = 12500, customer=Non
     return invoice
 
 
-def printed_invoice(app, tenant: Tenant):
+def printed_invoice(app, tenant: Tenant, **fields):
     """A sent invoice whose PDF is printed (by the worker's function, called here in-process)."""
-    invoice = sent_invoice(app, tenant)
+    invoice = sent_invoice(app, tenant, **fields)
     with app.app_context():
         print_and_mail_invoice(str(tenant.id), str(invoice.id))
     return invoice

@@ -1,0 +1,27 @@
+"""The customer portal: a portal user's profile names the customer account they belong to.
+
+Revision ID: 0013
+Revises: 0012
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("profiles", sa.Column("customer_id", UUID(as_uuid=True)))
+    # NOT VALID: every existing row is NULL, and checking them would run the owner's query under row-level
+    # security, which only a session's tenant may pass. New and changed rows are checked as usual.
+    op.execute("ALTER TABLE profiles ADD CONSTRAINT profiles_customer_id_fkey FOREIGN KEY (customer_id) "
+               "REFERENCES customers (id) NOT VALID")
+    op.create_index("profiles_customer_idx", "profiles", ["company_id", "customer_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("profiles_customer_idx", "profiles")
+    op.drop_column("profiles", "customer_id")

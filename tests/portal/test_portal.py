@@ -1,0 +1,83 @@
+"""A customer, invited from their account, signs in to the portal and sees their own invoices and their devices'
+latest test certificates, and nothing of anyone else's."""
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from flowtrack.invoices import services as invoices
+from flowtrack.models.accounts import Role
+from flowtrack.models.customers import Customer, CustomerLocation, Device
+from tests.invoices.factories import printed_invoice, sent_invoice
+from tests.notifications.outbox import last_email, link_in
+from tests.testing.factories import printed_test
+
+PASSWORD = "a portal passphrase of mine"
+
+
+@pytest.fixture
+def harbor(records, acme):
+    return records.customer(acme, name="Harbor Foods", email="ap@harborfoods.example")
+
+
+def portal_browser(app, factory, tenant, customer):
+    member = factory.member(tenant.id, Role.customer.value, customer_id=customer.id)
+    browser = app.test_client()
+    browser.sign_in_as(member)
+    return browser
+
+
+def test_the_office_invites_a_portal_user_who_sets_a_password_and_sees_the_account(
+        app, office, client, acme, harbor):
+    page = office.get(f"/customers/{harbor.id}")
+    assert "Invite to the portal" in page.text
+    office.submit(f"/customers/{harbor.id}/portal-users", {"full_name": "Pat Payables",
+                                                           "email": "pat@harborfoods.example"})
+    assert "pat@harborfoods.example · invited" in office.get(f"/customers/{harbor.id}").text
+    link = link_in(last_email(app, "pat@harborfoods.example").body)
+    client.get(link)
+    accepted = client.submit("/invitation", {"password": PASSWORD, "confirm": PASSWORD})
+    assert accepted.status_code == 303
+    signed_in = client.submit("/login", {"email": "pat@harborfoods.example", "password": PASSWORD},
+                              follow_redirects=True)
+    assert "Open your account" in signed_in.text
+    assert "Harbor Foods" in client.get("/portal/").text
+    assert client.get("/customers/").status_code == 403 and client.get("/invoices/").status_code == 403
+
+
+def test_a_portal_user_sees_only_their_customers_sent_invoices_and_downloads_them(
+        app, factory, acme, records, harbor):
+    mine = printed_invoice(app, acme, customer=harbor)
+    theirs = printed_invoice(app, acme)  # another customer of the same company
+    with records.session(acme) as session:
+        draft = invoices.blank_invoice(session, session.get(Customer, harbor.id))
+    browser = portal_browser(app, factory, acme, harbor)
+
+    home = browser.get("/portal/").text
+    assert mine.label in home and theirs.label not in home and draft.label not in home
+    page = browser.get(f"/portal/invoices/{mine.id}")
+    assert page.status_code == 200 and "$125.00" in page.text
+    pdf = browser.get(f"/portal/invoices/{mine.id}/pdf")
+    assert pdf.status_code == 200 and "Harbor Foods" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    for other in (theirs.id, draft.id):  # an id changed in the URL
+        assert browser.get(f"/portal/invoices/{other}").status_code == 404
+        assert browser.get(f"/portal/invoices/{other}/pdf").status_code == 404
+
+
+def test_a_portal_user_downloads_their_devices_latest_certificates_only(app, factory, acme, records):
+    record = printed_test(app, factory, acme)
+    with app.extensions["flowtrack.db"].service() as session:
+        customer = session.get(CustomerLocation, session.get(Device, record.device_id).location_id).customer
+    other = printed_test(app, factory, acme)
+    browser = portal_browser(app, factory, acme, customer)
+    home = browser.get("/portal/").text
+    assert "Download the certificate" in home
+    pdf = browser.get(f"/portal/certificates/{record.id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert browser.get(f"/portal/certificates/{other.id}.pdf").status_code == 404
+
+
+def test_a_portal_sign_in_without_a_customer_sees_nothing(customer, acme, app):
+    invoice = sent_invoice(app, acme)
+    assert "not linked to a customer account" in customer.get("/portal/").text
+    assert customer.get(f"/portal/invoices/{invoice.id}").status_code == 404
