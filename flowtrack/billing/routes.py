@@ -6,11 +6,12 @@ import os
 import time
 
 import stripe
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.auth.permissions import BILLING_MANAGE, public, requires
 from flowtrack.billing import services
+from flowtrack.billing.forms import PaymentAccountForm
 from flowtrack.db import utcnow
 from flowtrack.extensions import csrf
 from flowtrack.lifecycle import anonymize
@@ -69,6 +70,26 @@ def stripe_webhook():
 def index():
     """The plan and subscription, and the way to the Stripe customer portal (card, plan, cancel, resume)."""
     company = g.db.get(Company, current_user.company_id)
+    return _page(company)
+
+
+def _page(company: Company, form: PaymentAccountForm | None = None, status: int = 200):
+    form = form or PaymentAccountForm(formdata=None, stripe_account_id=company.stripe_account_id)
     return render_template("billing/index.html", company=company, portal_url=_setting("STRIPE_PORTAL_URL"),
+                           account_form=form,
                            read_only=anonymize.grace_started(company, utcnow()),
-                           deletion_at=anonymize.scheduled_deletion(company), grace_days=anonymize.GRACE_DAYS)
+                           deletion_at=anonymize.scheduled_deletion(company), grace_days=anonymize.GRACE_DAYS), status
+
+
+@bp.post("/billing/payment-account")
+@requires(BILLING_MANAGE)
+def payment_account():
+    """The company's own Stripe account, where its customers' online invoice payments go."""
+    company = g.db.get(Company, current_user.company_id)
+    form = PaymentAccountForm()
+    if not form.validate_on_submit():
+        return _page(company, form, 422)
+    services.set_payment_account(g.db, company, form.stripe_account_id.data or None)
+    g.db.commit()
+    flash("Payment account saved.", "success")
+    return redirect(url_for("billing.index"), code=303)

@@ -2,7 +2,8 @@
 
 The webhook is one of the few narrow uses of the service role (no person is
 signed in): it finds one company by its Stripe ids, updates its subscription
-columns, and audits what changed. Each event id is recorded in
+columns, and audits what changed. Customers' invoice payments arrive on the
+same webhook and are applied by flowtrack/invoices/payments.py. Each event id is recorded in
 `stripe_events` in the same transaction as its effects, so a replay changes
 nothing, and a redelivery racing the first waits on the primary key and
 then changes nothing either.
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
 from flowtrack.db import utcnow
+from flowtrack.invoices import payments
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.companies import Company, Plan
 
@@ -132,6 +134,8 @@ def handle_event(session: so.Session, event: dict) -> Outcome:
     ).scalar()
     if claimed is None:
         return Outcome(event_id, "duplicate")
+    if event_type in payments.EVENTS:
+        return _record(session, event_id, *payments.apply_event(session, event))
     if event_type not in SUBSCRIPTION_EVENTS:
         return Outcome(event_id, "ignored")
 
@@ -169,3 +173,12 @@ def _record(session: so.Session, event_id: str, outcome: str, company_id: uuid.U
     session.execute(sa.update(StripeEvent).where(StripeEvent.id == event_id)
                     .values(outcome=outcome, company_id=company_id))
     return Outcome(event_id, outcome, company_id)
+
+
+def set_payment_account(session: so.Session, company: Company, account_id: str | None) -> None:
+    before = company.stripe_account_id
+    if before == account_id:
+        return
+    company.stripe_account_id = account_id
+    audit.record(session, "company.payment_account_changed", entity_type="company", entity_id=company.id,
+                 changes=audit.changes_between({"stripe_account_id": before}, {"stripe_account_id": account_id}))

@@ -269,14 +269,16 @@ def void(session: so.Session, invoice: Invoice) -> None:
                  changes={"number": invoice.number, "status": {"before": before, "after": "void"}})
 
 
-def _apply(session: so.Session, invoice: Invoice, amount_cents: int) -> None:
+def apply_payment(session: so.Session, invoice: Invoice, amount_cents: int, **audit_as) -> None:
+    """Money in (or, negative, out) changes what the invoice still asks for, and so its status. A card payment
+    is taken whatever the balance (the money has moved): more than the total leaves a credit the office sees."""
     before = invoice.status
     invoice.paid_cents += amount_cents
     invoice.status = (InvoiceStatus.paid.value if invoice.paid_cents >= invoice.total_cents else
                       InvoiceStatus.partially_paid.value if invoice.paid_cents > 0 else InvoiceStatus.sent.value)
     if invoice.status != before:
         audit.record(session, "invoice.status_changed", entity_type="invoice", entity_id=invoice.id,
-                     changes={"status": {"before": before, "after": invoice.status}})
+                     changes={"status": {"before": before, "after": invoice.status}}, **audit_as)
 
 
 def record_payment(session: so.Session, invoice: Invoice, *, amount_cents: int, method: str, received_on: dt.date,
@@ -293,7 +295,7 @@ def record_payment(session: so.Session, invoice: Invoice, *, amount_cents: int, 
     payment = Payment(invoice_id=invoice.id, amount_cents=amount_cents, method=PaymentMethod(method).value,
                       reference=(reference or "").strip() or None, received_on=received_on, recorded_by=recorded_by)
     session.add(payment)
-    _apply(session, invoice, amount_cents)
+    apply_payment(session, invoice, amount_cents)
     session.flush()
     audit.record(session, "payment.recorded" if amount_cents > 0 else "payment.refunded", entity_type="invoice",
                  entity_id=invoice.id, changes={"amount_cents": amount_cents, "method": payment.method,
@@ -319,7 +321,7 @@ def credit_note(session: so.Session, invoice: Invoice, *, amount_cents: int, rea
     session.flush()
     session.add(Payment(invoice_id=invoice.id, amount_cents=amount_cents, method=PaymentMethod.credit.value,
                         reference=f"credit note {note.number}", received_on=today))
-    _apply(session, invoice, amount_cents)
+    apply_payment(session, invoice, amount_cents)
     audit.record(session, "invoice.credited", entity_type="invoice", entity_id=invoice.id,
                  changes={"credit_note": note.number, "amount_cents": amount_cents, "reason": reason})
     return note

@@ -28,6 +28,8 @@ class Company(Base):
     plan: so.Mapped[str] = so.mapped_column(sa.String(20), default=Plan.professional.value)
     stripe_customer_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
     stripe_subscription_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
+    # The company's own Stripe account (Connect), where its customers' invoice payments go.
+    stripe_account_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     subscription_status: so.Mapped[str] = so.mapped_column(sa.String(32), default="active")
     cancel_at_period_end: so.Mapped[bool] = so.mapped_column(default=False)
     current_period_end: so.Mapped[dt.datetime | None]

@@ -1,21 +1,29 @@
 """The customer portal: a customer's own invoices (list, page, PDF) and their devices' latest test certificates.
 Phone-first: most customers arrive from an email on their phone."""
+import os
 import uuid
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, g, render_template, send_file
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   send_file, url_for)
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.permissions import PORTAL_VIEW, requires
+from flowtrack.extensions import limiter
+from flowtrack.invoices import payments
 from flowtrack.invoices import services as invoices
 from flowtrack.invoices.tasks import pdf_path
+from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.portal import services
 from flowtrack.testing import report
 from flowtrack.testing import services as testing
 from flowtrack.testing.tasks import storage_dir
+from flowtrack.web import CSP
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+STRIPE_JS = "https://js.stripe.com/v3/"
 
 
 def _customer() -> Customer | None:
@@ -45,7 +53,47 @@ def invoice(invoice_id: uuid.UUID):
     found = invoices.get_invoice(g.db, invoice_id, customer_id=_own_customer().id)
     if found is None:
         abort(404)
-    return render_template("portal/invoice.html", invoice=found, pdf_ready=pdf_path(found).exists())
+    return render_template("portal/invoice.html", invoice=found, pdf_ready=pdf_path(found).exists(),
+                           paying=request.args.get("paid") == "1")
+
+
+@bp.post("/invoices/<uuid:invoice_id>/pay")
+@requires(PORTAL_VIEW)
+@limiter.limit("20 per hour", key_func=lambda: f"user:{current_user.user_id}")
+def pay(invoice_id: uuid.UUID):
+    """The card form for what the invoice still asks for. The payment counts once Stripe's webhook says so."""
+    found = invoices.get_invoice(g.db, invoice_id, customer_id=_own_customer().id)
+    if found is None:
+        abort(404)
+    company = g.db.get(Company, current_user.company_id)
+    publishable_key, js_url = _stripe_setting("STRIPE_PUBLISHABLE_KEY"), _stripe_setting("STRIPE_JS_URL") or STRIPE_JS
+    try:
+        if not publishable_key:
+            raise payments.CannotPay("Online payment is not set up on this installation; please pay by check.")
+        intent = payments.start_payment(payments.stripe_client(_stripe_setting), company, found)
+    except payments.CannotPay as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("portal.invoice", invoice_id=found.id), code=303)
+    audit.record(g.db, "invoice.payment_started", entity_type="invoice", entity_id=found.id,
+                 changes={"payment_intent": intent.id, "amount_cents": intent.amount})
+    g.db.commit()
+    response = make_response(render_template("portal/pay.html", invoice=found, intent=intent, js_url=js_url,
+                                              publishable_key=publishable_key, account=company.stripe_account_id))
+    response.headers["Content-Security-Policy"] = _csp_with_stripe(js_url)
+    return response
+
+
+def _stripe_setting(name: str) -> str | None:
+    return current_app.config.get(name) or os.environ.get(name) or None
+
+
+def _csp_with_stripe(js_url: str) -> str:
+    """Our policy, plus Stripe's script, card frame and API for this one page (the card never touches us)."""
+    parts = urlsplit(js_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return (CSP.replace("script-src 'self'", f"script-src 'self' {origin}")
+            .replace("connect-src 'self'", f"connect-src 'self' {origin} https://api.stripe.com")
+            + f"; frame-src {origin} https://hooks.stripe.com")
 
 
 @bp.get("/invoices/<uuid:invoice_id>/pdf")

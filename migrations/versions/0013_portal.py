@@ -1,4 +1,5 @@
-"""The customer portal: a portal user's profile names the customer account they belong to.
+"""The customer portal: a portal user's profile names the customer account they belong to; a company's own
+Stripe (Connect) account, where its customers' online payments go.
 
 Revision ID: 0013
 Revises: 0012
@@ -6,6 +7,8 @@ Revises: 0012
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
+
+from flowtrack.config import ROLE_APP
 
 revision = "0013"
 down_revision = "0012"
@@ -20,8 +23,11 @@ def upgrade() -> None:
     op.execute("ALTER TABLE profiles ADD CONSTRAINT profiles_customer_id_fkey FOREIGN KEY (customer_id) "
                "REFERENCES customers (id) NOT VALID")
     op.create_index("profiles_customer_idx", "profiles", ["company_id", "customer_id"])
+    op.add_column("companies", sa.Column("stripe_account_id", sa.String(255)))
+    op.execute(f'GRANT UPDATE (stripe_account_id) ON companies TO "{ROLE_APP}"')
 
 
 def downgrade() -> None:
+    op.drop_column("companies", "stripe_account_id")
     op.drop_index("profiles_customer_idx", "profiles")
     op.drop_column("profiles", "customer_id")

@@ -93,6 +93,7 @@ def test_an_invoice_from_a_completed_work_order_bills_each_test_repair_and_trip(
         assert expected in text, expected
     [mail] = emails_to(app, "ap@harbor.example")
     assert f"Invoice {invoice.number}" in mail.subject and "$172.19" in mail.body
+    assert f"/portal/invoices/{invoice.id}" in mail.body
     for action in ("invoice.created", "invoice.sent", "invoice.downloaded"):
         assert audit_entries(app, acme, action), action
     assert stored(app, invoice.id).customer_snapshot["name"] == customer.name
@@ -107,7 +108,7 @@ def line_serial(invoice):
     return invoice.lines[0]["description"].rsplit("serial ", 1)[1]
 
 
-def test_a_sent_invoice_is_frozen_and_corrected_only_by_a_credit_note(app, office, acme):
+def test_a_sent_invoice_is_frozen_and_corrected_only_by_a_credit_note(app, office, acme, run_worker):
     invoice = sent_invoice(app, acme, amount_cents=20000)
     refused = office.submit(f"/invoices/{invoice.id}/lines", {"description": "Extra", "quantity": "1",
                                                               "unit_price": "10"}, follow_redirects=True)
@@ -119,6 +120,9 @@ def test_a_sent_invoice_is_frozen_and_corrected_only_by_a_credit_note(app, offic
     assert (credited.paid_cents, credited.balance_cents, credited.status) == (5000, 15000, "partially_paid")
     note = [i for i in sa_invoices(app, acme) if i.kind == "credit_note"][0]
     assert note.number == invoice.number + 1 and note.total_cents == -5000 and note.status == "sent"
+    run_worker()  # the credit note is printed and mailed like an invoice
+    assert [e.subject for e in emails_to(app, "billing@harbor.example")][-1].startswith(f"Credit note {note.number}")
+    assert office.get(f"/invoices/{note.id}/pdf").status_code == 200
     too_much = office.submit(f"/invoices/{invoice.id}/credit", {"amount": "150.01", "reason": "x"})
     assert too_much.status_code == 422 and "still due" in too_much.text
     assert audit_entries(app, acme, "invoice.credited")

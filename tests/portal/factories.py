@@ -11,4 +11,5 @@ def _certificate(app, factory, tenant):
     return {"test_id": printed_test(app, factory, tenant).id}
 
 
-PORTAL_URLS = {"portal.invoice": _invoice, "portal.invoice_pdf": _invoice, "portal.certificate": _certificate}
+PORTAL_URLS = {"portal.invoice": _invoice, "portal.invoice_pdf": _invoice, "portal.pay": _invoice,
+               "portal.certificate": _certificate}
