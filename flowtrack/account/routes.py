@@ -3,15 +3,17 @@ import uuid
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from flowtrack.account import mfa, redact, services, tokens
 from flowtrack.account.forms import ForgotPasswordForm, NewPasswordForm
+from flowtrack.auth.routes import continue_sign_in
 from flowtrack.auth.forms import CodeForm, EnrolForm
 from flowtrack.auth.permissions import ACCOUNT_SELF, public, requires
 from flowtrack.extensions import limiter
 from flowtrack.models.accounts import User
 from flowtrack.notifications.links import external_url
-from flowtrack.web import client_ip, get_db
+from flowtrack.web import client_ip, get_db, session_policy
 
 bp = Blueprint("account", __name__)
 bp.record_once(lambda _state: redact.install())
@@ -19,6 +21,7 @@ bp.record_once(lambda _state: redact.install())
 LINK_INVALID = "This link does not work any more: it was used already, it expired, or it was replaced by a newer one."
 RESET_SENT = ("If an active account uses that address, we sent it a link to choose a new password. "
               "The link works once, within an hour.")
+LINK_SENT = "If a customer account uses that address, we sent it a sign-in link. It works once, within 15 minutes."
 
 
 def forgot_email_key() -> str:
@@ -90,6 +93,48 @@ def forgot_password():
         return redirect(url_for("auth.login"), code=303)
     status = 200 if request.method == "GET" else 422
     return render_template("account/forgot.html", form=form), status
+
+
+@bp.route("/login/link", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("5 per hour", key_func=forgot_email_key, methods=["POST"])
+def sign_in_link():
+    """A customer asks for a one-time sign-in link instead of a password. The answer is the same either way."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        def link_for(raw: str) -> str:
+            return external_url("account.open_sign_in_link",
+                                token=tokens.sign(current_app.secret_key, tokens.SIGN_IN_LINK, raw))
+
+        services.request_sign_in_link(get_db(), form.email.data, link_for, ip=client_ip(),
+                                      user_agent=request.user_agent.string)
+        flash(LINK_SENT, "success")
+        return redirect(url_for("auth.login"), code=303)
+    status = 200 if request.method == "GET" else 422
+    return render_template("account/sign_in_link.html", form=form), status
+
+
+@bp.route("/login/link/open", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+def open_sign_in_link():
+    """The link from the email: one button signs in (opening the link alone spends nothing: mail scanners
+    follow links)."""
+    if request.method == "GET" and "token" in request.args:
+        return _token_from_link(tokens.SIGN_IN_LINK, "account.open_sign_in_link")
+    raw = _stashed(tokens.SIGN_IN_LINK)
+    if raw is None:
+        return render_template("account/link_invalid.html", message=LINK_INVALID), 400
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return render_template("account/open_link.html", form=form)
+    result = services.sign_in_with_link(get_db(), raw, session_policy(), ip=client_ip(),
+                                        user_agent=request.user_agent.string)
+    session.pop("account_token", None)
+    if result is None:
+        return render_template("account/link_invalid.html", message=LINK_INVALID), 400
+    return continue_sign_in(result, result.email, url_for("portal.home"))
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])

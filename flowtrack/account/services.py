@@ -18,9 +18,9 @@ import sqlalchemy.orm as so
 from flowtrack.account import tokens
 from flowtrack.audit import services as audit
 from flowtrack.auth.passwords import hash_password
-from flowtrack.auth.services import revoke_sessions
+from flowtrack.auth.services import SessionPolicy, SignIn, revoke_sessions, start_session
 from flowtrack.db import Database, utcnow
-from flowtrack.models.accounts import AuthSession, Profile, User
+from flowtrack.models.accounts import AuthSession, Profile, Role, User
 from flowtrack.models.companies import Company
 from flowtrack.notifications.services import send_email
 
@@ -97,6 +97,47 @@ def request_password_reset(db: Database, email: str, link_for: Callable[[str], s
         audit.record(session, "password.reset_requested", entity_type="user", entity_id=user.id,
                      company_id=user.company_id, actor=audit.Actor(None, "password reset form", ip, user_agent))
         session.commit()
+
+
+def request_sign_in_link(db: Database, email: str, link_for: Callable[[str], str], *, ip: str | None,
+                         user_agent: str | None) -> None:
+    """Email a one-time sign-in link to a portal customer's active account; say nothing either way (team
+    members sign in with their password, and two-step sign-in where it applies)."""
+    with db.service() as session:
+        user = session.scalar(sa.select(User).join(Profile, Profile.user_id == User.id).where(
+            sa.func.lower(User.email) == email.strip().lower(), User.is_active.is_(True),
+            Profile.role == Role.customer.value))
+        company = session.get(Company, user.company_id) if user else None
+        if user is None or company.tombstoned_at is not None:
+            return
+        raw = tokens.issue(session, user.id, tokens.SIGN_IN_LINK, company_id=user.company_id)
+        minutes = int(tokens.LIFETIMES[tokens.SIGN_IN_LINK].total_seconds() // 60)
+        send_email(session, user.email, f"Your sign-in link for {company.name}",
+                   f"Sign in to your {company.name} account (the link works once, within {minutes} minutes):\n"
+                   f"{link_for(raw)}\n\nIf you did not ask for it, ignore this email.\n",
+                   company_id=user.company_id, sensitive=True)
+        audit.record(session, "login.link_requested", entity_type="user", entity_id=user.id,
+                     company_id=user.company_id, actor=audit.Actor(None, "sign-in link form", ip, user_agent))
+        session.commit()
+
+
+def sign_in_with_link(db: Database, raw: str, policy: SessionPolicy, *, ip: str | None,
+                      user_agent: str | None) -> SignIn | None:
+    """Use a sign-in link: a session, or the second step where two-step sign-in applies; None if it is spent."""
+    with db.service() as session:
+        token = tokens.redeem(session, raw, tokens.SIGN_IN_LINK)
+        user = session.get(User, token.user_id) if token else None
+        company = session.get(Company, user.company_id) if user else None
+        if user is None or not user.is_active or company.tombstoned_at is not None:
+            session.rollback()
+            return None
+        if user.mfa_enrolled_at is not None or company.require_mfa:
+            session.commit()
+            return SignIn(user.id, user.company_id, second_step="mfa" if user.mfa_enrolled_at else "enrol",
+                          email=user.email)
+        token = start_session(session, user, policy, ip=ip, user_agent=user_agent, via="email link")
+        session.commit()
+        return SignIn(user.id, user.company_id, token=token, email=user.email)
 
 
 def reset_password(db: Database, raw: str, password: str, *, ip: str | None, user_agent: str | None) -> str | None:

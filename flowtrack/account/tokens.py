@@ -1,4 +1,4 @@
-"""Single-use, expiring tokens for invitations and password resets.
+"""Single-use, expiring tokens for invitations, password resets and portal sign-in links.
 
 A link carries a random token, signed with the app's secret key and the
 token's purpose (so a reset link is no invitation, and a tampered or made-up
@@ -22,7 +22,9 @@ from flowtrack.models.security import AccountToken
 
 INVITE = "invite"
 PASSWORD_RESET = "password_reset"
-LIFETIMES = {INVITE: dt.timedelta(days=7), PASSWORD_RESET: dt.timedelta(hours=1)}
+SIGN_IN_LINK = "sign_in_link"  # a portal customer's sign-in without a password
+LIFETIMES = {INVITE: dt.timedelta(days=7), PASSWORD_RESET: dt.timedelta(hours=1),
+             SIGN_IN_LINK: dt.timedelta(minutes=15)}
 
 
 def issue(session: so.Session, user_id: uuid.UUID, purpose: str, *, company_id: uuid.UUID | None = None,

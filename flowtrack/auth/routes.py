@@ -9,7 +9,7 @@ from flask_login import current_user
 from flowtrack.account import mfa
 from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
 from flowtrack.auth.permissions import ACCOUNT_SELF, public, requires
-from flowtrack.auth.services import sign_in, sign_out
+from flowtrack.auth.services import SignIn, sign_in, sign_out
 from flowtrack.extensions import limiter, login_email_key
 from flowtrack.web import client_ip, get_db, session_policy
 
@@ -48,21 +48,26 @@ def login():
     if form.validate_on_submit():
         result = sign_in(get_db(), form.email.data, form.password.data, session_policy(),
                          ip=client_ip(), user_agent=request.user_agent.string)
-        if result and result.token:
-            _begin_session(result.token)
-            return redirect(_safe_next(request.args.get("next")), code=303)
         if result:
-            # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes.
-            session.clear()
-            session["pending_login"] = {"user": str(result.user_id), "email": form.email.data.strip().lower(),
-                                        "step": result.second_step, "until": int(time.time()) + PENDING_SECONDS,
-                                        "next": request.args.get("next")}
-            return redirect(url_for("auth.second_step" if result.second_step == "mfa" else "auth.enrol"), code=303)
+            return continue_sign_in(result, form.email.data, request.args.get("next"))
         form.password.errors.append(LOGIN_FAILED)
     elif request.method == "POST" and not form.errors:
         form.password.errors.append(LOGIN_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/login.html", form=form, demo=current_app.config["ENV_NAME"] != "production"), status
+
+
+def continue_sign_in(result: SignIn, email: str, next_url: str | None):
+    """After a right password (or a sign-in link): into the new session, or on to the second step."""
+    if result.token:
+        _begin_session(result.token)
+        return redirect(_safe_next(next_url), code=303)
+    # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes.
+    session.clear()
+    session["pending_login"] = {"user": str(result.user_id), "email": email.strip().lower(),
+                                "step": result.second_step, "until": int(time.time()) + PENDING_SECONDS,
+                                "next": next_url}
+    return redirect(url_for("auth.second_step" if result.second_step == "mfa" else "auth.enrol"), code=303)
 
 
 def _pending(step: str) -> dict | None:

@@ -70,6 +70,7 @@ class SignIn:
     company_id: uuid.UUID
     token: str | None = None
     second_step: str | None = None
+    email: str | None = None
 
 
 def sign_in(db: Database, email: str, password: str, policy: SessionPolicy, *,
@@ -105,15 +106,17 @@ def sign_in(db: Database, email: str, password: str, policy: SessionPolicy, *,
 
 
 def start_session(session: so.Session, user: User, policy: SessionPolicy, *, ip: str | None,
-                  user_agent: str | None, method: str = "password") -> str:
-    """The session row of a completed sign-in and its audit entry (service role); returns the token."""
+                  user_agent: str | None, method: str = "password", via: str | None = None) -> str:
+    """The session row of a completed sign-in and its audit entry (service role); returns the token.
+    `method` names a second factor used; `via`, a way in other than the password (an email link)."""
     row, token = new_session(user.company_id, user.id, policy, ip=ip, user_agent=user_agent)
     session.add(row)
     user.last_login_at = utcnow()
     session.flush()
     audit.record(session, "login.succeeded", entity_type="session", entity_id=row.id, company_id=user.company_id,
                  actor=audit.Actor(user.id, user.email, ip, user_agent),
-                 changes=None if method == "password" else {"second_factor": method})
+                 changes={**({"second_factor": method} if method != "password" else {}),
+                          **({"via": via} if via else {})} or None)
     return token
 
 

@@ -2,7 +2,8 @@
 one from a completed work order or by hand, the PDF, the aging of open invoices, and the price list."""
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
+                   url_for)
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 
@@ -11,7 +12,7 @@ from flowtrack.auth.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
 from flowtrack.company_settings import settings_of
 from flowtrack.customers import services as customers
 from flowtrack.devices.services import company_today
-from flowtrack.invoices import services
+from flowtrack.invoices import logo, services
 from flowtrack.invoices.forms import (BillingSettingsForm, CreditForm, InvoiceFilterForm, LineForm, PaymentForm,
                                       PriceForm)
 from flowtrack.invoices.tasks import pdf_path, print_and_mail_invoice
@@ -227,7 +228,8 @@ def _prices_page(form: PriceForm | None = None, settings_form: BillingSettingsFo
     settings_form = settings_form or BillingSettingsForm(formdata=None, tax_rate=settings.tax_rate_bp / 100,
                                                          payment_terms_days=settings.payment_terms_days)
     return render_template("invoices/prices.html", items=services.price_list(g.db), form=form or PriceForm(formdata=None),
-                           settings_form=settings_form), status
+                           settings_form=settings_form,
+                           logo=logo.logo_data_uri(_instance_path(), current_user.company_id)), status
 
 
 @bp.get("/invoices/prices")
@@ -271,3 +273,37 @@ def save_settings():
     g.db.commit()
     flash("Tax rate and payment terms saved; they apply to invoices made from now on.", "success")
     return redirect(url_for("invoices.prices"), code=303)
+
+
+@bp.post("/invoices/logo")
+@requires(INVOICES_MANAGE)
+def upload_logo():
+    """The logo printed on invoices from now on."""
+    upload = request.files.get("logo")
+    try:
+        if upload is None or not upload.filename:
+            raise logo.LogoRefused("Choose a picture to upload.")
+        logo.save_logo(_instance_path(), current_user.company_id, upload.read(logo.MAX_BYTES + 1))
+    except logo.LogoRefused as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("invoices.prices"), code=303)
+    audit.record(g.db, "invoices.logo_changed", entity_type="company", entity_id=current_user.company_id,
+                 changes={"logo": "uploaded"})
+    g.db.commit()
+    flash("Logo saved; it is printed on invoices sent from now on.", "success")
+    return redirect(url_for("invoices.prices"), code=303)
+
+
+@bp.post("/invoices/logo/delete")
+@requires(INVOICES_MANAGE)
+def remove_logo():
+    if logo.remove_logo(_instance_path(), current_user.company_id):
+        audit.record(g.db, "invoices.logo_changed", entity_type="company", entity_id=current_user.company_id,
+                     changes={"logo": "removed"})
+        g.db.commit()
+    flash("Logo removed.", "success")
+    return redirect(url_for("invoices.prices"), code=303)
+
+
+def _instance_path():
+    return current_app.extensions["flowtrack.settings"].instance_path

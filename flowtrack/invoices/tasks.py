@@ -9,6 +9,7 @@ from flask import current_app, render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from flowtrack.invoices.logo import logo_data_uri
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice
 from flowtrack.money import format_cents
@@ -26,7 +27,8 @@ def pdf_path(invoice: Invoice) -> Path:
 
 def render_pdf(invoice: Invoice, company: Company) -> bytes:
     html = render_template("invoices/pdf.html", invoice=invoice, company=company,
-                           customer=invoice.customer_snapshot or {})
+                           customer=invoice.customer_snapshot or {},
+                           logo=logo_data_uri(current_app.extensions["flowtrack.settings"].instance_path, company.id))
     return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
 
 

@@ -63,8 +63,8 @@ IDENTITY_FIELDS = ("name", "company_name", "contact_name", "email", "phone", "bi
 
 # Folders under the instance path that hold a company's stored files as <folder>/<company id>/.
 # Exports, test report PDFs and invoice PDFs (the surviving invoice rows are the record; printed copies
-# go); device photos and logos join this list when file storage lands.
-COMPANY_FILE_FOLDERS = ("exports", "reports", "invoices")
+# go) and the logo; device photos join this list when their storage lands.
+COMPANY_FILE_FOLDERS = ("exports", "reports", "invoices", "logos")
 
 TOMBSTONE_NAME = "Deleted company"
 SWEEP_ACTOR = audit.Actor(user_id=None, label="anonymization sweep")

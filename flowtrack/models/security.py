@@ -16,7 +16,7 @@ class AccountToken(TenantScoped, Base):
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
     user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: so.Mapped[str] = so.mapped_column(sa.String(20))  # invite, password_reset
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(20))  # invite, password_reset, sign_in_link
     token_hash: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, unique=True, deferred=True,
                                                     deferred_raiseload=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

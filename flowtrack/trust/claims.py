@@ -38,6 +38,7 @@ DAY = "tests/scheduling/test_technician_day.py"
 REMINDERS = "tests/reminders/test_reminders.py"
 TEXTS = "tests/reminders/test_texts.py"
 LOGS = "tests/security/test_logs_hold_no_secrets.py"
+PORTAL = "tests/portal/test_portal.py"
 ACCESS_LOG = "tests/account/test_access_log.py"
 
 CLAIMS: tuple[Claim, ...] = (
@@ -83,6 +84,12 @@ CLAIMS: tuple[Claim, ...] = (
           "A technician sees only the jobs booked for them: another technician's job, in any company, is not found.",
           "security.md", (f"{DAY}::test_a_technician_never_sees_another_technicians_jobs",
                           f"{CROSS_TENANT}::test_another_companys_object_is_not_found")),
+    Claim("Sign-in and sessions",
+          "A customer's one-time sign-in link works once, within 15 minutes, only for a customer account, and "
+          "never skips two-step sign-in.",
+          "security.md", (
+              f"{PORTAL}::test_a_customer_signs_in_with_a_one_time_email_link",
+              f"{PORTAL}::test_a_sign_in_link_still_asks_for_the_second_step_where_the_company_requires_it")),
     Claim("Sign-in and sessions",
           "Passwords are stored only as Argon2id hashes, and the answer to a failed sign-in does not reveal "
           "whether the email exists.",

@@ -1,5 +1,5 @@
-"""The customer portal: a portal user's profile names the customer account they belong to; a company's own
-Stripe (Connect) account, where its customers' online payments go.
+"""The customer portal: a portal user's profile names the customer account they belong to; one-time sign-in
+links; a company's own Stripe (Connect) account, where its customers' online payments go.
 
 Revision ID: 0013
 Revises: 0012
@@ -23,11 +23,18 @@ def upgrade() -> None:
     op.execute("ALTER TABLE profiles ADD CONSTRAINT profiles_customer_id_fkey FOREIGN KEY (customer_id) "
                "REFERENCES customers (id) NOT VALID")
     op.create_index("profiles_customer_idx", "profiles", ["company_id", "customer_id"])
+    op.drop_constraint("account_tokens_purpose_check", "account_tokens")
+    op.create_check_constraint("account_tokens_purpose_check", "account_tokens",
+                               "purpose IN ('invite', 'password_reset', 'sign_in_link')")
     op.add_column("companies", sa.Column("stripe_account_id", sa.String(255)))
     op.execute(f'GRANT UPDATE (stripe_account_id) ON companies TO "{ROLE_APP}"')
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM account_tokens WHERE purpose = 'sign_in_link'")
+    op.drop_constraint("account_tokens_purpose_check", "account_tokens")
+    op.create_check_constraint("account_tokens_purpose_check", "account_tokens",
+                               "purpose IN ('invite', 'password_reset')")
     op.drop_column("companies", "stripe_account_id")
     op.drop_index("profiles_customer_idx", "profiles")
     op.drop_column("profiles", "customer_id")

@@ -7,9 +7,11 @@ from pypdf import PdfReader
 
 from flowtrack.invoices import services as invoices
 from flowtrack.models.accounts import Role
+from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device
 from tests.invoices.factories import printed_invoice, sent_invoice
-from tests.notifications.outbox import last_email, link_in
+from tests.customers.test_customers import audit_entries
+from tests.notifications.outbox import emails_to, last_email, link_in
 from tests.testing.factories import printed_test
 
 PASSWORD = "a portal passphrase of mine"
@@ -81,3 +83,38 @@ def test_a_portal_sign_in_without_a_customer_sees_nothing(customer, acme, app):
     invoice = sent_invoice(app, acme)
     assert "not linked to a customer account" in customer.get("/portal/").text
     assert customer.get(f"/portal/invoices/{invoice.id}").status_code == 404
+
+
+def test_a_customer_signs_in_with_a_one_time_email_link(app, client, factory, acme, harbor):
+    member = factory.member(acme.id, Role.customer.value, customer_id=harbor.id)
+    office = acme.members["office"]
+    for address in (member.email, office.email, "nobody@example.com"):  # the same answer for everyone
+        answer = client.submit("/login/link", {"email": address}, follow_redirects=True)
+        assert "If a customer account uses that address, we sent it a sign-in link." in answer.text
+    assert emails_to(app, office.email) == []  # team members sign in with their password (and second step)
+    link = link_in(last_email(app, member.email).body)
+
+    assert client.get(link).status_code == 303
+    button = client.get("/login/link/open")
+    assert button.status_code == 200 and "Sign in" in button.text  # opening the link spent nothing
+    signed_in = client.submit("/login/link/open")
+    assert signed_in.status_code == 303 and signed_in.location.endswith("/portal/")
+    assert "Harbor Foods" in client.get("/portal/").text
+    assert audit_entries(app, acme, "login.succeeded")[-1].changes == {"via": "email link"}
+
+    again = app.test_client()
+    again.get(link)
+    assert again.submit("/login/link/open").status_code == 400  # single use
+
+
+def test_a_sign_in_link_still_asks_for_the_second_step_where_the_company_requires_it(app, client, factory, acme,
+                                                                                      harbor):
+    member = factory.member(acme.id, Role.customer.value, customer_id=harbor.id)
+    with app.extensions["flowtrack.db"].service() as session:
+        session.get(Company, acme.id).require_mfa = True
+        session.commit()
+    client.submit("/login/link", {"email": member.email})
+    client.get(link_in(last_email(app, member.email).body))
+    answer = client.submit("/login/link/open")
+    assert answer.status_code == 303 and answer.location.endswith("/login/enrol")
+    assert client.get("/portal/").status_code in (302, 303)  # no session yet

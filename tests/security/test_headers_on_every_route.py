@@ -15,7 +15,7 @@ PUBLIC_ARGUMENTS = {
         "token": opt_out_token(app.secret_key, Records(app).customer(tenant))},
 }
 
-LINKS_WITHOUT_TOKEN = {"/invitation", "/password/reset"}
+LINKS_WITHOUT_TOKEN = {"/invitation", "/password/reset", "/login/link/open"}
 
 
 def get_urls(app, factory, tenant) -> list[tuple[str, str]]:

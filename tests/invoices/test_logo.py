@@ -1,0 +1,44 @@
+"""The office puts the company's logo on its invoices; anything that is not a usable picture is refused."""
+import io
+
+from PIL import Image
+from pypdf import PdfReader
+
+from tests.customers.test_customers import audit_entries
+from tests.invoices.factories import printed_invoice
+
+
+def picture(fmt="PNG", size=(1200, 400)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (12, 90, 170)).save(out, format=fmt)
+    return out.getvalue()
+
+
+def upload(browser, data: bytes, name="logo.png"):
+    return browser.submit("/invoices/logo", {"logo": (io.BytesIO(data), name)}, content_type="multipart/form-data",
+                          follow_redirects=True)
+
+
+def test_an_uploaded_logo_is_shrunk_and_printed_on_invoices(app, office, acme):
+    saved = upload(office, picture("JPEG"), "logo.jpg")
+    assert "Logo saved" in saved.text and 'alt="Your logo as invoices print it"' in saved.text
+    stored = app.extensions["flowtrack.settings"].instance_path / "logos" / str(acme.id) / "logo.png"
+    with Image.open(stored) as image:
+        assert image.format == "PNG" and max(image.size) == 600
+    invoice = printed_invoice(app, acme)
+    pdf = PdfReader(io.BytesIO(office.get(f"/invoices/{invoice.id}/pdf").data))
+    assert len(pdf.pages[0].images) == 1
+    assert audit_entries(app, acme, "invoices.logo_changed")[0].changes == {"logo": "uploaded"}
+
+    office.submit("/invoices/logo/delete")
+    assert not stored.exists()
+
+
+def test_files_that_are_not_usable_pictures_are_refused(office):
+    assert "not a picture we can read" in upload(office, b"%PDF-1.4 not a picture", "logo.png").text
+    gif = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(gif, format="GIF")
+    assert "PNG or JPEG" in upload(office, gif.getvalue(), "logo.gif").text
+    assert "at most 2 MB" in upload(office, b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 1)).text
+    assert "too large" in upload(office, picture(size=(6000, 6000))).text
+    assert "Choose a picture" in office.submit("/invoices/logo", {}, follow_redirects=True).text
