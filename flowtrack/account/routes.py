@@ -81,18 +81,21 @@ def invitation():
 @limiter.limit("5 per hour", key_func=forgot_email_key, methods=["POST"])
 def forgot_password():
     """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    return _email_a_link("account/forgot.html", tokens.PASSWORD_RESET, "account.reset_password",
+                         services.request_password_reset, RESET_SENT)
+
+
+def _email_a_link(template: str, purpose: str, endpoint: str, send, sent: str):
+    """The form that emails a single-use link (reset, sign-in): the same answer whether or not it was sent."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         def link_for(raw: str) -> str:
-            return external_url("account.reset_password",
-                                token=tokens.sign(current_app.secret_key, tokens.PASSWORD_RESET, raw))
+            return external_url(endpoint, token=tokens.sign(current_app.secret_key, purpose, raw))
 
-        services.request_password_reset(get_db(), form.email.data, link_for, ip=client_ip(),
-                                        user_agent=request.user_agent.string)
-        flash(RESET_SENT, "success")
+        send(get_db(), form.email.data, link_for, ip=client_ip(), user_agent=request.user_agent.string)
+        flash(sent, "success")
         return redirect(url_for("auth.login"), code=303)
-    status = 200 if request.method == "GET" else 422
-    return render_template("account/forgot.html", form=form), status
+    return render_template(template, form=form), 200 if request.method == "GET" else 422
 
 
 @bp.route("/login/link", methods=["GET", "POST"])
@@ -101,18 +104,8 @@ def forgot_password():
 @limiter.limit("5 per hour", key_func=forgot_email_key, methods=["POST"])
 def sign_in_link():
     """A customer asks for a one-time sign-in link instead of a password. The answer is the same either way."""
-    form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        def link_for(raw: str) -> str:
-            return external_url("account.open_sign_in_link",
-                                token=tokens.sign(current_app.secret_key, tokens.SIGN_IN_LINK, raw))
-
-        services.request_sign_in_link(get_db(), form.email.data, link_for, ip=client_ip(),
-                                      user_agent=request.user_agent.string)
-        flash(LINK_SENT, "success")
-        return redirect(url_for("auth.login"), code=303)
-    status = 200 if request.method == "GET" else 422
-    return render_template("account/sign_in_link.html", form=form), status
+    return _email_a_link("account/sign_in_link.html", tokens.SIGN_IN_LINK, "account.open_sign_in_link",
+                         services.request_sign_in_link, LINK_SENT)
 
 
 @bp.route("/login/link/open", methods=["GET", "POST"])
