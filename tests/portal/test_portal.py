@@ -8,6 +8,7 @@ from pypdf import PdfReader
 from flowtrack.invoices import services as invoices
 from flowtrack.models.accounts import Role
 from flowtrack.models.companies import Company
+from flowtrack.models.invoicing import Invoice
 from flowtrack.models.customers import Customer, CustomerLocation, Device
 from tests.invoices.factories import printed_invoice, sent_invoice
 from tests.customers.test_customers import audit_entries
@@ -61,6 +62,12 @@ def test_a_portal_user_sees_only_their_customers_sent_invoices_and_downloads_the
     assert page.status_code == 200 and "$125.00" in page.text
     pdf = browser.get(f"/portal/invoices/{mine.id}/pdf")
     assert pdf.status_code == 200 and "Harbor Foods" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    with records.session(acme) as session:  # a credit note shows beside its invoice, asking for nothing
+        note = invoices.credit_note(session, session.get(Invoice, mine.id), amount_cents=2500, reason="Goodwill",
+                                    today=mine.issued_on)
+    home = browser.get("/portal/").text
+    assert note.label in home and "$100.00 due" in home
+    assert "Still due" not in browser.get(f"/portal/invoices/{note.id}").text
     for other in (theirs.id, draft.id):  # an id changed in the URL
         assert browser.get(f"/portal/invoices/{other}").status_code == 404
         assert browser.get(f"/portal/invoices/{other}/pdf").status_code == 404
