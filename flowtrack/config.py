@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import current_app, has_app_context
 from sqlalchemy.engine import make_url
 
 ROLE_OWNER = os.environ.get("FLOWTRACK_DB_OWNER_ROLE", "flowtrack_owner")
@@ -22,6 +23,14 @@ ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
 ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
 
 WEAK_SECRET_KEYS = {"", "dev", "change-me", "secret", "flowtrack"}
+
+
+def setting(name: str, default: str | None = None) -> str | None:
+    """An integration setting (Stripe, SMTP, SMS): the app's config first (tests, wsgi), then the environment
+    (the worker reads only the environment); empty counts as unset."""
+    if has_app_context() and current_app.config.get(name) not in (None, ""):
+        return str(current_app.config[name])
+    return os.environ.get(name) or default
 
 
 def sqlalchemy_url(url: str, *, username: str | None = None, password: str | None = None) -> str:

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import stripe
-from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.auth.permissions import BILLING_MANAGE, public, requires
 from flowtrack.billing import services
 from flowtrack.billing.forms import PaymentAccountForm
+from flowtrack.config import setting
 from flowtrack.db import utcnow
 from flowtrack.extensions import csrf
 from flowtrack.lifecycle import anonymize
@@ -23,10 +23,6 @@ log = logging.getLogger("flowtrack.billing")
 
 # Seconds a signature stays valid, both ways: the library refuses old timestamps, we refuse future ones too.
 SIGNATURE_TOLERANCE = 300
-
-
-def _setting(name: str) -> str | None:
-    return current_app.config.get(name) or os.environ.get(name) or None
 
 
 class _FutureTimestamp(ValueError):
@@ -44,7 +40,7 @@ def _refuse_future_timestamp(header: str) -> None:
 @public  # no session: Stripe's signature over the raw body is the authentication
 def stripe_webhook():
     """Apply one Stripe event, once, if its signature is good."""
-    secret = _setting("STRIPE_WEBHOOK_SECRET")
+    secret = setting("STRIPE_WEBHOOK_SECRET")
     if not secret:
         log.error("Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
         return jsonify(error="webhooks are not configured"), 503
@@ -75,7 +71,7 @@ def index():
 
 def _page(company: Company, form: PaymentAccountForm | None = None, status: int = 200):
     form = form or PaymentAccountForm(formdata=None, stripe_account_id=company.stripe_account_id)
-    return render_template("billing/index.html", company=company, portal_url=_setting("STRIPE_PORTAL_URL"),
+    return render_template("billing/index.html", company=company, portal_url=setting("STRIPE_PORTAL_URL"),
                            account_form=form,
                            read_only=anonymize.grace_started(company, utcnow()),
                            deletion_at=anonymize.scheduled_deletion(company), grace_days=anonymize.GRACE_DAYS), status

@@ -1,23 +1,15 @@
 """How email leaves the building: SMTP settings from the environment, and one send over smtplib."""
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from flask import current_app, has_app_context
+from flowtrack.config import setting
 
 SECURITY_MODES = ("starttls", "ssl", "none")
-
-
-def _setting(name: str, default: str | None = None) -> str | None:
-    """App config first (tests, wsgi), then the environment (the worker reads only the environment)."""
-    if has_app_context() and current_app.config.get(name) not in (None, ""):
-        return str(current_app.config[name])
-    return os.environ.get(name) or default
 
 
 @dataclass(frozen=True)
@@ -35,16 +27,16 @@ class SmtpSettings:
 
 def smtp_settings() -> SmtpSettings | None:
     """The mail server from SMTP_HOST and friends, or None: then mail stays in the outbox."""
-    host = _setting("SMTP_HOST")
+    host = setting("SMTP_HOST")
     if not host:
         return None
-    security = (_setting("SMTP_SECURITY", "starttls") or "starttls").lower()
+    security = (setting("SMTP_SECURITY", "starttls") or "starttls").lower()
     if security not in SECURITY_MODES:
         raise RuntimeError(f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
     default_port = {"starttls": "587", "ssl": "465", "none": "25"}[security]
-    return SmtpSettings(host=host, port=int(_setting("SMTP_PORT", default_port)), security=security,
-                        username=_setting("SMTP_USERNAME"), password=_setting("SMTP_PASSWORD"),
-                        sender=_setting("MAIL_FROM", "FlowTrack <no-reply@flowtrack.invalid>"))
+    return SmtpSettings(host=host, port=int(setting("SMTP_PORT", default_port)), security=security,
+                        username=setting("SMTP_USERNAME"), password=setting("SMTP_PASSWORD"),
+                        sender=setting("MAIL_FROM", "FlowTrack <no-reply@flowtrack.invalid>"))
 
 
 def deliver(settings: SmtpSettings, to: str, subject: str, body: str) -> None:

@@ -2,7 +2,7 @@
 
 Twilio's REST shape is the common one: POST form fields To, From, Body to
 `<api>/2010-04-01/Accounts/<sid>/Messages.json` with HTTP basic auth. Replies
-(STOP, START) come back to `/webhooks/sms`, signed with the auth token in the
+(STOP, START) come back to `/reminders/webhooks/sms`, signed with the auth token in the
 X-Twilio-Signature header (`valid_signature`).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import requests
 
-from flowtrack.notifications.mail import _setting
+from flowtrack.config import setting
 
 DEFAULT_API = "https://api.twilio.com"
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -39,10 +39,10 @@ class SmsSettings:
 
 
 def sms_settings() -> SmsSettings | None:
-    sid, token, sender = _setting("SMS_ACCOUNT_SID"), _setting("SMS_AUTH_TOKEN"), _setting("SMS_FROM")
+    sid, token, sender = setting("SMS_ACCOUNT_SID"), setting("SMS_AUTH_TOKEN"), setting("SMS_FROM")
     if not (sid and token and sender):
         return None
-    return SmsSettings((_setting("SMS_API_URL") or DEFAULT_API).rstrip("/"), sid, token, sender)
+    return SmsSettings((setting("SMS_API_URL") or DEFAULT_API).rstrip("/"), sid, token, sender)
 
 
 def normal_number(text: str | None) -> str | None:

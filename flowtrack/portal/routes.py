@@ -1,15 +1,15 @@
 """The customer portal: a customer's own invoices (list, page, PDF) and their devices' latest test certificates.
 Phone-first: most customers arrive from an email on their phone."""
-import os
 import uuid
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file,
+                   url_for)
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.permissions import PORTAL_VIEW, requires
+from flowtrack.config import setting
 from flowtrack.extensions import limiter
 from flowtrack.invoices import payments
 from flowtrack.invoices import services as invoices
@@ -66,11 +66,11 @@ def pay(invoice_id: uuid.UUID):
     if found is None:
         abort(404)
     company = g.db.get(Company, current_user.company_id)
-    publishable_key, js_url = _stripe_setting("STRIPE_PUBLISHABLE_KEY"), _stripe_setting("STRIPE_JS_URL") or STRIPE_JS
+    publishable_key, js_url = setting("STRIPE_PUBLISHABLE_KEY"), setting("STRIPE_JS_URL") or STRIPE_JS
     try:
         if not publishable_key:
             raise payments.CannotPay("Online payment is not set up on this installation; please pay by check.")
-        intent = payments.start_payment(payments.stripe_client(_stripe_setting), company, found)
+        intent = payments.start_payment(payments.stripe_client(setting), company, found)
     except payments.CannotPay as refused:
         flash(str(refused), "error")
         return redirect(url_for("portal.invoice", invoice_id=found.id), code=303)
@@ -81,10 +81,6 @@ def pay(invoice_id: uuid.UUID):
                                               publishable_key=publishable_key, account=company.stripe_account_id))
     response.headers["Content-Security-Policy"] = _csp_with_stripe(js_url)
     return response
-
-
-def _stripe_setting(name: str) -> str | None:
-    return current_app.config.get(name) or os.environ.get(name) or None
 
 
 def _csp_with_stripe(js_url: str) -> str:

@@ -315,7 +315,6 @@ def place(session: so.Session, order: WorkOrder, technician_id: uuid.UUID, day: 
     zone = company_timezone(session)
     technician = _technician(session, technician_id)
     if order.job is None:
-        _refuse_closed(order)
         job = book(session, order, technician_id, default_window(session, technician, day), today=today)
     else:
         job = order.job

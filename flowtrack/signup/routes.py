@@ -1,6 +1,5 @@
 """Public sign-up: a new company, its first admin and its subscription, then straight to the dashboard."""
 import logging
-import os
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -9,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flowtrack.account.services import password_problem
 from flowtrack.auth.permissions import public
 from flowtrack.billing import stripe_api
+from flowtrack.config import setting
 from flowtrack.extensions import limiter
 from flowtrack.signup import services
 from flowtrack.signup.forms import SignUpForm
@@ -28,14 +28,10 @@ STRIPE_REFUSED = ("Our payment provider did not start the subscription, so nothi
 DATABASE_FAILED = "Something went wrong on our side, so nothing was created and nothing was charged. Please try again."
 
 
-def _setting(name: str) -> str | None:
-    return current_app.config.get(name) or os.environ.get(name) or None
-
-
 def _billing() -> tuple[stripe_api.StripeSettings | None, bool]:
     """The Stripe settings (None: billing not connected) and whether sign-up is open."""
     try:
-        settings = stripe_api.load_settings(_setting)
+        settings = stripe_api.load_settings(setting)
     except stripe_api.Misconfigured as error:
         log.error("sign-up closed: %s", error)
         return None, False
