@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.exports.routes import bp as exports_bp
     from flowtrack.imports.routes import bp as imports_bp
     from flowtrack.invoices.routes import bp as invoices_bp
+    from flowtrack.photos.routes import bp as photos_bp
     from flowtrack.portal.routes import bp as portal_bp
     from flowtrack.reminders.routes import bp as reminders_bp
     from flowtrack.schedule.day_routes import bp as day_bp
@@ -82,6 +83,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (core_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
                       signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp, testing_bp,
-                      work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp):
+                      work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp, photos_bp):
         app.register_blueprint(blueprint)
     return app

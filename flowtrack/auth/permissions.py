@@ -31,7 +31,8 @@ DISTRICTS_MANAGE = "districts.manage"
 GAUGES_VIEW = "gauges.view"             # test kits and their calibration
 GAUGES_MANAGE = "gauges.manage"
 TESTS_VIEW = "tests.view"               # test records and their reports (a technician: only their own)
-TESTS_RECORD = "tests.record"           # record a field test of a device
+TESTS_RECORD = "tests.record"           # record a field test of a device; amend a submitted one (a technician: their own)
+PHOTOS_ADD = "photos.add"               # take or upload photos of a device; remove one not part of a submitted test
 WORK_ORDERS_VIEW = "work_orders.view"   # work orders, their devices and price lines
 WORK_ORDERS_EDIT = "work_orders.edit"   # create (also in bulk from the due list), cancel, price lines
 SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, set a technician's route
@@ -44,14 +45,14 @@ JOBS_WORK = "jobs.work"                 # a technician's own day: start and comp
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins get their own read-only views in later issues.
 _OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE,
-                   DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD, WORK_ORDERS_VIEW,
+                   DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD, WORK_ORDERS_VIEW,
                    WORK_ORDERS_EDIT, SCHEDULE_MANAGE, REMINDERS_MANAGE, INVOICES_VIEW, INVOICES_MANAGE}
 
 MATRIX: dict[Role, frozenset[str]] = {
     Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,
                                                              SETTINGS_MANAGE, DATA_EXPORT, BILLING_MANAGE}),
     Role.office: frozenset(_EVERYONE | _OFFICE_RECORDS),
-    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, JOBS_WORK}),
+    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD, JOBS_WORK}),
     Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE),

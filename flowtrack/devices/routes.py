@@ -11,6 +11,7 @@ from flowtrack.devices import services
 from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device, DeviceStatus, DeviceType, Hazard
+from flowtrack.photos import services as photos
 from flowtrack.testing import services as testing
 
 bp = Blueprint("devices", __name__)
@@ -65,7 +66,7 @@ def detail(device_id: uuid.UUID):
     tests = testing.device_tests(g.db, device.id, own_work_of(current_user)) \
         if allowed(current_user.role, TESTS_VIEW) else None
     return render_template("devices/detail.html", device=device, replaced=services.replaced_devices(g.db, device.id),
-                           tests=tests, timezone=g.db.get(Company, current_user.company_id).timezone,
+                           tests=tests, photos=photos.device_photos(g.db, device.id), timezone=g.db.get(Company, current_user.company_id).timezone,
                            type_label=DeviceType(device.device_type).label,
                            hazard_label=Hazard(device.hazard).label if device.hazard else None)
 

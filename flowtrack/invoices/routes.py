@@ -12,6 +12,7 @@ from flowtrack.auth.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
 from flowtrack.company_settings import settings_of
 from flowtrack.customers import services as customers
 from flowtrack.devices.services import company_today
+from flowtrack.images import PictureRefused
 from flowtrack.invoices import logo, services
 from flowtrack.invoices.forms import (BillingSettingsForm, CreditForm, InvoiceFilterForm, LineForm, PaymentForm,
                                       PriceForm)
@@ -282,9 +283,9 @@ def upload_logo():
     upload = request.files.get("logo")
     try:
         if upload is None or not upload.filename:
-            raise logo.LogoRefused("Choose a picture to upload.")
+            raise PictureRefused("Choose a picture to upload.")
         logo.save_logo(_instance_path(), current_user.company_id, upload.read(logo.MAX_BYTES + 1))
-    except logo.LogoRefused as refused:
+    except PictureRefused as refused:
         flash(str(refused), "error")
         return redirect(url_for("invoices.prices"), code=303)
     audit.record(g.db, "invoices.logo_changed", entity_type="company", entity_id=current_user.company_id,

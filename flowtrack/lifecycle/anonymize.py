@@ -32,6 +32,7 @@ import sqlalchemy.orm as so
 from flowtrack.audit import services as audit
 from flowtrack.db import Database, utcnow
 from flowtrack.models.companies import Company
+from flowtrack.storage import storage_at
 
 log = logging.getLogger("flowtrack.lifecycle")
 
@@ -51,7 +52,7 @@ SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "
 # beside their kin: districts and gauges (issue 3), a work order's devices and price lines, exports, and the
 # sign-in pieces of a login identity.
 DELETED_TABLES = (
-    "customers", "customer_locations", "districts", "devices", "gauges", "test_records", "work_orders",
+    "customers", "customer_locations", "districts", "devices", "gauges", "test_records", "device_photos", "work_orders",
     "work_order_devices", "work_order_lines", "scheduled_jobs", "notification_log", "notification_emails",
     "company_settings", "invoice_counters", "payments", "price_items", "exports", "customer_imports", "profiles",
     "account_tokens", "recovery_codes", "users", "auth_sessions",
@@ -63,7 +64,7 @@ IDENTITY_FIELDS = ("name", "company_name", "contact_name", "email", "phone", "bi
 
 # Folders under the instance path that hold a company's stored files as <folder>/<company id>/.
 # Exports, test report PDFs and invoice PDFs (the surviving invoice rows are the record; printed copies
-# go) and the logo; device photos join this list when their storage lands.
+# go) and the logo. Photos and signatures are in the storage backend (flowtrack/storage.py), under the same id.
 COMPANY_FILE_FOLDERS = ("exports", "reports", "invoices", "logos")
 
 TOMBSTONE_NAME = "Deleted company"
@@ -329,7 +330,7 @@ def delete_stored_files(files_root: Path, company_id: uuid.UUID) -> int:
         if path.is_dir():
             removed += sum(1 for p in path.rglob("*") if p.is_file())
             shutil.rmtree(path)
-    return removed
+    return removed + storage_at(files_root).delete_prefix(str(company_id))
 
 
 def _log_summary(summary: SweepSummary) -> None:

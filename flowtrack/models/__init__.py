@@ -8,11 +8,11 @@ from flowtrack.models.exports import Export
 from flowtrack.models.imports import CustomerImport
 from flowtrack.models.notifications import NotificationEmail, NotificationLog
 from flowtrack.models.security import AccountToken, RecoveryCode
-from flowtrack.models.testing import TestRecord
+from flowtrack.models.testing import DevicePhoto, TestRecord
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceItem
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
-           "CustomerImport", "CustomerLocation", "Device", "District", "Export", "Gauge", "Invoice", "InvoiceCounter",
+           "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice", "InvoiceCounter",
            "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode", "Role",
            "ScheduledJob", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

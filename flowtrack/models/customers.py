@@ -89,6 +89,8 @@ class District(TenantScoped, Base):
     report_template: so.Mapped[str | None] = so.mapped_column(sa.Text)
     # Pass/fail thresholds where the district's rules differ (names from flowtrack/testing/rules.py).
     threshold_overrides: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
+    # The district's form has a line for the customer's signature: a test cannot be submitted without it.
+    requires_customer_signature: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
 

@@ -87,6 +87,44 @@ class TestRecord(TenantScoped, Base):
     report_status: so.Mapped[str] = so.mapped_column(sa.String(8), default=ReportStatus.queued.value)
     report_sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     submitted_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    # Signatures drawn on the phone, as PNG files in the storage backend (flowtrack/storage.py).
+    technician_signature_key: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    customer_signature_key: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    customer_signer_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # An amendment names the record it corrects (amends_id), who made it and why; the original stays as it was.
+    amended_by_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    amendment_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
 
     device: so.Mapped[Device] = so.relationship()
     gauge: so.Mapped[Gauge | None] = so.relationship()
+    photos: so.Mapped[list["DevicePhoto"]] = so.relationship(order_by="DevicePhoto.created_at",
+                                                             viewonly=True)
+
+
+class DevicePhoto(TenantScoped, Base):
+    """A photo of a device, taken on a phone or uploaded in the office; attached to a test when the test
+    that it was taken for is submitted. The file and its thumbnail are in the storage backend."""
+
+    __tablename__ = "device_photos"
+    __table_args__ = (
+        sa.Index("device_photos_device_idx", "company_id", "device_id", "created_at"),
+        sa.Index("device_photos_test_idx", "company_id", "test_record_id"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    device_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("devices.id"))
+    test_record_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("test_records.id"))
+    uploaded_by: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("users.id"))
+    caption: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    width: so.Mapped[int]
+    height: so.Mapped[int]
+    byte_size: so.Mapped[int]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.company_id}/photos/{self.id}.jpg"
+
+    @property
+    def thumbnail_key(self) -> str:
+        return f"{self.company_id}/photos/{self.id}.thumb.jpg"

@@ -44,10 +44,13 @@ def _readings(values: dict | None, assembly_type: str) -> list[dict]:
             for key in rules.required_readings(assembly_type)]
 
 
-def report_context(record: TestRecord, company: Company) -> dict:
-    """Everything a form may show, as plain values (the names are documented in docs/field-tests.md)."""
+def report_context(record: TestRecord, company: Company, *, signatures: dict | None = None,
+                   amended_by: str | None = None) -> dict:
+    """Everything a form may show, as plain values (the names are documented in docs/field-tests.md).
+    `signatures` holds the drawn signatures as inline images (`technician`, `customer`)."""
     facts = record.facts
-    tested_at = record.tested_at.astimezone(zoneinfo.ZoneInfo(company.timezone))
+    zone = zoneinfo.ZoneInfo(company.timezone)
+    tested_at = record.tested_at.astimezone(zone)
     device_type = facts["device"]["type"]
     return {
         "company": {"name": company.name},
@@ -56,6 +59,8 @@ def report_context(record: TestRecord, company: Company) -> dict:
         "gauge": facts["gauge"],
         "device": facts["device"],
         "customer": facts["customer"], "location": facts["location"], "district": facts["district"],
+        "replaces": facts.get("replaces", []),
+        "signatures": {**(signatures or {}), "customer_name": record.customer_signer_name},
         "test": {
             "id": str(record.id), "type": TestType(record.test_type).label, "date": tested_at.strftime("%B %-d, %Y"),
             "time": tested_at.strftime("%-I:%M %p %Z"), "line_pressure_psi": record.line_pressure_psi,
@@ -63,6 +68,9 @@ def report_context(record: TestRecord, company: Company) -> dict:
             "result": record.result, "readings": _readings(record.readings, device_type),
             "retest_readings": _readings(record.retest_readings, device_type), "repairs": list(record.repairs),
             "checks": list(record.checks), "notes": record.notes, "amends": str(record.amends_id or "") or None,
+            "amendment": None if record.amends_id is None else {
+                "by": amended_by, "reason": record.amendment_reason,
+                "date": record.submitted_at.astimezone(zone).strftime("%B %-d, %Y")},
         },
     }
 

@@ -12,7 +12,9 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import CustomerLocation, Device, District
 from flowtrack.models.testing import ReportStatus, TestRecord
 from flowtrack.queue import company_session
-from flowtrack.testing import report
+from flowtrack.storage import file_storage
+from flowtrack.testing import report, signatures
+from flowtrack.testing.services import person_name
 
 log = logging.getLogger("flowtrack.testing")
 
@@ -33,7 +35,12 @@ def render_test_report(company_id: str, test_id: str) -> dict:
                               .join(CustomerLocation, CustomerLocation.district_id == District.id)
                               .join(Device, Device.location_id == CustomerLocation.id)
                               .where(Device.id == record.device_id))
-        context = report.report_context(record, session.get(Company, record.company_id))
+        storage = file_storage()
+        context = report.report_context(
+            record, session.get(Company, record.company_id),
+            signatures={signer: signatures.data_uri(storage, getattr(record, f"{signer}_signature_key"))
+                        for signer in ("technician", "customer")},
+            amended_by=person_name(session, record.amended_by_id))
         try:
             try:
                 html = report.render_form(form, context)

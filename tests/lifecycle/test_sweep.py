@@ -29,6 +29,7 @@ from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
+from tests.testing.factories import SIGNED, file_storage_of
 
 DAYS = dt.timedelta(days=1)
 
@@ -130,8 +131,9 @@ class People:
             order = work_orders.get_work_order(session, job.work_order_id)
             work_orders.add_line(session, order, description="Permit fee", quantity=1, unit_price_cents=2500)
             testing.record_test(session, session.get(Device, device.id), self.tenant.members["technician"].user_id,
-                                testing.Submission(test_type="annual", gauge_id=gauge.id,
-                                                   readings={"check1_psid": "2.4", "check2_psid": "1.8"}))
+                                testing.Submission(test_type="annual", gauge_id=gauge.id, **SIGNED,
+                                                   readings={"check1_psid": "2.4", "check2_psid": "1.8"}),
+                                storage=file_storage_of(app))
             reminders.save_settings(session, enabled=True, lead_days=[30], when_overdue=True)
             invoice = invoices.blank_invoice(session, session.get(Customer, customer.id))
             invoices.add_line(session, invoice, "Annual backflow test", 1, 8500, True)

@@ -1,7 +1,13 @@
 """Field tests for tests, recorded through the service as a technician's submission is."""
 from __future__ import annotations
 
+import base64
+import io
+
+from PIL import Image, ImageDraw
+
 from flowtrack.models.customers import Device
+from flowtrack.storage import storage_at
 from flowtrack.testing import services
 from flowtrack.testing.tasks import render_test_report
 from tests.customers.factories import Records, _device
@@ -10,16 +16,35 @@ from tests.factories import Tenant
 DC_PASSING = {"check1_psid": "2.4", "check2_psid": "1.8"}
 
 
+def drawn_signature(width: int = 600, height: int = 160, ink: bool = True) -> str:
+    """What the signature pad sends: a transparent PNG with a stroke on it (none when `ink` is False)."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    if ink:
+        ImageDraw.Draw(image).line([(20, height - 40), (width // 3, 30), (width - 30, height - 50)], fill="black",
+                                   width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+SIGNED = {"technician_signature": drawn_signature()}
+
+
+def file_storage_of(app):
+    with app.app_context():
+        return storage_at(app.extensions["flowtrack.settings"].instance_path)
+
+
 def recorded_test(app, factory, tenant: Tenant, **fields):
     """A submitted passing test of a new double check, by the company's technician."""
     records = Records(app)
     device = records.device(tenant, device_type="DC")
     gauge = records.gauge(tenant)
     submission = services.Submission(**{"test_type": "annual", "gauge_id": gauge.id, "readings": DC_PASSING,
-                                        **fields})
+                                        **SIGNED, **fields})
     with records.session(tenant) as session:
         return services.record_test(session, session.get(Device, device.id),
-                                    tenant.members["technician"].user_id, submission)
+                                    tenant.members["technician"].user_id, submission, storage=file_storage_of(app))
 
 
 def printed_test(app, factory, tenant: Tenant):

@@ -15,6 +15,7 @@ from flowtrack.models.customers import Device
 from flowtrack.models.testing import TestRecord
 from tests.customers.factories import records  # noqa: F401  (the fixture)
 from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
+from tests.testing.factories import SIGNED
 
 RP_PASSING = {"r_check1_psid": "6.2", "r_relief_opened_psid": "2.8", "r_check2_psid": "1.6",
               "r_check2_closed_tight": "yes", "r_shutoff2_held": "yes"}
@@ -43,7 +44,7 @@ def kit(records, acme):  # noqa: F811
 
 def _submit(browser, device, kit, **fields):
     data = {"test_type": "annual", "gauge_id": str(kit.id), "line_pressure_psi": "72", "shutoff1_tight": "yes",
-            **RP_PASSING, **fields}
+            **RP_PASSING, **SIGNED, **fields}
     return browser.submit(f"/devices/{device.id}/tests/new", data)
 
 

@@ -1,0 +1,46 @@
+"""Uploaded pictures (logos, device photos, signatures): checked before they are decoded, then re-encoded, which
+drops whatever else the file carried (EXIF with the phone's GPS position, comments, trailing data)."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # refused before decoding: a small file can unpack into a huge image
+
+
+class PictureRefused(ValueError):
+    """Not a picture we can use; the message says why, for the form."""
+
+
+def read_picture(data: bytes, *, formats: tuple[str, ...], max_bytes: int, what: str = "picture",
+                 max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode an upload, refusing the wrong size, type or a decompression bomb; turned upright per its EXIF."""
+    kinds = " or ".join(formats).replace("WEBP", "WebP")
+    if not data:
+        raise PictureRefused(f"Choose a {what} to upload.")
+    if len(data) > max_bytes:
+        raise PictureRefused(f"The {what} can be at most {max_bytes // (1024 * 1024)} MB.")
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in formats:
+            raise PictureRefused(f"Upload the {what} as a {kinds} picture.")
+        if image.width * image.height > max_pixels:
+            raise PictureRefused(f"That {what} is too large; use one under {max_pixels // 1_000_000} megapixels.")
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        raise PictureRefused(f"That file is not a picture we can read; upload a {kinds}.") from None
+    return ImageOps.exif_transpose(image)
+
+
+def encoded(image: Image.Image, *, largest_side: int, format: str, quality: int = 85) -> tuple[bytes, int, int]:
+    """The picture shrunk to fit `largest_side` and written afresh; returns the bytes and the new size."""
+    copy = image.copy()
+    copy.thumbnail((largest_side, largest_side))
+    if format == "JPEG":
+        copy = copy.convert("RGB")
+    elif format == "PNG":
+        copy = copy.convert("RGBA")
+    out = io.BytesIO()
+    copy.save(out, format=format, optimize=True, **({"quality": quality} if format == "JPEG" else {}))
+    return out.getvalue(), copy.width, copy.height

@@ -1,0 +1,103 @@
+"""Photos of devices: add one (from the phone's camera or a file), look at it, remove one not on a test."""
+import uuid
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from htmx_flask import request as htmx_request
+
+from flowtrack.auth.permissions import DEVICES_EDIT, DEVICES_VIEW, PHOTOS_ADD, allowed, own_work_of, requires
+from flowtrack.devices import services as devices
+from flowtrack.images import PictureRefused
+from flowtrack.models.customers import Device
+from flowtrack.models.testing import DevicePhoto
+from flowtrack.photos import services
+from flowtrack.storage import StoredFileMissing, file_storage
+
+bp = Blueprint("photos", __name__)
+
+
+def _device(device_id: uuid.UUID) -> Device:
+    device = devices.device_with_place(g.db, device_id, technician_user_id=own_work_of(current_user))
+    if device is None:
+        abort(404)
+    return device
+
+
+def _photo(photo_id: uuid.UUID) -> DevicePhoto:
+    """A photo of a device the person may see (a technician: at their jobs' locations)."""
+    photo = services.get_photo(g.db, photo_id)
+    if photo is None:
+        abort(404)
+    _device(photo.device_id)
+    return photo
+
+
+@bp.post("/devices/<uuid:device_id>/photos")
+@requires(PHOTOS_ADD)
+def add(device_id: uuid.UUID):
+    """Store the chosen photos; from the test form (htmx) the answer is the new thumbnails, to join the test."""
+    device = _device(device_id)
+    uploads = [upload for upload in request.files.getlist("photo") if upload.filename]
+    try:
+        if not uploads:
+            raise PictureRefused("Choose a photo to add.")
+        added = [services.add_photo(g.db, file_storage(), device, current_user.user_id,
+                                    upload.read(services.MAX_BYTES + 1), request.form.get("caption"))
+                 for upload in uploads[:services.MAX_PER_TEST]]
+    except PictureRefused as refused:
+        g.db.rollback()
+        if htmx_request.htmx:
+            return render_template("photos/_refused.html", message=str(refused)), 422
+        flash(str(refused), "error")
+        return redirect(url_for("devices.detail", device_id=device.id), code=303)
+    g.db.commit()
+    if htmx_request.htmx:
+        return render_template("photos/_added.html", photos=added)
+    flash("Photo added." if len(added) == 1 else f"{len(added)} photos added.", "success")
+    return redirect(url_for("devices.detail", device_id=device.id), code=303)
+
+
+@bp.get("/photos/<uuid:photo_id>")
+@requires(DEVICES_VIEW)
+def full(photo_id: uuid.UUID):
+    return _picture(_photo(photo_id).key)
+
+
+@bp.get("/photos/<uuid:photo_id>/thumbnail")
+@requires(DEVICES_VIEW)
+def thumbnail(photo_id: uuid.UUID):
+    return _picture(_photo(photo_id).thumbnail_key)
+
+
+def _picture(key: str) -> Response:
+    try:
+        data = file_storage().get(key)
+    except StoredFileMissing:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.post("/photos/<uuid:photo_id>/delete")
+@requires(PHOTOS_ADD)
+def delete(photo_id: uuid.UUID):
+    """Remove a photo taken by mistake: one's own, or any for those who edit devices; never one on a test."""
+    photo = _photo(photo_id)
+    if photo.uploaded_by != current_user.user_id and not allowed(current_user.role, DEVICES_EDIT):
+        abort(403)
+    try:
+        keys = services.delete_photo(g.db, photo)
+    except PictureRefused as refused:
+        g.db.rollback()
+        if htmx_request.htmx:
+            return render_template("photos/_refused.html", message=str(refused)), 409
+        flash(str(refused), "error")
+        return redirect(url_for("devices.detail", device_id=photo.device_id), code=303)
+    g.db.commit()
+    for key in keys:
+        file_storage().delete(key)
+    if htmx_request.htmx:
+        return ""
+    flash("Photo removed.", "success")
+    return redirect(url_for("devices.detail", device_id=photo.device_id), code=303)

@@ -1,0 +1,68 @@
+"""Evidence on field tests: device photos (files in the storage backend), signatures, amendments of submitted
+tests, and districts that ask for the customer's signature.
+
+Revision ID: 0014
+Revises: 0013
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+
+from flowtrack.config import ROLE_APP
+from flowtrack.schema import tenant_table
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "device_photos",
+        sa.Column("id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("company_id", UUID(as_uuid=True), sa.ForeignKey("companies.id"), nullable=False),
+        sa.Column("device_id", UUID(as_uuid=True), sa.ForeignKey("devices.id"), nullable=False),
+        sa.Column("test_record_id", UUID(as_uuid=True), sa.ForeignKey("test_records.id")),
+        sa.Column("uploaded_by", UUID(as_uuid=True), sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("caption", sa.String(200)),
+        sa.Column("width", sa.Integer, nullable=False),
+        sa.Column("height", sa.Integer, nullable=False),
+        sa.Column("byte_size", sa.Integer, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_index("device_photos_device_idx", "device_photos", ["company_id", "device_id", "created_at"])
+    op.create_index("device_photos_test_idx", "device_photos", ["company_id", "test_record_id"])
+    # A photo joins a test when the test is submitted and stays with it: the app may set that link, not edit it.
+    tenant_table(op, "device_photos", app_grants="SELECT, INSERT, DELETE")
+    op.execute(f'GRANT UPDATE (test_record_id) ON device_photos TO "{ROLE_APP}"')
+
+    # Test records stay insert-only for the app: these are written once, with the record.
+    op.add_column("test_records", sa.Column("technician_signature_key", sa.String(200)))
+    op.add_column("test_records", sa.Column("customer_signature_key", sa.String(200)))
+    op.add_column("test_records", sa.Column("customer_signer_name", sa.String(200)))
+    op.add_column("test_records", sa.Column("amended_by_id", UUID(as_uuid=True)))
+    # NOT VALID: existing rows are all NULL, and checking them would run under row-level security (see 0013).
+    op.execute("ALTER TABLE test_records ADD CONSTRAINT test_records_amended_by_id_fkey FOREIGN KEY (amended_by_id) "
+               "REFERENCES users (id) NOT VALID")
+    op.add_column("test_records", sa.Column("amendment_reason", sa.String(500)))
+    # One amendment per version: a correction of a correction amends the newest one.
+    op.create_index("test_records_amends_key", "test_records", ["amends_id"], unique=True,
+                    postgresql_where=sa.text("amends_id IS NOT NULL"))
+    op.create_check_constraint("test_records_amendment_check", "test_records",
+                               "(amends_id IS NULL) = (amendment_reason IS NULL)")
+
+    op.add_column("districts", sa.Column("requires_customer_signature", sa.Boolean, nullable=False,
+                                         server_default=sa.false()))
+
+
+def downgrade() -> None:
+    op.drop_column("districts", "requires_customer_signature")
+    op.drop_constraint("test_records_amendment_check", "test_records")
+    op.drop_index("test_records_amends_key", "test_records")
+    for column in ("amendment_reason", "amended_by_id", "customer_signer_name",
+                   "customer_signature_key", "technician_signature_key"):
+        op.drop_column("test_records", column)
+    op.drop_table("device_photos")
