@@ -16,7 +16,7 @@ class PictureRefused(ValueError):
 def read_picture(data: bytes, *, formats: tuple[str, ...], max_bytes: int, what: str = "picture",
                  max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode an upload, refusing the wrong size, type or a decompression bomb; turned upright per its EXIF."""
-    kinds = " or ".join(formats).replace("WEBP", "WebP")
+    kinds = _named(formats)
     if not data:
         raise PictureRefused(f"Choose a {what} to upload.")
     if len(data) > max_bytes:
@@ -31,6 +31,12 @@ def read_picture(data: bytes, *, formats: tuple[str, ...], max_bytes: int, what:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
         raise PictureRefused(f"That file is not a picture we can read; upload a {kinds}.") from None
     return ImageOps.exif_transpose(image)
+
+
+def _named(formats: tuple[str, ...]) -> str:
+    """'JPEG, PNG or WebP': the kinds as a person knows them (MPO is how some phones' JPEGs decode)."""
+    names = [{"WEBP": "WebP"}.get(kind, kind) for kind in formats if kind != "MPO"]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 
 def encoded(image: Image.Image, *, largest_side: int, format: str, quality: int = 85) -> tuple[bytes, int, int]:

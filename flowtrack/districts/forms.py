@@ -17,6 +17,9 @@ class DistrictForm(FlaskForm):
     report_email = EmailField("Email for test reports", validators=[Optional(), Length(max=254),
                                                                      Email(check_deliverability=False)],
                               render_kw={"autocapitalize": "none"})
+    requires_customer_signature = BooleanField("Reports carry the customer's signature",
+                                               description="The technician has the customer sign on the phone "
+                                                           "before the test can be submitted.")
     test_interval_months = IntegerField("Test every (months)", default=12,
                                         validators=[InputRequired(), NumberRange(min=1, max=120)])
     due_anchor = RadioField("Next test is due", default=LAST_TEST, choices=[

@@ -15,7 +15,8 @@ from flowtrack.devices.due_dates import FIXED_DATE
 from flowtrack.models.customers import CustomerLocation, District
 
 DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "test_interval_months", "due_anchor",
-                   "fixed_due_month", "fixed_due_day", "early_window_days", "due_end_of_month", "report_template")
+                   "fixed_due_month", "fixed_due_day", "early_window_days", "due_end_of_month", "report_template",
+                   "requires_customer_signature")
 RULE_FIELDS = ("test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
                "due_end_of_month")
 

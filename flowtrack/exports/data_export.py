@@ -29,8 +29,17 @@ NOT_EXPORTED = frozenset({"auth_sessions", "account_tokens", "recovery_codes", "
                           "customer_imports"})
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_timecode", "token_hash", "recovery_codes",
                             "payload_salt", "mfa_recovery_codes"})
-# name -> SQL returning rows of (object id, url) for stored files; added to as file storage lands.
-URL_MANIFESTS: dict[str, str] = {}
+# name -> SQL listing the stored files (pictures are not in the database): each object's id and the path on the
+# FlowTrack site where an admin who is signed in downloads it.
+URL_MANIFESTS: dict[str, str] = {
+    "device_photos": "SELECT id AS photo_id, device_id, test_record_id, caption, '/photos/' || id AS url, "
+                     "'/photos/' || id || '/thumbnail' AS thumbnail_url FROM public.device_photos "
+                     "WHERE company_id = %(company)s ORDER BY created_at, id",
+    "test_signatures": "SELECT id AS test_id, signer, '/tests/' || id || '/signatures/' || signer AS url "
+                       "FROM public.test_records, LATERAL (VALUES ('technician', technician_signature_key), "
+                       "('customer', customer_signature_key)) AS s(signer, key) "
+                       "WHERE company_id = %(company)s AND key IS NOT NULL ORDER BY submitted_at, id, signer",
+}
 
 README = """FlowTrack data export
 =====================
@@ -40,7 +49,8 @@ Generated: {generated} (UTC)
 
 csv/<table>.csv     one CSV per table, with a header row
 json/<table>.json   the same rows as a JSON array of objects
-manifests/*.csv     URLs of stored files (device photos, district form templates), when there are any
+manifests/*.csv     stored files (device photos, signatures on tests): the path on your FlowTrack
+                    address where a signed-in admin downloads each one
 manifest.json       row counts and SHA-256 checksums of every file above
 
 Tables: {tables}

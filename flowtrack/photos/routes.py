@@ -32,6 +32,15 @@ def _photo(photo_id: uuid.UUID) -> DevicePhoto:
     return photo
 
 
+def _refused(refused: PictureRefused, status: int, device_id: uuid.UUID):
+    """Nothing changed: the reason in place of the photos (in the test form), or on the device's page."""
+    g.db.rollback()
+    if htmx_request.htmx:
+        return render_template("photos/_refused.html", message=str(refused)), status
+    flash(str(refused), "error")
+    return redirect(url_for("devices.detail", device_id=device_id), code=303)
+
+
 @bp.post("/devices/<uuid:device_id>/photos")
 @requires(PHOTOS_ADD)
 def add(device_id: uuid.UUID):
@@ -45,11 +54,7 @@ def add(device_id: uuid.UUID):
                                     upload.read(services.MAX_BYTES + 1), request.form.get("caption"))
                  for upload in uploads[:services.MAX_PER_TEST]]
     except PictureRefused as refused:
-        g.db.rollback()
-        if htmx_request.htmx:
-            return render_template("photos/_refused.html", message=str(refused)), 422
-        flash(str(refused), "error")
-        return redirect(url_for("devices.detail", device_id=device.id), code=303)
+        return _refused(refused, 422, device.id)
     g.db.commit()
     if htmx_request.htmx:
         return render_template("photos/_added.html", photos=added)
@@ -89,11 +94,7 @@ def delete(photo_id: uuid.UUID):
     try:
         keys = services.delete_photo(g.db, photo)
     except PictureRefused as refused:
-        g.db.rollback()
-        if htmx_request.htmx:
-            return render_template("photos/_refused.html", message=str(refused)), 409
-        flash(str(refused), "error")
-        return redirect(url_for("devices.detail", device_id=photo.device_id), code=303)
+        return _refused(refused, 409, photo.device_id)
     g.db.commit()
     for key in keys:
         file_storage().delete(key)

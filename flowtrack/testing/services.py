@@ -206,7 +206,12 @@ def amend_test(session: so.Session, original: TestRecord, amended_by: uuid.UUID,
     record.technician_signature_key = original.technician_signature_key
     record.customer_signature_key = original.customer_signature_key
     record.customer_signer_name = original.customer_signer_name
-    _save(session, record, submission)
+    try:
+        with session.begin_nested():  # two people amending the same test at once: the second one is told
+            _save(session, record, submission)
+    except sa.exc.IntegrityError:
+        raise TestRefused({"amends": "This test has just been amended by someone else; amend its newest "
+                                     "version."}) from None
     _follow_correction(session, device, original, record, tested_on)
     audit.record(session, "test.amended", entity_type="test_record", entity_id=record.id,
                  changes={**audit.changes_between(_audited(original, device, original.gauge),

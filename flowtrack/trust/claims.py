@@ -40,6 +40,7 @@ TEXTS = "tests/reminders/test_texts.py"
 LOGS = "tests/security/test_logs_hold_no_secrets.py"
 PORTAL = "tests/portal/test_portal.py"
 ACCESS_LOG = "tests/account/test_access_log.py"
+PHOTOS = "tests/photos/test_photos.py"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("Encryption",
@@ -161,6 +162,13 @@ CLAIMS: tuple[Claim, ...] = (
                           f"{SESSIONS}::test_signing_out_all_other_sessions_keeps_this_one",
                           f"{SESSIONS}::test_signing_out_everywhere_includes_this_browser",
                           f"{SESSIONS}::test_someone_elses_session_in_the_same_company_is_not_found")),
+    Claim("Application security",
+          "Photos uploaded from a phone are checked (JPEG, PNG or WebP, size and pixel limits) and re-encoded "
+          "before they are kept, which drops their EXIF data, the phone's GPS position included; photos are "
+          "served only to people who may see the device they show.",
+          "security.md", (f"{PHOTOS}::test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed",
+                          f"{PHOTOS}::test_what_is_not_a_usable_picture_is_refused_with_the_reason",
+                          f"{PHOTOS}::test_photos_are_out_of_reach_of_other_technicians_customers_and_companies")),
     Claim("Application security",
           "Every state-changing request, including in-page updates, must carry a CSRF token; without one it is "
           "refused and nothing changes.",

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
+from tests.testing.factories import device_photo, recorded_test
 
 
 def _start_and_build(browser, run_worker):
@@ -105,3 +106,17 @@ def test_the_export_holds_every_record_table_and_no_derived_or_machinery_columns
     assert "name_key" not in customers[0]
     districts = json.loads(archive.read("json/districts.json"))
     assert [d["name"] for d in districts] == ["Clearwater Utilities"]
+
+
+def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, factory, admin, acme, run_worker):
+    record = recorded_test(app, factory, acme)
+    photo = device_photo(app, acme, record.device_id)
+    archive = zipfile.ZipFile(io.BytesIO(_start_and_build(admin, run_worker).data))
+    [listed] = csv.DictReader(io.StringIO(archive.read("manifests/device_photos.csv").decode()))
+    assert (listed["photo_id"], listed["url"]) == (str(photo.id), f"/photos/{photo.id}")
+    assert admin.get(listed["thumbnail_url"]).mimetype == "image/jpeg"
+    [signature] = csv.DictReader(io.StringIO(archive.read("manifests/test_signatures.csv").decode()))
+    assert (signature["test_id"], signature["signer"]) == (str(record.id), "technician")
+    assert admin.get(signature["url"]).mimetype == "image/png"
+    assert json.loads(archive.read("manifest.json"))["manifests"] == {"device_photos": {"rows": 1},
+                                                                      "test_signatures": {"rows": 1}}

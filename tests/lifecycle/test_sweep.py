@@ -22,6 +22,7 @@ from flowtrack.imports import services as imports
 from flowtrack.invoices import services as invoices
 from flowtrack.models.customers import Customer, Device
 from flowtrack.models.security import AccountToken, RecoveryCode
+from flowtrack.photos import services as photos
 from flowtrack.queue import company_session
 from flowtrack.reminders import services as reminders
 from flowtrack.testing import services as testing
@@ -29,7 +30,7 @@ from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
-from tests.testing.factories import SIGNED, file_storage_of
+from tests.testing.factories import SIGNED, camera_photo, file_storage_of
 
 DAYS = dt.timedelta(days=1)
 
@@ -72,8 +73,10 @@ def whole_database(app) -> str:
 
 
 def files_of(app, company_id) -> list[str]:
-    root = app.extensions["flowtrack.settings"].instance_path / "exports" / str(company_id)
-    return sorted(p.name for p in root.rglob("*")) if root.exists() else []
+    """The company's files on disk: its exports, and its photos and signatures in the file storage."""
+    instance = app.extensions["flowtrack.settings"].instance_path
+    roots = [instance / "exports" / str(company_id), instance / "files" / str(company_id)]
+    return sorted(p.name for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
 
 
 def run_sweep(app, now=None, **kwargs):
@@ -128,10 +131,13 @@ class People:
         gauge = records.gauge(self.tenant)
         job = planner.assign(self.tenant, device)
         with records.session(self.tenant) as session:
+            photo = photos.add_photo(session, file_storage_of(app), session.get(Device, device.id),
+                                     self.tenant.members["technician"].user_id, camera_photo(), caption=self.name)
             order = work_orders.get_work_order(session, job.work_order_id)
             work_orders.add_line(session, order, description="Permit fee", quantity=1, unit_price_cents=2500)
             testing.record_test(session, session.get(Device, device.id), self.tenant.members["technician"].user_id,
                                 testing.Submission(test_type="annual", gauge_id=gauge.id, **SIGNED,
+                                                   photo_ids=[photo.id],
                                                    readings={"check1_psid": "2.4", "check2_psid": "1.8"}),
                                 storage=file_storage_of(app))
             reminders.save_settings(session, enabled=True, lead_days=[30], when_overdue=True)
@@ -169,7 +175,7 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
     assert result.counts["users"] == 7 and result.counts["profiles"] == 7 and result.counts["exports"] == 1
-    assert result.files_removed == 1 and files_of(app, people.id) == []
+    assert result.files_removed == 4 and files_of(app, people.id) == []  # an export, a photo, its thumbnail, a signature
     after = dump(app, people.id)
     left = {table for table, rows in after.items() if rows}
     assert left <= set(anonymize.SURVIVING_TABLES) and {"companies", "audit_log", "stripe_events"} <= left

@@ -7,6 +7,7 @@ import io
 from PIL import Image, ImageDraw
 
 from flowtrack.models.customers import Device
+from flowtrack.photos import services as photos
 from flowtrack.storage import storage_at
 from flowtrack.testing import services
 from flowtrack.testing.tasks import render_test_report
@@ -28,6 +29,30 @@ def drawn_signature(width: int = 600, height: int = 160, ink: bool = True) -> st
 
 
 SIGNED = {"technician_signature": drawn_signature()}
+
+
+def camera_photo(width: int = 2400, height: int = 1800, gps: bool = False, format: str = "JPEG") -> bytes:
+    """What a phone camera uploads: a large picture, with a GPS position in its EXIF when `gps` is True."""
+    image = Image.new("RGB", (width, height), (40, 90, 160))
+    ImageDraw.Draw(image).rectangle([(width // 4, height // 4), (width // 2, height // 2)], fill=(220, 60, 40))
+    exif = Image.Exif()
+    if gps:
+        exif[0x8825] = {1: "N", 2: (44.0, 3.0, 7.0), 3: "W", 4: (123.0, 5.0, 11.0)}
+        exif[0x010F] = "PhoneMaker"
+    out = io.BytesIO()
+    image.save(out, format=format, exif=exif)
+    return out.getvalue()
+
+
+RP_PASSING = {"r_check1_psid": "6.2", "r_relief_opened_psid": "2.8", "r_check2_psid": "1.6",
+              "r_check2_closed_tight": "yes", "r_shutoff2_held": "yes"}
+
+
+def submit_rp(browser, device, kit, **fields):
+    """A technician submits a passing annual test of an RP from the phone form (fields override)."""
+    data = {"test_type": "annual", "gauge_id": str(kit.id), "line_pressure_psi": "72", "shutoff1_tight": "yes",
+            **RP_PASSING, **SIGNED, **fields}
+    return browser.submit(f"/devices/{device.id}/tests/new", data)
 
 
 def file_storage_of(app):
@@ -63,8 +88,27 @@ def _printed_test(app, factory, tenant):
     return {"test_id": printed_test(app, factory, tenant).id}
 
 
+def _signature(app, factory, tenant):
+    return {**_test_record(app, factory, tenant), "signer": "technician"}
+
+
+def device_photo(app, tenant: Tenant, device_id=None):
+    """A photo of a device (a new one unless given), taken by the company's technician."""
+    records = Records(app)
+    device_id = device_id or records.device(tenant).id
+    with records.session(tenant) as session:
+        return photos.add_photo(session, file_storage_of(app), session.get(Device, device_id),
+                                tenant.members["technician"].user_id, camera_photo(640, 480))
+
+
+def _photo(app, factory, tenant):
+    return {"photo_id": device_photo(app, tenant).id}
+
+
 TESTING_URLS = {
-    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check")},
-    **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status")},
+    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check", "photos.add")},
+    **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
     "testing.report_pdf": _printed_test,
+    "testing.signature": _signature,
+    **{endpoint: _photo for endpoint in ("photos.full", "photos.thumbnail", "photos.delete")},
 }

@@ -13,47 +13,14 @@ from pypdf import PdfReader
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import Device
 from flowtrack.models.testing import TestRecord
-from tests.customers.factories import records  # noqa: F401  (the fixture)
-from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
-from tests.testing.factories import SIGNED
-
-RP_PASSING = {"r_check1_psid": "6.2", "r_relief_opened_psid": "2.8", "r_check2_psid": "1.6",
-              "r_check2_closed_tight": "yes", "r_shutoff2_held": "yes"}
-
-
-@pytest.fixture
-def dairy(records, acme):  # noqa: F811
-    district = records.district(acme, name="Springfield Utility Board")
-    customer = records.customer(acme, name="Harbor Dairy")
-    return records.location(acme, customer, address_line1="120 Main Street", district_id=district.id)
-
-
-@pytest.fixture
-def rp(records, acme, planner, dairy):  # noqa: F811
-    """An RP due for its test, at a location where the technician has a job booked."""
-    device = records.device(acme, dairy, device_type="RP", serial="RP-4512", manufacturer="Watts",
-                            last_test_on=dt.date.today() - dt.timedelta(days=370))
-    planner.assign(acme, device)
-    return device
-
-
-@pytest.fixture
-def kit(records, acme):  # noqa: F811
-    return records.gauge(acme, serial="G-1001")
-
-
-def _submit(browser, device, kit, **fields):
-    data = {"test_type": "annual", "gauge_id": str(kit.id), "line_pressure_psi": "72", "shutoff1_tight": "yes",
-            **RP_PASSING, **SIGNED, **fields}
-    return browser.submit(f"/devices/{device.id}/tests/new", data)
-
+from tests.testing.factories import RP_PASSING, SIGNED, submit_rp as _submit
 
 def _stored(app, test_id):
     with app.extensions["flowtrack.db"].service() as s:
         return s.get(TestRecord, test_id)
 
 
-def test_the_form_asks_exactly_for_the_readings_of_the_assembly_type(technician, records, acme, rp, dairy):  # noqa: F811
+def test_the_form_asks_exactly_for_the_readings_of_the_assembly_type(technician, records, acme, rp, dairy):
     page = technician.get(f"/devices/{rp.id}/tests/new")
     assert page.status_code == 200
     for name in ("r_check1_psid", "r_relief_opened_psid", "r_check2_psid", "r_check2_closed_tight", "r_shutoff2_held"):
@@ -140,7 +107,7 @@ def test_missing_or_malformed_readings_are_refused_next_to_the_field_and_keep_wh
         assert s.scalar(sa.select(sa.func.count()).select_from(TestRecord).where(TestRecord.device_id == rp.id)) == 0
 
 
-def test_a_kit_past_its_calibration_due_date_is_refused_with_a_clear_message(technician, records, acme, rp):  # noqa: F811
+def test_a_kit_past_its_calibration_due_date_is_refused_with_a_clear_message(technician, records, acme, rp):
     stale = records.gauge(acme, serial="G-OLD", last_calibrated_on=dt.date.today() - dt.timedelta(days=400),
                           calibration_due_on=dt.date.today() - dt.timedelta(days=35))
     response = _submit(technician, rp, stale)
@@ -149,7 +116,7 @@ def test_a_kit_past_its_calibration_due_date_is_refused_with_a_clear_message(tec
     assert "Use a calibrated kit" in response.text
 
 
-def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, factory, acme, rp, kit, planner,  # noqa: F811
+def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, factory, acme, rp, kit, planner,
                                                                  dairy):
     lapsed = factory.member(acme.id, "technician", certification_number="BAT-9",
                             certification_expires_on=dt.date.today() - dt.timedelta(days=2))
@@ -164,7 +131,7 @@ def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, fact
 
 def test_removed_and_capped_needs_no_readings_and_retires_the_device(app, technician, rp):
     response = technician.submit(f"/devices/{rp.id}/tests/new", {"test_type": "removed_capped",
-                                                                 "notes": "Line abandoned"})
+                                                                 "notes": "Line abandoned", **SIGNED})
     assert response.status_code == 303
     with app.extensions["flowtrack.db"].service() as s:
         device = s.get(Device, rp.id)
@@ -188,7 +155,7 @@ def test_the_worker_prints_the_report_with_readings_and_result(app, technician, 
         assert expected in text, expected
 
 
-def test_a_district_form_is_used_and_cannot_reach_the_network(technician, records, acme, kit, run_worker,  # noqa: F811
+def test_a_district_form_is_used_and_cannot_reach_the_network(technician, records, acme, kit, run_worker,
                                                               planner):
     district = records.district(acme, name="Eugene Water", report_template=(
         '<h1>EWEB cross-connection report</h1><img src="http://127.0.0.1:9/probe.png">'
@@ -196,7 +163,7 @@ def test_a_district_form_is_used_and_cannot_reach_the_network(technician, record
     device = records.device(acme, records.location(acme, district_id=district.id), device_type="DC", serial="DC-77")
     planner.assign(acme, device)
     response = technician.submit(f"/devices/{device.id}/tests/new", {
-        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.1", "r_check2_psid": "1.4"})
+        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.1", "r_check2_psid": "1.4", **SIGNED})
     test_id = response.headers["Location"].rsplit("/", 1)[1]
     run_worker()
     pdf = technician.get(f"/tests/{test_id}/report.pdf")

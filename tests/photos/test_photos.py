@@ -1,0 +1,129 @@
+"""A technician photographs an assembly from the test form on a phone: the picture is checked, shrunk, stripped
+of its GPS position, kept with a thumbnail, joins the test on submit and stays with it."""
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from flowtrack.models.audit import AuditEntry
+from flowtrack.models.testing import DevicePhoto
+from flowtrack.storage import StoredFileMissing, storage_at
+from tests.customers.factories import records  # noqa: F401  (the fixture)
+from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
+from tests.testing.factories import DC_PASSING, SIGNED, camera_photo
+
+
+@pytest.fixture
+def device(records, acme, planner):  # noqa: F811
+    """A double check at a location where the technician has a job booked."""
+    device = records.device(acme, device_type="DC", serial="DC-2201")
+    planner.assign(acme, device)
+    return device
+
+
+def _upload(browser, device, *pictures, htmx=True, caption=""):
+    files = {"photo": [(io.BytesIO(data), name) for name, data in pictures], "caption": caption}
+    if htmx:
+        return browser.htmx("post", f"/devices/{device.id}/photos", files, content_type="multipart/form-data")
+    return browser.submit(f"/devices/{device.id}/photos", files, content_type="multipart/form-data")
+
+
+def _photo_ids(html: str) -> list[str]:
+    return re.findall(r'name="photo_id" value="([0-9a-f-]{36})"', html)
+
+
+def _stored_photos(app, device_id) -> list[DevicePhoto]:
+    with app.extensions["flowtrack.db"].service() as s:
+        return list(s.scalars(sa.select(DevicePhoto).where(DevicePhoto.device_id == device_id)))
+
+
+def _file(app, key: str) -> bytes:
+    with app.app_context():
+        return storage_at(app.extensions["flowtrack.settings"].instance_path).get(key)
+
+
+def test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed(app, technician, device):
+    response = _upload(technician, device, ("IMG_0001.JPG", camera_photo(4032, 3024, gps=True)), caption="Relief port")
+    assert response.status_code == 200
+    [photo_id] = _photo_ids(response.text)
+    assert f"/photos/{photo_id}/thumbnail" in response.text and "Relief port" in response.text
+    [photo] = _stored_photos(app, device.id)
+    full = Image.open(io.BytesIO(_file(app, photo.key)))
+    assert full.format == "JPEG" and max(full.size) == 1600 and (photo.width, photo.height) == (1600, 1200)
+    assert not full.getexif() and "exif" not in full.info
+    thumbnail = technician.get(f"/photos/{photo_id}/thumbnail")
+    assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumbnail.data)).size) == 320
+    assert technician.get(f"/photos/{photo_id}").data == _file(app, photo.key)
+    with app.extensions["flowtrack.db"].service() as s:
+        actions = s.scalars(sa.select(AuditEntry.action).where(AuditEntry.entity_id == str(device.id))).all()
+    assert "device.photo_added" in actions
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("notes.jpg", b"just some text, not a picture", "not a picture"),
+    ("animation.gif", None, "JPEG, PNG or WebP"),
+    ("huge.jpg", b"\xff\xd8" + b"0" * (15 * 1024 * 1024 + 10), "15 MB"),
+])
+def test_what_is_not_a_usable_picture_is_refused_with_the_reason(app, technician, device, name, data, message):
+    if data is None:
+        data = camera_photo(40, 40, format="GIF")
+    response = _upload(technician, device, (name, data))
+    assert response.status_code == 422 and message in response.text
+    assert _stored_photos(app, device.id) == []
+
+
+def test_an_upload_without_a_file_asks_for_one(technician, device):
+    response = _upload(technician, device, htmx=False)
+    assert response.status_code == 303
+    assert "Choose a photo to add." in technician.get(response.headers["Location"]).text
+
+
+def test_photos_join_the_test_on_submit_and_then_stay_with_it(app, technician, office, records, acme, device):  # noqa: F811
+    kept = _photo_ids(_upload(technician, device, ("a.jpg", camera_photo())).text)
+    dropped = _photo_ids(_upload(technician, device, ("b.jpg", camera_photo())).text)
+    assert technician.htmx("post", f"/photos/{dropped[0]}/delete").status_code == 200
+    response = technician.submit(f"/devices/{device.id}/tests/new", {
+        "test_type": "annual", "gauge_id": str(records.gauge(acme).id), **{f"r_{k}": v for k, v in DC_PASSING.items()},
+        "photo_id": kept + dropped, **SIGNED})
+    assert response.status_code == 303
+    test_page = technician.get(response.headers["Location"]).text
+    assert f"/photos/{kept[0]}/thumbnail" in test_page
+    [photo] = _stored_photos(app, device.id)
+    assert str(photo.id) == kept[0] and photo.test_record_id is not None
+    refused = office.htmx("post", f"/photos/{kept[0]}/delete")
+    assert refused.status_code == 409 and "part of a submitted test" in refused.text
+    assert _file(app, photo.key)
+
+
+def test_a_technician_removes_only_their_own_photos_and_the_office_any(login, factory, app, technician, office,
+                                                                        acme, device):
+    mine = _photo_ids(_upload(technician, device, ("a.jpg", camera_photo())).text)[0]
+    acme.members["second_tech"] = factory.member(acme.id, "technician")
+    colleague = login(acme, "second_tech")
+    assert colleague.submit(f"/photos/{mine}/delete").status_code == 404  # no job at this device
+    theirs = _photo_ids(_upload(office, device, ("b.jpg", camera_photo())).text)[0]
+    assert technician.submit(f"/photos/{theirs}/delete").status_code == 403
+    assert office.submit(f"/photos/{mine}/delete").status_code == 303
+    [left] = _stored_photos(app, device.id)
+    assert str(left.id) == theirs
+    with pytest.raises(StoredFileMissing):
+        _file(app, f"{acme.id}/photos/{mine}.jpg")
+
+
+def test_photos_are_out_of_reach_of_other_technicians_customers_and_companies(login, factory, technician, customer,
+                                                                             acme, bravo, device):
+    photo_id = _photo_ids(_upload(technician, device, ("a.jpg", camera_photo())).text)[0]
+    acme.members["second_tech"] = factory.member(acme.id, "technician")
+    colleague = login(acme, "second_tech")
+    assert colleague.get(f"/photos/{photo_id}").status_code == 404
+    assert _upload(colleague, device, ("a.jpg", camera_photo())).status_code == 404
+    assert customer.get(f"/photos/{photo_id}").status_code in (403, 404)
+    assert _upload(customer, device, ("a.jpg", camera_photo())).status_code == 403
+    outsider = login(bravo, "office")
+    assert outsider.get(f"/photos/{photo_id}").status_code == 404
+    assert outsider.get(f"/photos/{photo_id}/thumbnail").status_code == 404
+    assert outsider.submit(f"/photos/{photo_id}/delete").status_code == 404
+    assert _upload(outsider, device, ("a.jpg", camera_photo())).status_code == 404
