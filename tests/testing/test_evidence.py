@@ -3,6 +3,8 @@ form asks for it, the report prints both; a submitted test is corrected only by 
 the original as it was."""
 import datetime as dt
 import io
+import threading
+import time
 import zoneinfo
 
 import pytest
@@ -13,7 +15,9 @@ from pypdf import PdfReader
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import Device
 from flowtrack.models.testing import TestRecord
-from tests.testing.factories import RP_PASSING, drawn_signature, submit_rp
+from flowtrack.testing import services
+from tests.customers.factories import Records
+from tests.testing.factories import DC_PASSING, RP_PASSING, drawn_signature, recorded_test, submit_rp
 
 
 def _test_id(response) -> str:
@@ -162,3 +166,36 @@ def test_a_technician_amends_only_their_own_tests(login, factory, acme, technici
     assert login(acme, "second_tech").get(f"/tests/{test_id}/amend").status_code == 404
     assert technician.get(f"/tests/{test_id}/amend").status_code == 200
     assert login(acme, "auditor").get(f"/tests/{test_id}/amend").status_code == 403
+
+
+def _wait_for_a_blocked_insert(app, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    with app.extensions["flowtrack.db"].service() as watcher:
+        while not watcher.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+            assert time.monotonic() < deadline, "the second amendment never reached the database"
+            time.sleep(0.02)
+            watcher.rollback()
+
+
+def test_two_people_amending_one_test_at_once_the_second_is_told(app, factory, acme):
+    original = recorded_test(app, factory, acme)
+    correction = services.Submission(test_type="annual", gauge_id=original.gauge_id, readings=DC_PASSING)
+    office_id = acme.members["office"].user_id
+    records = Records(app)
+    outcome = {}
+
+    def second_person():
+        try:
+            with records.session(acme) as session:
+                services.amend_test(session, session.get(TestRecord, original.id), office_id, correction, "Mine")
+            outcome["second"] = "saved"
+        except services.TestRefused as refused:
+            outcome["second"] = refused.errors["amends"]
+
+    with records.session(acme) as session:
+        services.amend_test(session, session.get(TestRecord, original.id), office_id, correction, "First")
+        second = threading.Thread(target=second_person)
+        second.start()  # it checks, finds no amendment yet, then waits on the unique index for this commit
+        _wait_for_a_blocked_insert(app)
+    second.join(timeout=10)
+    assert outcome["second"].startswith("This test has just been amended by someone else")
