@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql
 
 from flowtrack.audit import services as audit
 from flowtrack.db import utcnow
@@ -398,7 +399,7 @@ def latest_certificates(session: so.Session, customer_id: uuid.UUID) -> list[Tes
               .join(Device, Device.id == TestRecord.device_id)
               .join(CustomerLocation, CustomerLocation.id == Device.location_id)
               .where(CustomerLocation.customer_id == customer_id, TestRecord.report_status == "done")
-              .distinct(TestRecord.device_id)
+              .ext(postgresql.distinct_on(TestRecord.device_id))
               .order_by(TestRecord.device_id, TestRecord.tested_at.desc()))
     return list(session.scalars(sa.select(TestRecord).where(TestRecord.id.in_(latest))
                                 .options(so.joinedload(TestRecord.device)).order_by(TestRecord.tested_at.desc())))
