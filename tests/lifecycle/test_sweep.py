@@ -1,6 +1,7 @@
 """The daily anonymization sweep: three safety layers, one transaction per company, nothing left but survivors."""
 import datetime as dt
 import hashlib
+import io
 import os
 import secrets
 import time
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
+from PIL import Image
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
@@ -22,6 +24,7 @@ from flowtrack.imports import services as imports
 from flowtrack.invoices import services as invoices
 from flowtrack.models.customers import Customer, Device
 from flowtrack.models.security import AccountToken, RecoveryCode
+from flowtrack.photos import services as photos
 from flowtrack.queue import company_session
 from flowtrack.reminders import services as reminders
 from flowtrack.testing import services as testing
@@ -32,6 +35,12 @@ from tests.scheduling.factories import Planner
 from tests.testing.factories import SIGNED, file_storage_of
 
 DAYS = dt.timedelta(days=1)
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 160)).save(out, format="JPEG")
+    return out.getvalue()
 
 
 def admin_engine(app):
@@ -128,6 +137,8 @@ class People:
         gauge = records.gauge(self.tenant)
         job = planner.assign(self.tenant, device)
         with records.session(self.tenant) as session:
+            photos.add_photo(session, file_storage_of(app), session.get(Device, device.id),
+                             self.tenant.members["technician"].user_id, _photo())
             order = work_orders.get_work_order(session, job.work_order_id)
             work_orders.add_line(session, order, description="Permit fee", quantity=1, unit_price_cents=2500)
             testing.record_test(session, session.get(Device, device.id), self.tenant.members["technician"].user_id,
@@ -169,7 +180,8 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
     assert result.counts["users"] == 7 and result.counts["profiles"] == 7 and result.counts["exports"] == 1
-    assert result.files_removed == 1 and files_of(app, people.id) == []
+    # The export, the technician's signature, and the photo with its thumbnail.
+    assert result.files_removed == 4 and files_of(app, people.id) == []
     after = dump(app, people.id)
     left = {table for table, rows in after.items() if rows}
     assert left <= set(anonymize.SURVIVING_TABLES) and {"companies", "audit_log", "stripe_events"} <= left

@@ -164,7 +164,7 @@ def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, fact
 
 def test_removed_and_capped_needs_no_readings_and_retires_the_device(app, technician, rp):
     response = technician.submit(f"/devices/{rp.id}/tests/new", {"test_type": "removed_capped",
-                                                                 "notes": "Line abandoned"})
+                                                                 "notes": "Line abandoned", **SIGNED})
     assert response.status_code == 303
     with app.extensions["flowtrack.db"].service() as s:
         device = s.get(Device, rp.id)
@@ -196,7 +196,7 @@ def test_a_district_form_is_used_and_cannot_reach_the_network(technician, record
     device = records.device(acme, records.location(acme, district_id=district.id), device_type="DC", serial="DC-77")
     planner.assign(acme, device)
     response = technician.submit(f"/devices/{device.id}/tests/new", {
-        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.1", "r_check2_psid": "1.4"})
+        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.1", "r_check2_psid": "1.4", **SIGNED})
     test_id = response.headers["Location"].rsplit("/", 1)[1]
     run_worker()
     pdf = technician.get(f"/tests/{test_id}/report.pdf")
