@@ -1,7 +1,6 @@
 """The daily anonymization sweep: three safety layers, one transaction per company, nothing left but survivors."""
 import datetime as dt
 import hashlib
-import io
 import os
 import secrets
 import time
@@ -12,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
-from PIL import Image
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
@@ -32,15 +30,9 @@ from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
-from tests.testing.factories import SIGNED, file_storage_of
+from tests.testing.factories import SIGNED, file_storage_of, photo_jpeg
 
 DAYS = dt.timedelta(days=1)
-
-
-def _photo() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (90, 120, 160)).save(out, format="JPEG")
-    return out.getvalue()
 
 
 def admin_engine(app):
@@ -138,7 +130,7 @@ class People:
         job = planner.assign(self.tenant, device)
         with records.session(self.tenant) as session:
             photos.add_photo(session, file_storage_of(app), session.get(Device, device.id),
-                             self.tenant.members["technician"].user_id, _photo())
+                             self.tenant.members["technician"].user_id, photo_jpeg())
             order = work_orders.get_work_order(session, job.work_order_id)
             work_orders.add_line(session, order, description="Permit fee", quantity=1, unit_price_cents=2500)
             testing.record_test(session, session.get(Device, device.id), self.tenant.members["technician"].user_id,

@@ -7,6 +7,7 @@ import io
 from PIL import Image, ImageDraw
 
 from flowtrack.models.customers import Device
+from flowtrack.photos import services as photos
 from flowtrack.storage import storage_at
 from flowtrack.testing import services
 from flowtrack.testing.tasks import render_test_report
@@ -30,15 +31,22 @@ def drawn_signature(width: int = 600, height: int = 160, ink: bool = True) -> st
 SIGNED = {"technician_signature": drawn_signature()}
 
 
+def photo_jpeg() -> bytes:
+    """A small photo as a phone's camera sends it."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 160)).save(out, format="JPEG")
+    return out.getvalue()
+
+
 def file_storage_of(app):
     with app.app_context():
         return storage_at(app.extensions["flowtrack.settings"].instance_path)
 
 
-def recorded_test(app, factory, tenant: Tenant, **fields):
-    """A submitted passing test of a new double check, by the company's technician."""
+def recorded_test(app, factory, tenant: Tenant, device=None, **fields):
+    """A submitted passing test of a double check (a new one unless given), by the company's technician."""
     records = Records(app)
-    device = records.device(tenant, device_type="DC")
+    device = device or records.device(tenant, device_type="DC")
     gauge = records.gauge(tenant)
     submission = services.Submission(**{"test_type": "annual", "gauge_id": gauge.id, "readings": DC_PASSING,
                                         **SIGNED, **fields})
@@ -47,9 +55,9 @@ def recorded_test(app, factory, tenant: Tenant, **fields):
                                     tenant.members["technician"].user_id, submission, storage=file_storage_of(app))
 
 
-def printed_test(app, factory, tenant: Tenant):
+def printed_test(app, factory, tenant: Tenant, device=None):
     """A recorded test whose report is printed (by the worker's function, called here in-process)."""
-    record = recorded_test(app, factory, tenant)
+    record = recorded_test(app, factory, tenant, device)
     with app.app_context():
         render_test_report(str(tenant.id), str(record.id))
     return record
@@ -63,8 +71,23 @@ def _printed_test(app, factory, tenant):
     return {"test_id": printed_test(app, factory, tenant).id}
 
 
+def _signature(app, factory, tenant):
+    return {"test_id": recorded_test(app, factory, tenant).id, "signer": "technician"}
+
+
+def _photo(app, factory, tenant):
+    records = Records(app)
+    device = records.device(tenant)
+    with records.session(tenant) as session:
+        photo = photos.add_photo(session, file_storage_of(app), session.get(Device, device.id),
+                                 tenant.members["technician"].user_id, photo_jpeg())
+    return {"photo_id": photo.id}
+
+
 TESTING_URLS = {
-    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check")},
-    **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status")},
+    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check", "photos.add")},
+    **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
     "testing.report_pdf": _printed_test,
+    "testing.signature": _signature,
+    **{endpoint: _photo for endpoint in ("photos.full", "photos.thumbnail", "photos.delete")},
 }
