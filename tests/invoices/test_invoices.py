@@ -16,7 +16,7 @@ from flowtrack.queue import company_session
 from tests.customers.test_customers import audit_entries
 from tests.invoices.factories import sent_invoice
 from tests.notifications.outbox import emails_to
-from tests.testing.factories import DC_PASSING
+from tests.testing.factories import DC_PASSING, SIGNED
 
 TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
 
@@ -54,7 +54,7 @@ def completed_work_order(app, acme, records, planner, technician):
     technician.submit(f"/jobs/{job.id}/start")
     response = technician.submit(f"/devices/{device_id}/tests/new", {
         "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "0.5", "r_check2_psid": "1.8",
-        "repairs": "replaced disc", **{f"retest_r_{k}": v for k, v in DC_PASSING.items()}})
+        "repairs": "replaced disc", **SIGNED, **{f"retest_r_{k}": v for k, v in DC_PASSING.items()}})
     assert response.status_code == 303, response.text
     assert technician.submit(f"/jobs/{job.id}/complete").status_code == 303
     return order

@@ -10,6 +10,7 @@ from flowtrack.models.scheduling import WorkOrder
 from flowtrack.schedule import services as schedule
 from tests.customers.test_customers import audit_entries
 from tests.scheduling.factories import company_today
+from tests.testing.factories import SIGNED
 
 
 def stored_order(app, work_order_id) -> WorkOrder:
@@ -62,7 +63,7 @@ def test_start_test_complete_and_the_next_due_date_follows(app, technician, acme
     assert stored_order(app, job.work_order_id).status == "in_progress"
 
     response = technician.submit(f"/devices/{tested}/tests/new", {
-        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.4", "r_check2_psid": "1.8"})
+        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.4", "r_check2_psid": "1.8", **SIGNED})
     assert response.status_code == 303
     unfinished = technician.submit(f"/jobs/{job.id}/complete", follow_redirects=True)
     assert "Test each device or mark it could not be tested" in unfinished.text
