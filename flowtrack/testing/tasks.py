@@ -20,8 +20,12 @@ from flowtrack.testing.services import person_name
 log = logging.getLogger("flowtrack.testing")
 
 
+def reports_dir_at(instance_path: Path) -> Path:
+    return instance_path / "reports"
+
+
 def storage_dir() -> Path:
-    return current_app.extensions["flowtrack.settings"].instance_path / "reports"
+    return reports_dir_at(current_app.extensions["flowtrack.settings"].instance_path)
 
 
 def render_test_report(company_id: str, test_id: str) -> dict:
