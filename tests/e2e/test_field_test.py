@@ -38,6 +38,7 @@ def test_a_technician_tests_an_rp_on_a_phone_and_gets_the_report(visit, acme, re
     page.check("input[name=retest_r_shutoff2_held][value=yes]")
     page.wait_for_selector("#verdict >> text=Retest: Passes")
     assert tab.axe_violations() == []
+    page.fill("#technician_signature [data-signature-typed]", "Theo Tech")  # lettered onto the pad
     page.click("text=Submit test")
     page.wait_for_url(re.compile(r".*/tests/[0-9a-f-]{36}$"))
     assert "Passed" in page.inner_text("h1")
