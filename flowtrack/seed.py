@@ -3,13 +3,10 @@ devices, test kits, booked work orders, a price list, an invoice and submitted t
 each. Refused in production."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import io
 from pathlib import Path
 
 import sqlalchemy as sa
-from PIL import Image, ImageDraw
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member, create_company
@@ -23,7 +20,7 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
 from flowtrack.schedule import services as schedule
 from flowtrack.storage import storage_at
-from flowtrack.testing import services as testing
+from flowtrack.testing import report, services as testing
 from flowtrack.testing.tasks import print_report, reports_dir_at
 from flowtrack.work_orders import services as work_orders
 
@@ -169,15 +166,6 @@ DEMO_TESTS = (
 PORTAL_CUSTOMER = "Harbor View Apartments"
 
 
-def drawn_signature() -> str:
-    """A signature as the phone's signature pad sends it: a stroke on a transparent PNG, as a data URL."""
-    image = Image.new("RGBA", (600, 160), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line([(30, 120), (140, 40), (230, 110), (330, 50), (560, 100)], fill="black", width=4)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-
-
 def seed_tests(db: Database, company: Company, instance_path: Path) -> None:
     """Submitted tests through the technician's service, and their reports printed as the worker prints them
     (so the test pages, the portal's certificates and the district's mail have something)."""
@@ -190,9 +178,10 @@ def seed_tests(db: Database, company: Company, instance_path: Path) -> None:
         recorded = []
         for serial, readings, repairs, retest in DEMO_TESTS:
             device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
-            recorded.append(testing.record_test(session, device, technician.user_id, testing.Submission(
-                test_type="annual", gauge_id=kit.id, line_pressure_psi=72, shutoff1_tight=True, readings=readings,
-                repairs=repairs, retest_readings=retest, technician_signature=drawn_signature()), storage=storage))
+            submission = testing.Submission(test_type="annual", gauge_id=kit.id, line_pressure_psi=72,
+                                            shutoff1_tight=True, readings=readings, repairs=repairs,
+                                            retest_readings=retest, technician_signature=report.sample_signature())
+            recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
         session.commit()
         for record in recorded:
             print_report(session, record, storage=storage, reports_dir=reports_dir_at(instance_path))

@@ -8,12 +8,16 @@ nothing, so a template cannot be used to reach other machines.
 """
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import io
 import zoneinfo
 from pathlib import Path
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from PIL import Image, ImageDraw
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
@@ -141,6 +145,16 @@ def sample_form(template_source: str | None) -> str:
     return render_form(template_source, sample_context())
 
 
+@functools.cache
+def sample_signature() -> str:
+    """A stroke of ink as a PNG data URL: what the signature pad sends, and how a report shows a signature."""
+    image = Image.new("RGBA", (600, 160), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(30, 120), (140, 40), (230, 110), (330, 50), (560, 100)], fill="black", width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
 def sample_context() -> dict:
     """A made-up test with every value a form can show filled in (a reduced pressure assembly that failed,
     was repaired and passed its retest), for the editor's check and previews."""
@@ -156,7 +170,7 @@ def sample_context() -> dict:
                    "where_installed": "Basement, by the meter"},
         "customer": "Sample Customer", "location": "100 Sample Street, Springfield, OR 97477",
         "district": "Sample Water District", "replaces": [],
-        "signatures": {"technician": None, "customer": None, "customer_name": None},
+        "signatures": {"technician": sample_signature(), "customer": None, "customer_name": None},
         "test": {
             "id": "00000000-0000-4000-8000-000000000000", "type": "Annual test", "date": "March 3, 2026",
             "time": "10:15 AM PST", "line_pressure_psi": 72, "shutoff1_tight": True, "initial_result": "fail",

@@ -48,7 +48,8 @@ def test_the_office_turns_it_on_and_each_report_goes_to_the_district_with_the_pd
     [(recipients, message)] = inbox.messages
     assert recipients == ["reports@lane.example"]
     assert device.serial in message["Subject"] and "PASSED" in message["Subject"]
-    body = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    body = text.get_payload(decode=True).decode()
     assert "sends Lane Water the report" in body and "Result: PASSED" in body
     [attachment] = [part for part in message.walk() if part.get_filename()]
     assert attachment.get_content_type() == "application/pdf"

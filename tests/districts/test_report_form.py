@@ -84,8 +84,8 @@ def test_going_back_to_the_standard_form_is_one_button_and_audited(app, acme, ad
 BROKEN_FORMS = [
     ("<h1>Report</h1>\n{% if test.result %}\n<p>passed</p>\n", "(line 2): Unexpected end of template"),
     ("<p>\n{{ device.serial.__class__.__mro__[1].__subclasses__() }}</p>", "(line 2)"),
-    ("<p>ok</p>\n<p>{{ tester.name.upper.__globals__ }}</p>\n{{ [].append(1) }}", "(line 3): access to attribute "
-                                                                                  "'append' of 'list' object is unsafe"),
+    ("<p>ok</p>\n<p>{{ tester.name.upper.__globals__ }}</p>\n{{ [].append(1) }}",
+     "(line 3): access to attribute 'append' of 'list' object is unsafe"),
     ("<p>\n\n{{ no_such_filter_function() }}</p>", "(line 3): 'no_such_filter_function' is undefined"),
     ("{{ test.line_pressure_psi / 0 }}", "(line 1): division by zero"),
     ("{{ 'x' * 10 ** 9 }}", "may not repeat text or lists beyond 100,000 items"),
@@ -152,6 +152,12 @@ def test_the_preview_fills_the_unsaved_form_in_a_sandboxed_frame_of_its_own(app,
     broken = admin.submit(f"/districts/{district.id}/report-form/preview", {"report_template": "{{ 1 / 0 }}"})
     assert broken.status_code == 422 and "(line 1): division by zero" in broken.text
     assert broken.headers["Content-Security-Policy"] == csp
+
+
+def test_the_preview_shows_a_drawn_signature_where_the_form_asks_for_one(admin, district):
+    preview = admin.submit(f"/districts/{district.id}/report-form/preview",
+                           {"report_template": '<img src="{{ signatures.technician }}" alt="">'})
+    assert preview.text.startswith('<img src="data:image/png;base64,')
 
 
 def test_a_preview_escapes_what_the_sample_holds_and_runs_no_script_of_ours(admin, district):
