@@ -120,7 +120,11 @@ def sample_report(source: str | None) -> str:
 
 def sample_report_pdf(source: str | None) -> bytes:
     """The submitted form printed with the sample test, as the worker prints real reports."""
-    return report.print_pdf(sample_report(source))
+    html = sample_report(source)
+    try:
+        return report.print_pdf(html)
+    except Exception as error:  # the admin's HTML and CSS go to WeasyPrint as written; its failure is the form's
+        raise DistrictError("report_template", f"The form cannot be printed: {error}") from None
 
 
 def save_report_form(session: so.Session, district: District, source: str | None) -> bool:

@@ -179,6 +179,15 @@ def test_the_pdf_preview_prints_the_saved_or_the_typed_form_with_the_sample(admi
     assert "EWEB cross-connection report" in pdf_text(admin.get(url).data)
 
 
+def test_a_form_the_printer_chokes_on_is_a_form_error_too(admin, district, monkeypatch):
+    def choke(html):
+        raise ValueError("unsupported page size")
+
+    monkeypatch.setattr(report, "print_pdf", choke)
+    refused = admin.submit(f"/districts/{district.id}/report-form/preview.pdf", {"report_template": EWEB_FORM})
+    assert refused.status_code == 422 and "The form cannot be printed: unsupported page size" in refused.text
+
+
 def test_a_form_saved_before_the_checks_falls_back_to_the_standard_form_in_the_pdf_preview(app, acme, admin,
                                                                                            district, records):
     # Written straight to the database, as forms saved before this editor existed were never checked.
