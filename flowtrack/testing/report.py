@@ -12,6 +12,8 @@ import base64
 import functools
 import hashlib
 import io
+import sys
+import time
 import zoneinfo
 from pathlib import Path
 
@@ -50,6 +52,35 @@ class _FormSandbox(ImmutableSandboxedEnvironment):
 
 
 _SANDBOX = _FormSandbox(autoescape=True, undefined=ChainableUndefined)
+# Nor loops: `{% for a in text %}{% for b in text %}` runs for hours. A form fills in within milliseconds; one
+# still running after this long is stopped (see `_within_time`).
+RENDER_SECONDS = 2.0
+
+
+class FormTooSlow(Exception):
+    def __init__(self, seconds: float):
+        super().__init__(f"the form took longer than {seconds:g} seconds to fill in (a loop inside a loop?)")
+
+
+def _within_time(render, seconds: float) -> str:
+    """Run a template's render, stopping it once it has run `seconds`: a trace function on the template's own
+    frames (compiled from "<template>") checks the clock at each of its lines, so the cost falls on forms only."""
+    deadline = time.monotonic() + seconds
+
+    def each_line(frame, event, arg):
+        if time.monotonic() > deadline:
+            raise FormTooSlow(seconds)
+        return each_line
+
+    def each_call(frame, event, arg):
+        return each_line if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()  # a debugger's or coverage's tracer gets its thread back afterwards
+    sys.settrace(each_call)
+    try:
+        return render()
+    finally:
+        sys.settrace(previous)
 READING_LABELS = {
     "check1_psid": "Check valve 1 (psid)", "check2_psid": "Check valve 2 (psid)",
     "relief_opened_psid": "Relief valve opened at (psid)", "check2_closed_tight": "Check valve 2 tight against backpressure",
@@ -116,7 +147,7 @@ def render_form(template_source: str | None, context: dict) -> str:
     except TemplateSyntaxError as error:
         raise _problem(error.message, error.lineno) from None
     try:
-        return template.render(**context)
+        return _within_time(lambda: template.render(**context), RENDER_SECONDS)
     except Exception as error:  # a form is a program the admin wrote; whatever it raises is its error
         raise _problem(str(error) or type(error).__name__, _template_line(error)) from None
 

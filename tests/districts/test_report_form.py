@@ -108,6 +108,15 @@ def test_a_form_that_cannot_work_is_refused_with_the_reason_and_the_text_kept(ap
     assert audit_entries(app, acme, "district.report_form_changed") == []
 
 
+def test_a_form_that_would_run_for_hours_is_stopped_and_refused(app, admin, district, monkeypatch):
+    monkeypatch.setattr(report, "RENDER_SECONDS", 0.3)
+    endless = "<p>\n{% set s = 'x' * 100000 %}\n{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}</p>"
+    refused = admin.submit(editor(district), {"report_template": endless})
+    assert refused.status_code == 422
+    assert "(line 3): the form took longer than 0.3 seconds to fill in" in refused.text
+    assert stored(app, district.id).report_template is None
+
+
 def test_a_form_too_long_to_keep_is_refused(app, admin, district):
     refused = admin.submit(editor(district), {"report_template": "<p>x</p>" * 20_000})
     assert refused.status_code == 422 and "the limit is 100,000" in refused.text
