@@ -49,7 +49,8 @@ def dev(host: str, port: int, no_demo: bool) -> None:
     settings = app.extensions["flowtrack.settings"]
     migrate.upgrade(settings.database_url)
     if not no_demo:
-        seed.seed_demo(app.extensions["flowtrack.db"], production=settings.production)
+        seed.seed_demo(app.extensions["flowtrack.db"], production=settings.production,
+                       instance_path=settings.instance_path)
         click.echo("Demo logins (password 'flowtrack-demo'):")
         for login in seed.demo_logins():
             click.echo(f"  {login}")
@@ -115,7 +116,8 @@ def seed_demo_command() -> None:
     settings = _settings()
     if settings.production:
         raise click.ClickException("demo data is refused in production")
-    created = seed.seed_demo(current_app.extensions["flowtrack.db"], production=settings.production)
+    created = seed.seed_demo(current_app.extensions["flowtrack.db"], production=settings.production,
+                             instance_path=settings.instance_path)
     click.echo(f"created {len(created)} demo companies; logins: {', '.join(seed.demo_logins())}")
 
 

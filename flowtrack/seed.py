@@ -1,21 +1,27 @@
 """Demo data: two companies with one person of every role, and a few districts, customers, service locations,
-devices, test kits, booked work orders, a price list and an invoice each. Refused in production."""
+devices, test kits, booked work orders, a price list, an invoice and submitted tests with their printed reports
+each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member, create_company
 from flowtrack.customers import services as customers
 from flowtrack.db import Database, bind_company
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from flowtrack.invoices import services as invoices
-from flowtrack.models.accounts import Role, User
+from flowtrack.models.accounts import Profile, Role, User
 from flowtrack.models.companies import Company
-from flowtrack.models.customers import Customer, CustomerLocation, Device
+from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
 from flowtrack.schedule import services as schedule
+from flowtrack.storage import storage_at
+from flowtrack.testing import report, services as testing
+from flowtrack.testing.tasks import print_report, reports_dir_at
 from flowtrack.work_orders import services as work_orders
 
 DEMO_PASSWORD = "flowtrack-demo"
@@ -35,8 +41,9 @@ def demo_logins() -> list[str]:
     return [f"{person}@{domain}" for _, domain, _ in DEMO_COMPANIES for person, _, _ in DEMO_PEOPLE]
 
 
-def seed_demo(db: Database, *, production: bool) -> list[Company]:
-    """Create the demo companies that do not exist yet (idempotent)."""
+def seed_demo(db: Database, *, production: bool, instance_path: Path) -> list[Company]:
+    """Create the demo companies that do not exist yet (idempotent); their files (signatures, report PDFs) go
+    where the app at `instance_path` keeps them."""
     if production:
         raise RuntimeError("demo data is refused in production")
     created = []
@@ -53,11 +60,13 @@ def seed_demo(db: Database, *, production: bool) -> list[Company]:
                              "certification_expires_on": dt.date.today() + dt.timedelta(days=400)}
                 add_member(session, company.id, email=f"{person}@{domain}", password=DEMO_PASSWORD, role=role.value,
                            full_name=full_name, **extra)
-            created.append(company)
+            created.append((company, domain))
         session.commit()
-    for company in created:
+    for company, domain in created:
         seed_records(db, company)
-    return created
+        seed_tests(db, company, instance_path)
+        link_portal_user(db, company, f"customer@{domain}")
+    return [company for company, _ in created]
 
 
 # (customer, phone, email, [(street, city, postal code, district index, [(type, size, serial suffix, tested days ago)])])
@@ -86,7 +95,7 @@ def seed_records(db: Database, company: Company) -> None:
         bind_company(session, company.id)
         water = [
             districts.create_district(session, name="Eugene Water & Electric Board", contact_name="Cross-connection desk",
-                                      report_email="backflow@eweb.example", early_window_days=30),
+                                      report_email="backflow@eweb.example", email_reports=True, early_window_days=30),
             districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
                                       due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
         ]
@@ -143,3 +152,48 @@ def seed_billing(session) -> None:
     invoices.add_line(session, invoice, "Backflow test, PVB 3/4″", 1, 6500, True)
     invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
     invoices.send(session, invoice, devices.company_today(session))
+
+
+RP_PASSING = {"check1_psid": "6.2", "relief_opened_psid": "2.8", "check2_psid": "1.6", "check2_closed_tight": "yes",
+              "shutoff2_held": "yes"}
+# (serial suffix, readings, repairs, retest readings): a pass, a fail, and a repair with a passing retest.
+DEMO_TESTS = (
+    ("1001", RP_PASSING, [], {}),
+    ("1002", {"check1_psid": "0.6", "check2_psid": "1.8"}, [], {}),
+    ("4001", {**RP_PASSING, "check1_psid": "4.1"}, ["replaced disc", "cleaned seat"], RP_PASSING),
+)
+# The portal's demo customer: the one with the passing and the failing test.
+PORTAL_CUSTOMER = "Harbor View Apartments"
+
+
+def seed_tests(db: Database, company: Company, instance_path: Path) -> None:
+    """Submitted tests through the technician's service, and their reports printed as the worker prints them
+    (so the test pages, the portal's certificates and the district's mail have something)."""
+    prefix = company.name[:2].upper()
+    storage = storage_at(instance_path)
+    with db.service() as session:
+        bind_company(session, company.id)
+        technician = schedule.technicians(session)[0]
+        kit = session.scalar(sa.select(Gauge).where(Gauge.serial == f"{prefix}-K-100"))
+        recorded = []
+        for serial, readings, repairs, retest in DEMO_TESTS:
+            device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
+            submission = testing.Submission(test_type="annual", gauge_id=kit.id, line_pressure_psi=72,
+                                            shutoff1_tight=True, readings=readings, repairs=repairs,
+                                            retest_readings=retest, technician_signature=report.sample_signature())
+            recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
+        session.commit()
+        for record in recorded:
+            print_report(session, record, storage=storage, reports_dir=reports_dir_at(instance_path))
+
+
+def link_portal_user(db: Database, company: Company, email: str) -> None:
+    """The demo portal login belongs to the customer whose devices were tested."""
+    with db.service() as session:
+        bind_company(session, company.id)
+        profile = session.scalar(sa.select(Profile).join(User, User.id == Profile.user_id).where(User.email == email))
+        customer = session.scalar(sa.select(Customer).where(Customer.name == PORTAL_CUSTOMER))
+        profile.customer_id = customer.id
+        audit.record(session, "user.updated", entity_type="user", entity_id=profile.user_id,
+                     changes=audit.changes_between({"customer": None}, {"customer": customer.name}))
+        session.commit()

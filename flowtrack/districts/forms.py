@@ -34,9 +34,8 @@ class DistrictForm(FlaskForm):
                                      description="A test this many days before the due date keeps the original "
                                                  "schedule (anniversary rule).")
     due_end_of_month = BooleanField("Due at the end of the month")
-    report_template = TextAreaField("Test report form", validators=[Optional(), Length(max=100_000)],
-                                    description="The district's own form for test reports, as text.",
-                                    render_kw={"rows": 6})
+    email_reports = BooleanField("Email each test report to the district",
+                                 description="The report's PDF goes to the address above as soon as it is printed.")
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -50,3 +49,12 @@ class DistrictForm(FlaskForm):
                 self.fixed_due_day.errors.append("That month has no such day (February 29 is not every year's).")
                 valid = False
         return valid
+
+
+class ReportFormForm(FlaskForm):
+    """The district's own test report form, as a template (its size and syntax are checked by the service)."""
+
+    report_template = TextAreaField("Form template (HTML with Jinja placeholders)",
+                                    render_kw={"rows": 24, "spellcheck": "false", "autocapitalize": "none",
+                                               "autocomplete": "off", "class": "code-editor"},
+                                    description="Leave it empty to use the standard form.")

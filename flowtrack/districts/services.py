@@ -13,10 +13,12 @@ from flowtrack.db import new_id
 from flowtrack.devices import services as devices
 from flowtrack.devices.due_dates import FIXED_DATE
 from flowtrack.models.customers import CustomerLocation, District
+from flowtrack.testing import report
 
-DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "test_interval_months", "due_anchor",
-                   "fixed_due_month", "fixed_due_day", "early_window_days", "due_end_of_month", "report_template",
-                   "requires_customer_signature")
+# The report form has its own page and its own audit entry (`save_report_form`).
+DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "email_reports", "requires_customer_signature",
+                   "test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
+                   "due_end_of_month")
 RULE_FIELDS = ("test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
                "due_end_of_month")
 
@@ -58,6 +60,8 @@ def _apply(session: so.Session, district: District, values: dict[str, Any]) -> N
         setattr(district, field, clean(value))
     if district.report_email:
         district.report_email = district.report_email.lower()
+    if district.email_reports and not district.report_email:
+        raise DistrictError("report_email", "Give the address the test reports are emailed to.")
     if district.due_anchor != FIXED_DATE:
         district.fixed_due_month = district.fixed_due_day = None
     try:
@@ -73,7 +77,7 @@ def _apply(session: so.Session, district: District, values: dict[str, Any]) -> N
 
 def create_district(session: so.Session, **values: Any) -> District:
     district = District(id=new_id(), test_interval_months=12, due_anchor="last_test", early_window_days=0,
-                        due_end_of_month=False)
+                        due_end_of_month=False, email_reports=False)
     _apply(session, district, values)
     session.add(district)
     session.flush()
@@ -96,6 +100,50 @@ def update_district(session: so.Session, district: District, **values: Any) -> i
     audit.record(session, "district.updated", entity_type="district", entity_id=district.id,
                  changes={**changes, **({"devices_rescheduled": rescheduled} if rescheduled else {})})
     return rescheduled
+
+
+def report_form_text(source: str | None) -> str | None:
+    """What a submitted form is stored as: None for the standard form (left empty, or our form unchanged, so a
+    district that never changed it gets our later improvements), else the text with the browser's CRLFs made LFs."""
+    text = (source or "").replace("\r\n", "\n")
+    if not text.strip() or text.strip() == report.DEFAULT_FORM.strip():
+        return None
+    return text
+
+
+def sample_report(source: str | None) -> str:
+    """The submitted form (empty: ours) filled in with the sample test, as HTML; DistrictError when it cannot be."""
+    try:
+        return report.sample_form(report_form_text(source))
+    except report.FormTemplateError as problem:
+        raise DistrictError("report_template", str(problem)) from None
+
+
+def sample_report_pdf(source: str | None) -> bytes:
+    """The submitted form printed with the sample test, as the worker prints real reports."""
+    html = sample_report(source)
+    try:
+        return report.print_pdf(html)
+    except Exception as error:  # the admin's HTML and CSS go to WeasyPrint as written; its failure is the form's
+        raise DistrictError("report_template", f"The form cannot be printed: {error}") from None
+
+
+def save_report_form(session: so.Session, district: District, source: str | None) -> bool:
+    """Keep the district's own report form (None or empty: ours); refuse one that does not compile or cannot be
+    filled in with the sample test. Returns whether it changed."""
+    text = report_form_text(source)
+    if text is not None:
+        try:
+            report.sample_form(text)
+        except report.FormTemplateError as problem:
+            raise DistrictError("report_template", str(problem)) from None
+    if text == district.report_template:
+        return False
+    before, district.report_template = district.report_template, text
+    session.flush()
+    audit.record(session, "district.report_form_changed", entity_type="district", entity_id=district.id,
+                 changes=audit.changes_between({"report_template": before}, {"report_template": text}))
+    return True
 
 
 def delete_district(session: so.Session, district: District) -> None:

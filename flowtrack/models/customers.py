@@ -91,6 +91,8 @@ class District(TenantScoped, Base):
     threshold_overrides: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
     # The district's form has a line for the customer's signature: a test cannot be submitted without it.
     requires_customer_signature: so.Mapped[bool] = so.mapped_column(default=False)
+    # Each test report is emailed to `report_email` as it is printed (through the outbox).
+    email_reports: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
 

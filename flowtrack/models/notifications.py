@@ -29,6 +29,10 @@ class NotificationEmail(TenantScoped, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     sent_at: so.Mapped[dt.datetime | None]
     error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    # One attached file, kept in the storage backend (flowtrack/storage.py) under this key until the company goes.
+    attachment_key: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    attachment_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    attachment_type: so.Mapped[str | None] = so.mapped_column(sa.String(100))
 
 
 class NotificationLog(TenantScoped, Base):

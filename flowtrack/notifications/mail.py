@@ -4,6 +4,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from typing import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -39,14 +40,19 @@ def smtp_settings() -> SmtpSettings | None:
                         sender=setting("MAIL_FROM", "FlowTrack <no-reply@flowtrack.invalid>"))
 
 
-def deliver(settings: SmtpSettings, to: str, subject: str, body: str) -> None:
-    """Send one plain-text message; raises smtplib/OSError on failure."""
+def deliver(settings: SmtpSettings, to: str, subject: str, body: str,
+            attachments: Sequence[tuple[str, str, bytes]] = ()) -> None:
+    """Send one plain-text message with its attachments as (file name, content type, data); raises
+    smtplib/OSError on failure."""
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1].strip("> ") or None)
     message.set_content(body)
+    for name, content_type, data in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     context = ssl.create_default_context()
     if settings.security == "ssl":
         client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=30, context=context)

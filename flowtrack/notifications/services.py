@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -19,6 +20,7 @@ from sqlalchemy import event
 from flowtrack.db import utcnow
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.notifications import mail
+from flowtrack.storage import FileStorage, StoredFileMissing
 
 log = logging.getLogger("flowtrack.notifications")
 
@@ -29,8 +31,18 @@ ERASED_BODY = "[erased after delivery: this message held a single-use link]"
 _PENDING = "notifications.pending_delivery"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file for an email, already in the storage backend (flowtrack/storage.py) under `key`: the outbox row
+    names it, never holds its bytes."""
+
+    key: str
+    name: str
+    content_type: str
+
+
 def send_email(session: so.Session, to: str, subject: str, body: str, *, company_id: uuid.UUID | None = None,
-               sensitive: bool = False) -> NotificationEmail:
+               sensitive: bool = False, attachment: Attachment | None = None) -> NotificationEmail:
     """Put a message in the company's outbox; with SMTP configured it is delivered after commit."""
     company_id = company_id or session.info["company_id"]
     settings = mail.smtp_settings()
@@ -40,6 +52,9 @@ def send_email(session: so.Session, to: str, subject: str, body: str, *, company
         status = "queued" if settings else "outbox"
     email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200], body=body,
                               sensitive=sensitive, status=status, attempts=0)
+    if attachment is not None:
+        email.attachment_key, email.attachment_name, email.attachment_type = \
+            attachment.key, attachment.name, attachment.content_type
     session.add(email)
     session.flush()
     if status == "throttled":
@@ -90,8 +105,10 @@ def _forget_pending(session: so.Session) -> None:
     session.info[_PENDING] = []
 
 
-def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSettings | None) -> str:
-    """Send one queued email (a job session of its company); returns its status afterwards."""
+def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSettings | None,
+            storage: FileStorage | None = None) -> str:
+    """Send one queued email (a job session of its company), its attachment read from `storage`; returns its
+    status afterwards."""
     email = session.scalar(sa.select(NotificationEmail).where(NotificationEmail.id == email_id).with_for_update())
     if email is None:
         return "missing"
@@ -102,8 +119,18 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
         session.commit()
         return email.status
     email.attempts += 1
+    attachments = []
+    if email.attachment_key:
+        try:
+            attachments.append((email.attachment_name, email.attachment_type, storage.get(email.attachment_key)))
+        except StoredFileMissing:
+            # Trying again cannot bring the file back: say so instead of sending the mail without it.
+            email.status, email.error = "failed", "StoredFileMissing"
+            session.commit()
+            log.warning("email %s not delivered: its attachment is gone from storage", email.id)
+            return email.status
     try:
-        mail.deliver(settings, email.to_address, email.subject, email.body)
+        mail.deliver(settings, email.to_address, email.subject, email.body, attachments)
     except Exception as error:
         # The class name and the server's reply code say enough; the message may echo the address or body.
         email.error = f"{type(error).__name__}: {getattr(error, 'smtp_code', '')}".strip(": ")[:300]

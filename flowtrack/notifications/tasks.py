@@ -6,6 +6,7 @@ import uuid
 
 from flowtrack.notifications import mail, services
 from flowtrack.queue import company_session, enqueue_for_company
+from flowtrack.storage import file_storage
 from flowtrack.web import get_db
 
 # A queued message older than this had its job lost (Redis down at commit) or its delivery refused: try again.
@@ -14,7 +15,7 @@ REQUEUE_AFTER = dt.timedelta(minutes=5)
 
 def deliver_email(company_id: str, email_id: str) -> str:
     with company_session(uuid.UUID(company_id), actor_label="email delivery") as session:
-        return services.deliver(session, uuid.UUID(email_id), mail.smtp_settings())
+        return services.deliver(session, uuid.UUID(email_id), mail.smtp_settings(), file_storage())
 
 
 def requeue_stale_emails() -> int:

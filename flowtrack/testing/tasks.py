@@ -6,21 +6,26 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import CustomerLocation, Device, District
 from flowtrack.models.testing import ReportStatus, TestRecord
 from flowtrack.queue import company_session
-from flowtrack.storage import file_storage
-from flowtrack.testing import report, signatures
+from flowtrack.storage import FileStorage, file_storage
+from flowtrack.testing import district_mail, report, signatures
 from flowtrack.testing.services import person_name
 
 log = logging.getLogger("flowtrack.testing")
 
 
+def reports_dir_at(instance_path: Path) -> Path:
+    return instance_path / "reports"
+
+
 def storage_dir() -> Path:
-    return current_app.extensions["flowtrack.settings"].instance_path / "reports"
+    return reports_dir_at(current_app.extensions["flowtrack.settings"].instance_path)
 
 
 def render_test_report(company_id: str, test_id: str) -> dict:
@@ -31,31 +36,40 @@ def render_test_report(company_id: str, test_id: str) -> dict:
             return {"status": record.report_status if record else "missing"}
         record.report_status = ReportStatus.running.value
         session.commit()
-        form = session.scalar(sa.select(District.report_template)
+        print_report(session, record, storage=file_storage(), reports_dir=storage_dir())
+        return {"status": record.report_status}
+
+
+def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage, reports_dir: Path) -> None:
+    """Print a record's report and commit; a district that asks for reports by email gets it in the same
+    transaction (so a report is never done without its mail queued). A failure marks the report failed."""
+    district = session.scalar(sa.select(District)
                               .join(CustomerLocation, CustomerLocation.district_id == District.id)
                               .join(Device, Device.location_id == CustomerLocation.id)
                               .where(Device.id == record.device_id))
-        storage = file_storage()
-        context = report.report_context(
-            record, session.get(Company, record.company_id),
-            signatures={signer: signatures.data_uri(storage, getattr(record, f"{signer}_signature_key"))
-                        for signer in ("technician", "customer")},
-            amended_by=person_name(session, record.amended_by_id))
+    company = session.get(Company, record.company_id)
+    context = report.report_context(
+        record, company,
+        signatures={signer: signatures.data_uri(storage, getattr(record, f"{signer}_signature_key"))
+                    for signer in ("technician", "customer")},
+        amended_by=person_name(session, record.amended_by_id))
+    try:
         try:
-            try:
-                html = report.render_form(form, context)
-            except report.FormTemplateError:
-                # A district form broken after the test was taken must not cost the technician the report.
-                log.warning("district form for test %s cannot be rendered; using the standard form", test_id)
-                html = report.render_form(None, context)
-            record.report_sha256 = report.write_pdf(html, report.report_path(storage_dir(), record))
-            record.report_status = ReportStatus.done.value
-        except Exception:
-            log.exception("test report %s failed", test_id)
-            session.rollback()
-            session.execute(sa.update(TestRecord).where(TestRecord.id == record.id)
-                            .values(report_status=ReportStatus.failed.value))
-            session.commit()
-            raise
+            html = report.render_form(district.report_template if district else None, context)
+        except report.FormTemplateError:
+            # A district form broken after the test was taken must not cost the technician the report.
+            log.warning("district form for test %s cannot be rendered; using the standard form", record.id)
+            html = report.render_form(None, context)
+        path = report.report_path(reports_dir, record)
+        record.report_sha256 = report.write_pdf(html, path)
+        record.report_status = ReportStatus.done.value
+        if district_mail.wants_reports(district):
+            district_mail.email_report(session, record, district, company.name, path.read_bytes(), storage)
+    except Exception:
+        log.exception("test report %s failed", record.id)
+        session.rollback()
+        session.execute(sa.update(TestRecord).where(TestRecord.id == record.id)
+                        .values(report_status=ReportStatus.failed.value))
         session.commit()
-        return {"status": record.report_status}
+        raise
+    session.commit()

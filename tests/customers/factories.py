@@ -98,6 +98,8 @@ RECORD_URLS = {
                                             "customers.invite_portal_user")},
     **{endpoint: _location for endpoint in ("customers.location", "customers.edit_location", "devices.new")},
     **{endpoint: _device for endpoint in ("devices.detail", "devices.edit", "devices.replace")},
-    **{endpoint: _district for endpoint in ("districts.edit", "districts.delete")},
+    **{endpoint: _district for endpoint in ("districts.edit", "districts.delete", "districts.report_form",
+                                            "districts.check_report_form", "districts.preview_report_form",
+                                            "districts.report_form_pdf")},
     **{endpoint: _gauge for endpoint in ("gauges.edit", "gauges.delete")},
 }

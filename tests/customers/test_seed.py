@@ -1,5 +1,10 @@
 """The demo companies come with an office's records to try the pages on."""
-from flowtrack.seed import seed_records
+import sqlalchemy as sa
+
+from flowtrack.models.customers import Device
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.models.testing import TestRecord
+from flowtrack.seed import link_portal_user, seed_records, seed_tests
 from tests.customers.test_sweep import counts
 
 
@@ -15,3 +20,33 @@ def test_demo_records_fill_every_page(app, factory, login):
     assert "Maple Street Dental" in office.get("/invoices/").text
     technician = login(tenant, "technician")
     assert "Harbor View Apartments" in technician.get("/my-day/").text
+
+
+def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, factory, login):
+    tenant = factory.tenant("Demo")
+    db = app.extensions["flowtrack.db"]
+    seed_records(db, tenant.company)
+    seed_tests(db, tenant.company, app.extensions["flowtrack.settings"].instance_path)
+    link_portal_user(db, tenant.company, tenant.members["customer"].email)
+
+    with db.service() as s:
+        tests = {serial: record for record, serial in s.execute(
+            sa.select(TestRecord, Device.serial).join(Device, Device.id == TestRecord.device_id)
+            .where(TestRecord.company_id == tenant.id))}
+        mail = list(s.scalars(sa.select(NotificationEmail).where(NotificationEmail.company_id == tenant.id,
+                                                                 NotificationEmail.attachment_key.is_not(None))))
+    assert {serial: (t.initial_result, t.repairs, t.result, t.report_status) for serial, t in tests.items()} == {
+        "DE-1001": ("pass", [], "pass", "done"),
+        "DE-1002": ("fail", [], "fail", "done"),
+        "DE-4001": ("fail", ["replaced disc", "cleaned seat"], "pass", "done"),
+    }
+    assert all(t.technician_signature_key for t in tests.values())
+    office = login(tenant, "office")
+    assert office.get(f"/tests/{tests['DE-4001'].id}/report.pdf").mimetype == "application/pdf"
+    # The portal's demo customer sees the certificates of its two tested devices, and not another customer's.
+    portal = login(tenant, "customer")
+    home = portal.get("/portal/").text
+    assert "DE-1001" in home and "DE-1002" in home and "DE-4001" not in home
+    assert portal.get(f"/portal/certificates/{tests['DE-1001'].id}.pdf").status_code == 200
+    # The first district asks for its reports by email: each waits in the outbox with its PDF.
+    assert sorted(m.to_address for m in mail) == ["backflow@eweb.example"] * 3

@@ -9,8 +9,7 @@ from tests.customers.test_customers import audit_entries
 
 DISTRICT = {"name": "Eugene Water & Electric Board", "contact_name": "Cross-connection desk",
             "contact_phone": "541-555-0190", "report_email": "Backflow@EWEB.example", "test_interval_months": "12",
-            "due_anchor": "last_test", "fixed_due_month": "", "fixed_due_day": "", "early_window_days": "30",
-            "report_template": "Device: {{ serial }}"}
+            "due_anchor": "last_test", "fixed_due_month": "", "fixed_due_day": "", "early_window_days": "30"}
 
 
 def districts_of(app, tenant) -> list[District]:
@@ -23,8 +22,8 @@ def test_the_office_adds_a_district_with_its_rule(app, acme, office):
     assert response.status_code == 303
     [district] = districts_of(app, acme)
     assert (district.report_email, district.test_interval_months, district.early_window_days,
-            district.due_end_of_month, district.report_template) == \
-        ("backflow@eweb.example", 12, 30, True, "Device: {{ serial }}")
+            district.due_end_of_month, district.email_reports, district.report_template) == \
+        ("backflow@eweb.example", 12, 30, True, False, None)
     listing = office.get("/districts/").text
     assert "Eugene Water &amp; Electric Board" in listing and "every year, from the last test" in listing
     assert "30-day early window; end of month" in listing

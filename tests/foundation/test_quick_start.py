@@ -66,13 +66,13 @@ def test_flowtrack_dev_runs_everything_embedded_and_demo_logins_work(tmp_path):
 
 
 def test_demo_data_loads_once_and_never_in_production(app):
-    db = app.extensions["flowtrack.db"]
-    first = seed_demo(db, production=False)
+    db, files = app.extensions["flowtrack.db"], app.extensions["flowtrack.settings"].instance_path
+    first = seed_demo(db, production=False, instance_path=files)
     assert [c.name for c in first] == ["Acme Backflow", "Bravo Testing"]
-    assert seed_demo(db, production=False) == []
+    assert seed_demo(db, production=False, instance_path=files) == []
     assert len(demo_logins()) == 12
     with pytest.raises(RuntimeError):
-        seed_demo(db, production=True)
+        seed_demo(db, production=True, instance_path=files)
 
 
 def test_production_refuses_a_weak_secret_key(monkeypatch, tmp_path):

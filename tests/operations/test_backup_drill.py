@@ -32,7 +32,8 @@ def test_backup_restore_and_smoke_into_a_new_database(app, app_factory, tmp_path
     with _new_database(app) as source, _new_database(app) as target:
         migrate.upgrade(source)
         deployment = app_factory(DATABASE_URL=source)
-        seed_demo(deployment.extensions["flowtrack.db"], production=False)
+        seed_demo(deployment.extensions["flowtrack.db"], production=False,
+                  instance_path=deployment.extensions["flowtrack.settings"].instance_path)
         runner = deployment.test_cli_runner()
         dump = tmp_path / "flowtrack.dump"
         result = runner.invoke(cli, ["backup", str(dump)])

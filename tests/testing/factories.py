@@ -60,10 +60,10 @@ def file_storage_of(app):
         return storage_at(app.extensions["flowtrack.settings"].instance_path)
 
 
-def recorded_test(app, factory, tenant: Tenant, **fields):
-    """A submitted passing test of a new double check, by the company's technician."""
+def recorded_test(app, factory, tenant: Tenant, device=None, **fields):
+    """A submitted passing test of a double check (a new one unless given), by the company's technician."""
     records = Records(app)
-    device = records.device(tenant, device_type="DC")
+    device = device or records.device(tenant, device_type="DC")
     gauge = records.gauge(tenant)
     submission = services.Submission(**{"test_type": "annual", "gauge_id": gauge.id, "readings": DC_PASSING,
                                         **SIGNED, **fields})
@@ -72,9 +72,9 @@ def recorded_test(app, factory, tenant: Tenant, **fields):
                                     tenant.members["technician"].user_id, submission, storage=file_storage_of(app))
 
 
-def printed_test(app, factory, tenant: Tenant):
+def printed_test(app, factory, tenant: Tenant, device=None):
     """A recorded test whose report is printed (by the worker's function, called here in-process)."""
-    record = recorded_test(app, factory, tenant)
+    record = recorded_test(app, factory, tenant, device)
     with app.app_context():
         render_test_report(str(tenant.id), str(record.id))
     return record

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from flowtrack.models.audit import AuditEntry
-from flowtrack.models.customers import Device
+from flowtrack.districts import services as districts
+from flowtrack.models.customers import Device, District
 from flowtrack.models.testing import TestRecord
 from tests.testing.factories import RP_PASSING, SIGNED, submit_rp as _submit
 
@@ -157,9 +158,11 @@ def test_the_worker_prints_the_report_with_readings_and_result(app, technician, 
 
 def test_a_district_form_is_used_and_cannot_reach_the_network(technician, records, acme, kit, run_worker,
                                                               planner):
-    district = records.district(acme, name="Eugene Water", report_template=(
-        '<h1>EWEB cross-connection report</h1><img src="http://127.0.0.1:9/probe.png">'
-        '<p>{{ device.serial }} {{ test.result|upper }} {{ tester.name }}</p>'))
+    district = records.district(acme, name="Eugene Water")
+    with records.session(acme) as session:
+        districts.save_report_form(session, session.get(District, district.id), (
+            '<h1>EWEB cross-connection report</h1><img src="http://127.0.0.1:9/probe.png">'
+            '<p>{{ device.serial }} {{ test.result|upper }} {{ tester.name }}</p>'))
     device = records.device(acme, records.location(acme, district_id=district.id), device_type="DC", serial="DC-77")
     planner.assign(acme, device)
     response = technician.submit(f"/devices/{device.id}/tests/new", {

@@ -1,0 +1,60 @@
+"""Test reports emailed to the water district, for districts that ask for them that way (`District.email_reports`).
+
+The PDF goes into the storage backend first (a failed insert leaves an unused file, never a message without its
+attachment) and the outbox row names it; the outbox delivers it like any other mail, after commit.
+"""
+from __future__ import annotations
+
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.models.customers import District
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.models.testing import TestRecord
+from flowtrack.notifications import services as notifications
+from flowtrack.storage import FileStorage
+from flowtrack.testing import report
+
+RESULTS = {"pass": "PASSED", "fail": "FAILED", "removed": "REMOVED AND CAPPED"}
+
+
+def wants_reports(district: District | None) -> bool:
+    return district is not None and district.email_reports and bool(district.report_email)
+
+
+def report_key(record: TestRecord) -> str:
+    return f"{record.company_id}/reports/{record.id}.pdf"
+
+
+def email_report(session: so.Session, record: TestRecord, district: District, company_name: str, pdf: bytes,
+                 storage: FileStorage) -> NotificationEmail:
+    """Queue the printed report for the district, as an attachment, and audit it."""
+    storage.put(report_key(record), pdf, "application/pdf")
+    facts = record.facts
+    device, result = facts["device"], RESULTS.get(record.result, record.result)
+    subject = f"Backflow test report: {device['type']} {device['serial']}, {result} ({facts['location']})"
+    email = notifications.send_email(
+        session, district.report_email, subject, _body(record, district, company_name, result),
+        attachment=notifications.Attachment(report_key(record), report.download_name(record), "application/pdf"))
+    audit.record(session, "test_report.emailed", entity_type="test_record", entity_id=record.id,
+                 changes={"to": email.to_address, "email_id": str(email.id), "status": email.status,
+                          "district": district.name})
+    return email
+
+
+def _body(record: TestRecord, district: District, company_name: str, result: str) -> str:
+    facts = record.facts
+    device = facts["device"]
+    lines = [
+        f"{company_name} sends {district.name} the report of a backflow prevention assembly test.",
+        "",
+        f"Assembly: {device['type']} {device['manufacturer']} {device.get('model') or ''}".rstrip()
+        + f", serial {device['serial']}",
+        f"Location: {facts['location']} ({facts['customer']})",
+        f"Tester: {facts['tester']}, certification {facts['certification_number']}",
+        f"Result: {result}",
+    ]
+    if record.amends_id is not None:
+        lines.append(f"This report amends an earlier one: {record.amendment_reason}")
+    lines += ["", "The signed report is attached as a PDF."]
+    return "\n".join(lines)
