@@ -12,7 +12,7 @@ from flowtrack.db import Database, bind_company
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from flowtrack.invoices import services as invoices
-from flowtrack.models.accounts import Role, User
+from flowtrack.models.accounts import Profile, Role, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device
 from flowtrack.schedule import services as schedule
@@ -90,6 +90,10 @@ def seed_records(db: Database, company: Company) -> None:
             districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
                                       due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
         ]
+        # The demo district admin sees the first district's tests.
+        session.execute(sa.update(Profile).where(Profile.company_id == company.id,
+                                                 Profile.role == Role.district_admin.value)
+                        .values(district_id=water[0].id))
         for name, phone, email, places in DEMO_CUSTOMERS:
             customer = customers.create_customer(session, name=name, phone=phone, email=email)
             for street, city, postal_code, district, assemblies in places:
