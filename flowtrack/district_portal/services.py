@@ -6,7 +6,7 @@ before districts were asked for) sees nothing: the statements then select no row
 district is empty, which is what comparing with None would ask SQL for.
 
 The test list is read newest first along the (company_id, tested_at, id) index, a page at a time after the last
-row shown (keyset), so a page costs about the same at 50 tests or 500,000; the CSV streams the same rows.
+row shown (keyset), so a page costs about the same whatever the number of tests; the CSV streams the same rows.
 """
 from __future__ import annotations
 
