@@ -3,6 +3,7 @@ import pytest
 from flask import url_for
 
 from tests.district_portal.factories import DISTRICT_URLS
+from tests.security.test_headers_on_every_route import assert_security_headers
 from tests.testing.factories import recorded_test
 
 OTHER_ROLES = ["company_admin", "office", "technician", "auditor", "customer"]
@@ -46,3 +47,15 @@ def test_a_district_admin_opens_none_of_the_offices_pages_and_changes_nothing(ap
     assert browser.get(f"/devices/{record.device_id}").status_code == 403
     assert browser.submit(f"/devices/{record.device_id}/edit", {"serial": "TAKEN-OVER"}).status_code == 403
     assert browser.submit(f"/tests/{record.id}/amend", {"amendment_reason": "mine now"}).status_code == 403
+
+
+def test_every_district_page_sends_the_security_headers_to_its_district_admin(app, factory, district_admin_of,
+                                                                             districts, acme, eweb):
+    """The shared sweep walks the pages as an admin (refused here); these are the answers a district admin gets."""
+    record = districts.tested(acme, districts.device(eweb), printed=True)
+    browser = district_admin_of(eweb)
+    for url in ["/district/", "/district/devices", "/district/tests.csv", f"/district/tests/{record.id}/report.pdf"]:
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        assert_security_headers(response, url)
+        assert_security_headers(browser.htmx("get", url), url)
