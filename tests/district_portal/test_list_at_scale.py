@@ -1,5 +1,6 @@
 """At 40,000 tests in a company the district's list costs what it costs at ten: one statement for the rows, walking
-the (company_id, tested_at, id) index newest first from the last row shown, never counting or skipping rows.
+the (company_id, tested_at, id) index newest first from the last row shown, never counting or skipping rows. The
+device list walks the serial index the same way, and finds each shown device's latest test through its own index.
 
 The plans are taken as the app role under the district admin's row-level security.
 """
@@ -82,3 +83,21 @@ def test_forty_thousand_tests_are_paged_along_the_index_without_sorting_or_skipp
             # The page position bounds the index scan; it is not a filter over every newer row.
             assert "tested_at" in index_condition(plan), (path, plan)
     assert browser.get(next_page).text.count("<strong>BULK-") == 50
+
+
+def test_the_districts_devices_are_paged_along_the_serial_index_with_one_lookup_of_each_latest_test(
+        app, factory, districts, district_admin_of, acme, eweb):
+    other = districts.area(acme)
+    device = districts.device(eweb, serial="BASE-1")
+    _fill(app, districts, eweb, other, device, districts.tested(acme, device))
+    browser = district_admin_of(eweb)
+    first = browser.get("/district/devices")
+    assert first.status_code == 200 and first.text.count('data-label="Device"') == 50
+    next_page = re.search(r'href="(/district/devices\?after=[^"]+)"', first.text).group(1).replace("&amp;", "&")
+    for path in ("/district/devices", next_page):
+        with statements(app) as seen:
+            assert browser.get(path).status_code == 200
+        sql, parameters = next((s, p) for s, p in seen if "FROM devices" in s)
+        plan = _plan(app, factory, eweb.admin, sql, parameters)
+        assert "devices_company_serial_key" in plan and "test_records_device_idx" in plan, (path, plan)
+        assert '"Node Type": "Sort"' not in plan, (path, plan)
