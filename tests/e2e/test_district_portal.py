@@ -6,7 +6,6 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.district_portal.factories import DC_FAILING, districts  # noqa: F401 (the fixture)
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_office_records import OVERFLOW
