@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.dashboard.routes import bp as dashboard_bp
     from flowtrack.devices.gauge_routes import bp as gauges_bp
     from flowtrack.devices.routes import bp as devices_bp
+    from flowtrack.district_portal.routes import bp as district_portal_bp
     from flowtrack.districts.routes import bp as districts_bp
     from flowtrack.due.routes import bp as due_bp
     from flowtrack.exports.routes import bp as exports_bp
@@ -83,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (core_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
                       signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp, testing_bp,
-                      work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp, photos_bp):
+                      work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp, photos_bp,
+                      district_portal_bp):
         app.register_blueprint(blueprint)
     return app

@@ -99,6 +99,10 @@ def seed_records(db: Database, company: Company) -> None:
             districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
                                       due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
         ]
+        # The demo district admin sees the first district's tests.
+        session.execute(sa.update(Profile).where(Profile.company_id == company.id,
+                                                 Profile.role == Role.district_admin.value)
+                        .values(district_id=water[0].id))
         for name, phone, email, places in DEMO_CUSTOMERS:
             customer = customers.create_customer(session, name=name, phone=phone, email=email)
             for street, city, postal_code, district, assemblies in places:

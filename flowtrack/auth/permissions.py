@@ -39,11 +39,12 @@ SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, 
 INVOICES_VIEW = "invoices.view"         # invoices, their PDFs, the aging of open invoices
 INVOICES_MANAGE = "invoices.manage"     # make, send, void and credit invoices; record payments; the price list
 PORTAL_VIEW = "portal.view"             # a portal user's own customer account: invoices, certificates
+DISTRICT_PORTAL_VIEW = "district_portal.view"  # a district admin's own district: its tests, reports and devices, read-only
 REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print
 JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
-# The office's records. Portal customers and district admins get their own read-only views in later issues.
+# The office's records. Portal customers and district admins have their own read-only views instead.
 _OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE,
                    DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD, WORK_ORDERS_VIEW,
                    WORK_ORDERS_EDIT, SCHEDULE_MANAGE, REMINDERS_MANAGE, INVOICES_VIEW, INVOICES_MANAGE}
@@ -55,7 +56,7 @@ MATRIX: dict[Role, frozenset[str]] = {
     Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD, JOBS_WORK}),
     Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
-    Role.district_admin: frozenset(_EVERYONE),
+    Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
 }
 
 ALL_PERMISSIONS = frozenset().union(*MATRIX.values())

@@ -11,6 +11,7 @@ from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
 from flowtrack.auth.permissions import ACCOUNT_SELF, public, requires
 from flowtrack.auth.services import SignIn, sign_in, sign_out
 from flowtrack.extensions import limiter, login_email_key
+from flowtrack.models.accounts import Role
 from flowtrack.web import client_ip, get_db, session_policy
 
 bp = Blueprint("auth", __name__)
@@ -19,6 +20,14 @@ LOGIN_FAILED = "That email and password do not match an active account."
 CODE_FAILED = "That code is not right, or it was already used. Wait for the next code and try again."
 # The password step is good for this long; then the sign-in starts over.
 PENDING_SECONDS = 10 * 60
+
+
+# Where a role starts when no page was asked for: district admins see only their district; others the dashboard.
+START_PAGES = {Role.district_admin.value: "district_portal.index"}
+
+
+def _start_page(role: str | None) -> str:
+    return url_for(START_PAGES.get(role, "dashboard.home"))
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,7 +52,7 @@ def _begin_session(token: str) -> None:
 def login():
     """Show the sign-in form; on success start a fresh server-side session (or ask for the second step)."""
     if current_user.is_authenticated:
-        return redirect(url_for("dashboard.home"))
+        return redirect(_start_page(current_user.role))
     form = LoginForm()
     if form.validate_on_submit():
         result = sign_in(get_db(), form.email.data, form.password.data, session_policy(),
@@ -59,6 +68,7 @@ def login():
 
 def continue_sign_in(result: SignIn, email: str, next_url: str | None):
     """After a right password (or a sign-in link): into the new session, or on to the second step."""
+    next_url = next_url or _start_page(result.role)
     if result.token:
         _begin_session(result.token)
         return redirect(_safe_next(next_url), code=303)

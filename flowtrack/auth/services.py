@@ -71,6 +71,7 @@ class SignIn:
     token: str | None = None
     second_step: str | None = None
     email: str | None = None
+    role: str | None = None  # for the page the person starts on
 
 
 def sign_in(db: Database, email: str, password: str, policy: SessionPolicy, *,
@@ -97,12 +98,14 @@ def sign_in(db: Database, email: str, password: str, policy: SessionPolicy, *,
             return None
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
+        role = session.scalar(sa.select(Profile.role).where(Profile.user_id == user.id))
         if user.mfa_enrolled_at is not None or company.require_mfa:
             session.commit()
-            return SignIn(user.id, user.company_id, second_step="mfa" if user.mfa_enrolled_at else "enrol")
+            return SignIn(user.id, user.company_id, second_step="mfa" if user.mfa_enrolled_at else "enrol",
+                          role=role)
         token = start_session(session, user, policy, ip=ip, user_agent=user_agent)
         session.commit()
-        return SignIn(user.id, user.company_id, token=token)
+        return SignIn(user.id, user.company_id, token=token, role=role)
 
 
 def start_session(session: so.Session, user: User, policy: SessionPolicy, *, ip: str | None,

@@ -12,6 +12,7 @@ from flowtrack.customers.services import clean
 from flowtrack.db import new_id
 from flowtrack.devices import services as devices
 from flowtrack.devices.due_dates import FIXED_DATE
+from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import CustomerLocation, District
 from flowtrack.testing import report
 
@@ -153,6 +154,11 @@ def delete_district(session: so.Session, district: District) -> None:
     if in_use:
         raise DistrictError("name", f"{district.name} is the district of {in_use} service location"
                                     f"{'s' if in_use != 1 else ''}. Move them to another district first.")
+    admins = session.scalar(sa.select(sa.func.count()).select_from(Profile).where(Profile.district_id == district.id))
+    if admins:
+        raise DistrictError("name", f"{district.name} is the district of {admins} district admin"
+                                    f"{'s' if admins != 1 else ''}. Give them another district on the team page "
+                                    "first.")
     before = snapshot(district)
     session.delete(district)
     session.flush()

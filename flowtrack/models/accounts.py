@@ -55,7 +55,11 @@ class Profile(TenantScoped, Base):
     """A person in a company: team member or portal user, with their role."""
 
     __tablename__ = "profiles"
-    __table_args__ = (sa.Index("profiles_customer_idx", "company_id", "customer_id"),)
+    __table_args__ = (
+        sa.Index("profiles_customer_idx", "company_id", "customer_id"),
+        sa.Index("profiles_district_idx", "company_id", "district_id"),
+        sa.CheckConstraint("district_id IS NULL OR role = 'district_admin'", name="profiles_district_check"),
+    )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
     user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
@@ -66,6 +70,8 @@ class Profile(TenantScoped, Base):
     certification_expires_on: so.Mapped[dt.date | None]
     # A portal user's customer account: all they may see (their invoices, their devices' certificates).
     customer_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("customers.id"))
+    # A district admin's water district: all they may see (its tests and devices, read-only).
+    district_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("districts.id"))
     # A technician's working hours in the company's time zone; a job booked outside them is a conflict.
     workday_starts: so.Mapped[dt.time] = so.mapped_column(default=dt.time(7, 0))
     workday_ends: so.Mapped[dt.time] = so.mapped_column(default=dt.time(17, 0))

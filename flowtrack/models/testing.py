@@ -58,6 +58,7 @@ class TestRecord(TenantScoped, Base):
     __table_args__ = (
         sa.Index("test_records_device_idx", "company_id", "device_id", "tested_at"),
         sa.Index("test_records_technician_idx", "company_id", "technician_id", "tested_at"),
+        sa.Index("test_records_tested_idx", "company_id", "tested_at", "id"),
         _check_in("test_type", TestType, "test_records_type_check"),
         _check_in("result", TestResult, "test_records_result_check"),
         _check_in("report_status", ReportStatus, "test_records_report_status_check"),

@@ -1,3 +1,5 @@
+import uuid
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
@@ -7,14 +9,28 @@ from flowtrack.team.services import INVITABLE_ROLES
 ROLE_CHOICES = [(role.value, role.label) for role in INVITABLE_ROLES]
 
 
-class InviteForm(FlaskForm):
+class DistrictChoice:
+    """A district admin's water district, from the company's districts (the service checks it is needed)."""
+
+    district = SelectField("Water district (district admins only)", choices=[], validators=[Optional()])
+
+    def with_districts(self, districts: list[tuple[str, str]]):
+        self.district.choices = [("", "None")] + districts
+        return self
+
+    @property
+    def district_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.district.data) if self.district.data else None
+
+
+class InviteForm(DistrictChoice, FlaskForm):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
                        render_kw={"autocapitalize": "none", "autocomplete": "off"})
     role = SelectField("Role", choices=ROLE_CHOICES, default="office", validators=[DataRequired()])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(DistrictChoice, FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
 
 

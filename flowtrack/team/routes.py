@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from flowtrack.account import tokens
 from flowtrack.auth.permissions import TEAM_MANAGE, requires
+from flowtrack.districts import services as districts
 from flowtrack.extensions import limiter
 from flowtrack.models.accounts import Role, User
 from flowtrack.models.companies import Company
@@ -27,9 +28,12 @@ def invitation_link(raw: str) -> str:
 
 def _page(invite_form: InviteForm | None = None, status: int = 200):
     required = g.db.scalar(sa.select(Company.require_mfa))
+    # The districts a district admin may be given, for the invite form and each member's role form.
+    choices = districts.choices(g.db)
     return render_template(
-        "team/index.html", members=services.members(g.db), invite_form=invite_form or InviteForm(),
-        mfa_form=RequireMfaForm(require_mfa=required), roles=services.INVITABLE_ROLES,
+        "team/index.html", members=services.members(g.db),
+        invite_form=invite_form or InviteForm().with_districts(choices),
+        mfa_form=RequireMfaForm(require_mfa=required), roles=services.INVITABLE_ROLES, districts=choices,
     ), status
 
 
@@ -64,13 +68,17 @@ def index():
 @limiter.limit("30 per hour", key_func=company_key)
 def invite():
     """Create the person without a password and email them a single-use link to set one."""
-    form = InviteForm()
+    form = InviteForm().with_districts(districts.choices(g.db))
     if not form.validate_on_submit():
         return _page(form, 422)
     try:
         services.invite(g.db, email=form.email.data, full_name=form.full_name.data, role=form.role.data,
                         invited_by=current_user.user_id, inviter_name=current_user.full_name,
-                        link_for=invitation_link)
+                        link_for=invitation_link, district_id=form.district_id)
+    except services.DistrictRequired as error:
+        g.db.rollback()
+        form.district.errors.append(str(error))
+        return _page(form, 422)
     except services.TeamError as error:
         g.db.rollback()
         form.email.errors.append(str(error))
@@ -96,12 +104,13 @@ def resend(profile_id: uuid.UUID):
 @requires(TEAM_MANAGE)
 def change_role(profile_id: uuid.UUID):
     member = _member(profile_id)
-    form = RoleForm()
+    form = RoleForm().with_districts(districts.choices(g.db))
     if not form.validate_on_submit():
-        flash("Choose one of the listed roles.", "error")
+        flash("Choose one of the listed roles and districts.", "error")
         return redirect(url_for("team.index"), code=303)
     try:
-        services.change_role(g.db, member, form.role.data, acting_user_id=current_user.user_id)
+        services.change_role(g.db, member, form.role.data, acting_user_id=current_user.user_id,
+                             district_id=form.district_id)
     except services.TeamError as error:
         return _refused(error)
     return _done(f"{member.profile.full_name} is now {Role(form.role.data).label}.")

@@ -21,6 +21,7 @@ from flowtrack.audit import services as audit
 from flowtrack.auth.services import revoke_sessions
 from flowtrack.models.accounts import AuthSession, Profile, Role, User
 from flowtrack.models.companies import Company
+from flowtrack.models.customers import District
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.notifications.services import send_email
 
@@ -32,12 +33,17 @@ class TeamError(Exception):
     """A change the rules refuse; the message is shown to the admin."""
 
 
+class DistrictRequired(TeamError):
+    """A district admin without one of the company's districts; the message belongs next to the district field."""
+
+
 @dataclass
 class Member:
     profile: Profile
     user: User
     invitation_expires_at: dt.datetime | None
     live_sessions: int
+    district_name: str | None = None
 
     @property
     def status(self) -> str:
@@ -59,16 +65,27 @@ def members(session: so.Session) -> list[Member]:
                    AuthSession.expires_at > sa.func.now(), AuthSession.idle_expires_at > sa.func.now())
             .scalar_subquery())
     rows = session.execute(
-        sa.select(Profile, User, invitation, live).join(User, User.id == Profile.user_id)
+        sa.select(Profile, User, invitation, live, District.name).join(User, User.id == Profile.user_id)
+        .outerjoin(District, District.id == Profile.district_id)
         .order_by(User.is_active.desc(), Profile.full_name)
     )
-    return [Member(profile, user, expires, count) for profile, user, expires, count in rows]
+    return [Member(profile, user, expires, count, district) for profile, user, expires, count, district in rows]
 
 
 def get_member(session: so.Session, profile_id: uuid.UUID) -> Member | None:
     row = session.execute(sa.select(Profile, User).join(User, User.id == Profile.user_id)
                           .where(Profile.id == profile_id)).first()
     return Member(row[0], row[1], None, 0) if row else None
+
+
+def _district_for(session: so.Session, role: Role, district_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The district a person of this role belongs to: a district admin must have one of the company's
+    districts (all they will see); other roles have none, whatever was chosen."""
+    if role is not Role.district_admin:
+        return None
+    if district_id is None or session.scalar(sa.select(District.id).where(District.id == district_id)) is None:
+        raise DistrictRequired("Choose the water district this district admin may see.")
+    return district_id
 
 
 def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tuple[str, str]:
@@ -80,12 +97,14 @@ def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tupl
 
 
 def invite(session: so.Session, *, email: str, full_name: str, role: str, invited_by: uuid.UUID,
-           inviter_name: str, link_for: Callable[[str], str], customer_id: uuid.UUID | None = None) -> Profile:
+           inviter_name: str, link_for: Callable[[str], str], customer_id: uuid.UUID | None = None,
+           district_id: uuid.UUID | None = None) -> Profile:
     """Create the person without a password and email them a link to set one. A portal user belongs to one
-    customer account, and is invited from it."""
+    customer account, and is invited from it; a district admin belongs to one of the company's districts."""
     role_ = Role(role)
     if (role_ is Role.customer) != (customer_id is not None):
         raise TeamError("Customers are invited from their customer account.")
+    district_id = _district_for(session, role_, district_id)
     email = email.strip().lower()
     try:
         with session.begin_nested():
@@ -94,12 +113,13 @@ def invite(session: so.Session, *, email: str, full_name: str, role: str, invite
             session.flush()
     except IntegrityError:
         raise TeamError("This email address already has a FlowTrack account.") from None
-    profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value, customer_id=customer_id)
+    profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value, customer_id=customer_id,
+                      district_id=district_id)
     session.add(profile)
     session.flush()
     audit.record(session, "user.invited", entity_type="user", entity_id=user.id,
                  changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name,
-                                                      "customer": customer_id}))
+                                                      "customer": customer_id, "district": district_id}))
     _send_invitation(session, user, role_, invited_by, inviter_name, link_for)
     return profile
 
@@ -121,19 +141,24 @@ def _send_invitation(session: so.Session, user: User, role: Role, invited_by: uu
     send_email(session, user.email, subject, body, sensitive=True)
 
 
-def change_role(session: so.Session, member: Member, role: str, *, acting_user_id: uuid.UUID) -> None:
+def change_role(session: so.Session, member: Member, role: str, *, acting_user_id: uuid.UUID,
+                district_id: uuid.UUID | None = None) -> None:
+    """A new role (and, for a district admin, the district they may see; moving one to another district is a
+    change of the same kind)."""
     new_role = Role(role)
     if member.user.id == acting_user_id:
         raise TeamError("You cannot change your own role; ask another admin.")
     if new_role is Role.customer and member.profile.role != Role.customer.value:
         raise TeamError("Customers are invited from their customer account.")
-    before = member.profile.role
-    if before == new_role.value:
+    profile = member.profile
+    before = {"role": profile.role, "district": profile.district_id}
+    after = {"role": new_role.value, "district": _district_for(session, new_role, district_id)}
+    if after == before:
         return
-    member.profile.role = new_role.value
+    profile.role, profile.district_id = after["role"], after["district"]
     session.flush()
     audit.record(session, "user.role_changed", entity_type="user", entity_id=member.user.id,
-                 changes=audit.changes_between({"role": before}, {"role": new_role.value}))
+                 changes=audit.changes_between(before, after))
 
 
 def update_technician(session: so.Session, member: Member, *, certification_number: str | None,

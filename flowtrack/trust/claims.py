@@ -39,6 +39,8 @@ REMINDERS = "tests/reminders/test_reminders.py"
 TEXTS = "tests/reminders/test_texts.py"
 LOGS = "tests/security/test_logs_hold_no_secrets.py"
 PORTAL = "tests/portal/test_portal.py"
+DISTRICT = "tests/district_portal/test_district_tests.py"
+DISTRICT_ACCESS = "tests/district_portal/test_access.py"
 ACCESS_LOG = "tests/account/test_access_log.py"
 PHOTOS = "tests/photos/test_photos.py"
 
@@ -85,6 +87,13 @@ CLAIMS: tuple[Claim, ...] = (
           "A technician sees only the jobs booked for them: another technician's job, in any company, is not found.",
           "security.md", (f"{DAY}::test_a_technician_never_sees_another_technicians_jobs",
                           f"{CROSS_TENANT}::test_another_companys_object_is_not_found")),
+    Claim("Access control",
+          "A water district's admin sees only the tests and devices of their own district and can change nothing: "
+          "another district's test, or another company's, is not found.",
+          "security.md", (f"{DISTRICT}::test_another_districts_or_companys_test_is_not_found",
+                          f"{DISTRICT}::test_a_district_admin_without_a_district_sees_nothing",
+                          f"{DISTRICT_ACCESS}::test_the_district_view_only_reads",
+                          f"{DISTRICT_ACCESS}::test_a_district_admin_opens_none_of_the_offices_pages_and_changes_nothing")),
     Claim("Sign-in and sessions",
           "A customer's one-time sign-in link works once, within 15 minutes, only for a customer account, and "
           "never skips two-step sign-in.",

@@ -1,14 +1,14 @@
-"""District report forms by email: a district may ask for each test report by email, and the outbox carries
+"""Test reports by email: a district may ask for each test report by email, and the outbox carries
 the report PDF as an attachment (a file in the storage backend, named by its key; never bytes in the row).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.audit.tasks import verify_company_chain
 from flowtrack.queue import enqueue_for_company
 from tests.customers.factories import RECORD_URLS
+from tests.district_portal.factories import DISTRICT_URLS
 from tests.imports.factories import IMPORT_URLS
 from tests.invoices.factories import INVOICE_URLS
 from tests.portal.factories import PORTAL_URLS
@@ -75,6 +76,7 @@ OBJECT_URLS = {
     **SCHEDULING_URLS,
     **INVOICE_URLS,
     **PORTAL_URLS,
+    **DISTRICT_URLS,
 }
 
 

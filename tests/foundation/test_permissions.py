@@ -83,3 +83,10 @@ def test_the_matrix_names_only_known_roles_and_permissions():
     assert set(permissions.MATRIX) == set(Role)
     for granted in permissions.MATRIX.values():
         assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", p) for p in granted)
+
+
+def test_the_district_view_is_the_district_admins_and_all_they_hold_beyond_everyones():
+    holders = {role for role, granted in permissions.MATRIX.items() if permissions.DISTRICT_PORTAL_VIEW in granted}
+    assert holders == {Role.district_admin}
+    assert permissions.MATRIX[Role.district_admin] == {permissions.DASHBOARD_VIEW, permissions.ACCOUNT_SELF,
+                                                       permissions.DISTRICT_PORTAL_VIEW}

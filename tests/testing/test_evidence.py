@@ -126,7 +126,8 @@ def test_the_office_amends_a_test_and_the_original_is_kept(app, office, technici
     listing = office.get("/tests/").text
     assert f"/tests/{amendment_id}" in listing and f"/tests/{original_id}\"" not in listing
     with app.extensions["flowtrack.db"].service() as s:
-        entry = s.scalar(sa.select(AuditEntry).where(AuditEntry.action == "test.amended"))
+        entry = s.scalar(sa.select(AuditEntry).where(AuditEntry.action == "test.amended",
+                                                     AuditEntry.entity_id == amendment_id))
     assert entry.changes["amends"] == original_id and entry.changes["reason"] == "Relief opening was misread"
 
     run_worker()

@@ -1,0 +1,34 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, SearchField, SelectField
+from wtforms.validators import Length, Optional, ValidationError
+
+from flowtrack.district_portal.services import RESULTS
+from flowtrack.models.customers import DeviceType
+
+# The codes, as districts write them (the long names do not fit a phone-width column).
+TYPE_CHOICES = [("", "Every type")] + [(t.value, t.value) for t in DeviceType]
+
+
+class DeviceFilterForm(FlaskForm):
+    """The device list's filters (a GET form: reading needs no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Serial or address", validators=[Optional(), Length(max=100)],
+                    render_kw={"autocomplete": "off", "placeholder": "e.g. RP-1001 or 123 Main St"})
+    device_type = SelectField("Assembly type", choices=TYPE_CHOICES, default="")
+
+
+class TestFilterForm(DeviceFilterForm):
+    """The test list's filters: the device's, and when and how the test went."""
+
+    __test__ = False
+
+    tested_from = DateField("Tested from", validators=[Optional()])
+    tested_to = DateField("Tested to", validators=[Optional()])
+    result = SelectField("Result", choices=[("", "Any result")] + list(RESULTS.items()), default="")
+
+    def validate_tested_to(self, field):
+        if field.data and self.tested_from.data and field.data < self.tested_from.data:
+            raise ValidationError("The end date comes before the start date.")

@@ -1,0 +1,115 @@
+"""The district view: a district admin's read-only window on their own water district's current tests (filtered,
+paged, as CSV), those tests' report PDFs, and the district's devices. Nothing here changes anything but the audit
+log, which records every download."""
+import uuid
+
+from flask import Blueprint, Response, abort, g, render_template, request, send_file
+from flask_login import current_user
+from htmx_flask import request as htmx_request
+
+from flowtrack.audit import services as audit
+from flowtrack.auth.permissions import DISTRICT_PORTAL_VIEW, requires
+from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.district_portal import services
+from flowtrack.district_portal.forms import DeviceFilterForm, TestFilterForm
+from flowtrack.models.customers import District
+from flowtrack.models.testing import ReportStatus
+from flowtrack.testing import report
+from flowtrack.testing.tasks import storage_dir
+
+bp = Blueprint("district_portal", __name__, url_prefix="/district")
+
+
+def _district() -> District | None:
+    return services.district_of(g.db, current_user.user_id)
+
+
+def _fragment() -> bool:
+    """An HTMX request that wants a part of the page (a history restore wants the whole page)."""
+    return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
+
+
+def _test_filters() -> tuple[TestFilterForm, services.TestQuery, bool]:
+    """The form, the query it asks for (every test when it does not validate) and whether it validated."""
+    form = TestFilterForm(request.args)
+    if not form.validate():
+        return form, services.TestQuery(), False
+    return form, services.TestQuery(tested_from=form.tested_from.data, tested_to=form.tested_to.data,
+                                    result=form.result.data or None, device_type=form.device_type.data or None,
+                                    q=form.q.data or None, after=request.args.get("after")), True
+
+
+@bp.get("/")
+@requires(DISTRICT_PORTAL_VIEW)
+def index():
+    """The district's current tests, newest first, by date, result, assembly type, serial or address."""
+    form, query, valid = _test_filters()
+    district = _district()
+    zone = company_timezone(g.db)
+    page = services.page_of_tests(g.db, district.id if district else None, query, zone)
+    status = 200 if valid else 422
+    names = {"page": page, "query": query, "zone": zone, "results": services.RESULTS}
+    if _fragment():
+        return render_template("district_portal/_tests.html", **names), status
+    return render_template("district_portal/index.html", district=district, form=form, **names), status
+
+
+@bp.get("/tests.csv")
+@requires(DISTRICT_PORTAL_VIEW)
+def tests_csv():
+    """Every test the list's filters select, as a CSV file (streamed: a district may hold thousands)."""
+    form, query, valid = _test_filters()
+    if not valid:
+        abort(422, "The filters are not valid; open the list and choose them again.")
+    district = _district()
+    district_id = district.id if district else None
+    zone = company_timezone(g.db)
+    filename = f"district-tests-{company_today(g.db).isoformat()}.csv"
+    audit.record(g.db, "district.tests_exported", entity_type="district", entity_id=district_id,
+                 changes={"filters": query.params(after=None)})
+    g.db.commit()
+    session = g.db
+
+    def chunks():
+        # The rows are read after the view returns (and its session is closed): the stream opens the session
+        # again and must give its connection back itself.
+        try:
+            yield from services.csv_of_tests(session, district_id, query, zone)
+        finally:
+            session.close()
+
+    return Response(chunks(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/tests/<uuid:test_id>/report.pdf")
+@requires(DISTRICT_PORTAL_VIEW)
+def report_pdf(test_id: uuid.UUID):
+    """A test's printed report; not found until the worker has printed it, and for any test not the district's."""
+    district = _district()
+    record = services.find_test(g.db, district.id if district else None, test_id)
+    path = report.report_path(storage_dir(), record) if record else None
+    if path is None or record.report_status != ReportStatus.done.value or not path.exists():
+        abort(404)
+    audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id,
+                 changes={"by": "district"})
+    g.db.commit()
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=report.download_name(record))
+
+
+@bp.get("/devices")
+@requires(DISTRICT_PORTAL_VIEW)
+def devices():
+    """The district's devices by serial, with their latest test and next due date."""
+    form = DeviceFilterForm(request.args)
+    valid = form.validate()
+    query = services.DeviceQuery(device_type=form.device_type.data or None, q=form.q.data or None,
+                                 after=request.args.get("after")) if valid else services.DeviceQuery()
+    district = _district()
+    page = services.page_of_devices(g.db, district.id if district else None, query)
+    status = 200 if valid else 422
+    names = {"page": page, "query": query, "today": company_today(g.db), "zone": company_timezone(g.db),
+             "results": services.RESULTS}
+    if _fragment():
+        return render_template("district_portal/_devices.html", **names), status
+    return render_template("district_portal/devices.html", district=district, form=form, **names), status
