@@ -39,6 +39,10 @@ URL_MANIFESTS: dict[str, str] = {
                        "FROM public.test_records, LATERAL (VALUES ('technician', technician_signature_key), "
                        "('customer', customer_signature_key)) AS s(signer, key) "
                        "WHERE company_id = %(company)s AND key IS NOT NULL ORDER BY submitted_at, id, signer",
+    # The forms' text is in districts.csv; here, where each is edited and printed with a sample test.
+    "district_report_forms": "SELECT id AS district_id, name, '/districts/' || id || '/report-form' AS url, "
+                             "'/districts/' || id || '/report-form/preview.pdf' AS pdf_url FROM public.districts "
+                             "WHERE company_id = %(company)s AND report_template IS NOT NULL ORDER BY name, id",
 }
 
 README = """FlowTrack data export
@@ -49,8 +53,9 @@ Generated: {generated} (UTC)
 
 csv/<table>.csv     one CSV per table, with a header row
 json/<table>.json   the same rows as a JSON array of objects
-manifests/*.csv     stored files (device photos, signatures on tests): the path on your FlowTrack
-                    address where a signed-in admin downloads each one
+manifests/*.csv     what is not in the tables as such (device photos, signatures on tests, districts'
+                    report forms): the path on your FlowTrack address where a signed-in admin
+                    downloads or opens each one
 manifest.json       row counts and SHA-256 checksums of every file above
 
 Tables: {tables}

@@ -1,7 +1,7 @@
 """One assembly's year of service, every person in their own browser: the office enters a new customer, their
 location and backflow assembly and books the test; the technician tests it on a phone (readings, a photo, a
 signature) and closes the job; the office invoices the work; the customer finds the invoice and the test
-certificate in the portal on a phone."""
+certificate in the portal on a phone; the water district's administrator finds the report."""
 import datetime as dt
 import re
 
@@ -106,7 +106,7 @@ def _technician_tests(tab, tmp_path) -> str:
 
 def test_a_new_customers_assembly_from_entry_to_certificate(visit, app, factory, acme, records, run_worker,  # noqa: F811
                                                             tmp_path):
-    records.district(acme, name="Springfield Utility Board")
+    district = records.district(acme, name="Springfield Utility Board")
     records.gauge(acme, serial="G-1001")
     today = company_today(acme)
 
@@ -148,5 +148,18 @@ def test_a_new_customers_assembly_from_entry_to_certificate(visit, app, factory,
         page.click("text=Download the certificate (PDF)")
     assert certificate.value.suggested_filename.endswith(".pdf")
     customer.screenshot("portal")
-    for tab in (office, technician, customer):
+
+    water = factory.member(acme.id, Role.district_admin.value, district_id=district.id)
+    district_admin = visit(DESKTOP)
+    district_admin.sign_in(water.email, water.password)
+    page = district_admin.page
+    rows = page.inner_text("#district-tests")
+    assert "RP-4512" in rows and "120 MAIN ST" in rows and "Harbor Dairy" in rows
+    page.locator("#q").press_sequentially("RP-45")  # the list narrows as it is typed
+    page.wait_for_url("**q=RP-45**")
+    with page.expect_download() as report:
+        page.click(f"a[href$='/{test_id}/report.pdf']")
+    assert report.value.suggested_filename.startswith("test-report-RP-4512-")
+    district_admin.screenshot("district-found-the-report")
+    for tab in (office, technician, customer, district_admin):
         tab.assert_clean()

@@ -8,7 +8,9 @@ import zipfile
 
 import sqlalchemy as sa
 
+from flowtrack.districts import services as districts
 from flowtrack.models.audit import AuditEntry
+from flowtrack.models.customers import District
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
 from tests.testing.factories import device_photo, recorded_test
@@ -118,5 +120,18 @@ def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, fac
     [signature] = csv.DictReader(io.StringIO(archive.read("manifests/test_signatures.csv").decode()))
     assert (signature["test_id"], signature["signer"]) == (str(record.id), "technician")
     assert admin.get(signature["url"]).mimetype == "image/png"
-    assert json.loads(archive.read("manifest.json"))["manifests"] == {"device_photos": {"rows": 1},
-                                                                      "test_signatures": {"rows": 1}}
+    assert json.loads(archive.read("manifest.json"))["manifests"] == {
+        "device_photos": {"rows": 1}, "test_signatures": {"rows": 1}, "district_report_forms": {"rows": 0}}
+
+
+def test_districts_own_report_forms_are_listed_where_they_are_edited_and_printed(app, admin, acme, run_worker):
+    records = Records(app)
+    own = records.district(acme, name="Eugene Water")
+    records.district(acme, name="Springfield Utility Board")  # prints on the standard form: not listed
+    with records.session(acme) as session:
+        districts.save_report_form(session, session.get(District, own.id), "<h1>EWEB report</h1>{{ device.serial }}")
+    archive = zipfile.ZipFile(io.BytesIO(_start_and_build(admin, run_worker).data))
+    [listed] = csv.DictReader(io.StringIO(archive.read("manifests/district_report_forms.csv").decode()))
+    assert (listed["name"], listed["url"]) == ("Eugene Water", f"/districts/{own.id}/report-form")
+    assert "EWEB report" in admin.get(listed["url"]).text
+    assert admin.get(listed["pdf_url"]).mimetype == "application/pdf"
