@@ -23,6 +23,7 @@ from flowtrack.addresses import address_key
 from flowtrack.audit import services as audit
 from flowtrack.db import new_id, utcnow
 from flowtrack.devices import services as devices
+from flowtrack.keyset import Page
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 from flowtrack.work_orders import services as work_orders
@@ -77,12 +78,6 @@ class CustomerQuery:
         values = {"q": self.q, "status": self.status, "sort": self.sort, "after": self.after, **changes}
         defaults = {"status": "active", "sort": "name"}
         return {k: v for k, v in values.items() if v and defaults.get(k) != v}
-
-
-@dataclass
-class Page:
-    items: list[Customer]
-    next_after: str | None
 
 
 def encode_cursor(key: Any, row_id: uuid.UUID) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from flowtrack.audit import services as audit
 from flowtrack.db import new_id
 from flowtrack.devices.due_dates import DueRule, next_due
+from flowtrack.keyset import Page
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District, Gauge
 from flowtrack.work_orders import services as work_orders
@@ -214,12 +215,6 @@ class DeviceRow:
     device: Device
     location: CustomerLocation
     customer_name: str
-
-
-@dataclass
-class Page:
-    items: list[DeviceRow]
-    next_after: str | None
 
 
 def _within_reach(statement: sa.Select, technician_user_id: uuid.UUID | None) -> sa.Select:

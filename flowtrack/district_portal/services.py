@@ -21,8 +21,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from defusedcsv import csv
 
+from flowtrack import keyset
 from flowtrack.addresses import normalise_street
 from flowtrack.devices.services import normal_serial
+from flowtrack.keyset import Page
 from flowtrack.models.accounts import Profile, Role
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 from flowtrack.models.testing import ReportStatus, TestRecord, TestResult, TestType
@@ -115,24 +117,6 @@ class TestRow:
         return self.record.report_status == ReportStatus.done.value
 
 
-@dataclass
-class Page:
-    items: list
-    next_after: str | None
-
-
-def _test_cursor(record: TestRecord) -> str:
-    return f"{record.tested_at.astimezone(dt.timezone.utc).strftime('%Y%m%dT%H%M%S.%fZ')}_{record.id}"
-
-
-def _test_position(cursor: str) -> tuple[dt.datetime, uuid.UUID] | None:
-    """The row a cursor names, or None for one that is not ours (then the list starts at the top)."""
-    try:
-        moment, row_id = cursor.split("_", 1)
-        return (dt.datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.timezone.utc),
-                uuid.UUID(row_id))
-    except ValueError:
-        return None
 
 
 def _day_start(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -162,13 +146,13 @@ def page_of_tests(session: so.Session, district_id: uuid.UUID | None, query: Tes
                   zone: zoneinfo.ZoneInfo, *, page_size: int = PAGE_SIZE) -> Page:
     """One page of the district's tests, newest first, starting after `query.after`."""
     statement = _tests(district_id, query, zone)
-    position = _test_position(query.after) if query.after else None
+    position = keyset.position(query.after, dt.datetime.fromisoformat)
     if position is not None:
         statement = statement.where(sa.tuple_(TestRecord.tested_at, TestRecord.id) < position)
     rows = [TestRow(*row) for row in session.execute(statement.limit(page_size + 1))]
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return Page(rows, _test_cursor(rows[-1].record) if more else None)
+    return Page(rows, keyset.cursor(rows[-1].record.tested_at, rows[-1].record.id) if more else None)
 
 
 def csv_of_tests(session: so.Session, district_id: uuid.UUID | None, query: TestQuery,

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from defusedcsv import csv
 
+from flowtrack import keyset
+from flowtrack.keyset import Page
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District
 
 # Overdue devices are in every window: they need a visit first.
@@ -56,23 +58,6 @@ class DueRow:
         return (today - self.device.next_test_due).days
 
 
-@dataclass
-class Page:
-    items: list[DueRow]
-    next_after: str | None
-
-
-def _cursor(device: Device) -> str:
-    return f"{device.next_test_due.isoformat()}_{device.id}"
-
-
-def _position(cursor: str) -> tuple[dt.date, uuid.UUID] | None:
-    """The row a cursor names, or None for one that is not ours (then the list starts at the top)."""
-    try:
-        day, row_id = cursor.split("_", 1)
-        return dt.date.fromisoformat(day), uuid.UUID(row_id)
-    except ValueError:
-        return None
 
 
 def _statement(query: DueQuery, today: dt.date) -> sa.Select:
@@ -98,13 +83,13 @@ def _statement(query: DueQuery, today: dt.date) -> sa.Select:
 def due_page(session: so.Session, query: DueQuery, today: dt.date, *, page_size: int = PAGE_SIZE) -> Page:
     """One page of due devices, the longest overdue first, starting after `query.after`."""
     statement = _statement(query, today)
-    position = _position(query.after) if query.after else None
+    position = keyset.position(query.after, dt.date.fromisoformat)
     if position is not None:
         statement = statement.where(sa.tuple_(Device.next_test_due, Device.id) > position)
     rows = [DueRow(*row) for row in session.execute(statement.limit(page_size + 1))]
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return Page(rows, _cursor(rows[-1].device) if more else None)
+    return Page(rows, keyset.cursor(rows[-1].device.next_test_due, rows[-1].device.id) if more else None)
 
 
 def due_csv(session: so.Session, query: DueQuery, today: dt.date) -> Iterator[str]:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from flowtrack.audit import services as audit
 from flowtrack.company_settings import settings_of
 from flowtrack.db import utcnow
+from flowtrack.keyset import Page
 from flowtrack.models.customers import Customer, Device
 from flowtrack.models.invoicing import (Invoice, InvoiceCounter, InvoiceKind, InvoiceStatus, Payment, PaymentMethod,
                                         PriceItem, PriceKind)
@@ -333,12 +334,6 @@ def payments_of(session: so.Session, invoice_id: uuid.UUID) -> list[Payment]:
 
 
 # --- lists ---------------------------------------------------------------------------------------------
-
-@dataclass
-class Page:
-    items: list[Invoice]
-    next_after: int | None
-
 
 def list_invoices(session: so.Session, *, status: str | None = None, customer_id: uuid.UUID | None = None,
                   after: int | None = None, page_size: int = PAGE_SIZE) -> Page:

@@ -13,8 +13,10 @@ from itertools import groupby
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack import keyset
 from flowtrack.audit import services as audit
 from flowtrack.db import utcnow
+from flowtrack.keyset import Page
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
 from flowtrack.models.scheduling import (DeviceOutcome, NotTestedReason, ScheduledJob, WorkKind, WorkOrder,
                                          WorkOrderDevice, WorkOrderLine, WorkOrderStatus)
@@ -52,12 +54,6 @@ def get_work_order(session: so.Session, work_order_id: uuid.UUID, *,
     return session.scalar(statement)
 
 
-@dataclass
-class Page:
-    items: list[WorkOrder]
-    next_after: str | None
-
-
 def list_work_orders(session: so.Session, *, status: str | None = None, customer_id: uuid.UUID | None = None,
                      after: str | None = None, page_size: int = PAGE_SIZE) -> Page:
     """Newest first, a page at a time after the last row shown (keyset on created_at, id)."""
@@ -68,21 +64,13 @@ def list_work_orders(session: so.Session, *, status: str | None = None, customer
         statement = statement.where(WorkOrder.status == status)
     if customer_id:
         statement = statement.where(WorkOrder.customer_id == customer_id)
-    position = _position(after)
+    position = keyset.position(after, dt.datetime.fromisoformat)
     if position:
         statement = statement.where(sa.tuple_(WorkOrder.created_at, WorkOrder.id) < position)
     rows = list(session.scalars(statement).unique())
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return Page(rows, f"{rows[-1].created_at.isoformat()}_{rows[-1].id}" if more else None)
-
-
-def _position(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    try:
-        moment, row_id = (cursor or "").split("_", 1)
-        return dt.datetime.fromisoformat(moment), uuid.UUID(row_id)
-    except ValueError:
-        return None
+    return Page(rows, keyset.cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
 def _snapshot(order: WorkOrder) -> dict:
