@@ -10,6 +10,7 @@ from flask_login import current_user
 from flowtrack.audit import services as audit
 from flowtrack.auth.permissions import PORTAL_VIEW, requires
 from flowtrack.config import setting
+from flowtrack.devices import services as devices
 from flowtrack.extensions import limiter
 from flowtrack.invoices import payments
 from flowtrack.invoices import services as invoices
@@ -43,8 +44,10 @@ def home():
     customer = _customer()
     if customer is None:
         return render_template("portal/home.html", customer=None)
+    certificates = {record.device_id: record for record in testing.latest_certificates(g.db, customer.id)}
     return render_template("portal/home.html", customer=customer, invoices=services.invoices_of(g.db, customer.id),
-                           certificates=testing.latest_certificates(g.db, customer.id))
+                           devices=services.devices_of(g.db, customer.id), certificates=certificates,
+                           today=devices.company_today(g.db))
 
 
 @bp.get("/invoices/<uuid:invoice_id>")

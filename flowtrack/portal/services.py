@@ -1,5 +1,5 @@
-"""What a portal user may see: their own customer account's sent invoices and their devices' latest test
-certificates. Everything is looked up through the customer the user belongs to; any other id is not found."""
+"""What a portal user may see: their own customer account's sent invoices, and their backflow assemblies in
+service with each one's next due date and latest test certificate. Everything is looked up through the customer the user belongs to; any other id is not found."""
 from __future__ import annotations
 
 import uuid
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.models.accounts import Profile
-from flowtrack.models.customers import Customer
+from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.invoicing import Invoice, InvoiceStatus
 from flowtrack.models.testing import TestRecord
 from flowtrack.testing import services as testing
@@ -25,6 +25,15 @@ def invoices_of(session: so.Session, customer_id: uuid.UUID) -> list[Invoice]:
     return list(session.scalars(sa.select(Invoice).where(Invoice.customer_id == customer_id,
                                                          Invoice.status != InvoiceStatus.draft.value)
                                 .order_by(Invoice.number.desc())))
+
+
+def devices_of(session: so.Session, customer_id: uuid.UUID) -> list[Device]:
+    """The customer's assemblies in service, by address and serial, with their locations."""
+    return list(session.scalars(
+        sa.select(Device).join(CustomerLocation, CustomerLocation.id == Device.location_id)
+        .where(CustomerLocation.customer_id == customer_id, Device.status == DeviceStatus.active.value)
+        .options(so.contains_eager(Device.location))
+        .order_by(CustomerLocation.address_line1, CustomerLocation.id, Device.serial)))
 
 
 def certificate(session: so.Session, customer_id: uuid.UUID, test_id: uuid.UUID) -> TestRecord | None:

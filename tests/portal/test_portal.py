@@ -1,6 +1,8 @@
-"""A customer, invited from their account, signs in to the portal and sees their own invoices and their devices'
-latest test certificates, and nothing of anyone else's."""
+"""A customer, invited from their account, signs in to the portal and sees their own invoices and their
+assemblies with their due dates and latest test certificates, and nothing of anyone else's."""
+import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from pypdf import PdfReader
@@ -84,6 +86,20 @@ def test_a_portal_user_downloads_their_devices_latest_certificates_only(app, fac
     pdf = browser.get(f"/portal/certificates/{record.id}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert browser.get(f"/portal/certificates/{other.id}.pdf").status_code == 404
+
+
+def test_a_portal_user_sees_their_assemblies_in_service_and_when_each_is_due(app, factory, acme, records, harbor):
+    today = dt.datetime.now(zoneinfo.ZoneInfo(acme.company.timezone)).date()
+    dock = records.location(acme, harbor, address_line1="9 Dock Road")
+    records.device(acme, dock, serial="HF-DUE", device_type="RP", where_installed="Boiler room",
+                   last_test_on=today - dt.timedelta(days=400))
+    records.device(acme, dock, serial="HF-GONE", status="removed")
+    records.device(acme, serial="SOMEONE-ELSES")
+    browser = portal_browser(app, factory, acme, harbor)
+    home = browser.get("/portal/").text
+    assert "HF-DUE" in home and "9 Dock" in home and "Boiler room" in home and "Overdue" in home
+    assert "HF-GONE" not in home and "SOMEONE-ELSES" not in home
+    assert "Download the certificate" not in home  # not tested here yet
 
 
 def test_a_portal_sign_in_without_a_customer_sees_nothing(customer, acme, app):
