@@ -31,8 +31,7 @@ from flowtrack.models.testing import ReportStatus, TestRecord, TestResult, TestT
 from flowtrack.testing.services import current_tests
 
 PAGE_SIZE = 50
-RESULTS = {TestResult.passed.value: "Passed", TestResult.failed.value: "Failed",
-           TestResult.removed.value: "Removed and capped"}
+RESULTS = {result.value: result.label for result in TestResult}
 CSV_HEADER = ("tested_on", "tested_at", "test_type", "result", "assembly_type", "serial", "manufacturer", "model",
               "size", "address", "customer", "tester", "tester_certification", "report_id")
 # The end of a serial prefix range, in the serial column's byte order ("C").

@@ -36,6 +36,10 @@ class TestResult(str, enum.Enum):
     failed = "fail"
     removed = "removed"  # removed and capped: nothing left to test
 
+    @property
+    def label(self) -> str:
+        return {TestResult.passed: "Passed", TestResult.failed: "Failed", TestResult.removed: "Removed and capped"}[self]
+
 
 class ReportStatus(str, enum.Enum):
     queued = "queued"

@@ -10,13 +10,10 @@ import sqlalchemy.orm as so
 from flowtrack.audit import services as audit
 from flowtrack.models.customers import District
 from flowtrack.models.notifications import NotificationEmail
-from flowtrack.models.testing import TestRecord
+from flowtrack.models.testing import TestRecord, TestResult
 from flowtrack.notifications import services as notifications
 from flowtrack.storage import FileStorage
 from flowtrack.testing import report
-
-RESULTS = {"pass": "PASSED", "fail": "FAILED", "removed": "REMOVED AND CAPPED"}
-
 
 def wants_reports(district: District | None) -> bool:
     return district is not None and district.email_reports and bool(district.report_email)
@@ -31,7 +28,7 @@ def email_report(session: so.Session, record: TestRecord, district: District, co
     """Queue the printed report for the district, as an attachment, and audit it."""
     storage.put(report_key(record), pdf, "application/pdf")
     facts = record.facts
-    device, result = facts["device"], RESULTS.get(record.result, record.result)
+    device, result = facts["device"], TestResult(record.result).label.upper()
     subject = f"Backflow test report: {device['type']} {device['serial']}, {result} ({facts['location']})"
     email = notifications.send_email(
         session, district.report_email, subject, _body(record, district, company_name, result),
