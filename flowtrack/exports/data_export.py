@@ -56,6 +56,7 @@ json/<table>.json   the same rows as a JSON array of objects
 manifests/*.csv     what is not in the tables as such (device photos, signatures on tests, districts'
                     report forms): the path on your FlowTrack address where a signed-in admin
                     downloads or opens each one
+files/              the company's own files, when there are any (invoice-logo.png)
 manifest.json       row counts and SHA-256 checksums of every file above
 
 Tables: {tables}
@@ -126,8 +127,10 @@ def _copy_json(cursor, sql: str, company_id, out: _HashingWriter) -> None:
     out.write(b"\n]\n")
 
 
-def write_zip(session: so.Session, company: Company, path: Path, on_progress: Callable[[int], None]) -> dict:
-    """Write the export to `path`; returns the manifest."""
+def write_zip(session: so.Session, company: Company, path: Path, on_progress: Callable[[int], None],
+              files: dict[str, bytes] | None = None) -> dict:
+    """Write the export to `path`, with `files` (name in the archive -> bytes) beside the tables; returns the
+    manifest."""
     cursor = session.connection().connection.driver_connection.cursor()
     present = exported_tables(session)
     manifest = {"company": company.name, "company_id": str(company.id),
@@ -153,6 +156,9 @@ def write_zip(session: so.Session, company: Company, path: Path, on_progress: Ca
                 rows = _copy_csv(cursor, sql, company.id, writer)
             manifest["manifests"][name] = {"rows": rows}
             manifest["files"][f"manifests/{name}.csv"] = {"sha256": writer.sha256.hexdigest(), "bytes": writer.size}
+        for name, data in (files or {}).items():
+            archive.writestr(name, data)
+            manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
         archive.writestr("README.txt", README.format(company=company.name, generated=manifest["generated_at"],
                                                      tables=", ".join(present)))
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))

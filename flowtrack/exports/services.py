@@ -75,8 +75,10 @@ class _ProgressReporter:
         self.session.close()
 
 
-def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: Path) -> Export:
-    """Build the file of a queued export in `session` (a job session of its company)."""
+def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: Path,
+          files: dict[str, bytes] | None = None) -> Export:
+    """Build the file of a queued export in `session` (a job session of its company); a data export carries
+    `files` (name in the archive -> bytes) too."""
     export = session.get(Export, export_id)
     if export is None or export.status == "done":
         return export  # another worker got there first, or it never existed for this company
@@ -88,7 +90,7 @@ def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: 
     progress = _ProgressReporter(db, session.info["session_token"], company.id, export.id)
     try:
         if export.kind == "data_zip":
-            manifest = data_export.write_zip(session, company, path, progress)
+            manifest = data_export.write_zip(session, company, path, progress, files)
             export.row_count = sum(t["rows"] for t in manifest["tables"].values())
         else:
             write = reports.write_csv if export.kind == "audit_csv" else reports.write_pdf

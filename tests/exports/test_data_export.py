@@ -9,10 +9,12 @@ import zipfile
 import sqlalchemy as sa
 
 from flowtrack.districts import services as districts
+from flowtrack.invoices import logo
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import District
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
+from tests.invoices.test_logo import picture, upload
 from tests.testing.factories import device_photo, recorded_test
 
 
@@ -122,6 +124,15 @@ def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, fac
     assert admin.get(signature["url"]).mimetype == "image/png"
     assert json.loads(archive.read("manifest.json"))["manifests"] == {
         "device_photos": {"rows": 1}, "test_signatures": {"rows": 1}, "district_report_forms": {"rows": 0}}
+
+
+def test_the_invoice_logo_travels_in_the_archive(app, admin, office, acme, run_worker):
+    upload(office, picture("PNG"))
+    stored = logo.logo_path(app.extensions["flowtrack.settings"].instance_path, acme.id).read_bytes()
+    archive = zipfile.ZipFile(io.BytesIO(_start_and_build(admin, run_worker).data))
+    assert archive.read("files/invoice-logo.png") == stored
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["files"]["files/invoice-logo.png"]["sha256"] == hashlib.sha256(stored).hexdigest()
 
 
 def test_districts_own_report_forms_are_listed_where_they_are_edited_and_printed(app, admin, acme, run_worker):
