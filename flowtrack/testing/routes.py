@@ -9,7 +9,7 @@ from flowtrack.auth.permissions import TESTS_RECORD, TESTS_VIEW, own_work_of, re
 from flowtrack.devices import services as devices
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
-from flowtrack.models.testing import ReportStatus, TestType
+from flowtrack.models.testing import ReportStatus, TestResult, TestType
 from flowtrack.photos import services as photos
 from flowtrack.queue import enqueue_for_company
 from flowtrack.storage import StoredFileMissing, file_storage
@@ -18,6 +18,11 @@ from flowtrack.testing.forms import FieldTestForm
 from flowtrack.testing.tasks import render_test_report, storage_dir
 
 bp = Blueprint("testing", __name__)
+
+
+@bp.app_template_filter("test_result")
+def result_label(value: str) -> str:
+    return TestResult(value).label
 
 
 def _timezone() -> str:
