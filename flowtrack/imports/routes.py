@@ -1,29 +1,44 @@
-"""Import customers, locations and devices from a CSV file: upload, preview each row's problems, import."""
+"""Import customers, locations and devices from a CSV file: upload, preview each row's problems, import (in
+the worker, its progress polled by the page)."""
 import uuid
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from htmx_flask import request as htmx_request
 
 from flowtrack.auth.permissions import CUSTOMERS_IMPORT, requires
+from flowtrack.db import utcnow
 from flowtrack.devices.services import company_today
 from flowtrack.imports import services
 from flowtrack.imports.forms import UploadForm
+from flowtrack.imports.tasks import import_file
 from flowtrack.models.imports import CustomerImport, ImportStatus
+from flowtrack.notifications.services import enqueue_after_commit
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 SHOWN_ROWS = 200
 
 
-def _upload(upload_id: uuid.UUID) -> CustomerImport:
-    upload = services.get_upload(g.db, upload_id)
+def _upload(upload_id: uuid.UUID, *, with_rows: bool = True) -> CustomerImport:
+    upload = services.get_upload(g.db, upload_id, with_rows=with_rows)
     if upload is None:
         abort(404)
     return upload
 
 
-def _preview(upload: CustomerImport, plan: services.Plan | None, status: int = 200):
-    return render_template("imports/preview.html", upload=upload, plan=plan, shown=SHOWN_ROWS), status
+def _fragment() -> bool:
+    """An HTMX request that wants a part of the page (a history restore wants the whole page)."""
+    return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
+
+
+def _status(upload: CustomerImport, notice: str | None = None) -> str:
+    return render_template("imports/_status.html", notice=notice, **_state(upload))
+
+
+def _state(upload: CustomerImport) -> dict:
+    """What the import's status partial needs, on its own or in the upload's page."""
+    return {"upload": upload, "stopped": services.stopped(upload, utcnow()),
+            "stale_minutes": int(services.STALE_AFTER.total_seconds() // 60)}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -54,34 +69,37 @@ def template():
 @bp.get("/<uuid:upload_id>")
 @requires(CUSTOMERS_IMPORT)
 def preview(upload_id: uuid.UUID):
+    """The file's rows and their problems before importing; its import's progress or result after."""
     upload = _upload(upload_id)
     plan = services.plan_rows(g.db, upload.rows, company_today(g.db)) \
         if upload.status == ImportStatus.previewed.value else None
-    return _preview(upload, plan)
+    return render_template("imports/preview.html", plan=plan, shown=SHOWN_ROWS, **_state(upload))
 
 
 @bp.post("/<uuid:upload_id>/import")
 @requires(CUSTOMERS_IMPORT)
 def commit(upload_id: uuid.UUID):
-    """Import every row or none."""
-    upload = _upload(upload_id)
+    """Queue the import of every row or none; the answer shows its progress."""
+    upload = _upload(upload_id, with_rows=False)
     try:
-        plan = services.import_upload(g.db, upload, company_today(g.db))
-    except services.AlreadyImported:
-        flash("This file has been imported already.", "info")
+        attempt_id = services.start_import(g.db, upload, utcnow())
+    except (services.AlreadyImported, services.ImportRunning) as refused:
+        message = "This file has been imported already." if isinstance(refused, services.AlreadyImported) \
+            else "This file is being imported already (from another click or tab); its progress is below."
+        if _fragment():
+            return _status(upload, message), 409
+        flash(message, "info")
         return redirect(url_for("imports.preview", upload_id=upload.id), code=303)
-    except IntegrityError:
-        g.db.rollback()
-        flash("Someone added some of these records while the file was importing. Nothing was imported; "
-              "check the rows again below.", "error")
-        return redirect(url_for("imports.preview", upload_id=upload.id), code=303)
-    if plan.problem_rows:
-        g.db.rollback()
-        flash("Records have changed since the preview and some rows have problems now. Nothing was imported.",
-              "error")
-        return _preview(_upload(upload_id), plan, 422)
+    enqueue_after_commit(g.db, import_file, current_user.company_id, str(upload.id), str(attempt_id),
+                         str(current_user.user_id), description="CSV import")
     g.db.commit()
-    counts = plan.counts()
-    flash(f"Imported {counts['customers']} customers, {counts['locations']} service locations and "
-          f"{counts['devices']} devices.", "success")
+    if _fragment():
+        return _status(upload), 202
     return redirect(url_for("imports.preview", upload_id=upload.id), code=303)
+
+
+@bp.get("/<uuid:upload_id>/status")
+@requires(CUSTOMERS_IMPORT)
+def status(upload_id: uuid.UUID):
+    """The import's progress (polled by HTMX), then what it made or why it made nothing."""
+    return _status(_upload(upload_id, with_rows=False))

@@ -3,31 +3,39 @@
 One row a device (or a location with no device), its customer and address on the same row. An upload is
 read (`store_upload`) and checked (`plan_rows`) first: each row's problems and what it would add. Nothing is
 saved until the office imports, and then every row or none (`import_upload`): one transaction, batched
-inserts, and an audit entry for every record made. Rows match what the company has already, so importing the
-same file again adds nothing: a customer by name, a location by its normalised address, a device by its
-serial at that location. Fields are checked by the same forms the office types into.
+inserts, and an audit entry for every record made. The office's click queues the import (`start_import`);
+the worker runs it (`run_import`), writing its progress beside the import's own transaction. Rows match what
+the company has already, so importing the same file again adds nothing: a customer by name, a location by its
+normalised address, a device by its serial at that location. Fields are checked by the same forms the office
+types into.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import io
+import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from defusedcsv import csv
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from flowtrack.audit import services as audit
 from flowtrack.customers import services as customers
 from flowtrack.customers.forms import CustomerForm, LocationForm
-from flowtrack.db import insert_all, new_id, utcnow
+from flowtrack.db import Database, bind_company, insert_all, new_id, utcnow
 from flowtrack.devices import services as devices
 from flowtrack.devices.forms import DeviceForm
+from flowtrack.models.accounts import User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 from flowtrack.models.imports import CustomerImport, ImportStatus
+
+log = logging.getLogger("flowtrack.imports")
 
 # CSV column -> field of the customer form.
 CUSTOMER_COLUMNS = {"customer_name": "name", "customer_email": "email", "customer_phone": "phone",
@@ -48,6 +56,17 @@ EXAMPLE_ROW = {"customer_name": "Harbor Foods", "customer_email": "ap@harborfood
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y")
+# Progress is reported (and the records saved) this many rows at a time.
+PROGRESS_ROWS = 250
+SAVE_ROWS = 500
+# An import not finished this long after the click has stopped (a worker killed mid-job, a job lost): 20,000
+# rows take under a minute, so this leaves room for a long queue. The office may then start it again.
+STALE_AFTER = dt.timedelta(minutes=15)
+# Rows with problems kept from a failed attempt, for its status (the preview lists them all again).
+KEPT_PROBLEMS = 200
+RACED = ("Someone added some of these records while the file was importing. Nothing was imported; check the rows "
+         "again.")
+CRASHED = "The import stopped on an error on our side. Nothing was imported; try again."
 
 
 class UnreadableFile(Exception):
@@ -56,6 +75,10 @@ class UnreadableFile(Exception):
 
 class AlreadyImported(Exception):
     pass
+
+
+class ImportRunning(Exception):
+    """The upload is being imported already (a second click, a second tab)."""
 
 
 # --- reading the file -----------------------------------------------------------------------------------
@@ -154,6 +177,9 @@ class Plan:
     customers: list[Customer] = field(default_factory=list)
     locations: list[CustomerLocation] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
+    # How many customers, locations and devices the plan holds after each row: the records of a run of
+    # rows are slices of the three lists, so they can be saved a few hundred rows at a time.
+    made_after: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def problem_rows(self) -> list[RowCheck]:
@@ -230,9 +256,10 @@ class _Known:
         self.rules = {district.id: devices.due_rule(district) for district in self.districts.values()}
 
 
-def plan_rows(session: so.Session, rows: list[dict[str, str]], today: dt.date) -> Plan:
+def plan_rows(session: so.Session, rows: list[dict[str, str]], today: dt.date,
+              checked: Callable[[int], None] | None = None) -> Plan:
     """Check every row against the forms' rules, the rest of the file and the company's records; build (but
-    do not save) what importing would add."""
+    do not save) what importing would add. `checked(n)` hears every few hundred rows how many are done."""
     places = []
     for row in rows:
         place = CustomerLocation()
@@ -240,9 +267,13 @@ def plan_rows(session: so.Session, rows: list[dict[str, str]], today: dt.date) -
         places.append(place)
     serials = {devices.normal_serial(row.get("serial")) for row in rows} - {None}
     planner = _Planner(_Known(session, rows, {place.address_key for place in places}, serials), today)
-    for row, place in zip(rows, places):
+    plan = planner.plan
+    for done, (row, place) in enumerate(zip(rows, places), 1):
         planner.add(row, place)
-    return planner.plan
+        plan.made_after.append((len(plan.customers), len(plan.locations), len(plan.devices)))
+        if checked and (done % PROGRESS_ROWS == 0 or done == len(rows)):
+            checked(done)
+    return plan
 
 
 class _Planner:
@@ -349,49 +380,187 @@ class _Planner:
 
 # --- importing ------------------------------------------------------------------------------------------
 
-def import_upload(session: so.Session, upload: CustomerImport, today: dt.date) -> Plan:
+def import_upload(session: so.Session, upload: CustomerImport, today: dt.date,
+                  progress: Callable[[int, int], None] | None = None) -> Plan:
     """Add every row's new records in the caller's transaction, or none: a plan with problems saves nothing.
 
     The rows are checked again, since records may have changed since the preview. Unique keys (address,
     serial) still guard against someone adding the same record at this moment; the caller rolls back then.
+    `progress(rows_checked, rows_saved)` hears how far it is, every few hundred rows.
     """
-    # Locked, so a second click on Import waits for the first and then finds the file imported.
-    session.refresh(upload, with_for_update=True)
     if upload.status == ImportStatus.imported.value:
         raise AlreadyImported
-    plan = plan_rows(session, upload.rows, today)
+    total = len(upload.rows)
+    plan = plan_rows(session, upload.rows, today, (lambda done: progress(done, 0)) if progress else None)
     if plan.problem_rows:
         return plan
-    for records in (plan.customers, plan.locations, plan.devices):
-        insert_all(session, records)
     source = {"import_id": str(upload.id)}
-    events = [audit.Event("customer.created", "customer", c.id,
-                          {**audit.changes_between(None, customers.snapshot(c)), **source}) for c in plan.customers]
-    events += [audit.Event("location.created", "location", loc.id,
-                           {**audit.changes_between(None, customers.location_snapshot(loc)), **source})
-               for loc in plan.locations]
-    events += [audit.Event("device.created", "device", d.id,
-                           {**audit.changes_between(None, devices.snapshot(d)), **source}) for d in plan.devices]
+    saved = (0, 0, 0)
+    for end in range(SAVE_ROWS, total + SAVE_ROWS, SAVE_ROWS):
+        end = min(end, total)
+        made = plan.made_after[end - 1]
+        _save(session, source, *(records[since:until] for records, since, until in
+                                 zip((plan.customers, plan.locations, plan.devices), saved, made)))
+        saved = made
+        if progress:
+            progress(total, end)
+    # Locked only now, after the last progress report (which writes this row from another transaction): a
+    # second import of the same file running at the same time waits here, then finds it imported.
+    status = session.scalar(sa.select(CustomerImport.status).where(CustomerImport.id == upload.id)
+                            .with_for_update())
+    if status == ImportStatus.imported.value:
+        raise AlreadyImported
     counts = plan.counts()
-    events.append(audit.Event("customers.imported", "customer_import", upload.id,
-                              {"file": upload.filename, "sha256": upload.sha256, **counts}))
-    audit.record_many(session, events)
+    audit.record(session, "customers.imported", entity_type="customer_import", entity_id=upload.id,
+                 changes={"file": upload.filename, "sha256": upload.sha256, **counts})
     upload.status, upload.imported_at, upload.summary = ImportStatus.imported.value, utcnow(), counts
     upload.rows = []  # the records hold the data now; no second copy is kept
+    upload.error, upload.problems = None, []
     session.flush()
     return plan
+
+
+def _save(session: so.Session, source: dict, new_customers: list[Customer], new_locations: list[CustomerLocation],
+          new_devices: list[Device]) -> None:
+    """Insert records and an audit entry for each; customers before their locations before their devices, as
+    each references the one before."""
+    for records in (new_customers, new_locations, new_devices):
+        insert_all(session, records)
+    audit.record_many(session, [
+        *(audit.Event("customer.created", "customer", c.id,
+                      {**audit.changes_between(None, customers.snapshot(c)), **source}) for c in new_customers),
+        *(audit.Event("location.created", "location", loc.id,
+                      {**audit.changes_between(None, customers.location_snapshot(loc)), **source})
+          for loc in new_locations),
+        *(audit.Event("device.created", "device", d.id,
+                      {**audit.changes_between(None, devices.snapshot(d)), **source}) for d in new_devices)])
+
+
+def stopped(upload: CustomerImport, now: dt.datetime) -> bool:
+    """An import that should have finished long ago: its job is gone, and the office may start it again."""
+    return upload.status == ImportStatus.importing.value and upload.started_at < now - STALE_AFTER
+
+
+def start_import(session: so.Session, upload: CustomerImport, now: dt.datetime) -> uuid.UUID:
+    """Mark the upload as importing, for a job the caller queues once this commits; returns the attempt's id.
+
+    Quick checks only (the rows are checked again by the job): refuses a file imported already
+    (AlreadyImported) or being imported (ImportRunning) unless that import has stopped.
+    """
+    # Locked, so that of two clicks at the same moment the second waits and then finds the file importing.
+    session.refresh(upload, ["status", "started_at"], with_for_update=True)
+    if upload.status == ImportStatus.imported.value:
+        raise AlreadyImported
+    if upload.status == ImportStatus.importing.value and not stopped(upload, now):
+        raise ImportRunning
+    upload.status, upload.attempt_id, upload.started_at = ImportStatus.importing.value, new_id(), now
+    upload.rows_checked = upload.rows_saved = 0
+    upload.error, upload.problems = None, []
+    audit.record(session, "customers.import_started", entity_type="customer_import", entity_id=upload.id,
+                 changes={"file": upload.filename, "rows": upload.row_count})
+    session.flush()
+    return upload.attempt_id
+
+
+class _ProgressReporter:
+    """Writes the rows checked and saved on its own short transactions, beside the long one that imports, so
+    the status page sees them while the import is still uncommitted."""
+
+    def __init__(self, db: Database, token: str, company_id: uuid.UUID, upload_id: uuid.UUID,
+                 attempt_id: uuid.UUID):
+        self.session = db.app_session(token)
+        bind_company(self.session, company_id)
+        self.where = (CustomerImport.id == upload_id, CustomerImport.attempt_id == attempt_id)
+
+    def __call__(self, checked: int, saved: int) -> None:
+        self.session.execute(sa.update(CustomerImport).where(*self.where)
+                             .values(rows_checked=checked, rows_saved=saved))
+        self.session.commit()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def run_import(db: Database, session: so.Session, upload_id: uuid.UUID, attempt_id: uuid.UUID,
+               user_id: uuid.UUID | None, today: dt.date) -> str:
+    """The worker's part: import the upload in `session` (a job session of its company) for this attempt, or
+    record why nothing was imported. Returns what happened: imported, problems, raced or superseded."""
+    upload = session.get(CustomerImport, upload_id)
+    if upload is None or upload.status != ImportStatus.importing.value or upload.attempt_id != attempt_id:
+        return "superseded"  # forgotten, finished, or started again since this job was queued
+    person = session.get(User, user_id) if user_id else None
+    if person is not None:
+        # The records are the office person's, as when the import ran in their request.
+        session.info["audit_actor"] = audit.Actor(person.id, person.email)
+    progress = _ProgressReporter(db, session.info["session_token"], upload.company_id, upload_id, attempt_id)
+    try:
+        plan = import_upload(session, upload, today, progress)
+        if plan.problem_rows:
+            session.rollback()
+            _stop(session, upload_id, attempt_id, _changed(len(plan.problem_rows)),
+                  [_problem(row) for row in plan.problem_rows[:KEPT_PROBLEMS]])
+            return "problems"
+        # The row is locked by now: a retry cannot take the import over between this check and the commit.
+        if session.scalar(sa.select(CustomerImport.attempt_id).where(CustomerImport.id == upload_id)) != attempt_id:
+            session.rollback()
+            return "superseded"
+        session.commit()
+        return "imported"
+    except AlreadyImported:
+        session.rollback()
+        return "superseded"
+    except IntegrityError:
+        session.rollback()
+        _stop(session, upload_id, attempt_id, RACED, [])
+        return "raced"
+    except Exception:
+        log.exception("import %s failed", upload_id)
+        session.rollback()
+        _stop(session, upload_id, attempt_id, CRASHED, [])
+        raise
+    finally:
+        progress.close()
+
+
+def _changed(problem_rows: int) -> str:
+    rows = "1 row has" if problem_rows == 1 else f"{problem_rows:,} rows have"
+    return f"Records have changed since the preview and {rows} problems now. Nothing was imported."
+
+
+def _problem(row: RowCheck) -> dict:
+    return {"line": row.line, "customer_name": row.values.get("customer_name", ""),
+            "address_line1": row.values.get("address_line1", ""), "serial": row.values.get("serial", ""),
+            "problems": row.problems}
+
+
+def _stop(session: so.Session, upload_id: uuid.UUID, attempt_id: uuid.UUID, error: str, problems: list) -> None:
+    """Nothing was imported: the upload goes back to previewed, saying why, for the office to fix or retry."""
+    stopped_now = session.execute(
+        sa.update(CustomerImport)
+        .where(CustomerImport.id == upload_id, CustomerImport.attempt_id == attempt_id,
+               CustomerImport.status == ImportStatus.importing.value)
+        .values(status=ImportStatus.previewed.value, error=error, problems=problems)).rowcount
+    if stopped_now:
+        audit.record(session, "customers.import_failed", entity_type="customer_import", entity_id=upload_id,
+                     changes={"error": error})
+    session.commit()
 
 
 def recent_uploads(session: so.Session, limit: int = 20) -> list[CustomerImport]:
     return list(session.scalars(sa.select(CustomerImport).order_by(CustomerImport.uploaded_at.desc()).limit(limit)))
 
 
-def get_upload(session: so.Session, upload_id: uuid.UUID) -> CustomerImport | None:
-    return session.get(CustomerImport, upload_id)
+def get_upload(session: so.Session, upload_id: uuid.UUID, *, with_rows: bool = True) -> CustomerImport | None:
+    """An upload of the company; `with_rows=False` leaves out its rows (megabytes for a big file) for pages that
+    show only its state."""
+    return session.get(CustomerImport, upload_id, options=() if with_rows else (so.defer(CustomerImport.rows),))
 
 
 def forget_stale_previews(session: so.Session, now: dt.datetime, *, after: dt.timedelta = dt.timedelta(days=7)) -> int:
-    """Delete uploads previewed but never imported after a week: they hold people's details for nothing."""
-    result = session.execute(sa.delete(CustomerImport).where(CustomerImport.status == ImportStatus.previewed.value,
-                                                             CustomerImport.uploaded_at < now - after))
+    """Delete uploads previewed but never imported after a week (or whose import stopped): they hold people's
+    details for nothing."""
+    never_imported = sa.or_(CustomerImport.status == ImportStatus.previewed.value,
+                            sa.and_(CustomerImport.status == ImportStatus.importing.value,
+                                    CustomerImport.started_at < now - STALE_AFTER))
+    result = session.execute(sa.delete(CustomerImport).where(never_imported, CustomerImport.uploaded_at < now - after))
     return result.rowcount

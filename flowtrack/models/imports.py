@@ -15,6 +15,7 @@ from flowtrack.models.customers import _check_in
 
 class ImportStatus(str, enum.Enum):
     previewed = "previewed"
+    importing = "importing"  # queued for the worker or running there
     imported = "imported"
 
 
@@ -36,3 +37,12 @@ class CustomerImport(TenantScoped, Base):
     row_count: so.Mapped[int]
     summary: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
     imported_at: so.Mapped[dt.datetime | None]
+    # The import under way: the job acts only while the upload still names its attempt, so a job queued
+    # before the office retried a stopped import does nothing.
+    attempt_id: so.Mapped[uuid.UUID | None]
+    started_at: so.Mapped[dt.datetime | None]
+    rows_checked: so.Mapped[int] = so.mapped_column(default=0)
+    rows_saved: so.Mapped[int] = so.mapped_column(default=0)
+    # Why the last attempt imported nothing, and its rows with problems (the first few hundred).
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    problems: so.Mapped[list] = so.mapped_column(JSONB, default=list)

@@ -1,4 +1,5 @@
-"""The office moves its spreadsheet in from a phone-sized or desktop browser: upload, read the preview, import."""
+"""The office moves its spreadsheet in from a phone-sized or desktop browser: upload, read the preview, import
+(the worker imports; the page follows its progress)."""
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_office_records import OVERFLOW
@@ -9,7 +10,7 @@ SHEET = ("customer_name,address_line1,city,state,postal_code,device_type,manufac
          "Lane Dairy,400 Mill Road,Eugene,OR,97401,XYZ,Wilkins,LD-9,2020-01-15\n")
 
 
-def test_the_office_fixes_a_bad_row_and_imports_the_file(visit, acme, tmp_path):
+def test_the_office_fixes_a_bad_row_and_imports_the_file(visit, acme, tmp_path, run_worker):
     bad, good = tmp_path / "customers.csv", tmp_path / "customers-fixed.csv"
     bad.write_text(SHEET)
     good.write_text(SHEET.replace(",XYZ,", ",PVB,"))
@@ -30,6 +31,14 @@ def test_the_office_fixes_a_bad_row_and_imports_the_file(visit, acme, tmp_path):
     page.set_input_files("#file", str(good))
     page.click("text=Upload and check")
     page.click("text=Import 3 rows")
+    # The import waits for the worker, the page showing so, then follows it by itself.
+    page.wait_for_selector("text=Waiting for a worker…")
+    assert page.get_by_role("progressbar", name="Import progress").is_visible()
+    assert page.get_by_role("status").inner_text() == "Waiting for a worker…"
+    assert tab.axe_violations() == []
+    assert page.evaluate(OVERFLOW) == []
+    tab.screenshot("importing")
+    run_worker()
     page.wait_for_selector("text=Imported 2 customers, 2 service locations and 3 devices.")
     assert tab.axe_violations() == []
     tab.screenshot("imported")

@@ -11,4 +11,4 @@ def _upload(app, factory, tenant):
 
 
 # Endpoints whose URL carries an upload id, for the cross-tenant sweep (tests/foundation/test_cross_tenant.py).
-IMPORT_URLS = {endpoint: _upload for endpoint in ("imports.preview", "imports.commit")}
+IMPORT_URLS = {endpoint: _upload for endpoint in ("imports.preview", "imports.commit", "imports.status")}
