@@ -71,6 +71,19 @@ def seed_large(db: Database, *, audit_entries: int = 1_000_000, customers: int =
                            role=Role.company_admin.value, full_name="Small Admin")
             session.commit()
 
+        fill_records(db, company_id, customers=customers, echo=echo)
+        have = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                              .where(AuditEntry.company_id == company_id))
+        if audit_entries > have:
+            _timed(echo, f"{audit_entries - have:,} audit entries",
+                   lambda: _copy_audit_entries(db, session, company_id, audit_entries - have))
+    return company_id
+
+
+def fill_records(db: Database, company_id: uuid.UUID, *, customers: int, echo=print) -> None:
+    """Write each part of a company's records that it has none of: `customers` with their locations and devices,
+    the devices' tests, work orders and invoices. The company needs its team (technicians and office staff)."""
+    with db.service() as session:
         def missing(model) -> bool:
             return not session.scalar(sa.select(sa.func.count()).select_from(model)
                                       .where(model.company_id == company_id))
@@ -85,16 +98,15 @@ def seed_large(db: Database, *, audit_entries: int = 1_000_000, customers: int =
             (missing(Invoice), f"{customers * 2:,} invoices with their payments",
              lambda: _copy_invoices(db, company_id, customers * 2)),
         ]
-        have = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                              .where(AuditEntry.company_id == company_id))
-        parts.append((audit_entries > have, f"{audit_entries - have:,} audit entries",
-                      lambda: _copy_audit_entries(db, session, company_id, audit_entries - have)))
-        for wanted, what, write in parts:
-            if wanted:
-                started = time.perf_counter()
-                write()
-                echo(f"wrote {what} with COPY in {time.perf_counter() - started:.1f} s")
-    return company_id
+    for wanted, what, write in parts:
+        if wanted:
+            _timed(echo, what, write)
+
+
+def _timed(echo, what: str, write) -> None:
+    started = time.perf_counter()
+    write()
+    echo(f"wrote {what} with COPY in {time.perf_counter() - started:.1f} s")
 
 
 def _copy_audit_entries(db: Database, session, company_id: uuid.UUID, count: int) -> None:
