@@ -488,7 +488,8 @@ def _copy_invoices(db: Database, company_id: uuid.UUID, count: int) -> None:
             invoices.append((invoice_id, company_id, number, "invoice", status, customer_id, order_id, "USD",
                              json.dumps(lines), tax_rate_bp, subtotal, tax, total, paid, snapshot, issued,
                              None if issued is None else issued + dt.timedelta(days=terms),
-                             None if issued is None else made, made + dt.timedelta(days=40) if status == "void" else None,
+                             None if issued is None else made,
+                             made + dt.timedelta(days=40) if status == "void" else None,
                              made))
         cursor = connection.connection.driver_connection.cursor()
         _copy(cursor, "invoices", ("id", "company_id", "number", "kind", "status", "customer_id", "work_order_id",

@@ -1,7 +1,5 @@
 """The benchmark generator writes records, their history and a valid audit chain with COPY, consistent with the
 schema's rules, and is idempotent."""
-import datetime as dt
-
 import sqlalchemy as sa
 
 from flowtrack.audit.services import verify_chain
@@ -42,7 +40,8 @@ def test_seed_scale_large_builds_records_and_a_verifiable_chain(app):
                                 "JOIN companies co ON co.id = t.company_id WHERE t.device_id = d.id "
                                 "AND t.result = 'pass')", company_id)[0]
         # A judged test carries the checks of its final readings, each as record_test writes it.
-        shapeless = _one(s, "SELECT count(*) FROM test_records WHERE company_id = :c AND (jsonb_array_length(checks) = 0 "
+        shapeless = _one(s, "SELECT count(*) FROM test_records WHERE company_id = :c AND ("
+                            "jsonb_array_length(checks) = 0 "
                             "OR NOT checks -> 0 ?& array['key', 'label', 'passed', 'reason'] "
                             "OR NOT facts ?& array['tester', 'certification_number', 'gauge', 'device', 'location'] "
                             "OR (result = 'pass') <> NOT (checks @> '[{\"passed\": false}]') "
@@ -66,7 +65,8 @@ def test_seed_scale_large_builds_records_and_a_verifiable_chain(app):
         bench_today = _one(s, "SELECT count(*) FROM scheduled_jobs j JOIN users u ON u.id = j.technician_id "
                               "JOIN companies co ON co.id = j.company_id WHERE j.company_id = :c "
                               "AND u.email = 'technician0@large.bench' "
-                              "AND (j.starts_at AT TIME ZONE co.timezone)::date = (now() AT TIME ZONE co.timezone)::date",
+                              "AND (j.starts_at AT TIME ZONE co.timezone)::date "
+                              "= (now() AT TIME ZONE co.timezone)::date",
                            company_id)[0]
         week_jobs = _one(s, "SELECT count(*) FROM scheduled_jobs j JOIN companies co ON co.id = j.company_id "
                             "WHERE j.company_id = :c AND date_trunc('week', j.starts_at AT TIME ZONE co.timezone) "
