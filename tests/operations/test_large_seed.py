@@ -82,5 +82,7 @@ def test_seed_scale_large_builds_records_and_a_verifiable_chain(app):
     assert {"draft", "sent", "paid", "partially_paid"} <= set(statuses)
     assert unsettled == 0
     assert set(orders) == {"completed", "scheduled", "open", "canceled"} | ({"in_progress"} & set(orders))
-    assert bench_today == 6 and week_jobs > 20
+    # A tenth of the orders are booked: the benchmark technician's six today, the rest on the coming weekdays.
+    assert orders["scheduled"] + orders.get("in_progress", 0) == 60
+    assert bench_today == 6 and week_jobs >= bench_today
     assert runner.invoke(cli, ["seed"]).exit_code == 2
