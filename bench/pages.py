@@ -2,7 +2,7 @@
 signed in as the large company's staff; beside it, a bare Flask endpoint doing one query (the
 ceiling on this machine). Prints requests/s, p50/p95/p99 and each page's ratio to the ceiling.
 
-    python bench/pages.py [--seconds 60] [--workers 4]
+    python bench/pages.py [--seconds 60] [--workers 4] [--only PATH ...]
 """
 from __future__ import annotations
 
