@@ -2,6 +2,8 @@
 import pytest
 
 from flowtrack.audit import services as audit
+from flowtrack.seed_large import fill_records
+from tests.factories import Factory
 
 # Statements each page runs for a signed-in admin. The session lookup also loads the company (which the
 # deletion banner and most pages need), and the login token rides with the transaction's BEGIN, so neither
@@ -31,3 +33,37 @@ def test_queries_per_page_do_not_grow_with_the_data(app, factory, acme, admin, c
         assert admin.get(path).status_code == 200
     assert len(large) == len(small), (path, len(small), len(large))
     assert len(small) <= STATEMENTS[path], small
+
+
+# The work pages, on two companies filled by the large seed's generators at a small and a ten times larger size
+# (tests, work orders with jobs on this week's board and on the technician's day, invoices, devices due). Each
+# counts the session lookup. The week board: the week's jobs with their orders, places and customers, the
+# orders' devices, the technicians, the open orders and their devices. The technician's day: their jobs with
+# orders, places and customers, the orders' devices, and their profile. The invoices: one page of them with
+# their customers. The due list: the districts to filter by, a page of devices, and the technicians.
+WORK_PAGES = {("/schedule/", "office"): 6, ("/my-day/", "technician"): 4, ("/invoices/", "office"): 2,
+              ("/due/", "office"): 4}
+
+
+@pytest.fixture(scope="module")
+def filled(app):
+    factory = Factory(app)
+    tenants = {"small": factory.tenant("Small Fill"), "large": factory.tenant("Large Fill")}
+    for size, tenant in tenants.items():
+        fill_records(app.extensions["flowtrack.db"], tenant.id, customers=50 if size == "small" else 500,
+                     echo=lambda message: None)
+    return tenants
+
+
+@pytest.mark.parametrize("path, role", list(WORK_PAGES))
+def test_work_pages_run_as_many_statements_at_ten_times_the_data(filled, login, count_queries, path, role):
+    counts = {}
+    for size, tenant in filled.items():
+        browser = login(tenant, role)
+        browser.get(path)  # warm up: first-request work is not the page's
+        with count_queries() as statements:
+            response = browser.get(path)
+        assert response.status_code == 200
+        counts[size] = statements
+    assert len(counts["large"]) == len(counts["small"]), (path, counts)
+    assert len(counts["small"]) <= WORK_PAGES[path, role], counts["small"]
