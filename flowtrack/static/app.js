@@ -18,3 +18,68 @@ document.addEventListener("htmx:afterRequest", function (event) {
     event.detail.elt.value = "";
   }
 });
+
+// Signature pads on the test form: draw with a finger, pen or mouse, or type a name (lettered onto the pad,
+// for those who cannot draw). The pad's picture travels as a PNG data URL in its hidden input.
+(function () {
+  function setUp(pad) {
+    var canvas = pad.querySelector("canvas");
+    var input = pad.querySelector("input[type=hidden]");
+    var typed = pad.querySelector("[data-signature-typed]");
+    var context = canvas.getContext("2d");
+    var box = canvas.getBoundingClientRect();
+    var ratio = window.devicePixelRatio || 1;
+    canvas.width = box.width * ratio;
+    canvas.height = box.height * ratio;
+    context.scale(ratio, ratio);
+    context.lineWidth = 2.5;
+    context.lineCap = "round";
+    context.lineJoin = "round";
+    context.strokeStyle = context.fillStyle = "#111";
+    if (input.value) {  // a refused form comes back with the signature already given
+      var earlier = new Image();
+      earlier.onload = function () { context.drawImage(earlier, 0, 0, box.width, box.height); };
+      earlier.src = input.value;
+    }
+
+    var last = null;
+    function at(event) {
+      var now = canvas.getBoundingClientRect();
+      return {x: event.clientX - now.left, y: event.clientY - now.top};
+    }
+    function keep() { input.value = canvas.toDataURL("image/png"); }
+    function wipe() { context.clearRect(0, 0, box.width, box.height); input.value = ""; }
+
+    canvas.addEventListener("pointerdown", function (event) {
+      last = at(event);
+      canvas.setPointerCapture(event.pointerId);
+      event.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!last) return;
+      var point = at(event);
+      context.beginPath();
+      context.moveTo(last.x, last.y);
+      context.lineTo(point.x, point.y);
+      context.stroke();
+      last = point;
+      event.preventDefault();
+    });
+    function lift() { if (last) { last = null; keep(); } }
+    canvas.addEventListener("pointerup", lift);
+    canvas.addEventListener("pointercancel", lift);
+
+    pad.querySelector("[data-signature-clear]").addEventListener("click", function () {
+      wipe();
+      typed.value = "";
+    });
+    typed.addEventListener("input", function () {
+      wipe();
+      if (!typed.value.trim()) return;
+      context.font = "italic 30px cursive";
+      context.fillText(typed.value, 12, box.height * 0.65, box.width - 24);
+      keep();
+    });
+  }
+  document.querySelectorAll("[data-signature-pad]").forEach(setUp);
+})();

@@ -1,4 +1,4 @@
-"""Signatures drawn on the phone: the signature pad (static/signature.js) sends the canvas as a PNG data URL;
+"""Signatures drawn on the phone: the signature pad (static/app.js) sends the canvas as a PNG data URL;
 it is checked, re-encoded and stored as a PNG beside the test (flowtrack/storage.py), and printed on the report
 as an inline image."""
 from __future__ import annotations
