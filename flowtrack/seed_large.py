@@ -56,7 +56,8 @@ def seed_large(db: Database, *, audit_entries: int = 1_000_000, customers: int =
     devices a customer, four tests a device, 1.5 work orders and 2 invoices a customer; then fill its audit
     chain up to `audit_entries`."""
     with db.service() as session:
-        company_id = session.scalar(sa.select(Company.id).where(Company.name == LARGE_COMPANY))
+        company_id = session.scalar(sa.select(Company.id).where(Company.name == LARGE_COMPANY,
+                                                                Company.tombstoned_at.is_(None)))
         if company_id is None:
             company = create_company(session, LARGE_COMPANY, plan="enterprise")
             company_id = company.id
@@ -65,10 +66,12 @@ def seed_large(db: Database, *, audit_entries: int = 1_000_000, customers: int =
                 for n in range(count):
                     add_member(session, company_id, email=f"{role.value}{n}@large.bench", password=None,
                                role=role.value, full_name=f"{role.value.title()} {n}")
-            for n in range(small_companies):
-                small = create_company(session, f"Small Co {n} (benchmark)")
-                add_member(session, small.id, email=f"admin@small{n}.bench", password=None,
-                           role=Role.company_admin.value, full_name="Small Admin")
+            for n in range(small_companies):  # kept when the large company is swept away (bench/sweep.py)
+                name = f"Small Co {n} (benchmark)"
+                if session.scalar(sa.select(Company.id).where(Company.name == name)) is None:
+                    small = create_company(session, name)
+                    add_member(session, small.id, email=f"admin@small{n}.bench", password=None,
+                               role=Role.company_admin.value, full_name="Small Admin")
             session.commit()
 
         fill_records(db, company_id, customers=customers, echo=echo)
