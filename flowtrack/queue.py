@@ -83,6 +83,24 @@ def company_session(company_id: uuid.UUID, *, actor_label: str = "background job
             service.commit()
 
 
+class ProgressRow:
+    """Writes a job's progress into its row on short transactions of its own, beside the long one doing the work,
+    so the page polling that row sees the progress before the work commits."""
+
+    def __init__(self, job_session: so.Session, company_id: uuid.UUID, row: sa.Update, db: Database | None = None):
+        db = db or current_app.extensions["flowtrack.db"]
+        self.session = db.app_session(job_session.info["session_token"])
+        bind_company(self.session, company_id)
+        self.row = row
+
+    def write(self, **values) -> None:
+        self.session.execute(self.row.values(**values))
+        self.session.commit()
+
+    def close(self) -> None:
+        self.session.close()
+
+
 def set_progress(job: Job | None, percent: int) -> None:
     if job is not None:
         job.meta["progress"] = max(0, min(100, int(percent)))

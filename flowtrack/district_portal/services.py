@@ -11,7 +11,6 @@ row shown (keyset), so a page costs about the same whatever the number of tests;
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -19,9 +18,8 @@ from typing import Iterator
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from defusedcsv import csv
-
 from flowtrack import keyset
+from flowtrack.csv_text import csv_chunks
 from flowtrack.addresses import normalise_street
 from flowtrack.devices.services import normal_serial
 from flowtrack.keyset import Page
@@ -156,26 +154,17 @@ def page_of_tests(session: so.Session, district_id: uuid.UUID | None, query: Tes
 
 def csv_of_tests(session: so.Session, district_id: uuid.UUID | None, query: TestQuery,
                  zone: zoneinfo.ZoneInfo) -> Iterator[str]:
-    """Every test the filters select as CSV text, a chunk at a time, read from a server-side cursor.
-    The writer neutralises cells that a spreadsheet would run as formulas."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    result = session.execute(_tests(district_id, query, zone).execution_options(yield_per=500))
-    for number, row in enumerate(result, start=1):
-        test = TestRow(*row)
-        record, device = test.record, test.device
-        tested_at = record.tested_at.astimezone(zone)
-        writer.writerow((tested_at.date().isoformat(), tested_at.isoformat(timespec="minutes"),
-                         TestType(record.test_type).label, RESULTS[record.result], device.device_type, device.serial,
-                         device.manufacturer, device.model or "", device.size or "", test.address,
-                         test.customer_name, test.tester, record.facts.get("certification_number") or "",
-                         str(record.id)))
-        if number % 500 == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+    """Every test the filters select as CSV text, a chunk at a time, read from a server-side cursor."""
+    def rows():
+        for row in session.execute(_tests(district_id, query, zone).execution_options(yield_per=500)):
+            test = TestRow(*row)
+            record, device = test.record, test.device
+            tested_at = record.tested_at.astimezone(zone)
+            yield (tested_at.date().isoformat(), tested_at.isoformat(timespec="minutes"),
+                   TestType(record.test_type).label, RESULTS[record.result], device.device_type, device.serial,
+                   device.manufacturer, device.model or "", device.size or "", test.address, test.customer_name,
+                   test.tester, record.facts.get("certification_number") or "", str(record.id))
+    return csv_chunks(CSV_HEADER, rows())
 
 
 def find_test(session: so.Session, district_id: uuid.UUID | None, test_id: uuid.UUID) -> TestRecord | None:

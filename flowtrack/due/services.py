@@ -7,16 +7,15 @@ without pages. A device's due date is derived (see devices.services.derived_next
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from dataclasses import dataclass
 from typing import Iterator
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from defusedcsv import csv
 
 from flowtrack import keyset
+from flowtrack.csv_text import csv_chunks
 from flowtrack.keyset import Page
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District
 
@@ -94,22 +93,15 @@ def due_page(session: so.Session, query: DueQuery, today: dt.date, *, page_size:
 
 def due_csv(session: so.Session, query: DueQuery, today: dt.date) -> Iterator[str]:
     """Every due device of the query as CSV text, a chunk at a time, read from a server-side cursor."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    result = session.execute(_statement(query, today).execution_options(yield_per=500))
-    for number, row in enumerate(result, start=1):
-        due = DueRow(*row)
-        device = due.device
-        writer.writerow((device.serial, device.device_type, device.size or "", device.manufacturer,
-                         device.model or "", due.customer_name, due.location.one_line, due.district_name or "",
-                         device.last_test_on.isoformat() if device.last_test_on else "",
-                         device.next_test_due.isoformat(), max(due.days_overdue(today), 0)))
-        if number % 500 == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+    def rows():
+        for row in session.execute(_statement(query, today).execution_options(yield_per=500)):
+            due = DueRow(*row)
+            device = due.device
+            yield (device.serial, device.device_type, device.size or "", device.manufacturer, device.model or "",
+                   due.customer_name, due.location.one_line, due.district_name or "",
+                   device.last_test_on.isoformat() if device.last_test_on else "",
+                   device.next_test_due.isoformat(), max(due.days_overdue(today), 0))
+    return csv_chunks(CSV_HEADER, rows())
 
 
 def due_counts(session: so.Session, today: dt.date) -> dict[str, int]:

@@ -13,10 +13,11 @@ import sqlalchemy.orm as so
 from flowtrack.audit import services as audit
 from flowtrack.audit import reports
 from flowtrack.audit.filters import AuditFilters
-from flowtrack.db import Database, bind_company, utcnow
+from flowtrack.db import Database, utcnow
 from flowtrack.exports import data_export
 from flowtrack.models.companies import Company
 from flowtrack.models.exports import Export
+from flowtrack.queue import ProgressRow
 
 log = logging.getLogger("flowtrack.exports")
 
@@ -58,21 +59,19 @@ def download_name(company: Company, export: Export) -> str:
 
 
 class _ProgressReporter:
-    """Writes progress on its own short transactions, beside the long one that builds the file."""
+    """The export's percentage, written every 2 points (not on every chunk)."""
 
-    def __init__(self, db: Database, token: str, company_id: uuid.UUID, export_id: uuid.UUID):
-        self.session = db.app_session(token)
-        bind_company(self.session, company_id)
-        self.export_id, self.last = export_id, -1
+    def __init__(self, db: Database, session: so.Session, company_id: uuid.UUID, export_id: uuid.UUID):
+        self.row = ProgressRow(session, company_id, sa.update(Export).where(Export.id == export_id), db)
+        self.last = -1
 
     def __call__(self, percent: int) -> None:
         if percent >= self.last + 2:
             self.last = percent
-            self.session.execute(sa.update(Export).where(Export.id == self.export_id).values(progress=percent))
-            self.session.commit()
+            self.row.write(progress=percent)
 
     def close(self) -> None:
-        self.session.close()
+        self.row.close()
 
 
 def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: Path,
@@ -87,7 +86,7 @@ def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: 
     session.commit()
     path = file_path(storage_dir, export)
     path.parent.mkdir(parents=True, exist_ok=True)
-    progress = _ProgressReporter(db, session.info["session_token"], company.id, export.id)
+    progress = _ProgressReporter(db, session, company.id, export.id)
     try:
         if export.kind == "data_zip":
             manifest = data_export.write_zip(session, company, path, progress, files)

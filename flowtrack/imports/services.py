@@ -28,12 +28,13 @@ from werkzeug.datastructures import MultiDict
 from flowtrack.audit import services as audit
 from flowtrack.customers import services as customers
 from flowtrack.customers.forms import CustomerForm, LocationForm
-from flowtrack.db import Database, bind_company, insert_all, new_id, utcnow
+from flowtrack.db import Database, insert_all, new_id, utcnow
 from flowtrack.devices import services as devices
 from flowtrack.devices.forms import DeviceForm
 from flowtrack.models.accounts import User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 from flowtrack.models.imports import CustomerImport, ImportStatus
+from flowtrack.queue import ProgressRow
 
 log = logging.getLogger("flowtrack.imports")
 
@@ -462,25 +463,6 @@ def start_import(session: so.Session, upload: CustomerImport, now: dt.datetime) 
     return upload.attempt_id
 
 
-class _ProgressReporter:
-    """Writes the rows checked and saved on its own short transactions, beside the long one that imports, so
-    the status page sees them while the import is still uncommitted."""
-
-    def __init__(self, db: Database, token: str, company_id: uuid.UUID, upload_id: uuid.UUID,
-                 attempt_id: uuid.UUID):
-        self.session = db.app_session(token)
-        bind_company(self.session, company_id)
-        self.where = (CustomerImport.id == upload_id, CustomerImport.attempt_id == attempt_id)
-
-    def __call__(self, checked: int, saved: int) -> None:
-        self.session.execute(sa.update(CustomerImport).where(*self.where)
-                             .values(rows_checked=checked, rows_saved=saved))
-        self.session.commit()
-
-    def close(self) -> None:
-        self.session.close()
-
-
 def run_import(db: Database, session: so.Session, upload_id: uuid.UUID, attempt_id: uuid.UUID,
                user_id: uuid.UUID | None, today: dt.date) -> str:
     """The worker's part: import the upload in `session` (a job session of its company) for this attempt, or
@@ -492,9 +474,12 @@ def run_import(db: Database, session: so.Session, upload_id: uuid.UUID, attempt_
     if person is not None:
         # The records are the office person's, as when the import ran in their request.
         session.info["audit_actor"] = audit.Actor(person.id, person.email)
-    progress = _ProgressReporter(db, session.info["session_token"], upload.company_id, upload_id, attempt_id)
+    # The rows checked and saved, for the status page while the import is still uncommitted.
+    progress = ProgressRow(session, upload.company_id, sa.update(CustomerImport).where(
+        CustomerImport.id == upload_id, CustomerImport.attempt_id == attempt_id), db)
     try:
-        plan = import_upload(session, upload, today, progress)
+        plan = import_upload(session, upload, today,
+                             lambda checked, saved: progress.write(rows_checked=checked, rows_saved=saved))
         if plan.problem_rows:
             session.rollback()
             _stop(session, upload_id, attempt_id, _changed(len(plan.problem_rows)),

@@ -9,7 +9,6 @@ still asks for. Every change of state and every payment is audited.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,11 +16,11 @@ from typing import Iterator
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from defusedcsv import csv
 from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
 from flowtrack.company_settings import settings_of
+from flowtrack.csv_text import csv_chunks
 from flowtrack.db import utcnow
 from flowtrack.keyset import Page
 from flowtrack.models.customers import Customer, Device
@@ -378,12 +377,9 @@ def aging(session: so.Session, today: dt.date) -> Aging:
 
 
 def aging_csv(report: Aging, today: dt.date) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["number", "customer", "issued_on", "due_on", "days_late", "bucket", "total", "paid", "balance"])
-    for invoice in report.rows:
-        writer.writerow([invoice.number, (invoice.customer_snapshot or {}).get("name", ""), invoice.issued_on,
-                         invoice.due_on, max((today - invoice.due_on).days, 0), aging_bucket(invoice.due_on, today),
-                         f"{invoice.total_cents / 100:.2f}", f"{invoice.paid_cents / 100:.2f}",
-                         f"{invoice.balance_cents / 100:.2f}"])
-    yield buffer.getvalue()
+    return csv_chunks(
+        ["number", "customer", "issued_on", "due_on", "days_late", "bucket", "total", "paid", "balance"],
+        ([invoice.number, (invoice.customer_snapshot or {}).get("name", ""), invoice.issued_on, invoice.due_on,
+          max((today - invoice.due_on).days, 0), aging_bucket(invoice.due_on, today),
+          f"{invoice.total_cents / 100:.2f}", f"{invoice.paid_cents / 100:.2f}", f"{invoice.balance_cents / 100:.2f}"]
+         for invoice in report.rows))

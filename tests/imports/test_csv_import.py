@@ -263,21 +263,22 @@ def test_a_second_click_or_tab_while_importing_is_refused(app, office, acme, nor
 def test_the_status_shows_the_rows_checked_and_saved_while_the_import_is_uncommitted(
         app, office, acme, monkeypatch):
     from flowtrack.imports import tasks
+    from flowtrack.queue import ProgressRow
 
     lines = [HEADER] + [f"Customer {n},,{n} Slow Road,Eugene,OR,97401,,RP,Watts,SLOW-{n},,2020-02-02,"
                         for n in range(1000)]
     location = upload(office, "\n".join(lines)).headers["Location"]
     office.submit(location + "/import")
     seen = []
-    report = services._ProgressReporter.__call__
+    write = ProgressRow.write
 
-    def report_and_look(self, checked, saved):
-        report(self, checked, saved)
+    def write_and_look(self, **values):
+        write(self, **values)
         page = words(office.htmx("get", location + "/status"))
         seen.append(re.search(r"(Checked [^<]*?rows\.)", page).group(1))
         assert rows_of(app, acme, Device) == []  # nothing committed yet
 
-    monkeypatch.setattr(services._ProgressReporter, "__call__", report_and_look)
+    monkeypatch.setattr(ProgressRow, "write", write_and_look)
     [stored] = rows_of(app, acme, CustomerImport)
     with app.app_context():  # the job, in this process, so that it can be watched between its steps
         assert tasks.import_file(str(acme.id), str(stored.id), str(stored.attempt_id), None) == "imported"
