@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from redis import Redis
 
+from flowtrack.collector import CollectBetweenRequests
 from flowtrack.config import limiter_storage_url, load_settings
 from flowtrack.db import Database
 from flowtrack.extensions import csrf, htmx, limiter, login_manager
@@ -87,4 +88,5 @@ def create_app(config: dict | None = None) -> Flask:
                       work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp, photos_bp,
                       district_portal_bp):
         app.register_blueprint(blueprint)
+    app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -8,10 +8,19 @@ from __future__ import annotations
 from flask import Flask
 from rq import SimpleWorker
 
+from flowtrack.collector import collections_paused
 from flowtrack.queue import queue_name
+
+
+class FlowTrackWorker(SimpleWorker):
+    """Runs each job with the cyclic garbage collector paused until it ends (see flowtrack/collector.py)."""
+
+    def perform_job(self, job, queue, execution):
+        with collections_paused():
+            return super().perform_job(job, queue, execution)
 
 
 def run(app: Flask, *, burst: bool = False) -> None:
     with app.app_context():
-        worker = SimpleWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"])
+        worker = FlowTrackWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"])
         worker.work(burst=burst, logging_level="INFO")
