@@ -11,7 +11,7 @@ from redis import Redis
 from flowtrack.collector import CollectBetweenRequests
 from flowtrack.config import limiter_storage_url, load_settings
 from flowtrack.db import Database
-from flowtrack.extensions import csrf, htmx, limiter, login_manager
+from flowtrack.extensions import compress, csrf, htmx, limiter, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
         RATELIMIT_SWALLOW_ERRORS=True,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         QUEUE_NAME=os.environ.get("FLOWTRACK_QUEUE_NAME", "flowtrack"),
+        # Flask-Compress serves only the static files (flowtrack/web.py says why), so it is not registered for all.
+        COMPRESS_REGISTER=False,
+        COMPRESS_MIMETYPES=["text/css", "text/javascript", "application/javascript", "image/svg+xml"],
     )
     app.config.update(settings.extra)
     app.extensions["flowtrack.settings"] = settings
@@ -48,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
     htmx.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
 

@@ -1,5 +1,6 @@
 """Extensions, created once and bound in create_app()."""
 from flask import request
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -9,6 +10,7 @@ from htmx_flask import Htmx
 csrf = CSRFProtect()
 login_manager = LoginManager()
 htmx = Htmx()
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 

@@ -15,7 +15,7 @@ from flowtrack.audit.services import Actor
 from flowtrack.auth import permissions
 from flowtrack.auth.services import SessionPolicy, load_current_user
 from flowtrack.db import Database, bind_company
-from flowtrack.extensions import login_manager
+from flowtrack.extensions import compress, login_manager
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -102,6 +102,14 @@ def _security_headers(response):
     return response
 
 
+def _compress_static_files(response):
+    """Static files only. Pages carry the CSRF token and some echo what was typed (a search), so a compressed
+    page would let an attacker who can add text to it guess the token by its length (BREACH)."""
+    if request.endpoint == "static":
+        return compress.after_request(response)
+    return response
+
+
 ERROR_TITLES = {
     400: "Bad request",
     401: "Sign-in needed",
@@ -170,6 +178,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_enforce_permission)
     app.teardown_request(_close_db_session)
     app.after_request(_security_headers)
+    app.after_request(_compress_static_files)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
 

@@ -136,6 +136,10 @@ class WorkOrderLine(TenantScoped, Base):
         return self.quantity * self.unit_price_cents
 
 
+# A window is booked within one local day, which lasts 25 hours when the clocks go back.
+LONGEST_JOB_HOURS = 25
+
+
 class ScheduledJob(TenantScoped, Base):
     """A work order booked for a technician in a time window (stored in UTC, shown in the company's zone)."""
 
@@ -145,6 +149,8 @@ class ScheduledJob(TenantScoped, Base):
         sa.Index("scheduled_jobs_company_starts_idx", "company_id", "starts_at"),
         sa.Index("scheduled_jobs_technician_idx", "company_id", "technician_id", "starts_at"),
         sa.CheckConstraint("ends_at > starts_at", name="scheduled_jobs_window_check"),
+        sa.CheckConstraint(f"ends_at <= starts_at + interval '{LONGEST_JOB_HOURS} hours'",
+                           name="scheduled_jobs_length_check"),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)

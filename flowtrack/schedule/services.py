@@ -12,7 +12,9 @@ import datetime as dt
 import uuid
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -21,8 +23,8 @@ from flowtrack.audit import services as audit
 from flowtrack.db import utcnow
 from flowtrack.devices.services import company_timezone
 from flowtrack.models.accounts import Profile, Role, User
-from flowtrack.models.customers import CustomerLocation
-from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderStatus
+from flowtrack.models.customers import Customer, CustomerLocation
+from flowtrack.models.scheduling import LONGEST_JOB_HOURS, ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderStatus
 from flowtrack.work_orders import services as work_orders
 from flowtrack.work_orders.services import WorkRefused
 
@@ -71,6 +73,13 @@ class Window:
         return cls(at_local(day, start, zone), at_local(day, end, zone))
 
 
+def overlapping(start: dt.datetime, end: dt.datetime) -> tuple:
+    """Conditions for the jobs that overlap [start, end). The third follows from the first two and the
+    longest job; it gives the index on starts_at a range to find them in, rather than every earlier job."""
+    return (ScheduledJob.starts_at < end, ScheduledJob.ends_at > start,
+            ScheduledJob.starts_at > start - dt.timedelta(hours=LONGEST_JOB_HOURS))
+
+
 # --- people ----------------------------------------------------------------------------------------------
 
 def technicians(session: so.Session) -> list[Profile]:
@@ -93,11 +102,19 @@ def _technician(session: so.Session, user_id: uuid.UUID) -> Profile:
 
 # --- conflicts -------------------------------------------------------------------------------------------
 
-def conflicts(jobs: list[ScheduledJob], profiles: dict[uuid.UUID, Profile], zone: zoneinfo.ZoneInfo,
+class Booking(Protocol):
+    """A job's place in time: a ScheduledJob, or a row with the same columns."""
+    id: uuid.UUID
+    technician_id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def conflicts(jobs: Sequence[Booking], profiles: dict[uuid.UUID, Profile], zone: zoneinfo.ZoneInfo,
               inactive: set[uuid.UUID] = frozenset()) -> dict[uuid.UUID, list[str]]:
     """What is wrong with each job, given all the jobs of the same technicians around it."""
     found: dict[uuid.UUID, list[str]] = defaultdict(list)
-    by_technician: dict[uuid.UUID, list[ScheduledJob]] = defaultdict(list)
+    by_technician: dict[uuid.UUID, list[Booking]] = defaultdict(list)
     for job in jobs:
         by_technician[job.technician_id].append(job)
     for technician_id, own in by_technician.items():
@@ -127,7 +144,7 @@ def conflicts_of(session: so.Session, job: ScheduledJob) -> list[str]:
     zone = company_timezone(session)
     start, end = day_bounds(local_day(job.starts_at, zone), 1, zone)
     same_day = list(session.scalars(sa.select(ScheduledJob).where(
-        ScheduledJob.technician_id == job.technician_id, ScheduledJob.starts_at < end, ScheduledJob.ends_at > start)))
+        ScheduledJob.technician_id == job.technician_id, *overlapping(start, end))))
     profile = profile_of(session, job.technician_id)
     profiles = {profile.user_id: profile} if profile else {}
     active = {p.user_id for p in technicians(session)}
@@ -136,11 +153,20 @@ def conflicts_of(session: so.Session, job: ScheduledJob) -> list[str]:
 
 # --- the board -------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class Card:
-    job: ScheduledJob
-    order: WorkOrder
-    conflicts: list[str]
+    """What the board shows of a work order, and of its job once booked. Read as plain rows: a week holds
+    hundreds of cards, and ORM objects for them (with their devices) cost more than the rest of the page."""
+    order_id: uuid.UUID
+    status: str
+    customer_name: str
+    address_line1: str
+    city: str
+    device_count: int
+    job_id: uuid.UUID | None = None
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
+    conflicts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -150,7 +176,7 @@ class Board:
     zone: zoneinfo.ZoneInfo
     technicians: list[Profile]
     cells: dict[tuple[uuid.UUID, dt.date], list[Card]] = field(default_factory=dict)
-    unscheduled: list[WorkOrder] = field(default_factory=list)
+    unscheduled: list[Card] = field(default_factory=list)
 
     @property
     def days(self) -> list[dt.date]:
@@ -164,10 +190,12 @@ class Board:
         return sum(1 for cards in self.cells.values() for card in cards if card.conflicts)
 
 
-def _card_options() -> tuple:
-    return (so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.location),
-            so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.customer),
-            so.joinedload(ScheduledJob.work_order).selectinload(WorkOrder.devices))
+def _cards_of_orders() -> sa.Select:
+    device_count = (sa.select(sa.func.count(WorkOrderDevice.id))
+                    .where(WorkOrderDevice.work_order_id == WorkOrder.id).scalar_subquery())
+    return (sa.select(WorkOrder.id.label("order_id"), WorkOrder.status, Customer.name.label("customer_name"),
+                      CustomerLocation.address_line1, CustomerLocation.city, device_count.label("device_count"))
+            .join(Customer, WorkOrder.customer).join(CustomerLocation, WorkOrder.location))
 
 
 def week_board(session: so.Session, monday: dt.date, today: dt.date) -> Board:
@@ -175,10 +203,12 @@ def week_board(session: so.Session, monday: dt.date, today: dt.date) -> Board:
     A fixed handful of queries, whatever the number of jobs."""
     zone = company_timezone(session)
     start, end = day_bounds(monday, 7, zone)
-    jobs = list(session.scalars(sa.select(ScheduledJob).where(ScheduledJob.starts_at < end,
-                                                              ScheduledJob.ends_at > start)
-                                .options(*_card_options())
-                                .order_by(ScheduledJob.route_position, ScheduledJob.starts_at)).unique())
+    jobs = session.execute(
+        _cards_of_orders().add_columns(ScheduledJob.id, ScheduledJob.technician_id, ScheduledJob.starts_at,
+                                       ScheduledJob.ends_at)
+        .join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
+        .where(*overlapping(start, end))
+        .order_by(ScheduledJob.route_position, ScheduledJob.starts_at)).all()
     rows = technicians(session)
     active = {p.user_id for p in rows}
     profiles = {p.user_id: p for p in rows}
@@ -189,13 +219,12 @@ def week_board(session: so.Session, monday: dt.date, today: dt.date) -> Board:
     found = conflicts(jobs, profiles, zone, inactive=missing)
     board = Board(monday=monday, today=today, zone=zone, technicians=rows)
     for job in jobs:
-        board.cells.setdefault((job.technician_id, local_day(job.starts_at, zone)), []).append(
-            Card(job, job.work_order, found.get(job.id, [])))
-    board.unscheduled = list(session.scalars(
-        sa.select(WorkOrder).where(WorkOrder.status == WorkOrderStatus.open.value)
-        .options(so.joinedload(WorkOrder.location), so.joinedload(WorkOrder.customer),
-                 so.selectinload(WorkOrder.devices))
-        .order_by(WorkOrder.created_at, WorkOrder.id).limit(UNSCHEDULED_SHOWN)).unique())
+        board.cells.setdefault((job.technician_id, local_day(job.starts_at, zone)), []).append(Card(
+            job.order_id, job.status, job.customer_name, job.address_line1, job.city, job.device_count,
+            job_id=job.id, starts_at=job.starts_at, ends_at=job.ends_at, conflicts=found.get(job.id, [])))
+    board.unscheduled = [Card(**row._mapping) for row in session.execute(
+        _cards_of_orders().where(WorkOrder.status == WorkOrderStatus.open.value)
+        .order_by(WorkOrder.created_at, WorkOrder.id).limit(UNSCHEDULED_SHOWN))]
     return board
 
 

@@ -1,5 +1,6 @@
 """Health check, the base layout, HTMX partials and response headers."""
 import re
+from pathlib import Path
 
 
 def test_health_is_ok_when_database_and_redis_answer(client):
@@ -79,3 +80,31 @@ def test_an_unexpected_error_gets_a_500_page_that_leaks_nothing(app_factory, acm
     response = fresh.test_client().get("/boom")
     assert response.status_code == 500
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
+
+
+def test_a_phone_gets_the_static_files_compressed_and_each_unchanged_once_unpacked(client, app):
+    import brotli
+    from backports import zstd
+
+    unpack = {"br": brotli.decompress, "zstd": zstd.decompress}
+    for name in ("htmx.min.js", "app.css", "app.js"):
+        original = (Path(app.static_folder) / name).read_bytes()
+        response = client.get(f"/static/{name}", headers={"Accept-Encoding": BROWSER_ENCODINGS})
+        encoding = response.headers["Content-Encoding"]
+        body = response.get_data()
+        assert unpack[encoding](body) == original and len(body) < len(original) / 2
+        assert "Accept-Encoding" in response.headers["Vary"] and response.headers["X-Content-Type-Options"] == "nosniff"
+        again = client.get(f"/static/{name}", headers={"Accept-Encoding": BROWSER_ENCODINGS,
+                                                      "If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304
+    plain = client.get("/static/app.css", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == (Path(app.static_folder) / "app.css").read_bytes()
+
+
+def test_pages_are_never_compressed_so_their_csrf_token_cannot_be_guessed_by_size(admin):
+    for path in ("/dashboard/", "/customers/?q=harbor", "/audit/"):
+        response = admin.get(path, headers={"Accept-Encoding": BROWSER_ENCODINGS})
+        assert response.status_code == 200 and "Content-Encoding" not in response.headers
