@@ -3,6 +3,7 @@ told plainly when a move cannot be made (the board then stays as it was)."""
 import datetime as dt
 import zoneinfo
 
+import pytest
 import sqlalchemy as sa
 
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder
@@ -194,3 +195,20 @@ def test_only_the_office_and_admins_plan_the_week(login, acme, planner):
         assert browser.get("/schedule/").status_code == 403
         assert drop(browser, job.work_order_id, acme.members["technician"], company_today(acme)).status_code == 403
     assert login(acme, "company_admin").get("/schedule/").status_code == 200
+
+
+def test_the_week_holds_the_jobs_of_its_first_and_last_hour_and_no_job_lasts_past_a_day(app, office, acme, planner):
+    monday = next_weekday(acme) - dt.timedelta(days=next_weekday(acme).weekday())
+    first = planner.job(acme, day=monday, starts=dt.time(0), ends=dt.time(1))
+    last = planner.job(acme, day=monday + dt.timedelta(days=6), starts=dt.time(23), ends=dt.time(23, 59))
+    before = planner.job(acme, day=monday - dt.timedelta(days=1), starts=dt.time(22), ends=dt.time(23, 59))
+    board = office.get(f"/schedule/?week={monday.isoformat()}").text
+    assert f'data-work-order="{first.work_order_id}"' in board and f'data-work-order="{last.work_order_id}"' in board
+    assert f'data-work-order="{before.work_order_id}"' not in board
+
+    # The board's query relies on it: the database refuses a job longer than 25 hours.
+    engine = sa.create_engine(app.extensions["flowtrack.settings"].database_url, poolclass=sa.pool.NullPool)
+    with pytest.raises(sa.exc.IntegrityError, match="scheduled_jobs_length_check"), engine.begin() as connection:
+        connection.execute(sa.update(ScheduledJob).where(ScheduledJob.id == first.id)
+                           .values(ends_at=ScheduledJob.starts_at + dt.timedelta(hours=26)))
+    engine.dispose()
