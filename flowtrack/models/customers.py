@@ -167,6 +167,7 @@ class Device(TenantScoped, Base):
     __table_args__ = (
         sa.UniqueConstraint("company_id", "serial", name="devices_company_serial_key"),
         sa.Index("devices_company_next_due_idx", "company_id", "next_test_due", "id"),
+        sa.Index("devices_company_status_due_idx", "company_id", "status", "next_test_due", "id"),
         _check_in("device_type", DeviceType, "devices_type_check"),
         _check_in("status", DeviceStatus, "devices_status_check"),
         _check_in("hazard", Hazard, "devices_hazard_check"),
