@@ -184,5 +184,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers():
-        return {"can": lambda permission: current_user.is_authenticated
-                and permissions.allowed(current_user.role, permission)}
+        # The role is read once: list pages ask `can(...)` on every row, and each look at current_user costs.
+        role = current_user.role if current_user.is_authenticated else None
+        return {"can": lambda permission: role is not None and permissions.allowed(role, permission)}
