@@ -185,5 +185,5 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _template_helpers():
         # The role is read once: list pages ask `can(...)` on every row, and each look at current_user costs.
-        role = current_user.role if current_user.is_authenticated else None
+        role = current_user.role if getattr(current_user, "is_authenticated", False) else None
         return {"can": lambda permission: role is not None and permissions.allowed(role, permission)}

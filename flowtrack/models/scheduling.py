@@ -165,3 +165,12 @@ class ScheduledJob(TenantScoped, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="job")
+
+
+class ScheduleVersion(TenantScoped, Base):
+    """A counter that database triggers move whenever something the week board shows changes (migration 0021)."""
+
+    __tablename__ = "schedule_versions"
+
+    company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=1)

@@ -10,7 +10,7 @@ from htmx_flask import request as htmx_request
 from flowtrack.auth.permissions import SCHEDULE_MANAGE, requires
 from flowtrack.devices.services import company_timezone, company_today
 from flowtrack.models.scheduling import ScheduledJob
-from flowtrack.schedule import services
+from flowtrack.schedule import board_cache, services
 from flowtrack.schedule.forms import JobForm, PlaceForm
 from flowtrack.work_orders import services as work_orders
 
@@ -34,11 +34,10 @@ def _week(value: str | None, today: dt.date) -> dt.date:
 
 
 def _board(monday: dt.date, *, message: str | None = None, refused: bool = False, status: int = 200):
-    today = company_today(g.db)
-    board = services.week_board(g.db, monday, today)
+    week = board_cache.rendered_week(g.db, monday, company_today(g.db))
     template = "schedule/_board.html" if htmx_request.htmx and not htmx_request.htmx.history_restore_request \
         else "schedule/board.html"
-    return render_template(template, board=board, message=message, refused=refused), status
+    return render_template(template, week=week, message=message, refused=refused), status
 
 
 @bp.get("/")
