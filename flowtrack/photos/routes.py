@@ -50,9 +50,9 @@ def add(device_id: uuid.UUID):
     try:
         if not uploads:
             raise PictureRefused("Choose a photo to add.")
-        added = [services.add_photo(g.db, file_storage(), device, current_user.user_id,
-                                    upload.read(services.MAX_BYTES + 1), request.form.get("caption"))
-                 for upload in uploads[:services.MAX_PER_TEST]]
+        added = services.add_photos(g.db, file_storage(), device, current_user.user_id,
+                                    [upload.read(services.MAX_BYTES + 1) for upload in uploads[:services.MAX_PER_TEST]],
+                                    request.form.get("caption"))
     except PictureRefused as refused:
         return _refused(refused, 422, device.id)
     g.db.commit()

@@ -46,6 +46,22 @@ def add_photo(session: so.Session, storage: FileStorage, device: Device, user_id
     return photo
 
 
+def add_photos(session: so.Session, storage: FileStorage, device: Device, user_id: uuid.UUID, files: list[bytes],
+               caption: str | None = None) -> list[DevicePhoto]:
+    """Store several photos at once, all or none: when one is refused, the files of those stored before it are
+    removed again (the caller rolls their rows back), so a refused upload leaves nothing behind."""
+    added: list[DevicePhoto] = []
+    try:
+        for data in files:
+            added.append(add_photo(session, storage, device, user_id, data, caption))
+    except PictureRefused:
+        for photo in added:
+            storage.delete(photo.key)
+            storage.delete(photo.thumbnail_key)
+        raise
+    return added
+
+
 def get_photo(session: so.Session, photo_id: uuid.UUID) -> DevicePhoto | None:
     return session.get(DevicePhoto, photo_id)
 

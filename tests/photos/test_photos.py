@@ -75,6 +75,14 @@ def test_what_is_not_a_usable_picture_is_refused_with_the_reason(app, technician
     assert _stored_photos(app, device.id) == []
 
 
+def test_when_one_of_several_photos_is_refused_none_is_kept_not_even_its_files(app, technician, device, acme):
+    response = _upload(technician, device, ("IMG_0002.JPG", camera_photo(800, 600)), ("notes.jpg", b"not a picture"))
+    assert response.status_code == 422 and "not a picture" in response.text
+    assert _stored_photos(app, device.id) == []
+    folder = app.extensions["flowtrack.settings"].instance_path / "files" / str(acme.id) / "photos"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
 def test_an_upload_without_a_file_asks_for_one(technician, device):
     response = _upload(technician, device, htmx=False)
     assert response.status_code == 303
