@@ -43,10 +43,11 @@ def rendered_week(session: so.Session, monday: dt.date, today: dt.date) -> Marku
         log.warning("week board cache unavailable; rendering without it")
         cached = None
     if cached is not None:
-        return Markup(cached.decode())
-    html = render_template("schedule/_week.html", board=services.week_board(session, monday, today))
-    try:
-        redis.set(key, html.encode(), ex=KEEP_SECONDS)
-    except RedisError:
-        pass
+        html = cached.decode()
+    else:
+        html = render_template("schedule/_week.html", board=services.week_board(session, monday, today))
+        try:
+            redis.set(key, html.encode(), ex=KEEP_SECONDS)
+        except RedisError:
+            pass
     return Markup(html)
