@@ -25,6 +25,14 @@ from werkzeug.wsgi import ClosingIterator
 NEEDS_SAFE_POINTS = sys.version_info < (3, 12)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything the process has made so far (modules, the app, its mappers and templates) out of the
+    collector's reach, once the app is built: they live as long as the process, and a full collection would
+    otherwise walk all of them (about 190,000 objects, 36 ms in a web worker) to find nothing."""
+    gc.collect()
+    gc.freeze()
+
+
 def collect_due_generations() -> None:
     """Collect what the interpreter would have collected by now: the oldest generation over its threshold."""
     counts, thresholds = gc.get_count(), gc.get_threshold()

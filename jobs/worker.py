@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 from rq import SimpleWorker
 
-from flowtrack.collector import collections_paused
+from flowtrack.collector import collections_paused, freeze_startup_objects
 from flowtrack.queue import queue_name
 
 
@@ -22,5 +22,6 @@ class FlowTrackWorker(SimpleWorker):
 
 def run(app: Flask, *, burst: bool = False) -> None:
     with app.app_context():
+        freeze_startup_objects()
         worker = FlowTrackWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"])
         worker.work(burst=burst, logging_level="INFO")
