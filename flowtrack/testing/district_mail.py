@@ -5,15 +5,31 @@ attachment) and the outbox row names it; the outbox delivers it like any other m
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
-from flowtrack.models.customers import District
+from flowtrack.models.customers import CustomerLocation, Device, District
 from flowtrack.models.notifications import NotificationEmail
-from flowtrack.models.testing import TestRecord, TestResult
+from flowtrack.models.testing import ReportStatus, TestRecord, TestResult
 from flowtrack.notifications import services as notifications
 from flowtrack.storage import FileStorage
 from flowtrack.testing import report
+
+
+class ReportNotSent(Exception):
+    """Why a report cannot be emailed to the district now (shown to the office)."""
+
+
+def district_of(session: so.Session, record: TestRecord) -> District | None:
+    """The water district of the tested device's location, if it has one."""
+    return session.scalar(sa.select(District)
+                          .join(CustomerLocation, CustomerLocation.district_id == District.id)
+                          .join(Device, Device.location_id == CustomerLocation.id)
+                          .where(Device.id == record.device_id))
+
 
 def wants_reports(district: District | None) -> bool:
     return district is not None and district.email_reports and bool(district.report_email)
@@ -24,7 +40,7 @@ def report_key(record: TestRecord) -> str:
 
 
 def email_report(session: so.Session, record: TestRecord, district: District, company_name: str, pdf: bytes,
-                 storage: FileStorage) -> NotificationEmail:
+                 storage: FileStorage, *, again: bool = False) -> NotificationEmail:
     """Queue the printed report for the district, as an attachment, and audit it."""
     storage.put(report_key(record), pdf, "application/pdf")
     facts = record.facts
@@ -33,10 +49,24 @@ def email_report(session: so.Session, record: TestRecord, district: District, co
     email = notifications.send_email(
         session, district.report_email, subject, _body(record, district, company_name, result),
         attachment=notifications.Attachment(report_key(record), report.download_name(record), "application/pdf"))
+    changes = {"to": email.to_address, "email_id": str(email.id), "status": email.status, "district": district.name}
     audit.record(session, "test_report.emailed", entity_type="test_record", entity_id=record.id,
-                 changes={"to": email.to_address, "email_id": str(email.id), "status": email.status,
-                          "district": district.name})
+                 changes={**changes, "again": True} if again else changes)
     return email
+
+
+def email_report_again(session: so.Session, record: TestRecord, company_name: str, reports_dir: Path,
+                       storage: FileStorage) -> NotificationEmail:
+    """Send a printed report to the district once more (it was lost, or the district's address changed)."""
+    district = district_of(session, record)
+    if not wants_reports(district):
+        raise ReportNotSent("This device's district does not take reports by email.")
+    path = report.report_path(reports_dir, record)
+    if record.report_status != ReportStatus.done.value or not path.exists():
+        raise ReportNotSent("The report is not printed yet.")
+    if record.amended_by_id is not None:
+        raise ReportNotSent("This test was amended; send the amended report instead.")
+    return email_report(session, record, district, company_name, path.read_bytes(), storage, again=True)
 
 
 def _body(record: TestRecord, district: District, company_name: str, result: str) -> str:

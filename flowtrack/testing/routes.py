@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.permissions import TESTS_RECORD, TESTS_VIEW, own_work_of, requires
+from flowtrack.auth.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
 from flowtrack.devices import services as devices
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
@@ -13,7 +13,7 @@ from flowtrack.models.testing import ReportStatus, TestResult, TestType
 from flowtrack.photos import services as photos
 from flowtrack.queue import enqueue_for_company
 from flowtrack.storage import StoredFileMissing, file_storage
-from flowtrack.testing import report, rules, services
+from flowtrack.testing import district_mail, report, rules, services
 from flowtrack.testing.forms import FieldTestForm
 from flowtrack.testing.tasks import render_test_report, storage_dir
 
@@ -176,12 +176,31 @@ def index():
 @requires(TESTS_VIEW)
 def detail(test_id: uuid.UUID):
     record = _test(test_id)
+    district = district_mail.district_of(g.db, record)
     return render_template("testing/detail.html", record=record, device=record.device,
+                           emailed_district=district if district_mail.wants_reports(district) else None,
                            amendment=services.amendment_of(g.db, record.id),
                            amended=services.get_test(g.db, record.amends_id, own_work_of(current_user)) if record.amends_id else None,
                            amended_by=services.person_name(g.db, record.amended_by_id),
                            labels=report.READING_LABELS, keys=rules.required_readings(record.device.device_type),
                            test_type=TestType(record.test_type).label, timezone=_timezone())
+
+
+@bp.post("/tests/<uuid:test_id>/district-email")
+@requires(DISTRICTS_MANAGE)
+def email_district_again(test_id: uuid.UUID):
+    """The office sends a printed report to the water district once more."""
+    record = _test(test_id)
+    try:
+        email = district_mail.email_report_again(g.db, record, g.db.get(Company, record.company_id).name,
+                                                 storage_dir(), file_storage())
+    except district_mail.ReportNotSent as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("testing.detail", test_id=record.id), code=303)
+    g.db.commit()
+    flash(f"The report is on its way to {email.to_address}.", "success")
+    return redirect(url_for("testing.detail", test_id=record.id), code=303)
 
 
 @bp.get("/tests/<uuid:test_id>/report")

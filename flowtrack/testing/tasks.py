@@ -10,7 +10,6 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from flowtrack.models.companies import Company
-from flowtrack.models.customers import CustomerLocation, Device, District
 from flowtrack.models.testing import ReportStatus, TestRecord
 from flowtrack.queue import company_session
 from flowtrack.storage import FileStorage, file_storage
@@ -43,10 +42,7 @@ def render_test_report(company_id: str, test_id: str) -> dict:
 def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage, reports_dir: Path) -> None:
     """Print a record's report and commit; a district that asks for reports by email gets it in the same
     transaction (so a report is never done without its mail queued). A failure marks the report failed."""
-    district = session.scalar(sa.select(District)
-                              .join(CustomerLocation, CustomerLocation.district_id == District.id)
-                              .join(Device, Device.location_id == CustomerLocation.id)
-                              .where(Device.id == record.device_id))
+    district = district_mail.district_of(session, record)
     company = session.get(Company, record.company_id)
     context = report.report_context(
         record, company,

@@ -108,3 +108,31 @@ def test_a_report_whose_file_is_gone_is_not_sent_without_it(app, factory, acme, 
     assert failed.status == "failed" and failed.error == "StoredFileMissing" and inbox.messages == []
 
 
+
+
+def test_the_office_emails_a_report_to_the_district_again_and_only_the_office_can(app, factory, acme, records, login):
+    _, device = district_device(app, records, acme, name="Lane Water", report_email="again@lane.example",
+                                email_reports=True)
+    record = printed_test(app, factory, acme, device)
+    office, technician = login(acme, "office"), login(acme, "technician")
+    page = office.get(f"/tests/{record.id}").text
+    assert "Email the report to Lane Water again" in page
+    assert "Email the report to" not in technician.get(f"/tests/{record.id}").text
+    assert technician.submit(f"/tests/{record.id}/district-email", {}).status_code == 403
+
+    sent = office.submit(f"/tests/{record.id}/district-email", {})
+    assert sent.status_code == 303
+    assert "The report is on its way to again@lane.example." in office.get(sent.headers["Location"]).text
+    first, second = emails_to(app, "again@lane.example")
+    assert first.attachment_key == second.attachment_key == district_mail.report_key(record)
+    again = audit_entries(app, acme, "test_report.emailed")[-1]
+    assert again.changes["again"] is True and again.changes["email_id"] == str(second.id)
+
+
+def test_a_report_is_not_emailed_again_to_a_district_that_does_not_take_them(app, factory, acme, records, office):
+    _, device = district_device(app, records, acme, report_email="quiet@district.example")
+    record = printed_test(app, factory, acme, device)
+    assert "Email the report to" not in office.get(f"/tests/{record.id}").text
+    refused = office.submit(f"/tests/{record.id}/district-email", {})
+    assert "does not take reports by email" in office.get(refused.headers["Location"]).text
+    assert emails_to(app, "quiet@district.example") == []

@@ -108,7 +108,7 @@ def _photo(app, factory, tenant):
 TESTING_URLS = {
     **{endpoint: _device for endpoint in ("testing.new_test", "testing.check", "photos.add")},
     **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
-    "testing.report_pdf": _printed_test,
+    **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "testing.email_district_again")},
     "testing.signature": _signature,
     **{endpoint: _photo for endpoint in ("photos.full", "photos.thumbnail", "photos.delete")},
 }
