@@ -83,3 +83,21 @@ document.addEventListener("htmx:afterRequest", function (event) {
   }
   document.querySelectorAll("[data-signature-pad]").forEach(setUp);
 })();
+
+// A field that only one role uses (a district admin's water district) shows only while that role is chosen in
+// its form's role list. Without scripts it simply stays in view; the server ignores it for other roles.
+(function () {
+  function follow(part) {
+    var role = part.closest("form").querySelector("select[name=role]");
+    if (!role) { return; }
+    function show() { part.hidden = role.value !== part.dataset.onlyForRole; }
+    role.addEventListener("change", show);
+    show();
+  }
+  function setUpAll() { document.querySelectorAll("[data-only-for-role]").forEach(follow); }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpAll);
+  } else {
+    setUpAll();
+  }
+})();
