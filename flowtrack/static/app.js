@@ -101,3 +101,19 @@ document.addEventListener("htmx:afterRequest", function (event) {
     setUpAll();
   }
 })();
+
+// A form sent by htmx that replaces itself with the answer takes the keyboard focus with it, and the browser
+// drops it back at the top of the page. Where the answer is marked `data-takes-focus`, put the focus on its
+// heading instead, so keyboard and screen reader users carry on from there. Only after a submission: the
+// answer's own polling must not pull the focus around.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var config = event.detail.requestConfig;
+  var lost = !document.activeElement || document.activeElement === document.body;
+  var answer = event.detail.elt.closest("[data-takes-focus]") || event.detail.elt.querySelector("[data-takes-focus]");
+  if (!config || config.verb !== "post" || !lost || !answer) { return; }
+  var heading = answer.querySelector("h1, h2");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+});

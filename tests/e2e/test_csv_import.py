@@ -33,6 +33,9 @@ def test_the_office_fixes_a_bad_row_and_imports_the_file(visit, acme, tmp_path, 
     page.click("text=Import 3 rows")
     # The import waits for the worker, the page showing so, then follows it by itself.
     page.wait_for_selector("text=Waiting for a worker…")
+    # The keyboard's place moves to the answer, not back to the top of the page.
+    page.wait_for_function("() => document.activeElement.closest('#import-status') !== null")
+    assert page.evaluate("() => document.activeElement.tagName") == "H2"
     assert page.get_by_role("progressbar", name="Import progress").is_visible()
     assert page.get_by_role("status").inner_text() == "Waiting for a worker…"
     assert tab.axe_violations() == []
