@@ -40,6 +40,7 @@ def step(kind: str, company: str, entries: int | None) -> None:
     import sqlalchemy as sa
 
     from flowtrack.audit import reports
+    from flowtrack.collector import collections_paused
     from flowtrack.models.audit import AuditEntry
     from flowtrack.models.companies import Company
     from flowtrack.queue import company_session
@@ -51,7 +52,8 @@ def step(kind: str, company: str, entries: int | None) -> None:
         filters = _company_filters(session, company_row.id, entries)
         started = time.perf_counter()
         if kind == "csv":
-            header = reports.write_csv(session, company_row, filters, out, lambda p: None)
+            with collections_paused():  # as the job worker runs it
+                header = reports.write_csv(session, company_row, filters, out, lambda p: None)
             rows = header.entries
         elif kind == "copy":
             query = filters.apply(sa.select(*reports.CSV_COLUMNS).where(AuditEntry.company_id == company_row.id),
@@ -65,7 +67,7 @@ def step(kind: str, company: str, entries: int | None) -> None:
                     f.write(block)
                     rows += bytes(block).count(b"\n")
         elif kind == "pdf":
-            with app.test_request_context():
+            with app.test_request_context(), collections_paused():  # as the job worker runs it
                 rows = reports.write_pdf(session, company_row, filters, out, lambda p: None).entries
         elif kind == "naive_pdf":
             from flask import render_template_string

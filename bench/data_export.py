@@ -18,6 +18,7 @@ SCRIPT = __file__
 
 
 def step(kind: str, company: str) -> None:
+    from flowtrack.collector import collections_paused
     from flowtrack.exports import data_export
     from flowtrack.models.companies import Company
     from flowtrack.queue import company_session
@@ -28,14 +29,14 @@ def step(kind: str, company: str) -> None:
         company_row = session.get(Company, uuid.UUID(company))
         started = time.perf_counter()
         if kind == "export":
-            rows = sum(t["rows"] for t in data_export.write_zip(session, company_row, out, lambda p: None)["tables"].values())
+            with collections_paused():  # as the job worker runs it
+                manifest = data_export.write_zip(session, company_row, out, lambda p: None)
+            rows = sum(t["rows"] for t in manifest["tables"].values())
         else:
             rows = 0
             cursor = session.connection().connection.driver_connection.cursor()
             with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-                for table in data_export.EXPORT_TABLES:
-                    if not data_export._table_exists(session, table):
-                        continue
+                for table in data_export.exported_tables(session):
                     sql = data_export._select_sql(table, data_export.exportable_columns(session, table))
                     for name, copy_sql in ((f"csv/{table}.csv", f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)"),
                                            (f"json/{table}.json", f"COPY (SELECT row_to_json(t) FROM ({sql}) t) TO STDOUT")):
