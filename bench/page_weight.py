@@ -53,10 +53,16 @@ def _fetch(url: str, cookie: str) -> tuple[int, str, bytes, str]:
 
 
 def _unpack(body: bytes, encoding: str) -> bytes:
-    import brotli
-    from backports import zstd
-
-    return {"": lambda b: b, "gzip": gzip.decompress, "br": brotli.decompress, "zstd": zstd.decompress}[encoding](body)
+    if encoding == "br":
+        import brotli
+        return brotli.decompress(body)
+    if encoding == "zstd":
+        try:
+            from compression import zstd  # Python 3.14 and later
+        except ImportError:
+            from backports import zstd  # Flask-Compress's dependency before that
+        return zstd.decompress(body)
+    return gzip.decompress(body) if encoding == "gzip" else body
 
 
 def main() -> None:

@@ -52,8 +52,7 @@ def collections_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.enable()
-        collect_due_generations()
+        _resume()
 
 
 class CollectBetweenRequests:

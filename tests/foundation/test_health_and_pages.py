@@ -82,14 +82,14 @@ def test_an_unexpected_error_gets_a_500_page_that_leaks_nothing(app_factory, acm
     assert "secret internals" not in response.text and "Traceback" not in response.text
 
 
-BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
+# Without zstd, which Python itself only brings from 3.14: Brotli is the answer then, and always installed.
+BROWSER_ENCODINGS = "gzip, deflate, br"
 
 
 def test_a_phone_gets_the_static_files_compressed_and_each_unchanged_once_unpacked(client, app):
     import brotli
-    from backports import zstd
 
-    unpack = {"br": brotli.decompress, "zstd": zstd.decompress}
+    unpack = {"br": brotli.decompress}
     for name in ("htmx.min.js", "app.css", "app.js"):
         original = (Path(app.static_folder) / name).read_bytes()
         response = client.get(f"/static/{name}", headers={"Accept-Encoding": BROWSER_ENCODINGS})
