@@ -11,6 +11,7 @@ from htmx_flask import request as htmx_request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flowtrack import menu
 from flowtrack.audit.services import Actor
 from flowtrack.auth import permissions
 from flowtrack.auth.services import SessionPolicy, load_current_user
@@ -181,6 +182,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_compress_static_files)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
+
+    app.jinja_env.globals["menu_for"] = menu.menu_for
 
     @app.context_processor
     def _template_helpers():

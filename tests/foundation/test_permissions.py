@@ -2,8 +2,9 @@
 import re
 
 import pytest
-from flask import Blueprint
+from flask import Blueprint, url_for
 
+from flowtrack import menu
 from flowtrack.auth import permissions
 from flowtrack.models.accounts import Role
 
@@ -90,3 +91,22 @@ def test_the_district_view_is_the_district_admins_and_all_they_hold_beyond_every
     assert holders == {Role.district_admin}
     assert permissions.MATRIX[Role.district_admin] == {permissions.DASHBOARD_VIEW, permissions.ACCOUNT_SELF,
                                                        permissions.DISTRICT_PORTAL_VIEW}
+
+
+def _menu_of(page: str) -> list[tuple[str, bool]]:
+    """The main menu's links on a page: (URL, whether marked as the current page)."""
+    menu = re.search(r'<nav class="nav" aria-label="Main">(.*?)</nav>', page, re.S).group(1)
+    return [(url, bool(current)) for url, current in re.findall(r'<a href="([^"]+)" (aria-current="page")?', menu)]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_offers_each_role_exactly_the_sections_it_may_open_and_marks_where_they_are(app, login, acme, role):
+    browser = login(acme, role)
+    shown = [url for url, _ in _menu_of(browser.get("/dashboard/").text)]
+    with app.test_request_context():
+        expected = [url_for(endpoint) for endpoint, _, needed in menu.SECTIONS if permissions.allowed(role, needed)]
+    assert shown == expected
+    for url in shown:
+        page = browser.get(url)
+        assert page.status_code == 200, f"{role} is offered {url} but cannot open it"
+        assert [link for link, current in _menu_of(page.text) if current] == [url]
