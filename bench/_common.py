@@ -23,6 +23,14 @@ def bench_app():
     return app
 
 
+def seed_large_company(app, **options):
+    """The large company's id, after seeding what it lacks (and then VACUUM ANALYZE, as the tables' owner)."""
+    from flowtrack.seed_large import seed_large
+
+    return seed_large(app.extensions["flowtrack.db"], owner_url=app.extensions["flowtrack.settings"].database_url,
+                      **options)
+
+
 def measure_in_child(script: str, *args: str) -> dict:
     """Run `script --step ...` in a fresh process; return what it printed plus its wall time and peak RSS."""
     started = time.perf_counter()

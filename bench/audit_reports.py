@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import bench_app, emit, measure_in_child, start_rss_sampling
+from _common import bench_app, emit, measure_in_child, seed_large_company, start_rss_sampling
 
 SCRIPT = __file__
 PER_DAY = None  # entries per day of the seeded chain, computed in main
@@ -99,11 +99,9 @@ def main() -> None:
         start_rss_sampling()
         return step(args.step, args.company, args.rows)
 
-    from flowtrack.seed_large import seed_large
-
     app = bench_app()
     started = time.perf_counter()
-    company = seed_large(app.extensions["flowtrack.db"], audit_entries=args.entries)
+    company = seed_large_company(app, audit_entries=args.entries)
     print(f"large company ready ({args.entries:,} audit entries) in {time.perf_counter() - started:.1f} s")
 
     copy = measure_in_child(SCRIPT, "--step", "copy", "--company", str(company))

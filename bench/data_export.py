@@ -12,7 +12,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from _common import bench_app, emit, measure_in_child, start_rss_sampling
+from _common import bench_app, emit, measure_in_child, seed_large_company, start_rss_sampling
 
 SCRIPT = __file__
 
@@ -60,10 +60,8 @@ def main() -> None:
         start_rss_sampling()
         return step(args.step, args.company)
 
-    from flowtrack.seed_large import seed_large
-
     app = bench_app()
-    company = seed_large(app.extensions["flowtrack.db"], audit_entries=args.entries)
+    company = seed_large_company(app, audit_entries=args.entries)
     limit = measure_in_child(SCRIPT, "--step", "copy", "--company", str(company))
     export = measure_in_child(SCRIPT, "--step", "export", "--company", str(company))
     print(f"full data export of the large company ({export['rows']:,} rows, {export['bytes'] / 1e6:.1f} MB zipped)")

@@ -18,7 +18,7 @@ import urllib.request
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from _common import bench_app
+from _common import bench_app, seed_large_company
 from pages import _cookie, _serve
 
 TARGET_BYTES, TARGET_REQUESTS = 60_000, 4
@@ -73,12 +73,11 @@ def main() -> None:
     import sqlalchemy as sa
 
     from flowtrack.models.customers import Device
-    from flowtrack.seed_large import seed_large
 
     app = bench_app()
     settings = app.extensions["flowtrack.settings"]
     db = app.extensions["flowtrack.db"]
-    company = seed_large(db)
+    company = seed_large_company(app)
     with db.service() as session:
         device_id = session.scalar(sa.select(Device.id).where(Device.company_id == company,
                                                               Device.device_type == args.device_type,

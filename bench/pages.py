@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from _common import ROOT, bench_app
+from _common import ROOT, bench_app, seed_large_company
 
 PAGES = [  # (path, role)
     ("/dashboard/", "company_admin"),
@@ -98,11 +98,9 @@ def main() -> None:
     args = parser.parse_args()
     pages = [page for page in PAGES if not args.only or page[0] in args.only]
 
-    from flowtrack.seed_large import seed_large
-
     app = bench_app()
     settings = app.extensions["flowtrack.settings"]
-    company = seed_large(app.extensions["flowtrack.db"])
+    company = seed_large_company(app)
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
                SECRET_KEY=settings.secret_key, BARE_DATABASE_URL=settings.app_database_url.replace(
                    "flowtrack_app", "flowtrack_service"))

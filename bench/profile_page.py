@@ -14,7 +14,7 @@ import cProfile
 import pstats
 import time
 
-from _common import bench_app
+from _common import bench_app, seed_large_company
 from pages import _cookie
 
 
@@ -30,11 +30,9 @@ def main() -> None:
 
     import sqlalchemy as sa
 
-    from flowtrack.seed_large import seed_large
-
     app = bench_app()
     db = app.extensions["flowtrack.db"]
-    company = seed_large(db)
+    company = seed_large_company(app)
     name, value = _cookie(app, company, args.role).split("=", 1)
     client = app.test_client()
     client.set_cookie(name, value)

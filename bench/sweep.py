@@ -18,7 +18,7 @@ import threading
 import time
 
 import pages
-from _common import ROOT, bench_app
+from _common import ROOT, bench_app, seed_large_company
 
 TARGET_SECONDS, TARGET_SLOWDOWN = 60, 2.0
 SWEEP = """
@@ -67,11 +67,9 @@ def main() -> None:
                                                                  "than the sweep, so all of it falls within it")
     args = parser.parse_args()
 
-    from flowtrack.seed_large import seed_large
-
     app = bench_app()
     settings = app.extensions["flowtrack.settings"]
-    large = seed_large(app.extensions["flowtrack.db"])
+    large = seed_large_company(app)
     small = _small_company(app)
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
                SECRET_KEY=settings.secret_key)

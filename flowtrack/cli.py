@@ -104,7 +104,7 @@ def seed_group(ctx: click.Context, scale: str | None, audit_entries: int, custom
     from flowtrack.seed_large import seed_large
 
     company_id = seed_large(current_app.extensions["flowtrack.db"], audit_entries=audit_entries, customers=customers,
-                            echo=click.echo)
+                            owner_url=_settings().database_url, echo=click.echo)
     click.echo(f"large company {company_id} ready")
 
 
