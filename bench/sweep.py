@@ -27,6 +27,7 @@ sys.path.insert(0, {root!r})
 from flowtrack import create_app
 from flowtrack.lifecycle import anonymize
 app = create_app()
+print("ready", flush=True)
 started = time.perf_counter()
 with app.app_context():
     summary = anonymize.sweep(app.extensions["flowtrack.db"], dt.datetime.now(dt.timezone.utc),
@@ -80,6 +81,9 @@ def main() -> None:
         _end_subscription(app, large)
         sweep = subprocess.Popen([sys.executable, "-c", SWEEP.format(root=str(ROOT))], env=env,
                                  stdout=subprocess.PIPE, text=True)
+        # The cron job runs in a worker that is up already: the load starts once the app is built, not while
+        # the process imports it.
+        assert sweep.stdout.readline().strip() == "ready"
         during: dict = {}
         started = time.perf_counter()
         load = threading.Thread(target=lambda: during.update(pages._wrk(base + args.page, args.seconds, cookie)))
