@@ -20,7 +20,7 @@ def home():
     context = {"role": role}
     if role in (Role.company_admin, Role.office):
         context["team"] = services.team(g.db)
-        context["certifications"] = services.technicians_certification(g.db, today)
+        context["certifications"] = services.technicians_certification(context["team"], today)
         context["due"] = due_counts(g.db, today)
     if role in (Role.company_admin, Role.auditor):
         context["activity"] = services.recent_activity(g.db)

@@ -18,9 +18,9 @@ def team(session: so.Session) -> list[tuple[Profile, User]]:
     ))
 
 
-def technicians_certification(session: so.Session, today: dt.date) -> list[dict]:
-    rows = session.scalars(sa.select(Profile).where(Profile.role == Role.technician.value).order_by(Profile.full_name))
-    return [certification_status(p, today) for p in rows]
+def technicians_certification(people: list[tuple[Profile, User]], today: dt.date) -> list[dict]:
+    """Each technician's certification, by name, from the team as `team` reads it (by name within a role)."""
+    return [certification_status(profile, today) for profile, _ in people if profile.role == Role.technician.value]
 
 
 def certification_status(profile: Profile, today: dt.date) -> dict:
