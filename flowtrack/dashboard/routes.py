@@ -5,7 +5,6 @@ from flask_login import current_user
 from flowtrack.auth.permissions import DASHBOARD_VIEW, requires
 from flowtrack.dashboard import services
 from flowtrack.devices.services import company_today
-from flowtrack.due.services import due_counts
 from flowtrack.models.accounts import Role
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -21,7 +20,7 @@ def home():
     if role in (Role.company_admin, Role.office):
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(context["team"], today)
-        context["due"] = due_counts(g.db, today)
+        context["due"] = services.devices_due(g.db, today)
     if role in (Role.company_admin, Role.auditor):
         context["activity"] = services.recent_activity(g.db)
     if role is Role.technician:

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack.due.services import due_counts
+from flowtrack.kept import kept
 from flowtrack.models.accounts import Profile, Role, User
 from flowtrack.models.audit import AuditEntry
+from flowtrack.models.customers import DeviceVersion
 
 
 def team(session: so.Session) -> list[tuple[Profile, User]]:
@@ -34,6 +38,15 @@ def certification_status(profile: Profile, today: dt.date) -> dict:
     else:
         state = "valid"
     return {"name": profile.full_name, "number": profile.certification_number, "expires_on": expires, "state": state}
+
+
+def devices_due(session: so.Session, today: dt.date) -> dict[str, int]:
+    """How many active devices are overdue and due within 30 days. Counting them reads an index entry for each
+    (27,000 in the large benchmark company, 3 ms of the database's time), so the counts are kept until a device
+    of the company changes (its counter, migration 0022) or the company's day does."""
+    version = session.scalar(sa.select(DeviceVersion.version)) or 0
+    key = f"flowtrack:devices-due:{session.info['company_id']}:{today.isoformat()}:{version}"
+    return json.loads(kept(key, lambda: json.dumps(due_counts(session, today))))
 
 
 def recent_activity(session: so.Session, limit: int = 10) -> list[AuditEntry]:

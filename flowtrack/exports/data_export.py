@@ -25,9 +25,9 @@ from flowtrack.models.companies import Company
 # the machinery below, which is not the company's data: sign-in sessions and single-use links (secrets by
 # nature), the export files' own bookkeeping, outgoing mail (a queue whose messages may carry links), and
 # CSV uploads on their way in (their rows are exported as the customers, locations and devices they became), and
-# the week board's cache counter.
+# the cache counters of the week board and the devices.
 NOT_EXPORTED = frozenset({"auth_sessions", "account_tokens", "recovery_codes", "exports", "notification_emails",
-                          "customer_imports", "schedule_versions"})
+                          "customer_imports", "schedule_versions", "device_versions"})
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_timecode", "token_hash", "recovery_codes",
                             "payload_salt", "mfa_recovery_codes"})
 # name -> SQL listing the stored files (pictures are not in the database): each object's id and the path on the

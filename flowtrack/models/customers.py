@@ -216,3 +216,12 @@ class Gauge(TenantScoped, Base):
 
     def expired_on(self, day: dt.date) -> bool:
         return self.calibration_due_on < day
+
+
+class DeviceVersion(TenantScoped, Base):
+    """A counter that a database trigger moves whenever a device of the company changes (migration 0022)."""
+
+    __tablename__ = "device_versions"
+
+    company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=1)

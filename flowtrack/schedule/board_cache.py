@@ -4,9 +4,9 @@ A large company's week holds hundreds of cards, about 30 ms of work to read and 
 opens the board far more often than it changes. Database triggers move a counter per company whenever a
 job, work order, card's name or address, technician or the time zone changes, whoever writes it (migration
 0021). The counter is part of the cache key, so a change is never served stale: the next look builds the
-board anew. The day is part of the key too (past days, certifications that lapse), and entries expire
-after ten minutes, so old weeks do not pile up. The week looks the same to everyone who may see the board
-(office and admins), and nothing in it depends on who is looking.
+board anew (flowtrack/kept.py). The day is part of the key too (past days, certifications that lapse). The
+week looks the same to everyone who may see the board (office and admins), and nothing in it depends on who
+is looking.
 
 The counter is read before the board: a change committed in between makes a newer board under the older
 counter, never an older board under the newer one.
@@ -14,21 +14,16 @@ counter, never an older board under the newer one.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, render_template
+from flask import render_template
 from markupsafe import Markup
-from redis.exceptions import RedisError
 
 from flowtrack.devices.services import company_timezone
+from flowtrack.kept import kept
 from flowtrack.models.scheduling import ScheduleVersion
 from flowtrack.schedule import services
-
-log = logging.getLogger("flowtrack.schedule")
-
-KEEP_SECONDS = 600
 
 
 def rendered_week(session: so.Session, monday: dt.date, today: dt.date) -> Markup:
@@ -36,18 +31,5 @@ def rendered_week(session: so.Session, monday: dt.date, today: dt.date) -> Marku
     version = session.scalar(sa.select(ScheduleVersion.version)) or 0
     key = (f"flowtrack:board:{session.info['company_id']}:{company_timezone(session).key}:{monday.isoformat()}:"
            f"{today.isoformat()}:{version}")
-    redis = current_app.extensions["flowtrack.redis"]
-    try:
-        cached = redis.get(key)
-    except RedisError:
-        log.warning("week board cache unavailable; rendering without it")
-        cached = None
-    if cached is not None:
-        html = cached.decode()
-    else:
-        html = render_template("schedule/_week.html", board=services.week_board(session, monday, today))
-        try:
-            redis.set(key, html.encode(), ex=KEEP_SECONDS)
-        except RedisError:
-            pass
+    html = kept(key, lambda: render_template("schedule/_week.html", board=services.week_board(session, monday, today)))
     return Markup(html)
