@@ -5,8 +5,8 @@ import json
 import os
 import resource
 import subprocess
-import threading
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def bench_app():
-    from flowtrack import create_app, migrate
+    from flowtrack import create_app
+    from flowtrack.ops import migrate
 
     app = create_app()
     migrate.upgrade(app.extensions["flowtrack.settings"].database_url)
@@ -25,7 +26,7 @@ def bench_app():
 
 def seed_large_company(app, **options):
     """The large company's id, after seeding what it lacks (and then VACUUM ANALYZE, as the tables' owner)."""
-    from flowtrack.seed_large import seed_large
+    from flowtrack.ops.seed_large import seed_large
 
     return seed_large(app.extensions["flowtrack.db"], owner_url=app.extensions["flowtrack.settings"].database_url,
                       **options)

@@ -27,8 +27,9 @@ def _company_filters(session, company_id, entries: int | None):
 
     if entries is None:
         return AuditFilters()
-    from flowtrack.models.audit import AuditEntry
     import sqlalchemy as sa
+
+    from flowtrack.models.audit import AuditEntry
 
     newest = session.scalar(sa.select(sa.func.max(AuditEntry.occurred_at)).where(AuditEntry.company_id == company_id))
     total = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.company_id == company_id))
@@ -40,10 +41,10 @@ def step(kind: str, company: str, entries: int | None) -> None:
     import sqlalchemy as sa
 
     from flowtrack.audit import reports
-    from flowtrack.collector import collections_paused
+    from flowtrack.companies.jobs import company_session
+    from flowtrack.core.collector import collections_paused
     from flowtrack.models.audit import AuditEntry
     from flowtrack.models.companies import Company
-    from flowtrack.queue import company_session
 
     app = bench_app()
     out = Path(tempfile.mkdtemp()) / f"report.{kind}"

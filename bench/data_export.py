@@ -18,10 +18,10 @@ SCRIPT = __file__
 
 
 def step(kind: str, company: str) -> None:
-    from flowtrack.collector import collections_paused
+    from flowtrack.companies.jobs import company_session
+    from flowtrack.core.collector import collections_paused
     from flowtrack.exports import data_export
     from flowtrack.models.companies import Company
-    from flowtrack.queue import company_session
 
     app = bench_app()
     out = Path(tempfile.mkdtemp()) / "export.zip"

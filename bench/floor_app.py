@@ -9,8 +9,8 @@ import _common  # noqa: F401  (puts this checkout's flowtrack first on the path)
 from flask import render_template
 
 from flowtrack import create_app
-from flowtrack.auth.permissions import requires
-from flowtrack.collector import freeze_startup_objects
+from flowtrack.core.collector import freeze_startup_objects
+from flowtrack.core.permissions import requires
 
 app = create_app()
 # Compiled once, as a template file would be.

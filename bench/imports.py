@@ -45,16 +45,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print where the import's time goes")
     args = parser.parse_args()
 
-    from flowtrack.auth import services as auth
-    from flowtrack.devices.services import company_today
+    from flowtrack.companies.jobs import company_session
+    from flowtrack.companies.services import company_today, create_company
     from flowtrack.imports import services
-    from flowtrack.queue import company_session
 
     app = bench_app()
     data = _file(args.rows)
     with app.app_context():
         with app.extensions["flowtrack.db"].service() as service:
-            company = auth.create_company(service, f"Import bench {time.time():.0f}")
+            company = create_company(service, f"Import bench {time.time():.0f}")
             service.commit()
             company_id = company.id
         with company_session(company_id, writes=True) as session:

@@ -8,12 +8,10 @@ from pathlib import Path
 from flask import Flask
 from redis import Redis
 
-from flowtrack.collector import CollectBetweenRequests
-from flowtrack.config import limiter_storage_url, load_settings
-from flowtrack.db import Database
-from flowtrack.extensions import compress, csrf, htmx, limiter, login_manager
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from flowtrack.core.collector import CollectBetweenRequests
+from flowtrack.core.config import PROJECT_ROOT, limiter_storage_url, load_settings
+from flowtrack.core.db import Database
+from flowtrack.core.extensions import compress, csrf, htmx, limiter, login_manager
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         RATELIMIT_SWALLOW_ERRORS=True,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         QUEUE_NAME=os.environ.get("FLOWTRACK_QUEUE_NAME", "flowtrack"),
-        # Flask-Compress serves only the static files (flowtrack/web.py says why), so it is not registered for all.
+        # Flask-Compress serves only the static files (flowtrack/core/web.py says why), so it is not registered for all.
         COMPRESS_REGISTER=False,
         COMPRESS_MIMETYPES=["text/css", "text/javascript", "application/javascript", "image/svg+xml"],
     )
@@ -55,17 +53,19 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from flowtrack import web
+    from flowtrack.auth import request_user
+    from flowtrack.core import templating, web
     from flowtrack.lifecycle import guard
 
     web.init_app(app)
+    templating.init_app(app)
+    request_user.init_app(app)
     guard.init_app(app)
 
     from flowtrack.account.routes import bp as account_bp
-    from flowtrack.audit.routes import bp as audit_bp
+    from flowtrack.audit_log.routes import bp as audit_bp
     from flowtrack.auth.routes import bp as auth_bp
     from flowtrack.billing.routes import bp as billing_bp
-    from flowtrack.core.routes import bp as core_bp
     from flowtrack.customers.routes import bp as customers_bp
     from flowtrack.dashboard.routes import bp as dashboard_bp
     from flowtrack.devices.gauge_routes import bp as gauges_bp
@@ -74,6 +74,8 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.districts.routes import bp as districts_bp
     from flowtrack.due.routes import bp as due_bp
     from flowtrack.exports.routes import bp as exports_bp
+    from flowtrack.field_tests.routes import bp as field_tests_bp
+    from flowtrack.home.routes import bp as home_bp
     from flowtrack.imports.routes import bp as imports_bp
     from flowtrack.invoices.routes import bp as invoices_bp
     from flowtrack.photos.routes import bp as photos_bp
@@ -83,12 +85,11 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.schedule.routes import bp as schedule_bp
     from flowtrack.signup.routes import bp as signup_bp
     from flowtrack.team.routes import bp as team_bp
-    from flowtrack.testing.routes import bp as testing_bp
     from flowtrack.trust.routes import bp as trust_bp
     from flowtrack.work_orders.routes import bp as work_orders_bp
 
-    for blueprint in (core_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
-                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp, testing_bp,
+    for blueprint in (home_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
+                      signup_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp, field_tests_bp,
                       work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp, photos_bp,
                       district_portal_bp):
         app.register_blueprint(blueprint)

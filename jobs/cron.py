@@ -14,12 +14,12 @@ from redis import Redis
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
-from flowtrack.audit.tasks import log_chain_heads, prune_audit_logs
+from flowtrack.audit_log.tasks import log_chain_heads, prune_audit_logs
+from flowtrack.core.queue import queue_name
 from flowtrack.exports.tasks import delete_expired_exports
 from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.lifecycle.tasks import anonymization_sweep
 from flowtrack.notifications.tasks import requeue_stale_emails
-from flowtrack.queue import queue_name
 from flowtrack.reminders.tasks import requeue_stale_texts, send_due_reminders
 
 CRON_TIMEZONE = "America/Los_Angeles"
@@ -30,7 +30,7 @@ SCHEDULE = (
     (prune_audit_logs, "30 3 * * *"),
     (delete_expired_exports, "45 3 * * *"),
     (forget_stale_imports, "50 3 * * *"),
-    (anonymization_sweep, "0 4 * * *"),  # lifecycle.anonymize.SWEEP_HOUR, promised on the data page
+    (anonymization_sweep, "0 4 * * *"),  # companies.state.SWEEP_HOUR, promised on the data page
     (send_due_reminders, "0 6 * * *"),  # each company's "today" is its own (reminders.services)
     (requeue_stale_emails, "*/10 * * * *"),
     (requeue_stale_texts, "5-59/10 * * * *"),

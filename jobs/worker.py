@@ -8,12 +8,12 @@ from __future__ import annotations
 from flask import Flask
 from rq import SimpleWorker
 
-from flowtrack.collector import collections_paused, freeze_startup_objects
-from flowtrack.queue import queue_name
+from flowtrack.core.collector import collections_paused, freeze_startup_objects
+from flowtrack.core.queue import queue_name
 
 
 class FlowTrackWorker(SimpleWorker):
-    """Runs each job with the cyclic garbage collector paused until it ends (see flowtrack/collector.py)."""
+    """Runs each job with the cyclic garbage collector paused until it ends (see flowtrack/core/collector.py)."""
 
     def perform_job(self, job, queue, execution):
         with collections_paused():

@@ -1,12 +1,12 @@
 """Alembic runs with the administrative DATABASE_URL, creates the roles, then builds
 the schema as `flowtrack_owner` so that no login role owns a table."""
-from alembic import context
 import sqlalchemy as sa
+from alembic import context
 
-from flowtrack.config import ROLE_OWNER
-from flowtrack.db import Base
-from flowtrack.schema import ensure_roles
 import flowtrack.models  # noqa: F401  (registers every table on Base.metadata)
+from flowtrack.core.config import ROLE_OWNER
+from flowtrack.core.db import Base
+from flowtrack.ops.schema import ensure_roles
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

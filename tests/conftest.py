@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from flowtrack.auth import passwords
-from flowtrack.config import sqlalchemy_url
+from flowtrack.core.config import sqlalchemy_url
 from tests import run_log
 from tests.factories import Browser, Factory, Tenant
 
@@ -48,7 +48,8 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
     """Admin URL of a fresh, migrated database and a Redis URL."""
-    from flowtrack import embedded, migrate
+    from flowtrack.core import embedded
+    from flowtrack.ops import migrate
 
     tmp = tmp_path_factory.mktemp("services")
     os.environ.setdefault("FLOWTRACK_INSTANCE_PATH", str(tmp / "instance"))
@@ -177,7 +178,7 @@ def run_worker(app, services):
         env = dict(os.environ, DATABASE_URL=services["DATABASE_URL"], REDIS_URL=services["REDIS_URL"],
                    SECRET_KEY=app.config["SECRET_KEY"], FLOWTRACK_ENV="testing",
                    FLOWTRACK_QUEUE_NAME=services["QUEUE_NAME"])
-        result = subprocess.run([sys.executable, "-m", "flowtrack.cli", "worker", "--burst"], env=env,
+        result = subprocess.run([sys.executable, "-m", "flowtrack.ops.cli", "worker", "--burst"], env=env,
                                 cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
         run_log.append("worker", result.stdout + result.stderr)
         assert result.returncode == 0, result.stderr

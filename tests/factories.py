@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from flowtrack.auth.services import SessionPolicy, add_member, create_company, new_session
-from flowtrack.models.accounts import Profile, Role
+from flowtrack.auth.services import SessionPolicy, add_member, new_session
+from flowtrack.companies.services import create_company
+from flowtrack.core.permissions import Role
+from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
 from tests.run_log import remember_secret
 

@@ -5,15 +5,17 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from flowtrack.account import mfa, redact, services, tokens
+from flowtrack.account import redact, services, tokens
 from flowtrack.account.forms import ForgotPasswordForm, NewPasswordForm
-from flowtrack.auth.routes import continue_sign_in
+from flowtrack.account.links import emailed_link
+from flowtrack.auth import mfa
 from flowtrack.auth.forms import CodeForm, EnrolForm
-from flowtrack.auth.permissions import ACCOUNT_SELF, public, requires
-from flowtrack.extensions import limiter
+from flowtrack.auth.request_user import session_policy
+from flowtrack.auth.routes import continue_sign_in
+from flowtrack.core.extensions import limiter
+from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
+from flowtrack.core.web import client_ip, get_db
 from flowtrack.models.accounts import User
-from flowtrack.notifications.links import external_url
-from flowtrack.web import client_ip, get_db, session_policy
 
 bp = Blueprint("account", __name__)
 bp.record_once(lambda _state: redact.install())
@@ -89,10 +91,7 @@ def _email_a_link(template: str, purpose: str, endpoint: str, send, sent: str):
     """The form that emails a single-use link (reset, sign-in): the same answer whether or not it was sent."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        def link_for(raw: str) -> str:
-            return external_url(endpoint, token=tokens.sign(current_app.secret_key, purpose, raw))
-
-        send(get_db(), form.email.data, link_for, ip=client_ip(), user_agent=request.user_agent.string)
+        send(get_db(), form.email.data, emailed_link(endpoint, purpose), ip=client_ip(), user_agent=request.user_agent.string)
         flash(sent, "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template(template, form=form), 200 if request.method == "GET" else 422

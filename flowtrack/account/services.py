@@ -19,8 +19,9 @@ from flowtrack.account import tokens
 from flowtrack.audit import services as audit
 from flowtrack.auth.passwords import hash_password
 from flowtrack.auth.services import SessionPolicy, SignIn, revoke_sessions, start_session
-from flowtrack.db import Database, utcnow
-from flowtrack.models.accounts import AuthSession, Profile, Role, User
+from flowtrack.core.db import Database, utcnow
+from flowtrack.core.permissions import Role
+from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.notifications.services import send_email
 

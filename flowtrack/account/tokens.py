@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from flowtrack.db import token_hash, utcnow
+from flowtrack.core.db import token_hash, utcnow
 from flowtrack.models.security import AccountToken
 
 INVITE = "invite"

@@ -1,0 +1,1 @@
+"""The tamper-evident audit chain: recording entries, verifying the chain, filtering and printing it."""

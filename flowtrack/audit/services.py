@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import insert_all, new_id, utcnow
+from flowtrack.core.db import insert_all, new_id, utcnow
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.companies import Company
 

@@ -6,13 +6,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from flowtrack.account import mfa
+from flowtrack.auth import mfa
 from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
-from flowtrack.auth.permissions import ACCOUNT_SELF, public, requires
+from flowtrack.auth.request_user import session_policy
 from flowtrack.auth.services import SignIn, sign_in, sign_out
-from flowtrack.extensions import limiter, login_email_key
-from flowtrack.models.accounts import Role
-from flowtrack.web import client_ip, get_db, session_policy
+from flowtrack.core.extensions import limiter, login_email_key
+from flowtrack.core.permissions import ACCOUNT_SELF, Role, public, requires
+from flowtrack.core.web import client_ip, get_db
 
 bp = Blueprint("auth", __name__)
 

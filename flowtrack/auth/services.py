@@ -17,7 +17,7 @@ import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.passwords import hash_password, needs_rehash, verify_password
-from flowtrack.db import Database, token_hash, utcnow
+from flowtrack.core.db import Database, token_hash, utcnow
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 
@@ -176,17 +176,6 @@ def sign_out(session: so.Session, user: CurrentUser) -> None:
         sa.update(AuthSession).where(AuthSession.id == user.session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-
-
-def create_company(session: so.Session, name: str, *, timezone: str = "America/Los_Angeles",
-                   plan: str = "professional") -> Company:
-    """A new tenant (service role: no tenant exists yet to authorize it)."""
-    company = Company(name=name, timezone=timezone, plan=plan)
-    session.add(company)
-    session.flush()
-    audit.record(session, "company.created", entity_type="company", entity_id=company.id, company_id=company.id,
-                 changes=audit.changes_between(None, {"name": name, "timezone": timezone, "plan": plan}))
-    return company
 
 
 def add_member(session: so.Session, company_id: uuid.UUID, *, email: str, password: str | None, role: str,

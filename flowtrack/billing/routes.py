@@ -8,15 +8,15 @@ import stripe
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.auth.permissions import BILLING_MANAGE, public, requires
 from flowtrack.billing import services
 from flowtrack.billing.forms import PaymentAccountForm
-from flowtrack.config import setting
-from flowtrack.db import utcnow
-from flowtrack.extensions import csrf
-from flowtrack.lifecycle import anonymize
+from flowtrack.companies import state
+from flowtrack.core.config import setting
+from flowtrack.core.db import utcnow
+from flowtrack.core.extensions import csrf
+from flowtrack.core.permissions import BILLING_MANAGE, public, requires
+from flowtrack.core.web import get_db
 from flowtrack.models.companies import Company
-from flowtrack.web import get_db
 
 bp = Blueprint("billing", __name__)
 log = logging.getLogger("flowtrack.billing")
@@ -73,8 +73,8 @@ def _page(company: Company, form: PaymentAccountForm | None = None, status: int 
     form = form or PaymentAccountForm(formdata=None, stripe_account_id=company.stripe_account_id)
     return render_template("billing/index.html", company=company, portal_url=setting("STRIPE_PORTAL_URL"),
                            account_form=form,
-                           read_only=anonymize.grace_started(company, utcnow()),
-                           deletion_at=anonymize.scheduled_deletion(company), grace_days=anonymize.GRACE_DAYS), status
+                           read_only=state.grace_started(company, utcnow()),
+                           deletion_at=state.scheduled_deletion(company), grace_days=state.GRACE_DAYS), status
 
 
 @bp.post("/billing/payment-account")

@@ -29,7 +29,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
-from flowtrack.db import utcnow
+from flowtrack.core.db import utcnow
 from flowtrack.invoices import payments
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.companies import Company, Plan

@@ -2,11 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SearchField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from flowtrack.core.forms import phone
 from flowtrack.customers.services import SORTS, STATUSES
-
-# Digits with the usual separators, an optional leading + and an optional extension ("x12", "ext. 12").
-phone = Regexp(r"^\+?[0-9()./\- ]{7,30}( *(x|ext\.?) *[0-9]{1,6})?$",
-               message="Enter a phone number: digits, spaces, dashes or brackets, optionally “ext. 12”.")
 
 
 class CustomerForm(FlaskForm):

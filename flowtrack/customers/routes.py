@@ -4,19 +4,27 @@ import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import (CUSTOMERS_EDIT, CUSTOMERS_VIEW, DEVICES_VIEW, WORK_ORDERS_VIEW, allowed,
-                                        own_work_of, requires)
+from flowtrack.account.links import invitation_link
+from flowtrack.companies.services import company_timezone
+from flowtrack.core.extensions import company_key, limiter
+from flowtrack.core.permissions import (
+    CUSTOMERS_EDIT,
+    CUSTOMERS_VIEW,
+    DEVICES_VIEW,
+    WORK_ORDERS_VIEW,
+    Role,
+    allowed,
+    own_work_of,
+    requires,
+)
+from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services
 from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, LocationForm, PortalInviteForm
-from flowtrack.devices.services import company_timezone
+from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from flowtrack.models.customers import Customer, CustomerLocation
-from flowtrack.extensions import limiter
-from flowtrack.models.accounts import Role
 from flowtrack.team import services as team
-from flowtrack.team.routes import company_key, invitation_link
 from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("customers", __name__)
@@ -29,11 +37,6 @@ def _customer(customer_id: uuid.UUID) -> Customer:
     return customer
 
 
-def _fragment() -> bool:
-    """An HTMX request that wants a part of the page (a history restore wants the whole page)."""
-    return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
-
-
 @bp.get("/customers/")
 @requires(CUSTOMERS_VIEW)
 def index():
@@ -44,7 +47,7 @@ def index():
                                    after=request.args.get("after")) if valid else services.CustomerQuery()
     page = services.list_customers(g.db, query)
     status = 200 if valid else 422
-    if _fragment():
+    if is_fragment():
         return render_template("customers/_rows.html", page=page, query=query), status
     return render_template("customers/index.html", form=form, page=page, query=query), status
 
@@ -122,7 +125,7 @@ def row(customer_id: uuid.UUID):
 def contact_form(customer_id: uuid.UUID):
     """The row with its phone and email as inputs; the full edit page without HTMX."""
     customer = _customer(customer_id)
-    if not _fragment():
+    if not is_fragment():
         return redirect(url_for("customers.edit", customer_id=customer.id))
     return render_template("customers/_row_edit.html", customer=customer, form=ContactForm(obj=customer))
 
@@ -138,7 +141,7 @@ def save_contact(customer_id: uuid.UUID):
     services.update_customer(g.db, customer, fields=services.CONTACT_FIELDS,
                              **{f: form[f].data for f in services.CONTACT_FIELDS})
     g.db.commit()
-    if not _fragment():
+    if not is_fragment():
         flash("Changes saved.", "success")
         return redirect(url_for("customers.index"), code=303)
     return render_template("customers/_row.html", customer=customer)
@@ -147,7 +150,7 @@ def save_contact(customer_id: uuid.UUID):
 # --- service locations ----------------------------------------------------------------------------------
 
 def _location(location_id: uuid.UUID) -> CustomerLocation:
-    location = services.get_location(g.db, location_id)
+    location = devices.get_location(g.db, location_id)
     if location is None:
         abort(404)
     return location
@@ -194,7 +197,7 @@ def new_location(customer_id: uuid.UUID):
 @requires(DEVICES_VIEW)
 def location(location_id: uuid.UUID):
     """A service location: where it is, how to get in, and its devices."""
-    found = services.location_with_devices(g.db, location_id, technician_user_id=own_work_of(current_user))
+    found = devices.location_with_devices(g.db, location_id, technician_user_id=own_work_of(current_user))
     if found is None:
         abort(404)
     return render_template("customers/location.html", location=found)

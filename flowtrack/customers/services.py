@@ -19,14 +19,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
-from flowtrack.addresses import address_key
 from flowtrack.audit import services as audit
-from flowtrack.db import new_id, utcnow
+from flowtrack.core.db import new_id, utcnow
+from flowtrack.core.forms import clean
+from flowtrack.core.paging import Page, paginate
+from flowtrack.customers.addresses import address_key
 from flowtrack.devices import services as devices
-from flowtrack.keyset import Page
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
-from flowtrack.work_orders import services as work_orders
 
 CUSTOMER_FIELDS = ("name", "billing_address", "email", "phone", "sms_consent", "notes")
 CONTACT_FIELDS = ("email", "phone")
@@ -38,14 +38,6 @@ SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "newest": "Newest first"}
 PAGE_SIZE = 50
 # Above every character, so `prefix <= key < prefix + TOP` is "key starts with prefix" as an index range.
 _TOP = chr(0x10FFFF)
-
-
-def clean(value: Any) -> Any:
-    """Strip text; empty text is no value."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
 
 
 def _cleaned(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -114,10 +106,8 @@ def list_customers(session: so.Session, query: CustomerQuery, *, page_size: int 
         statement = statement.where(row < position if descending else row > position)
     order = (key.desc(), Customer.id.desc()) if descending else (key, Customer.id)
     rows = session.execute(statement.order_by(*order).limit(page_size + 1)).all()
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    next_after = encode_cursor(rows[-1][1], rows[-1][0].id) if more else None
-    return Page([customer for customer, _ in rows], next_after)
+    page = paginate(rows, page_size, lambda row: encode_cursor(row[1], row[0].id))
+    return Page([customer for customer, _ in page.items], page.next_after)
 
 
 # --- one customer ---------------------------------------------------------------------------------------
@@ -203,22 +193,6 @@ class DuplicateLocation(Exception):
 
 def location_snapshot(location: CustomerLocation) -> dict[str, Any]:
     return {field: getattr(location, field) for field in ("customer_id", *LOCATION_FIELDS)}
-
-
-def get_location(session: so.Session, location_id: uuid.UUID) -> CustomerLocation | None:
-    return session.get(CustomerLocation, location_id)
-
-
-def location_with_devices(session: so.Session, location_id: uuid.UUID, *,
-                          technician_user_id: uuid.UUID | None = None) -> CustomerLocation | None:
-    """A location with its customer, district and devices, in two statements; for a technician, only one where
-    work is booked for them."""
-    statement = (sa.select(CustomerLocation).where(CustomerLocation.id == location_id)
-                 .options(so.joinedload(CustomerLocation.customer), so.joinedload(CustomerLocation.district),
-                          so.selectinload(CustomerLocation.devices).joinedload(Device.replaced_by)))
-    if technician_user_id is not None:
-        statement = statement.where(CustomerLocation.id.in_(work_orders.assigned_locations(technician_user_id)))
-    return session.scalar(statement)
 
 
 def _same_place(session: so.Session, location: CustomerLocation) -> CustomerLocation | None:

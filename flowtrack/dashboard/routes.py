@@ -2,10 +2,9 @@
 from flask import Blueprint, g, render_template
 from flask_login import current_user
 
-from flowtrack.auth.permissions import DASHBOARD_VIEW, requires
+from flowtrack.companies.services import company_today
+from flowtrack.core.permissions import DASHBOARD_VIEW, Role, requires
 from flowtrack.dashboard import services
-from flowtrack.devices.services import company_today
-from flowtrack.models.accounts import Role
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

@@ -8,9 +8,10 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack.core.cache import kept
+from flowtrack.core.permissions import Role
 from flowtrack.due.services import due_counts
-from flowtrack.kept import kept
-from flowtrack.models.accounts import Profile, Role, User
+from flowtrack.models.accounts import Profile, User
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import DeviceVersion
 

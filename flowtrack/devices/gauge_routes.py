@@ -3,7 +3,8 @@ import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
-from flowtrack.auth.permissions import GAUGES_MANAGE, GAUGES_VIEW, requires
+from flowtrack.companies.services import company_today
+from flowtrack.core.permissions import GAUGES_MANAGE, GAUGES_VIEW, requires
 from flowtrack.devices import services
 from flowtrack.devices.forms import GaugeForm
 from flowtrack.models.customers import Gauge
@@ -19,7 +20,7 @@ def _gauge(gauge_id: uuid.UUID) -> Gauge:
 
 def _form(gauge: Gauge | None = None) -> GaugeForm:
     form = GaugeForm(obj=gauge)
-    form.today = services.company_today(g.db)
+    form.today = company_today(g.db)
     return form
 
 
@@ -31,7 +32,7 @@ def _page(form: GaugeForm, gauge: Gauge | None, status: int):
 @requires(GAUGES_VIEW)
 def index():
     """Every test kit, the first to need calibration first; expired ones say so."""
-    today = services.company_today(g.db)
+    today = company_today(g.db)
     gauges = [(gauge, services.gauge_state(gauge, today)) for gauge in services.list_gauges(g.db)]
     return render_template("devices/gauges.html", gauges=gauges)
 

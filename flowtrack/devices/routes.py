@@ -3,16 +3,14 @@ import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import DEVICES_EDIT, DEVICES_VIEW, TESTS_VIEW, allowed, own_work_of, requires
-from flowtrack.customers import services as customers
+from flowtrack.companies.services import company_today
+from flowtrack.core.permissions import DEVICES_EDIT, DEVICES_VIEW, TESTS_VIEW, allowed, own_work_of, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services
 from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device, DeviceStatus, DeviceType, Hazard
-from flowtrack.photos import services as photos
-from flowtrack.testing import services as testing
 
 bp = Blueprint("devices", __name__)
 
@@ -26,7 +24,7 @@ def _device(device_id: uuid.UUID) -> Device:
 
 def _form(device: Device | None = None, *, with_status: bool = False) -> DeviceForm:
     form = DeviceForm(obj=device)
-    form.today = services.company_today(g.db)
+    form.today = company_today(g.db)
     if not with_status:
         del form.status
     return form
@@ -52,7 +50,7 @@ def index():
         if valid else services.DeviceQuery()
     page = services.list_devices(g.db, query, technician_user_id=own_work_of(current_user))
     status = 200 if valid else 422
-    if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
+    if is_fragment():
         return render_template("devices/_rows.html", page=page, query=query), status
     return render_template("devices/index.html", form=form, page=page, query=query), status
 
@@ -63,10 +61,10 @@ def detail(device_id: uuid.UUID):
     device = services.device_with_place(g.db, device_id, technician_user_id=own_work_of(current_user))
     if device is None:
         abort(404)
-    tests = testing.device_tests(g.db, device.id, own_work_of(current_user)) \
+    tests = services.device_tests(g.db, device.id, own_work_of(current_user)) \
         if allowed(current_user.role, TESTS_VIEW) else None
     return render_template("devices/detail.html", device=device, replaced=services.replaced_devices(g.db, device.id),
-                           tests=tests, photos=photos.device_photos(g.db, device.id), timezone=g.db.get(Company, current_user.company_id).timezone,
+                           tests=tests, photos=services.device_photos(g.db, device.id), timezone=g.db.get(Company, current_user.company_id).timezone,
                            type_label=DeviceType(device.device_type).label,
                            hazard_label=Hazard(device.hazard).label if device.hazard else None)
 
@@ -75,7 +73,7 @@ def detail(device_id: uuid.UUID):
 @requires(DEVICES_EDIT)
 def new(location_id: uuid.UUID):
     """Add a device at a service location."""
-    location = customers.get_location(g.db, location_id)
+    location = services.get_location(g.db, location_id)
     if location is None:
         abort(404)
     form = _form()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +17,12 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
-from flowtrack.db import new_id
+from flowtrack.core.db import new_id
+from flowtrack.core.paging import Page, paginate
 from flowtrack.devices.due_dates import DueRule, next_due
-from flowtrack.keyset import Page
-from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District, Gauge
-from flowtrack.work_orders import services as work_orders
+from flowtrack.models.field_tests import DevicePhoto, TestRecord, visible_tests
+from flowtrack.models.scheduling import assigned_locations
 
 DEVICE_FIELDS = ("device_type", "manufacturer", "model", "serial", "size", "where_installed", "hazard", "install_date",
                  "last_test_on")
@@ -51,17 +50,6 @@ def _clean(value: Any) -> Any:
 def normal_serial(text: str | None) -> str | None:
     """Serials compare without case or extra spaces: "ab 12" and "AB  12" are one device."""
     return " ".join(text.split()).upper() if text and text.strip() else None
-
-
-def company_timezone(session: so.Session) -> zoneinfo.ZoneInfo:
-    """The company's time zone: the one its people's dates and times are meant in."""
-    company = session.info.get("company")  # a request's session holds the signed-in company's row
-    return zoneinfo.ZoneInfo(company.timezone if company is not None else session.scalar(sa.select(Company.timezone)))
-
-
-def company_today(session: so.Session) -> dt.date:
-    """Today where the company is (dates typed by its people are theirs, not the server's)."""
-    return dt.datetime.now(company_timezone(session)).date()
 
 
 def due_rule(district: District | None) -> DueRule:
@@ -221,7 +209,7 @@ def _within_reach(statement: sa.Select, technician_user_id: uuid.UUID | None) ->
     """A technician's view of devices ends at the locations of the work booked for them (None: the office's)."""
     if technician_user_id is None:
         return statement
-    return statement.where(Device.location_id.in_(work_orders.assigned_locations(technician_user_id)))
+    return statement.where(Device.location_id.in_(assigned_locations(technician_user_id)))
 
 
 def list_devices(session: so.Session, query: DeviceQuery, *, page_size: int = PAGE_SIZE,
@@ -238,9 +226,7 @@ def list_devices(session: so.Session, query: DeviceQuery, *, page_size: int = PA
     if query.after:
         statement = statement.where(Device.serial > query.after)
     rows = session.execute(statement.order_by(Device.serial).limit(page_size + 1)).all()
-    more = len(rows) > page_size
-    items = [DeviceRow(*row) for row in rows[:page_size]]
-    return Page(items, items[-1].device.serial if more else None)
+    return paginate([DeviceRow(*row) for row in rows], page_size, lambda row: row.device.serial)
 
 
 def get_device(session: so.Session, device_id: uuid.UUID) -> Device | None:
@@ -329,3 +315,34 @@ def delete_gauge(session: so.Session, gauge: Gauge) -> None:
     session.flush()
     audit.record(session, "gauge.deleted", entity_type="gauge", entity_id=gauge.id,
                  changes=audit.changes_between(before, None))
+
+
+# --- a device's history, a location's devices -----------------------------------------------------------
+
+def get_location(session: so.Session, location_id: uuid.UUID) -> CustomerLocation | None:
+    return session.get(CustomerLocation, location_id)
+
+
+def location_with_devices(session: so.Session, location_id: uuid.UUID, *,
+                          technician_user_id: uuid.UUID | None = None) -> CustomerLocation | None:
+    """A location with its customer, district and devices, in two statements; for a technician, only one where
+    work is booked for them."""
+    statement = (sa.select(CustomerLocation).where(CustomerLocation.id == location_id)
+                 .options(so.joinedload(CustomerLocation.customer), so.joinedload(CustomerLocation.district),
+                          so.selectinload(CustomerLocation.devices).joinedload(Device.replaced_by)))
+    if technician_user_id is not None:
+        statement = statement.where(CustomerLocation.id.in_(assigned_locations(technician_user_id)))
+    return session.scalar(statement)
+
+
+def device_tests(session: so.Session, device_id: uuid.UUID, technician_user_id: uuid.UUID | None,
+                 limit: int = 20) -> list[TestRecord]:
+    """A device's latest tests as they stand; a technician sees only their own."""
+    return list(session.scalars(visible_tests(technician_user_id, current_only=True)
+                                .where(TestRecord.device_id == device_id)
+                                .order_by(TestRecord.tested_at.desc()).limit(limit)))
+
+
+def device_photos(session: so.Session, device_id: uuid.UUID) -> list[DevicePhoto]:
+    return list(session.scalars(sa.select(DevicePhoto).where(DevicePhoto.device_id == device_id)
+                                .order_by(DevicePhoto.created_at.desc())))

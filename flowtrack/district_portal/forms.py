@@ -23,8 +23,6 @@ class DeviceFilterForm(FlaskForm):
 class TestFilterForm(DeviceFilterForm):
     """The test list's filters: the device's, and when and how the test went."""
 
-    __test__ = False
-
     tested_from = DateField("Tested from", validators=[Optional()])
     tested_to = DateField("Tested to", validators=[Optional()])
     result = SelectField("Result", choices=[("", "Any result")] + list(RESULTS.items()), default="")

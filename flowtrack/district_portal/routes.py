@@ -5,28 +5,23 @@ import uuid
 
 from flask import Blueprint, Response, abort, g, render_template, request, send_file
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.permissions import DISTRICT_PORTAL_VIEW, requires
-from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.permissions import DISTRICT_PORTAL_VIEW, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.district_portal import services
 from flowtrack.district_portal.forms import DeviceFilterForm, TestFilterForm
+from flowtrack.field_tests import report
+from flowtrack.field_tests.tasks import storage_dir
 from flowtrack.models.customers import District
-from flowtrack.models.testing import ReportStatus
-from flowtrack.testing import report
-from flowtrack.testing.tasks import storage_dir
+from flowtrack.models.field_tests import ReportStatus
 
 bp = Blueprint("district_portal", __name__, url_prefix="/district")
 
 
 def _district() -> District | None:
     return services.district_of(g.db, current_user.user_id)
-
-
-def _fragment() -> bool:
-    """An HTMX request that wants a part of the page (a history restore wants the whole page)."""
-    return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
 
 
 def _test_filters() -> tuple[TestFilterForm, services.TestQuery, bool]:
@@ -49,7 +44,7 @@ def index():
     page = services.page_of_tests(g.db, district.id if district else None, query, zone)
     status = 200 if valid else 422
     names = {"page": page, "query": query, "zone": zone, "results": services.RESULTS}
-    if _fragment():
+    if is_fragment():
         return render_template("district_portal/_tests.html", **names), status
     return render_template("district_portal/index.html", district=district, form=form, **names), status
 
@@ -110,6 +105,6 @@ def devices():
     status = 200 if valid else 422
     names = {"page": page, "query": query, "today": company_today(g.db), "zone": company_timezone(g.db),
              "results": services.RESULTS}
-    if _fragment():
+    if is_fragment():
         return render_template("district_portal/_devices.html", **names), status
     return render_template("district_portal/devices.html", district=district, form=form, **names), status

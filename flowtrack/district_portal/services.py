@@ -18,15 +18,16 @@ from typing import Iterator
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flowtrack import keyset
-from flowtrack.csv_text import csv_chunks
-from flowtrack.addresses import normalise_street
+
+from flowtrack.core import paging
+from flowtrack.core.csv_text import csv_chunks
+from flowtrack.core.paging import Page, paginate
+from flowtrack.core.permissions import Role
+from flowtrack.customers.addresses import normalise_street
 from flowtrack.devices.services import normal_serial
-from flowtrack.keyset import Page
-from flowtrack.models.accounts import Profile, Role
+from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
-from flowtrack.models.testing import ReportStatus, TestRecord, TestResult, TestType
-from flowtrack.testing.services import current_tests
+from flowtrack.models.field_tests import ReportStatus, TestRecord, TestResult, TestType, current_tests
 
 PAGE_SIZE = 50
 RESULTS = {result.value: result.label for result in TestResult}
@@ -71,8 +72,6 @@ def _searched(statement: sa.Select, q: str | None) -> sa.Select:
 class TestQuery:
     """The list's filters (all optional) and the row to continue after."""
 
-    __test__ = False
-
     tested_from: dt.date | None = None
     tested_to: dt.date | None = None
     result: str | None = None
@@ -89,8 +88,6 @@ class TestQuery:
 
 @dataclass
 class TestRow:
-    __test__ = False
-
     record: TestRecord
     device: Device
     location: CustomerLocation
@@ -143,13 +140,11 @@ def page_of_tests(session: so.Session, district_id: uuid.UUID | None, query: Tes
                   zone: zoneinfo.ZoneInfo, *, page_size: int = PAGE_SIZE) -> Page:
     """One page of the district's tests, newest first, starting after `query.after`."""
     statement = _tests(district_id, query, zone)
-    position = keyset.position(query.after, dt.datetime.fromisoformat)
+    position = paging.position(query.after, dt.datetime.fromisoformat)
     if position is not None:
         statement = statement.where(sa.tuple_(TestRecord.tested_at, TestRecord.id) < position)
     rows = [TestRow(*row) for row in session.execute(statement.limit(page_size + 1))]
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(rows, keyset.cursor(rows[-1].record.tested_at, rows[-1].record.id) if more else None)
+    return paginate(rows, page_size, lambda row: paging.cursor(row.record.tested_at, row.record.id))
 
 
 def csv_of_tests(session: so.Session, district_id: uuid.UUID | None, query: TestQuery,
@@ -224,13 +219,13 @@ def page_of_devices(session: so.Session, district_id: uuid.UUID | None, query: D
     statement = _searched(statement, query.q)
     if query.after:
         statement = statement.where(Device.serial > query.after)
-    rows = session.execute(statement.order_by(Device.serial).limit(page_size + 1)).all()
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    page = paginate(session.execute(statement.order_by(Device.serial).limit(page_size + 1)).all(), page_size,
+                    lambda row: row[0].serial)
+    rows = page.items
     # The page's customers in a statement of their own: joined into the one above, the customers table's
     # statistics can talk the planner out of walking the serial index.
     names = dict(session.execute(sa.select(Customer.id, Customer.name).where(
         Customer.id.in_({location.customer_id for _, location, *_ in rows}))).all()) if rows else {}
     items = [DeviceRow(device, location, names.get(location.customer_id, ""), *latest_test)
              for device, location, *latest_test in rows]
-    return Page(items, items[-1].device.serial if more else None)
+    return Page(items, page.next_after)

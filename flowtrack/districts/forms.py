@@ -1,10 +1,19 @@
 import calendar
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, RadioField, SelectField, StringField, TelField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from flowtrack.customers.forms import phone
+from flowtrack.core.forms import phone
 from flowtrack.devices.due_dates import FIXED_DATE, LAST_TEST, valid_day_of_year
 
 MONTHS = [("", "—")] + [(str(n), calendar.month_name[n]) for n in range(1, 13)]

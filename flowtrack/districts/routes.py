@@ -2,13 +2,13 @@
 import uuid
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import DISTRICTS_MANAGE, requires
+from flowtrack.core.permissions import DISTRICTS_MANAGE, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.districts import services
 from flowtrack.districts.forms import DistrictForm, ReportFormForm
+from flowtrack.field_tests.report import DEFAULT_FORM
 from flowtrack.models.customers import District
-from flowtrack.testing.report import DEFAULT_FORM
 
 bp = Blueprint("districts", __name__, url_prefix="/districts")
 
@@ -140,7 +140,7 @@ def check_report_form(district_id: uuid.UUID):
         problem = None
     except services.DistrictError as error:
         problem = str(error)
-    if htmx_request.htmx:
+    if is_fragment():
         return render_template("districts/_report_form_check.html", problem=problem, form=form)
     if problem:
         form.report_template.errors = [problem]

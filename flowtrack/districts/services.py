@@ -8,13 +8,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
-from flowtrack.customers.services import clean
-from flowtrack.db import new_id
+from flowtrack.core.db import new_id
+from flowtrack.core.forms import clean
 from flowtrack.devices import services as devices
 from flowtrack.devices.due_dates import FIXED_DATE
+from flowtrack.field_tests import report
 from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import CustomerLocation, District
-from flowtrack.testing import report
 
 # The report form has its own page and its own audit entry (`save_report_form`).
 DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "email_reports", "requires_customer_signature",

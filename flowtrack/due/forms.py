@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
-from wtforms.validators import Optional, UUID
+from wtforms import DateField, HiddenField, SelectField, SelectMultipleField
+from wtforms.validators import UUID, InputRequired, Optional
 
 from flowtrack.due.services import DEFAULT_WINDOW, NO_DISTRICT, WINDOWS
 
@@ -17,4 +17,21 @@ class DueFilterForm(FlaskForm):
 
     def with_districts(self, districts: list[tuple[str, str]]) -> "DueFilterForm":
         self.district.choices = [("", "Every district"), (NO_DISTRICT, "No district")] + districts
+        return self
+
+
+AUTO_ASSIGN = "auto"
+
+
+class FromDueForm(FlaskForm):
+    """Devices chosen on the due list, to become one work order per location, optionally booked on a day."""
+
+    devices = SelectMultipleField(choices=[], validate_choice=False,
+                                  validators=[InputRequired(message="Choose at least one device.")])
+    book_on = DateField("Book them on", validators=[Optional()], description="Leave empty to book on the board.")
+    technician = SelectField("For", choices=[], validators=[Optional()])
+
+    def with_technicians(self, profiles) -> "FromDueForm":
+        self.technician.choices = [(AUTO_ASSIGN, "Whoever has the fewest jobs that day")] + [
+            (str(p.user_id), p.full_name) for p in profiles]
         return self

@@ -1,19 +1,20 @@
 """Due and overdue: the devices to test next, for the office to turn into work; also as CSV."""
 import uuid
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.permissions import DEVICES_DUE, WORK_ORDERS_EDIT, allowed, requires
+from flowtrack.companies.services import company_today
+from flowtrack.core.permissions import DEVICES_DUE, WORK_ORDERS_EDIT, allowed, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
-from flowtrack.devices.services import company_today
 from flowtrack.districts import services as districts
 from flowtrack.due import services
-from flowtrack.due.forms import DueFilterForm
+from flowtrack.due.forms import AUTO_ASSIGN, DueFilterForm, FromDueForm
 from flowtrack.schedule import services as schedule
-from flowtrack.work_orders.forms import FromDueForm
+from flowtrack.work_orders import bookings
+from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("due", __name__, url_prefix="/due")
 
@@ -37,10 +38,10 @@ def index():
     today = company_today(g.db)
     page = services.due_page(g.db, query, today)
     status = 200 if valid else 422
-    if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
+    if is_fragment():
         return render_template("due/_rows.html", page=page, query=query, today=today), status
     customer = customers.get_customer(g.db, query.customer) if query.customer else None
-    plan_form = FromDueForm().with_technicians(schedule.technicians(g.db)) \
+    plan_form = FromDueForm().with_technicians(bookings.technicians(g.db)) \
         if allowed(current_user.role, WORK_ORDERS_EDIT) else None
     return render_template("due/index.html", form=form, page=page, query=query, today=today,
                            customer=customer, plan_form=plan_form), status
@@ -69,3 +70,39 @@ def export_csv():
 
     return Response(chunks(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="due-devices-{today.isoformat()}.csv"'})
+
+
+@bp.post("/plan")
+@requires(WORK_ORDERS_EDIT)
+def plan():
+    """The due list's chosen devices: one work order per location, booked on a day if asked, else on to the
+    board to book them."""
+    form = FromDueForm().with_technicians(bookings.technicians(g.db))
+    try:
+        device_ids = [uuid.UUID(value) for value in form.devices.data or []]
+    except ValueError:
+        abort(400, "Those are not devices of this company.")
+    if not form.validate_on_submit():
+        problems = "; ".join(errors[0] for errors in form.errors.values())
+        flash(f"No work orders created. {problems}", "error")
+        return redirect(request.referrer or url_for("due.index"), code=303)
+    result = work_orders.work_orders_for_devices(g.db, device_ids, created_by=current_user.user_id)
+    message = f"{len(result.created)} work order{'s' if len(result.created) != 1 else ''} created"
+    week = None
+    if form.book_on.data and result.created:
+        chosen = None if form.technician.data in (None, "", AUTO_ASSIGN) else uuid.UUID(form.technician.data)
+        try:
+            schedule.auto_book(g.db, result.created, form.book_on.data, today=company_today(g.db),
+                               technician_id=chosen)
+        except schedule.MoveRefused as refused:
+            g.db.rollback()
+            flash(f"No work orders created. {refused}", "error")
+            return redirect(request.referrer or url_for("due.index"), code=303)
+        message += f" and booked on {form.book_on.data:%b %-d}"
+        week = schedule.monday_of(form.book_on.data).isoformat()
+    g.db.commit()
+    message += "."
+    if result.skipped_serials:
+        message += " Already on unfinished work, so left out: " + ", ".join(result.skipped_serials) + "."
+    flash(message, "success" if result.created else "error")
+    return redirect(url_for("schedule.board", week=week), code=303)

@@ -14,9 +14,9 @@ from typing import Iterator
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack import keyset
-from flowtrack.csv_text import csv_chunks
-from flowtrack.keyset import Page
+from flowtrack.core import paging
+from flowtrack.core.csv_text import csv_chunks
+from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District
 
 # Overdue devices are in every window: they need a visit first.
@@ -82,13 +82,11 @@ def _statement(query: DueQuery, today: dt.date) -> sa.Select:
 def due_page(session: so.Session, query: DueQuery, today: dt.date, *, page_size: int = PAGE_SIZE) -> Page:
     """One page of due devices, the longest overdue first, starting after `query.after`."""
     statement = _statement(query, today)
-    position = keyset.position(query.after, dt.date.fromisoformat)
+    position = paging.position(query.after, dt.date.fromisoformat)
     if position is not None:
         statement = statement.where(sa.tuple_(Device.next_test_due, Device.id) > position)
     rows = [DueRow(*row) for row in session.execute(statement.limit(page_size + 1))]
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(rows, keyset.cursor(rows[-1].device.next_test_due, rows[-1].device.id) if more else None)
+    return paginate(rows, page_size, lambda row: paging.cursor(row.device.next_test_due, row.device.id))
 
 
 def due_csv(session: so.Session, query: DueQuery, today: dt.date) -> Iterator[str]:

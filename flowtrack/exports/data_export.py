@@ -13,12 +13,12 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
-from typing import Callable, IO
+from typing import IO, Callable
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.config import ROLE_APP
+from flowtrack.core.config import ROLE_APP
 from flowtrack.models.companies import Company
 
 # Every table holding the company's rows is exported, so a feature's new table is never forgotten, except

@@ -3,10 +3,10 @@ import uuid
 
 from flask import Blueprint, g, render_template
 
-from flowtrack.auth.permissions import DATA_EXPORT, requires
-from flowtrack.db import utcnow
+from flowtrack.core.db import utcnow
+from flowtrack.core.extensions import limiter
+from flowtrack.core.permissions import DATA_EXPORT, requires
 from flowtrack.exports import services, views
-from flowtrack.extensions import limiter
 
 bp = Blueprint("exports", __name__, url_prefix="/account/export")
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.audit import services as audit
 from flowtrack.audit import reports
+from flowtrack.audit import services as audit
 from flowtrack.audit.filters import AuditFilters
-from flowtrack.db import Database, utcnow
+from flowtrack.core.db import Database, utcnow
+from flowtrack.core.queue import ProgressRow
 from flowtrack.exports import data_export
 from flowtrack.models.companies import Company
 from flowtrack.models.exports import Export
-from flowtrack.queue import ProgressRow
 
 log = logging.getLogger("flowtrack.exports")
 

@@ -5,11 +5,11 @@ import uuid
 
 from flask import current_app
 
-from flowtrack.db import utcnow
+from flowtrack.companies.jobs import company_session
+from flowtrack.core.db import utcnow
+from flowtrack.core.web import get_db
 from flowtrack.exports import services
 from flowtrack.invoices import logo
-from flowtrack.queue import company_session
-from flowtrack.web import get_db
 
 
 def storage_dir():

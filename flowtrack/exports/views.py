@@ -3,14 +3,14 @@ import uuid
 
 from flask import abort, g, redirect, render_template, send_file, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
 from flowtrack.audit import services as audit
-from flowtrack.db import utcnow
+from flowtrack.core.db import utcnow
+from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.templating import is_fragment
 from flowtrack.exports import services
 from flowtrack.exports.tasks import build_export, storage_dir
 from flowtrack.models.companies import Company
-from flowtrack.queue import enqueue_for_company
 
 
 def start(kind: str, blueprint: str, params: dict | None = None):
@@ -18,7 +18,7 @@ def start(kind: str, blueprint: str, params: dict | None = None):
     export = services.request_export(g.db, kind, current_user.user_id, params)
     g.db.commit()
     enqueue_for_company(build_export, current_user.company_id, str(export.id), description=kind)
-    if htmx_request.htmx:
+    if is_fragment():
         return render_template("exports/_item.html", export=export, blueprint=blueprint, now=utcnow()), 202
     return redirect(url_for(f"{blueprint}.index"), code=303)
 

@@ -4,11 +4,11 @@ import uuid
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import CUSTOMERS_IMPORT, requires
-from flowtrack.db import utcnow
-from flowtrack.devices.services import company_today
+from flowtrack.companies.services import company_today
+from flowtrack.core.db import utcnow
+from flowtrack.core.permissions import CUSTOMERS_IMPORT, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.imports import services
 from flowtrack.imports.forms import UploadForm
 from flowtrack.imports.tasks import import_file
@@ -24,11 +24,6 @@ def _upload(upload_id: uuid.UUID, *, with_rows: bool = True) -> CustomerImport:
     if upload is None:
         abort(404)
     return upload
-
-
-def _fragment() -> bool:
-    """An HTMX request that wants a part of the page (a history restore wants the whole page)."""
-    return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
 
 
 def _status(upload: CustomerImport, notice: str | None = None) -> str:
@@ -86,14 +81,14 @@ def commit(upload_id: uuid.UUID):
     except (services.AlreadyImported, services.ImportRunning) as refused:
         message = "This file has been imported already." if isinstance(refused, services.AlreadyImported) \
             else "This file is being imported already (from another click or tab); its progress is below."
-        if _fragment():
+        if is_fragment():
             return _status(upload, message), 409
         flash(message, "info")
         return redirect(url_for("imports.preview", upload_id=upload.id), code=303)
     enqueue_after_commit(g.db, import_file, current_user.company_id, str(upload.id), str(attempt_id),
                          str(current_user.user_id), description="CSV import")
     g.db.commit()
-    if _fragment():
+    if is_fragment():
         return _status(upload), 202
     return redirect(url_for("imports.preview", upload_id=upload.id), code=303)
 

@@ -26,15 +26,15 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from flowtrack.audit import services as audit
+from flowtrack.core.db import Database, insert_all, new_id, utcnow
+from flowtrack.core.queue import ProgressRow
 from flowtrack.customers import services as customers
 from flowtrack.customers.forms import CustomerForm, LocationForm
-from flowtrack.db import Database, insert_all, new_id, utcnow
 from flowtrack.devices import services as devices
 from flowtrack.devices.forms import DeviceForm
 from flowtrack.models.accounts import User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District
 from flowtrack.models.imports import CustomerImport, ImportStatus
-from flowtrack.queue import ProgressRow
 
 log = logging.getLogger("flowtrack.imports")
 

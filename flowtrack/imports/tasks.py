@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import uuid
 
-from flowtrack.db import utcnow
-from flowtrack.devices.services import company_today
+from flowtrack.companies.jobs import company_session
+from flowtrack.companies.services import company_today
+from flowtrack.core.db import utcnow
+from flowtrack.core.web import get_db
 from flowtrack.imports import services
-from flowtrack.queue import company_session
-from flowtrack.web import get_db
 
 
 def import_file(company_id: str, upload_id: str, attempt_id: str, user_id: str | None) -> str:

@@ -4,10 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from flowtrack.core.money import whole_cents
+from flowtrack.devices.services import SIZES
 from flowtrack.models.customers import DeviceType
 from flowtrack.models.invoicing import InvoiceStatus, PriceKind
-from flowtrack.devices.services import SIZES
-from flowtrack.money import whole_cents
 
 
 class InvoiceFilterForm(FlaskForm):

@@ -6,7 +6,7 @@ import base64
 import uuid
 from pathlib import Path
 
-from flowtrack.images import encoded, read_picture
+from flowtrack.core.images import encoded, read_picture
 
 MAX_BYTES = 2 * 1024 * 1024
 LARGEST_SIDE = 600

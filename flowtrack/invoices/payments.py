@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 import stripe
 
 from flowtrack.audit import services as audit
-from flowtrack.db import utcnow
+from flowtrack.core.db import utcnow
 from flowtrack.invoices import services as invoices
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice, InvoiceKind, Payment, PaymentMethod

@@ -2,23 +2,39 @@
 one from a completed work order or by hand, the PDF, the aging of open invoices, and the price list."""
 import uuid
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
-from flowtrack.company_settings import settings_of
+from flowtrack.companies.services import company_today, settings_of
+from flowtrack.core.images import PictureRefused
+from flowtrack.core.money import cents
+from flowtrack.core.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
-from flowtrack.devices.services import company_today
-from flowtrack.images import PictureRefused
 from flowtrack.invoices import logo, services
-from flowtrack.invoices.forms import (BillingSettingsForm, CreditForm, InvoiceFilterForm, LineForm, PaymentForm,
-                                      PriceForm)
+from flowtrack.invoices.forms import (
+    BillingSettingsForm,
+    CreditForm,
+    InvoiceFilterForm,
+    LineForm,
+    PaymentForm,
+    PriceForm,
+)
 from flowtrack.invoices.tasks import pdf_path, print_and_mail_invoice
 from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem
-from flowtrack.money import cents
 from flowtrack.notifications.services import enqueue_after_commit
 from flowtrack.work_orders import services as work_orders
 
@@ -65,7 +81,7 @@ def index():
         abort(400, "Not a page of this list.")
     page = services.list_invoices(g.db, status=status, after=after)
     params = {"status": status} if status else {}
-    if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
+    if is_fragment():
         return render_template("invoices/_rows.html", page=page, params=params), 200 if valid else 422
     return render_template("invoices/index.html", form=form, page=page, params=params), 200 if valid else 422
 

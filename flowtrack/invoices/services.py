@@ -19,16 +19,24 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
-from flowtrack.company_settings import settings_of
-from flowtrack.csv_text import csv_chunks
-from flowtrack.db import utcnow
-from flowtrack.keyset import Page
+from flowtrack.companies.services import settings_of
+from flowtrack.core.csv_text import csv_chunks
+from flowtrack.core.db import utcnow
+from flowtrack.core.money import format_cents
+from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import Customer, Device
-from flowtrack.models.invoicing import (Invoice, InvoiceCounter, InvoiceKind, InvoiceStatus, Payment, PaymentMethod,
-                                        PriceItem, PriceKind)
+from flowtrack.models.field_tests import TestRecord
+from flowtrack.models.invoicing import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PriceItem,
+    PriceKind,
+)
 from flowtrack.models.scheduling import DeviceOutcome, WorkOrder, WorkOrderStatus
-from flowtrack.models.testing import TestRecord
-from flowtrack.money import format_cents
 
 OPEN = (InvoiceStatus.sent.value, InvoiceStatus.partially_paid.value)
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -345,7 +353,7 @@ def list_invoices(session: so.Session, *, status: str | None = None, customer_id
     if after:
         statement = statement.where(Invoice.number < after)
     rows = list(session.scalars(statement.limit(page_size + 1)))
-    return Page(rows[:page_size], rows[page_size - 1].number if len(rows) > page_size else None)
+    return paginate(rows, page_size, lambda invoice: invoice.number)
 
 
 def aging_bucket(due_on: dt.date, today: dt.date) -> str:

@@ -9,13 +9,14 @@ from flask import current_app, render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from flowtrack.companies.jobs import company_session
+from flowtrack.core.dates import date
+from flowtrack.core.money import format_cents
 from flowtrack.invoices.logo import logo_data_uri
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice
-from flowtrack.money import format_cents
 from flowtrack.notifications.links import external_url
 from flowtrack.notifications.services import send_email
-from flowtrack.queue import company_session
 
 _NOTHING_FETCHED = URLFetcher(allowed_protocols={"data"})
 
@@ -49,7 +50,7 @@ def print_and_mail_invoice(company_id: str, invoice_id: str) -> dict:
             send_email(session, email, f"{invoice.label} from {company.name}",
                        f"Hello {invoice.customer_snapshot.get('name', '')},\n\n"
                        f"{company.name} sent you {invoice.label.lower()} for {format_cents(invoice.total_cents)}"
-                       + (f", due {invoice.due_on:%B %-d, %Y}" if invoice.due_on else "") + ".\n\n"
+                       + (f", due {date(invoice.due_on, long=True)}" if invoice.due_on else "") + ".\n\n"
                        f"See it, download it or pay it online in your account:\n"
                        f"{external_url('portal.invoice', invoice_id=invoice.id)}\n\n"
                        f"(Ask {company.name} for a sign-in if you have none yet.)\n\nThank you.\n{company.name}\n")

@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 import shutil
 import uuid
-import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,18 +29,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
-from flowtrack.db import Database, utcnow
+from flowtrack.companies.state import deletion_date, grace_expired
+from flowtrack.core.db import Database, utcnow
+from flowtrack.core.storage import storage_at
 from flowtrack.models.companies import Company
-from flowtrack.storage import storage_at
 
 log = logging.getLogger("flowtrack.lifecycle")
-
-GRACE_DAYS = 30  # the same for every company, by promise; not a setting
-GRACE = dt.timedelta(days=GRACE_DAYS)
-
-# jobs/cron.py runs the sweep daily at this hour in this time zone.
-SWEEP_HOUR = 4
-SWEEP_TIMEZONE = "America/Los_Angeles"
 
 # What is left of an anonymized company: its tombstone, invoices without a customer, audit entries without
 # identity, and the ids of the Stripe events that got it there.
@@ -65,56 +58,11 @@ IDENTITY_FIELDS = ("name", "company_name", "contact_name", "email", "phone", "bi
 
 # Folders under the instance path that hold a company's stored files as <folder>/<company id>/.
 # Exports, test report PDFs and invoice PDFs (the surviving invoice rows are the record; printed copies
-# go) and the logo. Photos and signatures are in the storage backend (flowtrack/storage.py), under the same id.
+# go) and the logo. Photos and signatures are in the storage backend (flowtrack/core/storage.py), under the same id.
 COMPANY_FILE_FOLDERS = ("exports", "reports", "invoices", "logos")
 
 TOMBSTONE_NAME = "Deleted company"
 SWEEP_ACTOR = audit.Actor(user_id=None, label="anonymization sweep")
-
-
-# --- the grace clock (pure) -------------------------------------------------------------------------------
-
-def deletion_date(company: Company) -> dt.datetime | None:
-    """The moment grace expires, or None while no cancellation is scheduled."""
-    clock = company.deletion_clock_starts_at
-    return clock + GRACE if clock is not None else None
-
-
-def grace_started(company: Company, now: dt.datetime) -> bool:
-    """The paid period has ended: the company is read-only."""
-    clock = company.deletion_clock_starts_at
-    return clock is not None and clock <= now
-
-
-def grace_expired(company: Company, now: dt.datetime) -> bool:
-    """Grace is over: the sweep may anonymize the company (if its subscription is canceled)."""
-    due = deletion_date(company)
-    return due is not None and due <= now
-
-
-def scheduled_deletion(company: Company) -> dt.datetime | None:
-    """The daily sweep run that will anonymize the company: the first one at or after its deletion date."""
-    due = deletion_date(company)
-    if due is None:
-        return None
-    zone = zoneinfo.ZoneInfo(SWEEP_TIMEZONE)
-    local = due.astimezone(zone)
-    run = dt.datetime.combine(local.date(), dt.time(SWEEP_HOUR), tzinfo=zone)
-    if run < local:
-        run = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(SWEEP_HOUR), tzinfo=zone)
-    return run
-
-
-class CompanyReadOnly(PermissionError):
-    """A write for a company whose paid period has ended."""
-
-
-def refuse_writes_in_grace(session: so.Session, company_id: uuid.UUID, now: dt.datetime) -> None:
-    """Raise CompanyReadOnly if the company is in grace (for background jobs that would write)."""
-    company = session.get(Company, company_id)
-    if company is not None and grace_started(company, now):
-        raise CompanyReadOnly(f"company {company_id} is read-only since {company.deletion_clock_starts_at:%Y-%m-%d}: "
-                              "its subscription has ended")
 
 
 # --- the sweep ----------------------------------------------------------------------------------------------

@@ -3,16 +3,15 @@ ended, and tell every page of a company with a scheduled cancellation when delet
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
 from flask import Flask, g, render_template, request
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 from sqlalchemy.exc import SQLAlchemyError
 
-from flowtrack.db import utcnow
-from flowtrack.lifecycle import anonymize
+from flowtrack.companies import state
+from flowtrack.core.db import utcnow
+from flowtrack.core.templating import is_fragment
 from flowtrack.models.companies import Company
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -34,7 +33,7 @@ class Notice:
     period_ends_at: dt.datetime
     deletion_at: dt.datetime
     timezone: str
-    grace_days: int = anonymize.GRACE_DAYS
+    grace_days: int = state.GRACE_DAYS
 
 
 def _company() -> Company | None:
@@ -50,9 +49,9 @@ def refuse_writes_in_grace():
     if not current_user.is_authenticated:
         return None
     company = _company()
-    if company is None or not anonymize.grace_started(company, utcnow()):
+    if company is None or not state.grace_started(company, utcnow()):
         return None
-    template = "lifecycle/_read_only.html" if htmx_request.htmx else "lifecycle/read_only.html"
+    template = "lifecycle/_read_only.html" if is_fragment() else "lifecycle/read_only.html"
     return render_template(template, notice=notice()), 403
 
 
@@ -67,19 +66,12 @@ def notice() -> Notice | None:
         return None
     if company is None or company.deletion_clock_starts_at is None or company.tombstoned_at is not None:
         return None
-    return Notice(read_only=anonymize.grace_started(company, utcnow()),
+    return Notice(read_only=state.grace_started(company, utcnow()),
                   period_ends_at=company.deletion_clock_starts_at,
-                  deletion_at=anonymize.scheduled_deletion(company), timezone=company.timezone)
-
-
-def local_time(value: dt.datetime, timezone: str) -> str:
-    """A moment as people of the company read it: "July 30, 2026 at 04:00 PDT"."""
-    local = value.astimezone(zoneinfo.ZoneInfo(timezone))
-    return f"{local:%B} {local.day}, {local:%Y} at {local:%H:%M %Z}"
+                  deletion_at=state.scheduled_deletion(company), timezone=company.timezone)
 
 
 def init_app(app: Flask) -> None:
     """Register after web.init_app: CSRF, the signed-in user and the permission check come first."""
     app.before_request(refuse_writes_in_grace)
     app.add_template_global(notice, "lifecycle_notice")
-    app.add_template_filter(local_time, "local_time")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from flowtrack.db import utcnow
+from flowtrack.core.db import utcnow
+from flowtrack.core.web import get_db
 from flowtrack.lifecycle import anonymize
-from flowtrack.web import get_db
 
 
 def anonymization_sweep() -> dict:

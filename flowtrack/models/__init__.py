@@ -1,18 +1,18 @@
 """All mapped models, imported here so that metadata and relationships are complete."""
-from flowtrack.models.companies import Company, CompanySettings
-from flowtrack.models.accounts import AuthSession, Profile, Role, User
+from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
-from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.billing import StripeEvent
+from flowtrack.models.companies import Company, CompanySettings
+from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.exports import Export
+from flowtrack.models.field_tests import DevicePhoto, TestRecord
 from flowtrack.models.imports import CustomerImport
-from flowtrack.models.notifications import NotificationEmail, NotificationLog
-from flowtrack.models.security import AccountToken, RecoveryCode
-from flowtrack.models.testing import DevicePhoto, TestRecord
-from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceItem
+from flowtrack.models.notifications import NotificationEmail, NotificationLog
+from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
+from flowtrack.models.security import AccountToken, RecoveryCode
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
            "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice", "InvoiceCounter",
-           "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode", "Role",
+           "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode",
            "ScheduledJob", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

@@ -1,33 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
-
-
-class Role(str, enum.Enum):
-    company_admin = "company_admin"
-    office = "office"
-    technician = "technician"
-    auditor = "auditor"
-    customer = "customer"
-    district_admin = "district_admin"
-
-    @property
-    def label(self) -> str:
-        return {
-            "company_admin": "Company admin",
-            "office": "Office",
-            "technician": "Technician",
-            "auditor": "Auditor",
-            "customer": "Customer portal",
-            "district_admin": "District admin",
-        }[self.value]
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 
 
 class User(TenantScoped, Base):

@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import Base
+from flowtrack.core.db import Base
 
 
 class StripeEvent(Base):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantRoot, TenantScoped, new_id, utcnow
 
 
 class Plan(str, enum.Enum):
@@ -17,7 +17,7 @@ class Plan(str, enum.Enum):
     enterprise = "enterprise"
 
 
-class Company(Base):
+class Company(TenantRoot, Base):
     """A tenant: one backflow-testing company."""
 
     __tablename__ = "companies"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import JSONB
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 
 
 class DeviceType(str, enum.Enum):
@@ -85,9 +85,9 @@ class District(TenantScoped, Base):
     fixed_due_day: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
     early_window_days: so.Mapped[int] = so.mapped_column(default=0)
     due_end_of_month: so.Mapped[bool] = so.mapped_column(default=False)
-    # The district's own report form (a sandboxed Jinja template; flowtrack/testing/report.py renders it).
+    # The district's own report form (a sandboxed Jinja template; flowtrack/field_tests/report.py renders it).
     report_template: so.Mapped[str | None] = so.mapped_column(sa.Text)
-    # Pass/fail thresholds where the district's rules differ (names from flowtrack/testing/rules.py).
+    # Pass/fail thresholds where the district's rules differ (names from flowtrack/field_tests/rules.py).
     threshold_overrides: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
     # The district's form has a line for the customer's signature: a test cannot be submitted without it.
     requires_customer_signature: so.Mapped[bool] = so.mapped_column(default=False)

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 
 
 class Export(TenantScoped, Base):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import JSONB
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 from flowtrack.models.customers import _check_in
 
 

@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 
 
 class NotificationEmail(TenantScoped, Base):
@@ -29,7 +29,7 @@ class NotificationEmail(TenantScoped, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     sent_at: so.Mapped[dt.datetime | None]
     error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
-    # One attached file, kept in the storage backend (flowtrack/storage.py) under this key until the company goes.
+    # One attached file, kept in the storage backend (flowtrack/core/storage.py) under this key until the company goes.
     attachment_key: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     attachment_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     attachment_type: so.Mapped[str | None] = so.mapped_column(sa.String(100))

@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 from flowtrack.models.customers import Customer, CustomerLocation, Device, _check_in
 
 
@@ -174,3 +174,9 @@ class ScheduleVersion(TenantScoped, Base):
 
     company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
     version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=1)
+
+
+def assigned_locations(technician_user_id: uuid.UUID) -> sa.Select:
+    """The service locations of the work booked for a technician: as far as their view of devices reaches."""
+    return (sa.select(WorkOrder.location_id).join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
+            .where(ScheduledJob.technician_id == technician_user_id))

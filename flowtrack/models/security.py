@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 
 
 class AccountToken(TenantScoped, Base):

@@ -13,7 +13,6 @@ from urllib.parse import urljoin
 
 from flask import current_app, has_request_context, request, url_for
 
-
 DEVELOPMENT_URL = "http://localhost:5000/"  # `flowtrack dev`'s default address
 
 

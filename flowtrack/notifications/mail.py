@@ -4,11 +4,11 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
-from typing import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Sequence
 
-from flowtrack.config import setting
+from flowtrack.core.config import setting
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy import event
 
-from flowtrack.db import utcnow
+from flowtrack.core.db import utcnow
+from flowtrack.core.storage import FileStorage, StoredFileMissing
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.notifications import mail
-from flowtrack.storage import FileStorage, StoredFileMissing
 
 log = logging.getLogger("flowtrack.notifications")
 
@@ -33,7 +33,7 @@ _PENDING = "notifications.pending_delivery"
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file for an email, already in the storage backend (flowtrack/storage.py) under `key`: the outbox row
+    """A file for an email, already in the storage backend (flowtrack/core/storage.py) under `key`: the outbox row
     names it, never holds its bytes."""
 
     key: str
@@ -90,7 +90,7 @@ def enqueue_after_commit(session: so.Session, func, company_id: uuid.UUID, *args
 
 
 def _enqueue_pending(session: so.Session) -> None:
-    from flowtrack.queue import enqueue_for_company
+    from flowtrack.core.queue import enqueue_for_company
 
     pending, session.info[_PENDING] = session.info.get(_PENDING, []), []
     for func, company_id, args, options in pending:

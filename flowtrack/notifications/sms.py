@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import requests
 
-from flowtrack.config import setting
+from flowtrack.core.config import setting
 
 DEFAULT_API = "https://api.twilio.com"
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})

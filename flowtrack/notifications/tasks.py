@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from flowtrack.companies.jobs import company_session
+from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.storage import file_storage
+from flowtrack.core.web import get_db
 from flowtrack.notifications import mail, services
-from flowtrack.queue import company_session, enqueue_for_company
-from flowtrack.storage import file_storage
-from flowtrack.web import get_db
 
 # A queued message older than this had its job lost (Redis down at commit) or its delivery refused: try again.
 REQUEUE_AFTER = dt.timedelta(minutes=5)

@@ -3,15 +3,15 @@ import uuid
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import DEVICES_EDIT, DEVICES_VIEW, PHOTOS_ADD, allowed, own_work_of, requires
+from flowtrack.core.images import PictureRefused
+from flowtrack.core.permissions import DEVICES_EDIT, DEVICES_VIEW, PHOTOS_ADD, allowed, own_work_of, requires
+from flowtrack.core.storage import StoredFileMissing, file_storage
+from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services as devices
-from flowtrack.images import PictureRefused
 from flowtrack.models.customers import Device
-from flowtrack.models.testing import DevicePhoto
+from flowtrack.models.field_tests import DevicePhoto
 from flowtrack.photos import services
-from flowtrack.storage import StoredFileMissing, file_storage
 
 bp = Blueprint("photos", __name__)
 
@@ -35,7 +35,7 @@ def _photo(photo_id: uuid.UUID) -> DevicePhoto:
 def _refused(refused: PictureRefused, status: int, device_id: uuid.UUID):
     """Nothing changed: the reason in place of the photos (in the test form), or on the device's page."""
     g.db.rollback()
-    if htmx_request.htmx:
+    if is_fragment():
         return render_template("photos/_refused.html", message=str(refused)), status
     flash(str(refused), "error")
     return redirect(url_for("devices.detail", device_id=device_id), code=303)
@@ -56,7 +56,7 @@ def add(device_id: uuid.UUID):
     except PictureRefused as refused:
         return _refused(refused, 422, device.id)
     g.db.commit()
-    if htmx_request.htmx:
+    if is_fragment():
         return render_template("photos/_added.html", photos=added)
     flash("Photo added." if len(added) == 1 else f"{len(added)} photos added.", "success")
     return redirect(url_for("devices.detail", device_id=device.id), code=303)
@@ -98,7 +98,7 @@ def delete(photo_id: uuid.UUID):
     g.db.commit()
     for key in keys:
         file_storage().delete(key)
-    if htmx_request.htmx:
+    if is_fragment():
         return ""
     flash("Photo removed.", "success")
     return redirect(url_for("devices.detail", device_id=photo.device_id), code=303)

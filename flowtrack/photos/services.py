@@ -13,10 +13,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
-from flowtrack.images import PictureRefused, encoded, read_picture
+from flowtrack.core.images import PictureRefused, encoded, read_picture
+from flowtrack.core.storage import FileStorage
 from flowtrack.models.customers import Device
-from flowtrack.models.testing import DevicePhoto
-from flowtrack.storage import FileStorage
+from flowtrack.models.field_tests import DevicePhoto
 
 FORMATS = ("JPEG", "MPO", "PNG", "WEBP")  # MPO: how some phone cameras' JPEGs decode
 MAX_BYTES = 15 * 1024 * 1024
@@ -64,11 +64,6 @@ def add_photos(session: so.Session, storage: FileStorage, device: Device, user_i
 
 def get_photo(session: so.Session, photo_id: uuid.UUID) -> DevicePhoto | None:
     return session.get(DevicePhoto, photo_id)
-
-
-def device_photos(session: so.Session, device_id: uuid.UUID) -> list[DevicePhoto]:
-    return list(session.scalars(sa.select(DevicePhoto).where(DevicePhoto.device_id == device_id)
-                                .order_by(DevicePhoto.created_at.desc())))
 
 
 def waiting_photos(session: so.Session, device_id: uuid.UUID, photo_ids: list[uuid.UUID]) -> list[DevicePhoto]:

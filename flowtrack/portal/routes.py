@@ -3,25 +3,24 @@ Phone-first: most customers arrive from an email on their phone."""
 import uuid
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.permissions import PORTAL_VIEW, requires
-from flowtrack.config import setting
-from flowtrack.devices import services as devices
-from flowtrack.extensions import limiter
+from flowtrack.companies import services as companies
+from flowtrack.core.config import setting
+from flowtrack.core.extensions import limiter
+from flowtrack.core.permissions import PORTAL_VIEW, requires
+from flowtrack.core.web import CSP
+from flowtrack.field_tests import report
+from flowtrack.field_tests import services as testing
+from flowtrack.field_tests.tasks import storage_dir
 from flowtrack.invoices import payments
 from flowtrack.invoices import services as invoices
 from flowtrack.invoices.tasks import pdf_path
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.portal import services
-from flowtrack.testing import report
-from flowtrack.testing import services as testing
-from flowtrack.testing.tasks import storage_dir
-from flowtrack.web import CSP
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 STRIPE_JS = "https://js.stripe.com/v3/"
@@ -47,7 +46,7 @@ def home():
     certificates = {record.device_id: record for record in testing.latest_certificates(g.db, customer.id)}
     return render_template("portal/home.html", customer=customer, invoices=services.invoices_of(g.db, customer.id),
                            devices=services.devices_of(g.db, customer.id), certificates=certificates,
-                           today=devices.company_today(g.db))
+                           today=companies.company_today(g.db))
 
 
 @bp.get("/invoices/<uuid:invoice_id>")

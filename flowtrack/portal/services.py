@@ -7,11 +7,11 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack.field_tests import services as testing
 from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
+from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.invoicing import Invoice, InvoiceStatus
-from flowtrack.models.testing import TestRecord
-from flowtrack.testing import services as testing
 
 
 def customer_of(session: so.Session, user_id: uuid.UUID) -> Customer | None:

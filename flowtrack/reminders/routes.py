@@ -6,10 +6,10 @@ import logging
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.auth.permissions import REMINDERS_MANAGE, public, requires
-from flowtrack.company_settings import settings_of
-from flowtrack.devices.services import company_timezone
-from flowtrack.extensions import csrf, limiter
+from flowtrack.companies.services import company_timezone, settings_of
+from flowtrack.core.extensions import csrf, limiter
+from flowtrack.core.permissions import REMINDERS_MANAGE, public, requires
+from flowtrack.core.web import get_db
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.notifications import services as outbox
@@ -19,7 +19,6 @@ from flowtrack.reminders import services
 from flowtrack.reminders.forms import OptOutForm, ReminderSettingsForm
 from flowtrack.reminders.letters import letters_pdf
 from flowtrack.reminders.links import read_token
-from flowtrack.web import get_db
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 log = logging.getLogger("flowtrack.reminders")

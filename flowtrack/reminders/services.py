@@ -27,8 +27,9 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
-from flowtrack.db import new_id, utcnow
-from flowtrack.company_settings import settings_of
+from flowtrack.companies.services import settings_of
+from flowtrack.core.dates import date
+from flowtrack.core.db import new_id, utcnow
 from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.notifications import NotificationLog
@@ -292,8 +293,8 @@ def set_texting_stopped(session: so.Session, number: str, stopped: bool) -> int:
 
 def _device_lines(items: list[Candidate]) -> list[str]:
     return [f"- {c.device.device_type} assembly, serial {c.device.serial}, at {c.location.one_line}: "
-            + (f"overdue since {c.device.next_test_due:%B %-d, %Y}" if c.stage == OVERDUE
-               else f"due {c.device.next_test_due:%B %-d, %Y}") for c in items]
+            + (f"overdue since {date(c.device.next_test_due, long=True)}" if c.stage == OVERDUE
+               else f"due {date(c.device.next_test_due, long=True)}") for c in items]
 
 
 def reminder_email(company_name: str, customer: Customer, items: list[Candidate], opt_out: str) -> tuple[str, str]:

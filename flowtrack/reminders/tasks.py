@@ -9,15 +9,16 @@ import sqlalchemy as sa
 from flask import current_app
 from rq import Retry, get_current_job
 
-from flowtrack.db import utcnow
-from flowtrack.devices.services import company_today
-from flowtrack.lifecycle.anonymize import CompanyReadOnly
+from flowtrack.companies.jobs import company_session
+from flowtrack.companies.services import company_today
+from flowtrack.companies.state import CompanyReadOnly
+from flowtrack.core.db import utcnow
+from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.web import get_db
 from flowtrack.models.companies import Company
 from flowtrack.notifications import sms
-from flowtrack.queue import company_session, enqueue_for_company
 from flowtrack.reminders import services
 from flowtrack.reminders.links import opt_out_url
-from flowtrack.web import get_db
 
 
 def send_due_reminders() -> int:

@@ -4,7 +4,7 @@ A large company's week holds hundreds of cards, about 30 ms of work to read and 
 opens the board far more often than it changes. Database triggers move a counter per company whenever a
 job, work order, card's name or address, technician or the time zone changes, whoever writes it (migration
 0021). The counter is part of the cache key, so a change is never served stale: the next look builds the
-board anew (flowtrack/kept.py). The day is part of the key too (past days, certifications that lapse). The
+board anew (flowtrack/core/cache.py). The day is part of the key too (past days, certifications that lapse). The
 week looks the same to everyone who may see the board (office and admins), and nothing in it depends on who
 is looking.
 
@@ -20,8 +20,8 @@ import sqlalchemy.orm as so
 from flask import render_template
 from markupsafe import Markup
 
-from flowtrack.devices.services import company_timezone
-from flowtrack.kept import kept
+from flowtrack.companies.services import company_timezone
+from flowtrack.core.cache import kept
 from flowtrack.models.scheduling import ScheduleVersion
 from flowtrack.schedule import services
 

@@ -6,11 +6,12 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.auth.permissions import JOBS_WORK, requires
-from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.permissions import JOBS_WORK, requires
 from flowtrack.models.scheduling import NotTestedReason, ScheduledJob
 from flowtrack.schedule import services
 from flowtrack.schedule.forms import NotTestedForm
+from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("day", __name__)
@@ -32,7 +33,7 @@ def my_day():
     except ValueError:
         abort(400, "Not a date.")
     jobs = services.day_jobs(g.db, current_user.user_id, day)
-    technician = services.profile_of(g.db, current_user.user_id)
+    technician = bookings.profile_of(g.db, current_user.user_id)
     return render_template("schedule/day.html", technician=technician, day=day, jobs=jobs,
                            zone=company_timezone(g.db), today=today, office=False)
 

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, UUID
+from wtforms.validators import UUID, DataRequired, InputRequired, NumberRange, Optional
 
 from flowtrack.models.scheduling import NotTestedReason
 

@@ -5,25 +5,17 @@ import uuid
 from typing import Callable
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import SCHEDULE_MANAGE, requires
-from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.permissions import SCHEDULE_MANAGE, requires
+from flowtrack.core.templating import is_fragment
 from flowtrack.models.scheduling import ScheduledJob
 from flowtrack.schedule import board_cache, services
 from flowtrack.schedule.forms import JobForm, PlaceForm
+from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("schedule", __name__, url_prefix="/schedule")
-
-
-bp.add_app_template_global(dt.timedelta, "timedelta")
-
-
-@bp.app_template_filter("clock")
-def clock(moment: dt.datetime, zone) -> str:
-    """The wall-clock time of a moment in the company's zone: "09:30"."""
-    return f"{moment.astimezone(zone):%H:%M}"
 
 
 def _week(value: str | None, today: dt.date) -> dt.date:
@@ -35,8 +27,7 @@ def _week(value: str | None, today: dt.date) -> dt.date:
 
 def _board(monday: dt.date, *, message: str | None = None, refused: bool = False, status: int = 200):
     week = board_cache.rendered_week(g.db, monday, company_today(g.db))
-    template = "schedule/_board.html" if htmx_request.htmx and not htmx_request.htmx.history_restore_request \
-        else "schedule/board.html"
+    template = "schedule/_board.html" if is_fragment() else "schedule/board.html"
     return render_template(template, week=week, message=message, refused=refused), status
 
 
@@ -67,14 +58,14 @@ def place():
     except services.WorkRefused as refused:
         g.db.rollback()
         return _board(monday, message=str(refused), refused=True, status=422)
-    conflicts = services.conflicts_of(g.db, job)
+    conflicts = bookings.conflicts_of(g.db, job)
     g.db.commit()
     message = "Moved." if not conflicts else "Moved, with a conflict: " + "; ".join(conflicts) + "."
     return _board(monday, message=message, refused=bool(conflicts))
 
 
 def _job_form(job: ScheduledJob | None = None) -> JobForm:
-    form = JobForm().with_technicians(services.technicians(g.db))
+    form = JobForm().with_technicians(bookings.technicians(g.db))
     if job is not None and not form.is_submitted():
         zone = company_timezone(g.db)
         start, end = job.starts_at.astimezone(zone), job.ends_at.astimezone(zone)
@@ -98,14 +89,14 @@ def _save(form: JobForm, verb: str, change: Callable[[], ScheduledJob]):
         g.db.rollback()
         form.day.errors.append(str(refused))
         return None
-    conflicts = services.conflicts_of(g.db, job)
+    conflicts = bookings.conflicts_of(g.db, job)
     g.db.commit()
     if conflicts:
         flash(f"{verb}, with a conflict: " + "; ".join(conflicts) + ".", "error")
     else:
         flash(f"{verb}.", "success")
     return redirect(url_for("schedule.board", week=services.monday_of(
-        services.local_day(job.starts_at, company_timezone(g.db))).isoformat()), code=303)
+        bookings.local_day(job.starts_at, company_timezone(g.db))).isoformat()), code=303)
 
 
 @bp.route("/book/<uuid:work_order_id>", methods=["GET", "POST"])
@@ -147,7 +138,7 @@ def edit_job(job_id: uuid.UUID):
 @requires(SCHEDULE_MANAGE)
 def technician_day(technician_id: uuid.UUID, day: str):
     """A technician's day as the office sees it, with the route order to set."""
-    technician = next((p for p in services.technicians(g.db) if p.user_id == technician_id), None)
+    technician = next((p for p in bookings.technicians(g.db) if p.user_id == technician_id), None)
     if technician is None:
         abort(404)
     try:
@@ -171,5 +162,5 @@ def route_order(job_id: uuid.UUID):
         abort(400, "Choose earlier or later.")
     services.reorder_to(g.db, job, max(job.route_position + step, 0))
     g.db.commit()
-    day = services.local_day(job.starts_at, company_timezone(g.db))
+    day = bookings.local_day(job.starts_at, company_timezone(g.db))
     return redirect(url_for("schedule.technician_day", technician_id=job.technician_id, day=day.isoformat()), code=303)

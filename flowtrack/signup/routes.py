@@ -6,13 +6,14 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from flowtrack.account.services import password_problem
-from flowtrack.auth.permissions import public
+from flowtrack.auth.request_user import session_policy
 from flowtrack.billing import stripe_api
-from flowtrack.config import setting
-from flowtrack.extensions import limiter
+from flowtrack.core.config import setting
+from flowtrack.core.extensions import limiter
+from flowtrack.core.permissions import public
+from flowtrack.core.web import client_ip, get_db
 from flowtrack.signup import services
 from flowtrack.signup.forms import SignUpForm
-from flowtrack.web import client_ip, get_db, session_policy
 
 bp = Blueprint("signup", __name__)
 log = logging.getLogger("flowtrack.signup")

@@ -27,11 +27,13 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
-from flowtrack.auth.services import SessionPolicy, add_member, create_company, start_session
+from flowtrack.auth.services import SessionPolicy, add_member, start_session
 from flowtrack.billing import services as billing
 from flowtrack.billing import stripe_api
-from flowtrack.db import Database
-from flowtrack.models.accounts import Role, User
+from flowtrack.companies.services import create_company
+from flowtrack.core.db import Database
+from flowtrack.core.permissions import Role
+from flowtrack.models.accounts import User
 from flowtrack.models.companies import Company
 
 log = logging.getLogger("flowtrack.signup")

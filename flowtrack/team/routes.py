@@ -2,28 +2,19 @@
 import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
-from flowtrack.account import tokens
-from flowtrack.auth.permissions import TEAM_MANAGE, requires
+from flowtrack.account.links import invitation_link
+from flowtrack.core.extensions import company_key, limiter
+from flowtrack.core.permissions import TEAM_MANAGE, Role, requires
 from flowtrack.districts import services as districts
-from flowtrack.extensions import limiter
-from flowtrack.models.accounts import Role, User
+from flowtrack.models.accounts import User
 from flowtrack.models.companies import Company
-from flowtrack.notifications.links import external_url
 from flowtrack.team import services
 from flowtrack.team.forms import InviteForm, RequireMfaForm, RoleForm, TechnicianForm
 
 bp = Blueprint("team", __name__, url_prefix="/team")
-
-
-def company_key() -> str:
-    return f"company:{current_user.company_id}"
-
-
-def invitation_link(raw: str) -> str:
-    return external_url("account.invitation", token=tokens.sign(current_app.secret_key, tokens.INVITE, raw))
 
 
 def _page(invite_form: InviteForm | None = None, status: int = 200):

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from flowtrack.account import tokens
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import revoke_sessions
-from flowtrack.models.accounts import AuthSession, Profile, Role, User
+from flowtrack.core.permissions import Role
+from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import District
 from flowtrack.models.security import AccountToken, RecoveryCode

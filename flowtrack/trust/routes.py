@@ -1,9 +1,9 @@
 """The public security page and the policies behind it."""
 from flask import Blueprint, abort, render_template
 
-from flowtrack import PROJECT_ROOT
-from flowtrack.auth.permissions import public
-from flowtrack.extensions import limiter
+from flowtrack.core.config import PROJECT_ROOT
+from flowtrack.core.extensions import limiter
+from flowtrack.core.permissions import public
 from flowtrack.trust.claims import POLICIES, sections
 
 bp = Blueprint("trust", __name__, url_prefix="/security")

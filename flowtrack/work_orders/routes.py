@@ -4,22 +4,18 @@ import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from htmx_flask import request as htmx_request
 
-from flowtrack.auth.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requires
-from flowtrack.customers import services as customers
-from flowtrack.devices.services import company_timezone, company_today
+from flowtrack.companies.services import company_timezone
+from flowtrack.core.money import cents
+from flowtrack.core.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requires
+from flowtrack.core.templating import is_fragment
+from flowtrack.devices import services as devices
 from flowtrack.models.customers import DeviceStatus
-from flowtrack.money import cents, format_cents
 from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder
-from flowtrack.schedule import services as schedule
-from flowtrack.work_orders import services
-from flowtrack.work_orders.forms import AUTO_ASSIGN, FromDueForm, LineForm, WorkOrderFilterForm, WorkOrderForm
+from flowtrack.work_orders import bookings, services
+from flowtrack.work_orders.forms import LineForm, WorkOrderFilterForm, WorkOrderForm
 
 bp = Blueprint("work_orders", __name__)
-
-
-bp.add_app_template_filter(format_cents, "money")
 
 
 @bp.app_template_filter("work_kind")
@@ -50,13 +46,13 @@ def index():
     params = {name: value for name, value in (("status", status), ("customer", customer)) if value}
     code = 200 if valid else 422
     timezone = company_timezone(g.db).key
-    if htmx_request.htmx and not htmx_request.htmx.history_restore_request:
+    if is_fragment():
         return render_template("work_orders/_rows.html", page=page, params=params, timezone=timezone), code
     return render_template("work_orders/index.html", form=form, page=page, params=params, timezone=timezone), code
 
 
 def _detail(order: WorkOrder, line_form: LineForm | None = None, status: int = 200):
-    conflicts = schedule.conflicts_of(g.db, order.job) if order.job else []
+    conflicts = bookings.conflicts_of(g.db, order.job) if order.job else []
     return render_template("work_orders/detail.html", order=order, line_form=line_form or LineForm(),
                            conflicts=conflicts, zone=company_timezone(g.db)), status
 
@@ -70,7 +66,7 @@ def detail(work_order_id: uuid.UUID):
 @bp.route("/locations/<uuid:location_id>/work-orders/new", methods=["GET", "POST"])
 @requires(WORK_ORDERS_EDIT)
 def new(location_id: uuid.UUID):
-    location = customers.location_with_devices(g.db, location_id)
+    location = devices.location_with_devices(g.db, location_id)
     if location is None:
         abort(404)
     form = WorkOrderForm()
@@ -93,42 +89,6 @@ def new(location_id: uuid.UUID):
     return render_template("work_orders/new.html", form=form, location=location), 422 if form.errors else 200
 
 
-@bp.post("/work-orders/from-due")
-@requires(WORK_ORDERS_EDIT)
-def from_due():
-    """The due list's chosen devices: one work order per location, booked on a day if asked, else on to the
-    board to book them."""
-    form = FromDueForm().with_technicians(schedule.technicians(g.db))
-    try:
-        device_ids = [uuid.UUID(value) for value in form.devices.data or []]
-    except ValueError:
-        abort(400, "Those are not devices of this company.")
-    if not form.validate_on_submit():
-        problems = "; ".join(errors[0] for errors in form.errors.values())
-        flash(f"No work orders created. {problems}", "error")
-        return redirect(request.referrer or url_for("due.index"), code=303)
-    result = services.work_orders_for_devices(g.db, device_ids, created_by=current_user.user_id)
-    message = f"{len(result.created)} work order{'s' if len(result.created) != 1 else ''} created"
-    week = None
-    if form.book_on.data and result.created:
-        chosen = None if form.technician.data in (None, "", AUTO_ASSIGN) else uuid.UUID(form.technician.data)
-        try:
-            schedule.auto_book(g.db, result.created, form.book_on.data, today=company_today(g.db),
-                               technician_id=chosen)
-        except schedule.MoveRefused as refused:
-            g.db.rollback()
-            flash(f"No work orders created. {refused}", "error")
-            return redirect(request.referrer or url_for("due.index"), code=303)
-        message += f" and booked on {form.book_on.data:%b %-d}"
-        week = schedule.monday_of(form.book_on.data).isoformat()
-    g.db.commit()
-    message += "."
-    if result.skipped_serials:
-        message += " Already on unfinished work, so left out: " + ", ".join(result.skipped_serials) + "."
-    flash(message, "success" if result.created else "error")
-    return redirect(url_for("schedule.board", week=week), code=303)
-
-
 @bp.post("/work-orders/<uuid:work_order_id>/cancel")
 @requires(WORK_ORDERS_EDIT)
 def cancel(work_order_id: uuid.UUID):
@@ -145,7 +105,7 @@ def cancel(work_order_id: uuid.UUID):
 
 
 def _lines(order: WorkOrder, form: LineForm, status: int = 200):
-    if htmx_request.htmx:
+    if is_fragment():
         return render_template("work_orders/_lines.html", order=order, line_form=form), status
     if status != 200:
         return _detail(order, form, status)

@@ -13,14 +13,22 @@ from itertools import groupby
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack import keyset
 from flowtrack.audit import services as audit
-from flowtrack.db import utcnow
-from flowtrack.keyset import Page
+from flowtrack.core import paging
+from flowtrack.core.db import utcnow
+from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
-from flowtrack.models.scheduling import (DeviceOutcome, NotTestedReason, ScheduledJob, WorkKind, WorkOrder,
-                                         WorkOrderDevice, WorkOrderLine, WorkOrderStatus)
-from flowtrack.models.testing import TestRecord
+from flowtrack.models.field_tests import TestRecord
+from flowtrack.models.scheduling import (
+    DeviceOutcome,
+    NotTestedReason,
+    ScheduledJob,
+    WorkKind,
+    WorkOrder,
+    WorkOrderDevice,
+    WorkOrderLine,
+    WorkOrderStatus,
+)
 
 PAGE_SIZE = 50
 # Work orders still to be done: a device on one of these is not put on another.
@@ -36,12 +44,6 @@ def _load_options() -> tuple:
             so.joinedload(WorkOrder.customer),
             so.selectinload(WorkOrder.devices).joinedload(WorkOrderDevice.device),
             so.selectinload(WorkOrder.lines), so.joinedload(WorkOrder.job))
-
-
-def assigned_locations(technician_user_id: uuid.UUID) -> sa.Select:
-    """The service locations of the work booked for a technician: as far as their view of devices reaches."""
-    return (sa.select(WorkOrder.location_id).join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
-            .where(ScheduledJob.technician_id == technician_user_id))
 
 
 def get_work_order(session: so.Session, work_order_id: uuid.UUID, *,
@@ -64,13 +66,11 @@ def list_work_orders(session: so.Session, *, status: str | None = None, customer
         statement = statement.where(WorkOrder.status == status)
     if customer_id:
         statement = statement.where(WorkOrder.customer_id == customer_id)
-    position = keyset.position(after, dt.datetime.fromisoformat)
+    position = paging.position(after, dt.datetime.fromisoformat)
     if position:
         statement = statement.where(sa.tuple_(WorkOrder.created_at, WorkOrder.id) < position)
     rows = list(session.scalars(statement).unique())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(rows, keyset.cursor(rows[-1].created_at, rows[-1].id) if more else None)
+    return paginate(rows, page_size, lambda order: paging.cursor(order.created_at, order.id))
 
 
 def _snapshot(order: WorkOrder) -> dict:

@@ -3,12 +3,12 @@
 Revision ID: 0001
 Revises:
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from flowtrack.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
-from flowtrack.schema import tenant_table
+from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
+from flowtrack.ops.schema import tenant_table
 
 revision = "0001"
 down_revision = None

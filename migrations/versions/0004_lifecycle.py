@@ -3,11 +3,11 @@
 Revision ID: 0004
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0004"
 down_revision = "0001"

@@ -3,12 +3,12 @@
 Revision ID: 0007
 Revises: 0002
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from flowtrack.config import ROLE_APP
-from flowtrack.schema import tenant_table
+from flowtrack.core.config import ROLE_APP
+from flowtrack.ops.schema import tenant_table
 
 revision = "0007"
 down_revision = "0002"

@@ -3,11 +3,11 @@
 Revision ID: 0008
 Revises: 0007
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0008"
 down_revision = "0007"

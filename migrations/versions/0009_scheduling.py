@@ -3,11 +3,11 @@
 Revision ID: 0009
 Revises: 0008
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0009"
 down_revision = "0008"

@@ -11,7 +11,7 @@ Revises: 0001
 """
 from alembic import op
 
-from flowtrack.config import ROLE_OWNER
+from flowtrack.core.config import ROLE_OWNER
 
 revision = "0010"
 down_revision = "0001"

@@ -3,11 +3,11 @@
 Revision ID: 0011
 Revises: 0009, 0003 (notification_emails)
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0011"
 down_revision = ("0009", "0003")

@@ -4,11 +4,11 @@ and payment terms in the company settings.
 Revision ID: 0012
 Revises: 0011
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0012"
 down_revision = "0011"

@@ -4,11 +4,11 @@ links; a company's own Stripe (Connect) account, where its customers' online pay
 Revision ID: 0013
 Revises: 0012
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-from flowtrack.config import ROLE_APP
+from flowtrack.core.config import ROLE_APP
 
 revision = "0013"
 down_revision = "0012"

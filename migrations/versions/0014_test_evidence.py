@@ -4,12 +4,12 @@ tests, and districts that ask for the customer's signature.
 Revision ID: 0014
 Revises: 0013
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-from flowtrack.config import ROLE_APP
-from flowtrack.schema import tenant_table
+from flowtrack.core.config import ROLE_APP
+from flowtrack.ops.schema import tenant_table
 
 revision = "0014"
 down_revision = "0013"

@@ -12,7 +12,7 @@ Revises: 0020
 """
 from alembic import op
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0021"
 down_revision = "0020"

@@ -9,7 +9,7 @@ Revises: 0021
 """
 from alembic import op
 
-from flowtrack.schema import tenant_table
+from flowtrack.ops.schema import tenant_table
 
 revision = "0022"
 down_revision = "0021"

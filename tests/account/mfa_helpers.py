@@ -5,6 +5,7 @@ import re
 import time
 
 import pyotp
+
 from tests.run_log import remember_secret
 
 

@@ -7,6 +7,7 @@ import secrets
 import time
 
 import stripe
+
 from tests.run_log import remember_secret
 
 WEBHOOK_SECRET = remember_secret("whsec_test_" + "s" * 32)

@@ -277,7 +277,7 @@ def test_without_a_configured_secret_every_event_is_refused(app, client, custome
 
 
 def test_only_the_signed_webhooks_skip_csrf(stripe_app, stripe_client, customer):
-    from flowtrack.extensions import csrf
+    from flowtrack.core.extensions import csrf
 
     # Stripe's and the SMS provider's: each checks its own signature instead (the SMS one in tests/reminders).
     assert csrf._exempt_views == {"flowtrack.billing.routes.stripe_webhook",

@@ -9,8 +9,8 @@ from typing import Iterator
 import pytest
 import sqlalchemy.orm as so
 
+from flowtrack.core.db import bind_company
 from flowtrack.customers import services as customers
-from flowtrack.db import bind_company
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from tests.factories import Tenant

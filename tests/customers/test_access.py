@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from flowtrack.auth import permissions
-from flowtrack.models.accounts import Role
+from flowtrack.core import permissions
+from flowtrack.core.permissions import Role
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import Device
 from tests.customers.factories import RECORD_URLS

@@ -1,7 +1,7 @@
 """One key per place: spellings of the same service address normalise alike."""
 import pytest
 
-from flowtrack.addresses import address_key, normalise_street
+from flowtrack.customers.addresses import address_key, normalise_street
 
 SAME = [
     ("123 Main Street", "123 main st"),

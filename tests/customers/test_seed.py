@@ -2,9 +2,9 @@
 import sqlalchemy as sa
 
 from flowtrack.models.customers import Device
+from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.notifications import NotificationEmail
-from flowtrack.models.testing import TestRecord
-from flowtrack.seed import link_portal_user, seed_records, seed_tests
+from flowtrack.ops.seed import link_portal_user, seed_records, seed_tests
 from tests.customers.test_sweep import counts
 
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
+from flowtrack.field_tests import services
+from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.models.customers import Device, District
-from flowtrack.models.testing import TestRecord
-from flowtrack.testing import services
-from flowtrack.testing.tasks import render_test_report
+from flowtrack.models.field_tests import TestRecord
 from tests.customers.factories import Records
 from tests.factories import Factory, Member, Tenant
-from tests.testing.factories import DC_PASSING, SIGNED, file_storage_of
+from tests.field_tests.factories import DC_PASSING, SIGNED, file_storage_of
 
 DC_FAILING = {"check1_psid": "0.4", "check2_psid": "1.8"}
 

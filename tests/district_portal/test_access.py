@@ -3,8 +3,8 @@ import pytest
 from flask import url_for
 
 from tests.district_portal.factories import DISTRICT_URLS
+from tests.field_tests.factories import recorded_test
 from tests.security.test_headers_on_every_route import assert_security_headers
-from tests.testing.factories import recorded_test
 
 OTHER_ROLES = ["company_admin", "office", "technician", "auditor", "customer"]
 OFFICE_PAGES = ["/customers/", "/devices/", "/tests/", "/due/", "/districts/", "/gauges/", "/work-orders/",

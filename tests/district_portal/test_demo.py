@@ -1,7 +1,7 @@
 """The demo company's district admin is linked to its first water district, so the district view has something."""
 import re
 
-from flowtrack.seed import seed_records
+from flowtrack.ops.seed import seed_records
 
 
 def test_the_demo_district_admin_sees_the_first_districts_devices(app, factory, login):

@@ -3,15 +3,15 @@ import io
 
 from pypdf import PdfReader
 
+from flowtrack.core.storage import storage_at
+from flowtrack.field_tests import district_mail
 from flowtrack.models.customers import District
-from flowtrack.storage import storage_at
-from flowtrack.testing import district_mail
 from tests.customers.test_customers import audit_entries
 from tests.districts.test_districts import DISTRICT
+from tests.field_tests.factories import SIGNED, file_storage_of, printed_test
 from tests.notifications.conftest import smtp_server  # noqa: F401  (the fixture)
 from tests.notifications.outbox import emails_to
 from tests.scheduling.factories import Planner
-from tests.testing.factories import SIGNED, file_storage_of, printed_test
 
 
 def smtp_env(monkeypatch, host, port):

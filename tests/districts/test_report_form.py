@@ -4,15 +4,14 @@ import io
 import re
 
 import pytest
-import sqlalchemy as sa
 from pypdf import PdfReader
 
 from flowtrack.districts import services as districts
+from flowtrack.field_tests import report
+from flowtrack.field_tests.tasks import storage_dir
 from flowtrack.models.customers import District
-from flowtrack.testing import report
-from flowtrack.testing.tasks import storage_dir
 from tests.customers.test_customers import audit_entries
-from tests.testing.factories import printed_test
+from tests.field_tests.factories import printed_test
 
 EWEB_FORM = ("<h1>EWEB cross-connection report</h1>\n"
              "<p>{{ device.serial }} {{ test.result|upper }} by {{ tester.name }}</p>\n")

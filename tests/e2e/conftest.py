@@ -99,7 +99,7 @@ class Visit:
 def fresh_rate_limits(app):
     """Every browser signs in from 127.0.0.1, so the per-address login limit would count the whole suite's
     sign-ins as one person's; each story starts with the limits clear, as a different visitor would."""
-    from flowtrack.extensions import limiter
+    from flowtrack.core.extensions import limiter
 
     with app.app_context():
         limiter.reset()

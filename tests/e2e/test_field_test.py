@@ -2,10 +2,10 @@
 import re
 
 from tests.customers.factories import records  # noqa: F401 (the fixture)
-from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_office_records import OVERFLOW
-from tests.testing.factories import camera_photo
+from tests.field_tests.factories import camera_photo
+from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 
 
 def test_a_technician_tests_an_rp_on_a_phone_and_gets_the_report(visit, acme, records, planner, run_worker,  # noqa: F811

@@ -1,5 +1,5 @@
 """A customer opens the portal on a phone, reads an invoice and downloads its PDF."""
-from flowtrack.models.accounts import Role
+from flowtrack.core.permissions import Role
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_office_records import OVERFLOW

@@ -5,12 +5,12 @@ certificate in the portal on a phone; the water district's administrator finds t
 import datetime as dt
 import re
 
-from flowtrack.models.accounts import Role
+from flowtrack.core.permissions import Role
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_office_records import OVERFLOW
+from tests.field_tests.factories import camera_photo
 from tests.scheduling.factories import company_today
-from tests.testing.factories import camera_photo
 
 ID = r"([0-9a-f-]{36})"
 

@@ -14,8 +14,8 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import District
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
+from tests.field_tests.factories import device_photo, recorded_test
 from tests.invoices.test_logo import picture, upload
-from tests.testing.factories import device_photo, recorded_test
 
 
 def _start_and_build(browser, run_worker):

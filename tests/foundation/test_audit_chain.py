@@ -6,10 +6,10 @@ import threading
 import sqlalchemy as sa
 
 from flowtrack.audit import services as audit
-from flowtrack.cli import cli
-from flowtrack.db import bind_company
+from flowtrack.core.db import bind_company
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.companies import Company
+from flowtrack.ops.cli import cli
 
 
 def _admin_engine(app):

@@ -1,4 +1,4 @@
-"""Python 3.11's garbage collector crash (flowtrack/collector.py), and the safe points that avoid it.
+"""Python 3.11's garbage collector crash (flowtrack/core/collector.py), and the safe points that avoid it.
 
 Each story runs in its own interpreter: the crash kills the process that meets it.
 """
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flowtrack.collector import NEEDS_SAFE_POINTS
-from flowtrack.queue import get_queue
+from flowtrack.core.collector import NEEDS_SAFE_POINTS
+from flowtrack.core.queue import get_queue
 
 # What SQLAlchemy's InstanceState meets, in plain Python: an object's weak reference callback sets attributes
 # on a second object, and a collection starts while that second object is getting a new attribute.
@@ -54,12 +54,12 @@ def test_the_interpreter_crashes_when_collections_run_whenever_they_like():
         for i in range(2000):
             add_attributes(i)
     """)
-    assert result.returncode == -11, "Python 3.11 no longer crashes here: flowtrack/collector.py may be obsolete"
+    assert result.returncode == -11, "Python 3.11 no longer crashes here: flowtrack/core/collector.py may be obsolete"
 
 
 def test_a_request_that_meets_the_pattern_is_served_and_its_garbage_collected_after():
     result = run_python("""
-        from flowtrack.collector import CollectBetweenRequests, NEEDS_SAFE_POINTS
+        from flowtrack.core.collector import CollectBetweenRequests, NEEDS_SAFE_POINTS
 
         leftovers = []
 
@@ -87,7 +87,7 @@ def test_a_request_that_meets_the_pattern_is_served_and_its_garbage_collected_af
 
 def test_a_job_that_meets_the_pattern_finishes():
     result = run_python("""
-        from flowtrack.collector import collections_paused
+        from flowtrack.core.collector import collections_paused
 
         with collections_paused():
             for i in range(2000):

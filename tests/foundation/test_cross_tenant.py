@@ -9,19 +9,18 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from flowtrack.auth import permissions
-from flowtrack.models.accounts import Role
+from flowtrack.audit_log.tasks import verify_company_chain
+from flowtrack.core import permissions
+from flowtrack.core.permissions import Role
+from flowtrack.core.queue import enqueue_for_company
 from flowtrack.models.audit import AuditEntry
-
-from flowtrack.audit.tasks import verify_company_chain
-from flowtrack.queue import enqueue_for_company
 from tests.customers.factories import RECORD_URLS
 from tests.district_portal.factories import DISTRICT_URLS
+from tests.field_tests.factories import TESTING_URLS
 from tests.imports.factories import IMPORT_URLS
 from tests.invoices.factories import INVOICE_URLS
 from tests.portal.factories import PORTAL_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
-from tests.testing.factories import TESTING_URLS
 
 
 def _verification_job(app, factory, tenant):

@@ -5,8 +5,8 @@ import zoneinfo
 import sqlalchemy as sa
 
 from flowtrack.audit import services as audit
+from flowtrack.companies.jobs import company_session
 from flowtrack.models.accounts import AuthSession, Profile
-from flowtrack.queue import company_session
 
 
 def test_an_auditor_verifies_the_chain_and_sees_the_result(auditor, acme, run_worker):
@@ -45,7 +45,7 @@ def test_a_job_for_one_company_sees_only_that_company(app, acme, bravo):
 
 
 def test_the_daily_chain_head_job_writes_heads_to_the_log(app, acme, caplog):
-    from flowtrack.audit.tasks import log_chain_heads
+    from flowtrack.audit_log.tasks import log_chain_heads
 
     with app.app_context(), caplog.at_level("INFO", logger="flowtrack.audit"):
         assert log_chain_heads() >= 1

@@ -1,12 +1,13 @@
 """Every route declares what it needs; the matrix decides; undeclared routes are refused."""
 import re
+from pathlib import Path
 
 import pytest
 from flask import Blueprint, url_for
 
-from flowtrack import menu
-from flowtrack.auth import permissions
-from flowtrack.models.accounts import Role
+from flowtrack.core import menu, permissions
+from flowtrack.core.permissions import Role
+from flowtrack.core.templating import permission_check
 
 # Routes whose URL carries an id: each must be in the cross-tenant sweep (tests/foundation/test_cross_tenant.py).
 ROLES = [role.value for role in Role]
@@ -110,3 +111,15 @@ def test_the_menu_offers_each_role_exactly_the_sections_it_may_open_and_marks_wh
         page = browser.get(url)
         assert page.status_code == 200, f"{role} is offered {url} but cannot open it"
         assert [link for link, current in _menu_of(page.text) if current] == [url]
+
+
+def test_a_template_asking_for_a_permission_that_does_not_exist_fails_loudly(app):
+    """`can('cutsomers.edit')` would otherwise hide a button from everyone, silently."""
+    can = permission_check(Role.company_admin.value)
+    assert can(permissions.CUSTOMERS_EDIT)
+    with pytest.raises(KeyError, match="cutsomers.edit"):
+        can("cutsomers.edit")
+    asked = set()
+    for template in Path(app.root_path, "templates").rglob("*.html"):
+        asked |= set(re.findall(r"""can\(['"]([^'"]+)['"]\)""", template.read_text()))
+    assert asked and asked <= permissions.ALL_PERMISSIONS, asked - permissions.ALL_PERMISSIONS

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import psutil
 import pytest
 
-from flowtrack.seed import DEMO_PASSWORD, demo_logins, seed_demo
+from flowtrack.ops.seed import DEMO_PASSWORD, demo_logins, seed_demo
 
 
 def _free_port() -> int:
@@ -27,7 +27,7 @@ def test_flowtrack_dev_runs_everything_embedded_and_demo_logins_work(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
     env["FLOWTRACK_INSTANCE_PATH"] = str(tmp_path / "instance")
-    process = subprocess.Popen([sys.executable, "-m", "flowtrack.cli", "dev", "--port", str(port)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "flowtrack.ops.cli", "dev", "--port", str(port)], env=env,
                                cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -76,7 +76,7 @@ def test_demo_data_loads_once_and_never_in_production(app):
 
 
 def test_production_refuses_a_weak_secret_key(monkeypatch, tmp_path):
-    from flowtrack.config import load_settings
+    from flowtrack.core.config import load_settings
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@localhost/x")
     monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")

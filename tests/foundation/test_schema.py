@@ -6,7 +6,7 @@ UPDATE and DELETE that compares against auth_company_id().
 """
 import sqlalchemy as sa
 
-from flowtrack.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
+from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
 
 
 def _admin(app):

@@ -110,7 +110,7 @@ def test_rls_alone_isolates_when_the_app_layer_filter_is_off(app_factory, acme, 
 def test_the_app_layer_refuses_to_write_a_row_for_another_company(app, factory, acme, bravo):
     db = app.extensions["flowtrack.db"]
     session = db.app_session(factory.session_token(acme.members["company_admin"]))
-    from flowtrack.db import bind_company
+    from flowtrack.core.db import bind_company
 
     bind_company(session, acme.id)
     session.add(Profile(company_id=bravo.id, user_id=bravo.members["office"].user_id, full_name="x", role="office"))

@@ -262,8 +262,8 @@ def test_a_second_click_or_tab_while_importing_is_refused(app, office, acme, nor
 
 def test_the_status_shows_the_rows_checked_and_saved_while_the_import_is_uncommitted(
         app, office, acme, monkeypatch):
+    from flowtrack.core.queue import ProgressRow
     from flowtrack.imports import tasks
-    from flowtrack.queue import ProgressRow
 
     lines = [HEADER] + [f"Customer {n},,{n} Slow Road,Eugene,OR,97401,,RP,Watts,SLOW-{n},,2020-02-02,"
                         for n in range(1000)]
@@ -290,7 +290,7 @@ def test_the_status_shows_the_rows_checked_and_saved_while_the_import_is_uncommi
 @pytest.fixture
 def crash_on_serial(services):
     """A database that refuses one serial as the import saves it: a fault the rows' checks cannot foresee."""
-    from flowtrack.config import sqlalchemy_url
+    from flowtrack.core.config import sqlalchemy_url
 
     admin = sa.create_engine(sqlalchemy_url(services["DATABASE_URL"]), isolation_level="AUTOCOMMIT",
                              poolclass=sa.pool.NullPool)

@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from flowtrack.companies.jobs import company_session
 from flowtrack.invoices import services
 from flowtrack.models.customers import Customer
 from flowtrack.models.invoicing import Invoice
-from flowtrack.queue import company_session
 from tests.customers.test_customers import audit_entries
+from tests.field_tests.factories import DC_PASSING, SIGNED
 from tests.invoices.factories import sent_invoice
 from tests.notifications.outbox import emails_to
-from tests.testing.factories import DC_PASSING, SIGNED
 
 TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
 

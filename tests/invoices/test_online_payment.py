@@ -5,7 +5,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from flowtrack.models.accounts import Role
+from flowtrack.core.permissions import Role
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice, Payment
 from tests.billing.helpers import WEBHOOK_SECRET, deliver, now

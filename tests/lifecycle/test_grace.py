@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from flask import url_for
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
-from flowtrack.auth import permissions
-from flowtrack.lifecycle import anonymize
+from flowtrack.companies import state
+from flowtrack.companies.jobs import company_session
+from flowtrack.core import permissions
+from flowtrack.core.permissions import Role
 from flowtrack.lifecycle.guard import ALLOWED_IN_GRACE
-from flowtrack.models.accounts import Role
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.companies import Company
-from flowtrack.queue import company_session
 from tests.lifecycle.helpers import end_subscription, schedule_cancellation, set_subscription
 
 UTC = dt.timezone.utc
@@ -29,15 +29,15 @@ def company_with_clock(clock):
 def test_the_grace_clock_boundaries():
     clock = dt.datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
     company = company_with_clock(clock)
-    assert anonymize.GRACE_DAYS == 30
-    assert not anonymize.grace_started(company, clock - dt.timedelta(seconds=1))
-    assert anonymize.grace_started(company, clock)
-    assert anonymize.deletion_date(company) == clock + dt.timedelta(days=30)
-    assert not anonymize.grace_expired(company, clock + dt.timedelta(days=30) - dt.timedelta(seconds=1))
-    assert anonymize.grace_expired(company, clock + dt.timedelta(days=30))
+    assert state.GRACE_DAYS == 30
+    assert not state.grace_started(company, clock - dt.timedelta(seconds=1))
+    assert state.grace_started(company, clock)
+    assert state.deletion_date(company) == clock + dt.timedelta(days=30)
+    assert not state.grace_expired(company, clock + dt.timedelta(days=30) - dt.timedelta(seconds=1))
+    assert state.grace_expired(company, clock + dt.timedelta(days=30))
     nothing = company_with_clock(None)
-    assert not anonymize.grace_started(nothing, clock) and not anonymize.grace_expired(nothing, clock)
-    assert anonymize.deletion_date(nothing) is None and anonymize.scheduled_deletion(nothing) is None
+    assert not state.grace_started(nothing, clock) and not state.grace_expired(nothing, clock)
+    assert state.deletion_date(nothing) is None and state.scheduled_deletion(nothing) is None
 
 
 @pytest.mark.parametrize("clock, run", [
@@ -49,7 +49,7 @@ def test_the_grace_clock_boundaries():
     (dt.datetime(2026, 2, 6, 9, 59, tzinfo=UTC), dt.datetime(2026, 3, 8, 11, 0, tzinfo=UTC)),
 ])
 def test_the_banner_names_the_sweep_run_that_deletes(clock, run):
-    assert anonymize.scheduled_deletion(company_with_clock(clock)) == run
+    assert state.scheduled_deletion(company_with_clock(clock)) == run
 
 
 def _url_for_rule(app, rule) -> str:
@@ -122,7 +122,7 @@ def test_people_of_a_company_in_grace_can_sign_in(app, client, acme):
 
 def test_a_scheduled_cancellation_warns_on_every_page_but_changes_nothing_yet(app, acme, admin, office):
     clock = schedule_cancellation(app, acme.id, ends_in=dt.timedelta(days=10))
-    deletion = anonymize.scheduled_deletion(Company(deletion_clock_starts_at=clock))
+    deletion = state.scheduled_deletion(Company(deletion_clock_starts_at=clock))
     page = admin.get("/dashboard/")
     banner = " ".join(re.search(r'<section class="lifecycle-banner"[^>]*>(.*?)</section>', page.text, re.S)
                       .group(1).split())
@@ -151,7 +151,7 @@ def test_a_company_without_cancellation_sees_no_banner(admin, acme):
 def test_jobs_that_write_are_refused_in_grace_and_reading_jobs_run(app, acme, bravo):
     end_subscription(app, acme.id, ago=dt.timedelta(hours=1))
     with app.app_context():
-        with pytest.raises(anonymize.CompanyReadOnly):
+        with pytest.raises(state.CompanyReadOnly):
             with company_session(acme.id, writes=True):
                 pytest.fail("a writing job ran for a company in grace")
         with company_session(acme.id) as session:
@@ -164,7 +164,7 @@ def test_jobs_that_write_are_refused_in_grace_and_reading_jobs_run(app, acme, br
 def test_an_error_page_after_a_failed_statement_still_renders(app_factory, acme):
     from flask import Blueprint, g
 
-    from flowtrack.auth.permissions import DASHBOARD_VIEW, requires
+    from flowtrack.core.permissions import DASHBOARD_VIEW, requires
 
     fresh = app_factory()
     broken = Blueprint("broken", __name__)

@@ -14,23 +14,24 @@ from flask.cli import ScriptInfo
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
+from flowtrack.companies import state
+from flowtrack.companies.jobs import company_session
+from flowtrack.field_tests import services as testing
+from flowtrack.imports import services as imports
+from flowtrack.invoices import services as invoices
 from flowtrack.lifecycle import anonymize
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.companies import Company
-from flowtrack.models.notifications import NotificationEmail
-from flowtrack.imports import services as imports
-from flowtrack.invoices import services as invoices
 from flowtrack.models.customers import Customer, Device
+from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.photos import services as photos
-from flowtrack.queue import company_session
 from flowtrack.reminders import services as reminders
-from flowtrack.testing import services as testing
 from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
+from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
-from tests.testing.factories import SIGNED, camera_photo, file_storage_of
 
 DAYS = dt.timedelta(days=1)
 
@@ -330,7 +331,7 @@ def test_a_future_time_is_refused_unless_dry_run(app, people):
 
 
 def test_the_cli_runs_the_same_sweep(app, people):
-    from flowtrack.cli import cli
+    from flowtrack.ops.cli import cli
 
     end_subscription(app, people.id, ago=31 * DAYS)
     runner = CliRunner()
@@ -377,5 +378,5 @@ def test_the_sweep_fires_at_four_in_los_angeles_winter_and_summer(app, monkeypat
         monkeypatch.undo()
         time.tzset()
     assert fires == fires_utc
-    local = fires.astimezone(zoneinfo.ZoneInfo(anonymize.SWEEP_TIMEZONE))
-    assert (local.hour, local.minute) == (anonymize.SWEEP_HOUR, 0)
+    local = fires.astimezone(zoneinfo.ZoneInfo(state.SWEEP_TIMEZONE))
+    assert (local.hour, local.minute) == (state.SWEEP_HOUR, 0)

@@ -4,9 +4,9 @@ import secrets
 
 import pytest
 
+from flowtrack.companies.jobs import company_session
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.notifications import mail, services
-from flowtrack.queue import company_session
 from tests.notifications.outbox import last_email, link_in
 
 

@@ -5,10 +5,10 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from flowtrack import migrate
-from flowtrack.cli import cli
-from flowtrack.config import sqlalchemy_url
-from flowtrack.seed import seed_demo
+from flowtrack.core.config import sqlalchemy_url
+from flowtrack.ops import migrate
+from flowtrack.ops.cli import cli
+from flowtrack.ops.seed import seed_demo
 
 
 @contextmanager

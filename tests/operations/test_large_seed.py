@@ -3,9 +3,9 @@ schema's rules, and is idempotent."""
 import sqlalchemy as sa
 
 from flowtrack.audit.services import verify_chain
-from flowtrack.cli import cli
 from flowtrack.models.companies import Company
-from flowtrack.seed_large import LARGE_COMPANY
+from flowtrack.ops.cli import cli
+from flowtrack.ops.seed_large import LARGE_COMPANY
 
 
 def _one(s, sql: str, company_id, **params):

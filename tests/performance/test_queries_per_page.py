@@ -2,7 +2,7 @@
 import pytest
 
 from flowtrack.audit import services as audit
-from flowtrack.seed_large import fill_records
+from flowtrack.ops.seed_large import fill_records
 from tests.factories import Factory
 
 # Statements each page runs for a signed-in admin. The session lookup also loads the company (which the

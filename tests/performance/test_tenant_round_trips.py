@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from flowtrack.auth.services import SessionPolicy, load_current_user, revoke_sessions
-from flowtrack.config import ROLE_SERVICE
-from flowtrack.db import bind_company
+from flowtrack.core.config import ROLE_SERVICE
+from flowtrack.core.db import bind_company
 from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
 

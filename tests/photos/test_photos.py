@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from flowtrack.core.storage import StoredFileMissing, storage_at
 from flowtrack.models.audit import AuditEntry
-from flowtrack.models.testing import DevicePhoto
-from flowtrack.storage import StoredFileMissing, storage_at
+from flowtrack.models.field_tests import DevicePhoto
 from tests.customers.factories import records  # noqa: F401  (the fixture)
+from tests.field_tests.factories import DC_PASSING, SIGNED, camera_photo
 from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
-from tests.testing.factories import DC_PASSING, SIGNED, camera_photo
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from flowtrack.storage import LocalStorage, S3Storage, StoredFileMissing, storage_at
+from flowtrack.core.storage import LocalStorage, S3Storage, StoredFileMissing, storage_at
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Portal objects for the cross-tenant sweep (tests/foundation/test_cross_tenant.py)."""
+from tests.field_tests.factories import printed_test
 from tests.invoices.factories import printed_invoice
-from tests.testing.factories import printed_test
 
 
 def _invoice(app, factory, tenant):

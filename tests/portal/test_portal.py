@@ -7,15 +7,15 @@ import zoneinfo
 import pytest
 from pypdf import PdfReader
 
+from flowtrack.core.permissions import Role
 from flowtrack.invoices import services as invoices
-from flowtrack.models.accounts import Role
 from flowtrack.models.companies import Company
-from flowtrack.models.invoicing import Invoice
 from flowtrack.models.customers import Customer, CustomerLocation, Device
-from tests.invoices.factories import printed_invoice, sent_invoice
+from flowtrack.models.invoicing import Invoice
 from tests.customers.test_customers import audit_entries
+from tests.field_tests.factories import printed_test
+from tests.invoices.factories import printed_invoice, sent_invoice
 from tests.notifications.outbox import emails_to, last_email, link_in
-from tests.testing.factories import printed_test
 
 PASSWORD = "a portal passphrase of mine"
 

@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from flowtrack.companies.jobs import company_session
+from flowtrack.core.queue import enqueue_for_company
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.models.notifications import NotificationLog
 from flowtrack.notifications import services as outbox
-from flowtrack.queue import company_session, enqueue_for_company
 from flowtrack.reminders import services
 from flowtrack.reminders.links import opt_out_token, opt_out_url
 from flowtrack.reminders.tasks import remind_company

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs
 import pytest
 import sqlalchemy as sa
 
+from flowtrack.core.queue import enqueue_for_company
 from flowtrack.models.customers import Customer
 from flowtrack.models.notifications import NotificationLog
 from flowtrack.notifications import sms
-from flowtrack.queue import enqueue_for_company
 from flowtrack.reminders.tasks import remind_company
 from tests.customers.test_customers import audit_entries
 from tests.run_log import remember_secret

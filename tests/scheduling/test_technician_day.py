@@ -9,8 +9,8 @@ from flowtrack.models.customers import Device
 from flowtrack.models.scheduling import WorkOrder
 from flowtrack.schedule import services as schedule
 from tests.customers.test_customers import audit_entries
+from tests.field_tests.factories import SIGNED
 from tests.scheduling.factories import company_today
-from tests.testing.factories import SIGNED
 
 
 def stored_order(app, work_order_id) -> WorkOrder:

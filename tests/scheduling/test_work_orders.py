@@ -25,7 +25,7 @@ def test_the_office_creates_one_work_order_per_location_from_the_due_list_and_ne
 
     page = office.get("/due/")
     assert 'form="plan-form"' in page.text and "Create work orders" in page.text
-    response = office.submit("/work-orders/from-due", {"devices": [str(d.id) for d in due]})
+    response = office.submit("/due/plan", {"devices": [str(d.id) for d in due]})
     assert response.status_code == 303 and response.location.endswith("/schedule/")
     assert "2 work orders created." in office.get("/schedule/").text
 
@@ -35,13 +35,13 @@ def test_the_office_creates_one_work_order_per_location_from_the_due_list_and_ne
     assert {o.status for o in orders} == {"open"}
     assert len(audit_entries(app, acme, "work_order.created")) == 2
 
-    again = office.submit("/work-orders/from-due", {"devices": [str(due[0].id)]}, follow_redirects=True)
+    again = office.submit("/due/plan", {"devices": [str(due[0].id)]}, follow_redirects=True)
     assert "0 work orders created." in again.text and due[0].serial in again.text
     assert len(work_orders_of(app, acme)) == 2
 
 
 def test_choosing_nothing_on_the_due_list_says_so(office, acme):
-    response = office.submit("/work-orders/from-due", {}, follow_redirects=True)
+    response = office.submit("/due/plan", {}, follow_redirects=True)
     assert "Choose at least one device" in response.text
 
 
@@ -102,7 +102,7 @@ def test_technicians_and_other_roles_cannot_reach_work_orders(login, acme, plann
         browser = login(acme, role)
         assert browser.get("/work-orders/").status_code == 403
         assert browser.get(f"/work-orders/{order.id}").status_code == 403
-        assert browser.submit("/work-orders/from-due", {"devices": []}).status_code == 403
+        assert browser.submit("/due/plan", {"devices": []}).status_code == 403
 
 
 def test_work_orders_from_the_due_list_can_be_booked_at_once_spread_over_the_technicians(
@@ -111,7 +111,7 @@ def test_work_orders_from_the_due_list_can_be_booked_at_once_spread_over_the_tec
     factory.member(acme.id, "technician", certification_expires_on=TODAY)  # lapsed by then: never chosen
     due = [records.device(acme, install_date=TODAY - dt.timedelta(days=400)) for _ in range(3)]
     day = TODAY + dt.timedelta(days=8)
-    response = office.submit("/work-orders/from-due", {"devices": [str(d.id) for d in due],
+    response = office.submit("/due/plan", {"devices": [str(d.id) for d in due],
                                                        "book_on": day.isoformat(), "technician": "auto"})
     assert response.status_code == 303 and "week=" in response.location
     assert f"3 work orders created and booked on {day:%b %-d}." in office.get(response.location).text
@@ -122,7 +122,7 @@ def test_work_orders_from_the_due_list_can_be_booked_at_once_spread_over_the_tec
     assert per_technician == [1, 2] and {o.status for o in work_orders_of(app, acme)} == {"scheduled"}
 
     more = records.device(acme, install_date=TODAY - dt.timedelta(days=400))
-    past = office.submit("/work-orders/from-due", {"devices": [str(more.id)], "book_on": "2020-01-01",
+    past = office.submit("/due/plan", {"devices": [str(more.id)], "book_on": "2020-01-01",
                                                    "technician": str(second.user_id)}, follow_redirects=True)
     assert "No work orders created. That day is in the past" in past.text
     assert len(work_orders_of(app, acme)) == 3

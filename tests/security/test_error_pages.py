@@ -3,7 +3,7 @@ import re
 
 import sqlalchemy as sa
 
-from flowtrack.auth.permissions import public
+from flowtrack.core.permissions import public
 from flowtrack.models.exports import Export
 
 # What a leaking error page would show: tracebacks, exception names, framework pages, source paths, SQL.

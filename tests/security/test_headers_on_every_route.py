@@ -2,7 +2,7 @@
 import pytest
 from flask import url_for
 
-from flowtrack.auth import permissions
+from flowtrack.core import permissions
 from flowtrack.reminders.links import opt_out_token
 from tests.customers.factories import Records
 from tests.foundation.test_cross_tenant import OBJECT_URLS

@@ -1,0 +1,44 @@
+"""The company itself: creating one, its time zone and today, and its own settings."""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.models.companies import Company, CompanySettings
+
+DEFAULT_LEAD_DAYS = (60, 30)  # reminders go out this many days before a test is due
+
+
+def create_company(session: so.Session, name: str, *, timezone: str = "America/Los_Angeles",
+                   plan: str = "professional") -> Company:
+    """A new tenant (service role: no tenant exists yet to authorize it)."""
+    company = Company(name=name, timezone=timezone, plan=plan)
+    session.add(company)
+    session.flush()
+    audit.record(session, "company.created", entity_type="company", entity_id=company.id, company_id=company.id,
+                 changes=audit.changes_between(None, {"name": name, "timezone": timezone, "plan": plan}))
+    return company
+
+
+def company_timezone(session: so.Session) -> zoneinfo.ZoneInfo:
+    """The company's time zone: the one its people's dates and times are meant in."""
+    company = session.info.get("company")  # a request's session holds the signed-in company's row
+    return zoneinfo.ZoneInfo(company.timezone if company is not None else session.scalar(sa.select(Company.timezone)))
+
+
+def company_today(session: so.Session) -> dt.date:
+    """Today where the company is (dates typed by its people are theirs, not the server's)."""
+    return dt.datetime.now(company_timezone(session)).date()
+
+
+def settings_of(session: so.Session) -> CompanySettings:
+    """The company's settings; the defaults (not yet saved) when nobody changed them. Add the object to the
+    session to save a change."""
+    found = session.scalar(sa.select(CompanySettings))
+    return found or CompanySettings(company_id=session.info.get("company_id"), reminders_enabled=True,
+                                    reminder_lead_days=list(DEFAULT_LEAD_DAYS), remind_when_overdue=True,
+                                    tax_rate_bp=0, payment_terms_days=30)

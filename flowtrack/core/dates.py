@@ -1,0 +1,38 @@
+"""Dates and times as people read them, in their company's time zone.
+
+Moments are stored in UTC; `date`, `local_time` and `clock` take the zone to show a moment in and refuse to
+guess it. A calendar day (a `date`: a due date, an invoice date) is the same everywhere and needs none.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+
+def _zone(zone: str | dt.tzinfo) -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
+
+
+def _local(value: dt.datetime | dt.date, zone: str | dt.tzinfo | None) -> dt.datetime | dt.date:
+    if isinstance(value, dt.datetime):
+        if zone is None:
+            raise ValueError("a moment is shown in the company's time zone: pass it")
+        return value.astimezone(_zone(zone))
+    return value
+
+
+def date(value: dt.datetime | dt.date, zone: str | dt.tzinfo | None = None, *, long: bool = False) -> str:
+    """A day as people read it: "Dec 7, 2026" ("December 7, 2026" with long=True); a moment in the given zone."""
+    day = _local(value, zone)
+    return f"{day:%B} {day.day}, {day.year}" if long else f"{day:%b} {day.day}, {day.year}"
+
+
+def local_time(value: dt.datetime, zone: str | dt.tzinfo) -> str:
+    """A moment as people of the company read it: "July 30, 2026 at 04:00 PDT"."""
+    local = value.astimezone(_zone(zone))
+    return f"{local:%B} {local.day}, {local:%Y} at {local:%H:%M %Z}"
+
+
+def clock(moment: dt.datetime, zone: str | dt.tzinfo) -> str:
+    """The wall-clock time of a moment in the company's zone: "09:30"."""
+    return f"{moment.astimezone(_zone(zone)):%H:%M}"

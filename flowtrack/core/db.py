@@ -1,0 +1,205 @@
+"""Engines, sessions and the tenant context.
+
+Two independent layers keep companies apart:
+
+1. The application layer: a session bound to a company adds
+   `company_id = <that company>` to every ORM query on a tenant model, and
+   stamps new tenant rows with the company (refusing any other).
+2. The database layer: every transaction of a session that carries a login
+   token starts with `set_config('app.session_token', <token>, true)`;
+   row-level security policies compare `company_id` with `auth_company_id()`,
+   which maps the token's hash to an unexpired, unrevoked session. The setting
+   is transaction-local, so a pooled connection never carries a tenant into
+   the next request, and no token means no rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import uuid
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import psycopg
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from psycopg import pq
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+
+class Base(so.DeclarativeBase):
+    type_annotation_map = {
+        uuid.UUID: UUID(as_uuid=True),
+        dt.datetime: sa.DateTime(timezone=True),
+        # A Python None is SQL NULL, not the JSON value null (the sweep relies on IS NULL).
+        dict[str, Any]: JSONB(none_as_null=True),
+    }
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def insert_all(session: so.Session, records: list) -> None:
+    """INSERT new ORM objects of one model, their ids already set, in batched statements that read nothing
+    back: thousands of rows in a fraction of the time flushing them as objects takes. The objects stay
+    outside the session."""
+    if not records:
+        return
+    company_id = session.info.get("company_id")
+    if company_id is not None and isinstance(records[0], TenantScoped):
+        for record in records:
+            _stamp(record, company_id)
+    keys = {attr.key for attr in sa.inspect(type(records[0])).column_attrs}
+    session.execute(sa.insert(type(records[0])), [{k: v for k, v in vars(r).items() if k in keys} for r in records])
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class TenantScoped:
+    """Mixin for tables that belong to one company (row-level security applies)."""
+
+    company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), index=True)
+
+
+class TenantRoot:
+    """Mixin for the tenant table itself, whose own id is the company: a session bound to a company sees only
+    that row."""
+
+    id: so.Mapped[uuid.UUID]
+
+
+def token_hash(token: str) -> bytes:
+    """What the sessions table stores for a login token (the same as SQL's sha256(convert_to(token, 'UTF8')))."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Database:
+    """The app-role and service-role engines and their session factories."""
+
+    def __init__(self, app_url: str, service_url: str, *, tenant_app_filter: bool = True):
+        self.app_engine = sa.create_engine(app_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        event.listen(self.app_engine, "rollback", _rollback_keeping_prepared_statements)
+        self.service_engine = sa.create_engine(service_url, pool_pre_ping=True, pool_size=3, max_overflow=5)
+        self._app_sessions = so.sessionmaker(self.app_engine, expire_on_commit=False)
+        self._service_sessions = so.sessionmaker(self.service_engine, expire_on_commit=False)
+        # Tests turn this off to prove that row-level security alone isolates tenants.
+        self.tenant_app_filter = tenant_app_filter
+
+    def app_session(self, token: str | None = None) -> so.Session:
+        """A session as the app role; rows are visible only with a valid login token."""
+        session = self._app_sessions()
+        session.info["session_token"] = token
+        session.info["tenant_app_filter"] = self.tenant_app_filter
+        return session
+
+    def service_session(self) -> so.Session:
+        """A session as the service role, which bypasses RLS. For sign-up, login, webhooks and the sweep only."""
+        session = self._service_sessions()
+        session.info["service"] = True
+        return session
+
+    @contextmanager
+    def service(self) -> Iterator[so.Session]:
+        session = self.service_session()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.app_engine.dispose()
+        self.service_engine.dispose()
+
+
+def bind_company(session: so.Session, company_id: uuid.UUID) -> None:
+    """Bind the application-layer tenant filter of a session to one company."""
+    session.info["company_id"] = company_id
+
+
+SET_TOKEN = b"SELECT set_config('app.session_token', %s, true)"
+
+
+@event.listens_for(so.Session, "after_begin")
+def _set_tenant_token(session: so.Session, transaction, connection) -> None:
+    token = session.info.get("session_token")
+    if not token:
+        return
+    driver = connection.connection.driver_connection
+    pgconn = driver.pgconn
+    statement = SET_TOKEN % pq.Escaping(pgconn).escape_literal(token.encode())
+    with driver.lock:
+        if pgconn.transaction_status == pq.TransactionStatus.IDLE and not driver.autocommit:
+            # psycopg would send its BEGIN alone and wait for the answer; sending BEGIN and the token as one
+            # simple-protocol message opens the transaction with the token set in a single round trip.
+            statement = b"BEGIN; " + statement
+        result = pgconn.exec_(statement)
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        # The transaction (if opened) is now aborted, so nothing runs in it without the token.
+        raise psycopg.OperationalError("could not set the session token: "
+                                       + result.error_message.decode(errors="replace"))
+
+
+def _rollback_keeping_prepared_statements(connection: sa.Connection) -> None:
+    """Roll back through libpq, ahead of psycopg, which then finds nothing to do.
+
+    psycopg forgets its prepared statements at every rollback (in case the transaction changed the schema),
+    and every request ends with one, so no statement was ever prepared: each was parsed, rewritten for
+    row-level security and planned anew. The app role changes no schema, and prepared statements outlive a
+    rollback on the server, so they stay valid.
+    """
+    if connection.invalidated:
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a live, not invalidated, connection
+    with driver.lock:
+        if driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            # Should it fail (a broken connection), psycopg's own rollback runs next and reports it.
+            driver.pgconn.exec_(b"ROLLBACK")
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_criteria(company_id: uuid.UUID) -> tuple:
+    """The loader options that confine ORM statements to one company.
+
+    Built once per company: making a lambda criterion costs SQLAlchemy more than the rest of a small query.
+    The options are immutable, so every session of the company shares them.
+    """
+    return (
+        so.with_loader_criteria(TenantScoped, lambda cls: cls.company_id == company_id, include_aliases=True),
+        so.with_loader_criteria(TenantRoot, lambda cls: cls.id == company_id, include_aliases=True),
+    )
+
+
+@event.listens_for(so.Session, "do_orm_execute")
+def _filter_by_company(state: so.ORMExecuteState) -> None:
+    session = state.session
+    company_id = session.info.get("company_id")
+    if company_id is None or not session.info.get("tenant_app_filter", True):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return
+    state.statement = state.statement.options(*_tenant_criteria(company_id))
+
+
+@event.listens_for(so.Session, "before_flush")
+def _stamp_company(session: so.Session, flush_context, instances) -> None:
+    company_id = session.info.get("company_id")
+    if company_id is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, TenantScoped):
+            _stamp(obj, company_id)
+
+
+def _stamp(obj: TenantScoped, company_id: uuid.UUID) -> None:
+    if obj.company_id is None:
+        obj.company_id = company_id
+    elif obj.company_id != company_id:
+        raise PermissionError("refusing to write a row of another company")

@@ -1,0 +1,68 @@
+"""Background jobs: enqueue (after commit), look up a company's job, and report its progress.
+
+A job that acts for one company runs in `flowtrack.companies.jobs.company_session`, under row-level security.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from flowtrack.core.db import Database, bind_company
+
+
+def queue_name(app=None) -> str:
+    return (app or current_app).config["QUEUE_NAME"]
+
+
+def get_queue() -> Queue:
+    return Queue(queue_name(), connection=current_app.extensions["flowtrack.redis"])
+
+
+def enqueue_for_company(func: Callable, company_id: uuid.UUID, *args: Any, description: str = "",
+                        **kwargs: Any) -> Job:
+    """Queue work for one company. Commit what the job needs before calling this."""
+    return get_queue().enqueue(
+        func, str(company_id), *args, **kwargs,
+        meta={"company_id": str(company_id), "progress": 0, "description": description},
+        result_ttl=24 * 3600, failure_ttl=24 * 3600, job_timeout=3600,
+    )
+
+
+def fetch_company_job(job_id: str, company_id: uuid.UUID) -> Job | None:
+    """A job of this company, or None (also for another company's job id)."""
+    try:
+        job = Job.fetch(job_id, connection=current_app.extensions["flowtrack.redis"])
+    except (NoSuchJobError, ValueError):
+        return None
+    return job if job.meta.get("company_id") == str(company_id) else None
+
+
+class ProgressRow:
+    """Writes a job's progress into its row on short transactions of its own, beside the long one doing the work,
+    so the page polling that row sees the progress before the work commits."""
+
+    def __init__(self, job_session: so.Session, company_id: uuid.UUID, row: sa.Update, db: Database | None = None):
+        db = db or current_app.extensions["flowtrack.db"]
+        self.session = db.app_session(job_session.info["session_token"])
+        bind_company(self.session, company_id)
+        self.row = row
+
+    def write(self, **values) -> None:
+        self.session.execute(self.row.values(**values))
+        self.session.commit()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def set_progress(job: Job | None, percent: int) -> None:
+    if job is not None:
+        job.meta["progress"] = max(0, min(100, int(percent)))
+        job.save_meta()

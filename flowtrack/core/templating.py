@@ -1,0 +1,44 @@
+"""What every template may use: one set of filters and globals, registered once by `init_app`."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from flask import Flask
+from flask_login import current_user
+from htmx_flask import request as htmx_request
+
+from flowtrack.core import menu, permissions
+from flowtrack.core.dates import clock, date, local_time
+from flowtrack.core.money import format_cents
+
+
+def is_fragment() -> bool:
+    """Answer with the partial HTMX swaps in: an HTMX request, but not its reload of a page from history
+    (which needs the whole document)."""
+    return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
+
+
+def permission_check(role: str | None) -> Callable[[str], bool]:
+    """`can(...)` for templates: whether this role may do that. A permission no role has is a typo and raises,
+    rather than silently hiding a button."""
+    def can(permission: str) -> bool:
+        if permission not in permissions.ALL_PERMISSIONS:
+            raise KeyError(f"no such permission: {permission!r}")
+        return role is not None and permissions.allowed(role, permission)
+    return can
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(format_cents, "money")
+    app.add_template_filter(date, "date")
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(clock, "clock")
+    app.add_template_global(dt.timedelta, "timedelta")
+    app.add_template_global(menu.menu_for, "menu_for")
+
+    @app.context_processor
+    def _permission_check():
+        # The role is read once: list pages ask `can(...)` on every row, and each look at current_user costs.
+        return {"can": permission_check(current_user.role if getattr(current_user, "is_authenticated", False)
+                                        else None)}

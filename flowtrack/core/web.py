@@ -1,0 +1,163 @@
+"""Per-request plumbing: the tenant-bound DB session, permission checks (deny by default), security headers and error pages."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from flowtrack.core import permissions
+from flowtrack.core.db import Database
+from flowtrack.core.extensions import compress, login_manager
+from flowtrack.core.templating import is_fragment
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+    "object-src 'none'"
+)
+
+
+def get_db() -> Database:
+    return current_app.extensions["flowtrack.db"]
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if is_fragment():
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = url_for("auth.login")
+        return response
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def open_db_session() -> None:
+    """The request's app-role session, carrying the login token (opened once, on first need)."""
+    if "db" not in g:
+        g.db = get_db().app_session(token=session.get("sid"))
+
+
+def _enforce_permission():
+    """Refuse by default: a view must declare a permission (or be public)."""
+    if request.endpoint is None:
+        return None  # 404 / 405 are answered by Flask
+    if request.endpoint in permissions.PUBLIC_ENDPOINTS:
+        return None
+    needed = permissions.declared_permission(current_app.view_functions.get(request.endpoint))
+    if needed is None:
+        return render_error(403)
+    if needed == permissions.PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not permissions.allowed(current_user.role, needed):
+        return render_error(403)
+    return None
+
+
+def _close_db_session(_exc) -> None:
+    db_session = g.pop("db", None)
+    if db_session is not None:
+        db_session.close()
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["ENV_NAME"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    # Pages answer a full document or an HTMX fragment for the same URL; caches must tell them apart.
+    response.vary.add("HX-Request")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _compress_static_files(response):
+    """Static files only. Pages carry the CSRF token and some echo what was typed (a search), so a compressed
+    page would let an attacker who can add text to it guess the token by its length (BREACH)."""
+    if request.endpoint == "static":
+        return compress.after_request(response)
+    return response
+
+
+ERROR_TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Wrong kind of request",
+    410: "No longer available",
+    413: "Upload too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def render_error(status: int, message: str | None = None):
+    title = ERROR_TITLES.get(status, "Error")
+    template = "errors/_error.html" if is_fragment() else "errors/error.html"
+    try:
+        return render_template(template, status=status, title=title, message=message), status
+    except Exception:
+        # The layout needs the signed-in user, hence the database; when that is what failed, a page
+        # rendered without the context processors (which load the user) still answers.
+        current_app.logger.exception("error page %s could not render the layout", status)
+        page = current_app.jinja_env.get_template("errors/standalone.html")
+        return page.render(status=status, title=title, message=message), status
+
+
+def _handle_http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    message = None
+    if isinstance(error, CSRFError):
+        message = "Your form expired or was sent from another page. Reload the page and try again."
+    elif error.code == 429:
+        message = "Too many attempts. Wait a little and try again."
+    response = make_response(render_error(error.code, message))
+    # What the exception says besides its page: Allow on a 405, Retry-After where given.
+    response.headers.extend((name, value) for name, value in error.get_headers() if name.lower() != "content-type")
+    return response
+
+
+def _handle_unexpected(error: Exception):
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(500)
+
+
+def _require_https():
+    """In production a plain-HTTP request is sent to the same URL over HTTPS, before anything else runs."""
+    if request.is_secure or current_app.config["ENV_NAME"] != "production":
+        return None
+    if request.endpoint == "home.healthz":
+        return None  # load balancers probe it over plain HTTP inside the network; it shows no data
+    # 308 keeps the method and body of a form post; GETs get the widely cached 301.
+    code = 301 if request.method in ("GET", "HEAD") else 308
+    return redirect(request.url.replace("http://", "https://", 1), code=code)
+
+
+def init_app(app: Flask) -> None:
+    hops = app.extensions["flowtrack.settings"].proxy_fix
+    if hops:
+        # The client's address and scheme as the trusted proxies saw them; X-Forwarded-Host is not
+        # trusted, since a proxy that does not set it would pass on whatever the client sent.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap it
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+    # First of all before-request hooks, ahead of the CSRF check and rate limits the extensions added.
+    app.before_request_funcs.setdefault(None, []).insert(0, _require_https)
+    app.before_request(open_db_session)
+    app.before_request(_enforce_permission)
+    app.teardown_request(_close_db_session)
+    app.after_request(_security_headers)
+    app.after_request(_compress_static_files)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+

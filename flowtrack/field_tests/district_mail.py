@@ -1,0 +1,87 @@
+"""Test reports emailed to the water district, for districts that ask for them that way (`District.email_reports`).
+
+The PDF goes into the storage backend first (a failed insert leaves an unused file, never a message without its
+attachment) and the outbox row names it; the outbox delivers it like any other mail, after commit.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from flowtrack.audit import services as audit
+from flowtrack.core.storage import FileStorage
+from flowtrack.field_tests import report
+from flowtrack.models.customers import CustomerLocation, Device, District
+from flowtrack.models.field_tests import ReportStatus, TestRecord, TestResult
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.notifications import services as notifications
+
+
+class ReportNotSent(Exception):
+    """Why a report cannot be emailed to the district now (shown to the office)."""
+
+
+def district_of(session: so.Session, record: TestRecord) -> District | None:
+    """The water district of the tested device's location, if it has one."""
+    return session.scalar(sa.select(District)
+                          .join(CustomerLocation, CustomerLocation.district_id == District.id)
+                          .join(Device, Device.location_id == CustomerLocation.id)
+                          .where(Device.id == record.device_id))
+
+
+def wants_reports(district: District | None) -> bool:
+    return district is not None and district.email_reports and bool(district.report_email)
+
+
+def report_key(record: TestRecord) -> str:
+    return f"{record.company_id}/reports/{record.id}.pdf"
+
+
+def email_report(session: so.Session, record: TestRecord, district: District, company_name: str, pdf: bytes,
+                 storage: FileStorage, *, again: bool = False) -> NotificationEmail:
+    """Queue the printed report for the district, as an attachment, and audit it."""
+    storage.put(report_key(record), pdf, "application/pdf")
+    facts = record.facts
+    device, result = facts["device"], TestResult(record.result).label.upper()
+    subject = f"Backflow test report: {device['type']} {device['serial']}, {result} ({facts['location']})"
+    email = notifications.send_email(
+        session, district.report_email, subject, _body(record, district, company_name, result),
+        attachment=notifications.Attachment(report_key(record), report.download_name(record), "application/pdf"))
+    changes = {"to": email.to_address, "email_id": str(email.id), "status": email.status, "district": district.name}
+    audit.record(session, "test_report.emailed", entity_type="test_record", entity_id=record.id,
+                 changes={**changes, "again": True} if again else changes)
+    return email
+
+
+def email_report_again(session: so.Session, record: TestRecord, company_name: str, reports_dir: Path,
+                       storage: FileStorage) -> NotificationEmail:
+    """Send a printed report to the district once more (it was lost, or the district's address changed)."""
+    district = district_of(session, record)
+    if not wants_reports(district):
+        raise ReportNotSent("This device's district does not take reports by email.")
+    path = report.report_path(reports_dir, record)
+    if record.report_status != ReportStatus.done.value or not path.exists():
+        raise ReportNotSent("The report is not printed yet.")
+    if record.amended_by_id is not None:
+        raise ReportNotSent("This test was amended; send the amended report instead.")
+    return email_report(session, record, district, company_name, path.read_bytes(), storage, again=True)
+
+
+def _body(record: TestRecord, district: District, company_name: str, result: str) -> str:
+    facts = record.facts
+    device = facts["device"]
+    lines = [
+        f"{company_name} sends {district.name} the report of a backflow prevention assembly test.",
+        "",
+        f"Assembly: {device['type']} {device['manufacturer']} {device.get('model') or ''}".rstrip()
+        + f", serial {device['serial']}",
+        f"Location: {facts['location']} ({facts['customer']})",
+        f"Tester: {facts['tester']}, certification {facts['certification_number']}",
+        f"Result: {result}",
+    ]
+    if record.amends_id is not None:
+        lines.append(f"This report amends an earlier one: {record.amendment_reason}")
+    lines += ["", "The signed report is attached as a PDF."]
+    return "\n".join(lines)

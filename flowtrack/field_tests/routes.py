@@ -1,0 +1,235 @@
+"""Field tests: the technician's test form with live pass/fail, a test's page, and its report PDF."""
+import uuid
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from flowtrack.audit import services as audit
+from flowtrack.core.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
+from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.storage import StoredFileMissing, file_storage
+from flowtrack.devices import services as devices
+from flowtrack.field_tests import district_mail, report, rules, services
+from flowtrack.field_tests.forms import FieldTestForm
+from flowtrack.field_tests.tasks import render_test_report, storage_dir
+from flowtrack.models.companies import Company
+from flowtrack.models.customers import Device
+from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
+from flowtrack.photos import services as photos
+
+bp = Blueprint("testing", __name__)
+
+
+@bp.app_template_filter("test_result")
+def result_label(value: str) -> str:
+    return TestResult(value).label
+
+
+def _timezone() -> str:
+    return g.db.get(Company, current_user.company_id).timezone
+
+
+def _device(device_id: uuid.UUID) -> Device:
+    device = devices.device_with_place(g.db, device_id, technician_user_id=own_work_of(current_user))
+    if device is None:
+        abort(404)
+    return device
+
+
+def _test(test_id: uuid.UUID):
+    record = services.get_test(g.db, test_id, own_work_of(current_user))
+    if record is None:
+        abort(404)
+    return record
+
+
+def _form(data: dict | None = None) -> FieldTestForm:
+    form = FieldTestForm(data=data)
+    form.gauge_id.choices = [("", "Choose…")] + [
+        (str(gauge.id), f"{gauge.make} {gauge.serial} (calibration due {gauge.calibration_due_on:%b %-d, %Y})")
+        for gauge in services.usable_gauges(g.db)]
+    return form
+
+
+def _ids(values: list[str]) -> list[uuid.UUID]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue  # not one of ours: nothing to attach
+    return ids
+
+
+def _submission(form: FieldTestForm, device: Device) -> services.Submission:
+    """What was typed, whether or not it is complete (the live check judges half-filled forms too)."""
+    gauge_ids = _ids([form.gauge_id.data] if form.gauge_id.data else [])
+    return services.Submission(
+        test_type=form.test_type.data or "", gauge_id=gauge_ids[0] if gauge_ids else None,
+        line_pressure_psi=form.line_pressure_psi.data if not form.line_pressure_psi.errors else None,
+        shutoff1_tight={"yes": True, "no": False}.get(form.shutoff1_tight.data),
+        readings=services.readings_from(request.form, device.device_type),
+        repairs=list(form.repairs.data or []),
+        retest_readings=services.readings_from(request.form, device.device_type, services.RETEST_PREFIX),
+        notes=form.notes.data, photo_ids=_ids(request.form.getlist("photo_id")),
+        technician_signature=request.form.get("technician_signature"),
+        customer_signature=request.form.get("customer_signature"),
+        customer_signer_name=request.form.get("customer_signer_name"))
+
+
+def _form_page(device: Device, form: FieldTestForm, status: int, errors: dict | None = None, verdict=None,
+               amending=None, typed: dict | None = None):
+    errors = errors or {}
+    retest_open = bool(form.repairs.data) or any(
+        name.startswith(services.RETEST_PREFIX) and (value or name in errors) for name, value in request.form.items())
+    return render_template("testing/new.html", device=device, form=form, errors=errors, verdict=verdict,
+                           retest_open=retest_open, amending=amending, timezone=_timezone(),
+                           customer_signature_required=services.customer_signature_required(g.db, device),
+                           waiting_photos=photos.waiting_photos(g.db, device.id, _ids(request.form.getlist("photo_id"))),
+                           keys=rules.required_readings(device.device_type), is_psid=rules.is_psid,
+                           labels=report.READING_LABELS, typed=request.form if typed is None else typed), status
+
+
+@bp.route("/devices/<uuid:device_id>/tests/new", methods=["GET", "POST"])
+@requires(TESTS_RECORD)
+def new_test(device_id: uuid.UUID):
+    """The test form, shaped by the assembly type; submitting records the test and locks it."""
+    device = _device(device_id)
+    form = _form()
+    if not form.is_submitted():
+        return _form_page(device, form, 200)
+    form.validate()
+    submission = _submission(form, device)
+    try:
+        if form.errors:
+            raise services.TestRefused({name: messages[0] for name, messages in form.errors.items()})
+        record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage())
+    except services.TestRefused as refused:
+        return _refused_page(device, form, submission, refused)
+    return _submitted(record)
+
+
+def _refused_page(device: Device, form: FieldTestForm, submission: services.Submission,
+                  refused: services.TestRefused, amending=None):
+    g.db.rollback()
+    verdict = services.judge(device, submission, services.district_thresholds(g.db, device)) \
+        if submission.test_type in {t.value for t in TestType} else None
+    return _form_page(device, form, 422, refused.errors, verdict, amending)
+
+
+def _submitted(record):
+    g.db.commit()
+    enqueue_for_company(render_test_report, current_user.company_id, str(record.id), description="test report")
+    return redirect(url_for("testing.detail", test_id=record.id), code=303)
+
+
+@bp.route("/tests/<uuid:test_id>/amend", methods=["GET", "POST"])
+@requires(TESTS_RECORD)
+def amend(test_id: uuid.UUID):
+    """Correct a submitted test: the form starts from what was recorded; the original is kept as it was."""
+    original = _test(test_id)
+    newer = services.amendment_of(g.db, original.id)
+    if newer is not None:
+        flash("This test has been amended already; this is its newest version.", "info")
+        return redirect(url_for("testing.amend", test_id=newer.id), code=303)
+    device = original.device
+    if request.method == "GET":
+        return _form_page(device, _form(services.form_values(original)), 200, amending=original,
+                          typed=services.typed_readings(original))
+    form = _form()
+    form.validate()
+    submission = _submission(form, device)
+    try:
+        if form.errors:
+            raise services.TestRefused({name: messages[0] for name, messages in form.errors.items()})
+        record = services.amend_test(g.db, original, current_user.user_id, submission,
+                                     request.form.get("amendment_reason"))
+    except services.TestRefused as refused:
+        return _refused_page(device, form, submission, refused, amending=original)
+    flash("Amendment saved; the original test is kept as it was.", "success")
+    return _submitted(record)
+
+
+@bp.post("/devices/<uuid:device_id>/tests/check")
+@requires(TESTS_RECORD)
+def check(device_id: uuid.UUID):
+    """Live feedback while readings are typed: the same rules the submission is judged by."""
+    device = _device(device_id)
+    form = _form()
+    form.validate()
+    submission = _submission(form, device)
+    if submission.test_type not in {t.value for t in TestType}:
+        abort(400)
+    verdict = services.judge(device, submission, services.district_thresholds(g.db, device))
+    return render_template("testing/_verdict.html", verdict=verdict, typed=request.form)
+
+
+@bp.get("/tests/")
+@requires(TESTS_VIEW)
+def index():
+    """Recent tests: the office sees everyone's, a technician their own."""
+    tests = services.recent_tests(g.db, own_work_of(current_user))
+    return render_template("testing/index.html", tests=tests, timezone=_timezone())
+
+
+@bp.get("/tests/<uuid:test_id>")
+@requires(TESTS_VIEW)
+def detail(test_id: uuid.UUID):
+    record = _test(test_id)
+    district = district_mail.district_of(g.db, record)
+    return render_template("testing/detail.html", record=record, device=record.device,
+                           emailed_district=district if district_mail.wants_reports(district) else None,
+                           amendment=services.amendment_of(g.db, record.id),
+                           amended=services.get_test(g.db, record.amends_id, own_work_of(current_user)) if record.amends_id else None,
+                           amended_by=services.person_name(g.db, record.amended_by_id),
+                           labels=report.READING_LABELS, keys=rules.required_readings(record.device.device_type),
+                           test_type=TestType(record.test_type).label, timezone=_timezone())
+
+
+@bp.post("/tests/<uuid:test_id>/district-email")
+@requires(DISTRICTS_MANAGE)
+def email_district_again(test_id: uuid.UUID):
+    """The office sends a printed report to the water district once more."""
+    record = _test(test_id)
+    try:
+        email = district_mail.email_report_again(g.db, record, g.db.get(Company, record.company_id).name,
+                                                 storage_dir(), file_storage())
+    except district_mail.ReportNotSent as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("testing.detail", test_id=record.id), code=303)
+    g.db.commit()
+    flash(f"The report is on its way to {email.to_address}.", "success")
+    return redirect(url_for("testing.detail", test_id=record.id), code=303)
+
+
+@bp.get("/tests/<uuid:test_id>/report")
+@requires(TESTS_VIEW)
+def report_status(test_id: uuid.UUID):
+    """The report's progress, polled by HTMX until it is ready."""
+    return render_template("testing/_report.html", record=_test(test_id))
+
+
+@bp.get("/tests/<uuid:test_id>/signatures/<any(technician, customer):signer>")
+@requires(TESTS_VIEW)
+def signature(test_id: uuid.UUID, signer: str):
+    key = getattr(_test(test_id), f"{signer}_signature_key")
+    if key is None:
+        abort(404)
+    try:
+        data = file_storage().get(key)
+    except StoredFileMissing:
+        abort(404)
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@bp.get("/tests/<uuid:test_id>/report.pdf")
+@requires(TESTS_VIEW)
+def report_pdf(test_id: uuid.UUID):
+    record = _test(test_id)
+    path = report.report_path(storage_dir(), record)
+    if record.report_status != ReportStatus.done.value or not path.exists():
+        abort(404)
+    audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id)
+    g.db.commit()
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=report.download_name(record))

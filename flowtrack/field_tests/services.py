@@ -1,0 +1,390 @@
+"""Field tests: judge readings as they are typed, record a submitted test, and find tests for the people allowed.
+
+A submitted test is final. The database holds it so: the app role may insert
+test records and mark their report's progress, never change what was measured
+(see migration 0007). The rules that judge readings live in `rules.py`; this
+module adds what the rules cannot know: who tested, with which kit, whether
+both were fit to test that day, and what the device's next due date becomes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql
+
+from flowtrack.audit import services as audit
+from flowtrack.companies import services as companies
+from flowtrack.core.db import utcnow
+from flowtrack.core.storage import FileStorage
+from flowtrack.devices import services as devices
+from flowtrack.field_tests import rules, signatures
+from flowtrack.models.accounts import Profile
+from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus, District, Gauge
+from flowtrack.models.field_tests import (
+    REPAIR_ACTIONS,
+    REPAIR_PARTS,
+    TestRecord,
+    TestResult,
+    TestType,
+    current_tests,
+    visible_tests,
+)
+from flowtrack.photos import services as photos
+from flowtrack.work_orders import services as work_orders
+
+RETEST_PREFIX = "retest_"
+READING_PREFIX = "r_"
+REPAIR_CHOICES = tuple(f"{action} {part}" for part in REPAIR_PARTS for action in REPAIR_ACTIONS)
+PAGE_SIZE = 50
+
+
+class TestRefused(Exception):
+    """The submission cannot be recorded; `errors` maps form fields to what to fix."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class Submission:
+    """What the technician entered, as plain values (the form's job is only to collect them)."""
+
+    test_type: str
+    gauge_id: uuid.UUID | None = None
+    line_pressure_psi: int | None = None
+    shutoff1_tight: bool | None = None
+    readings: dict[str, str] = field(default_factory=dict)
+    repairs: list[str] = field(default_factory=list)
+    retest_readings: dict[str, str] = field(default_factory=dict)
+    notes: str | None = None
+    photo_ids: list[uuid.UUID] = field(default_factory=list)
+    # Signature pads' PNG data URLs.
+    technician_signature: str | None = None
+    customer_signature: str | None = None
+    customer_signer_name: str | None = None
+
+
+@dataclass
+class Verdict:
+    """The rules' judgement of a (possibly half-typed) submission, for the live feedback and the record."""
+
+    initial: rules.Evaluation | None
+    retest: rules.Evaluation | None
+
+    @property
+    def final(self) -> rules.Evaluation | None:
+        return self.retest or self.initial
+
+    @property
+    def result(self) -> str:
+        return self.final.result if self.final else TestResult.removed.value
+
+
+def readings_from(form: Mapping[str, Any], assembly_type: str, prefix: str = "") -> dict[str, str]:
+    """The readings an assembly type needs, as typed (fields named `r_<key>`, or `retest_r_<key>`)."""
+    values = {}
+    for key in rules.required_readings(assembly_type):
+        raw = form.get(f"{prefix}{READING_PREFIX}{key}")
+        if raw is not None and str(raw).strip():
+            values[key] = str(raw).strip()
+    return values
+
+
+def district_thresholds(session: so.Session, device: Device) -> dict:
+    overrides = session.scalar(sa.select(District.threshold_overrides)
+                               .join(CustomerLocation, CustomerLocation.district_id == District.id)
+                               .where(CustomerLocation.id == device.location_id))
+    return overrides or {}
+
+
+def customer_signature_required(session: so.Session, device: Device) -> bool:
+    """Whether the device's district's form has a line the customer must sign."""
+    return bool(session.scalar(sa.select(District.requires_customer_signature)
+                               .join(CustomerLocation, CustomerLocation.district_id == District.id)
+                               .where(CustomerLocation.id == device.location_id)))
+
+
+def form_values(record: TestRecord) -> dict:
+    """A recorded test as the form's fixed fields hold it, for an amendment to start from."""
+    return {"test_type": record.test_type, "gauge_id": str(record.gauge_id) if record.gauge_id else "",
+            "line_pressure_psi": record.line_pressure_psi, "repairs": list(record.repairs), "notes": record.notes,
+            "shutoff1_tight": {True: "yes", False: "no"}.get(record.shutoff1_tight)}
+
+
+def typed_readings(record: TestRecord) -> dict[str, str]:
+    """A recorded test's readings under the form's field names (`r_<key>`, `retest_r_<key>`)."""
+    typed = {READING_PREFIX + key: str(value) for key, value in record.readings.items()}
+    typed.update({RETEST_PREFIX + READING_PREFIX + key: str(value)
+                  for key, value in (record.retest_readings or {}).items()})
+    return typed
+
+
+def person_name(session: so.Session, user_id: uuid.UUID | None) -> str | None:
+    if user_id is None:
+        return None
+    return session.scalar(sa.select(Profile.full_name).where(Profile.user_id == user_id))
+
+
+def judge(device: Device, submission: Submission, overrides: Mapping[str, object]) -> Verdict:
+    """Evaluate the readings, and the retest's when the first test failed and a retest was entered."""
+    if submission.test_type == TestType.removed_capped.value:
+        return Verdict(None, None)
+    initial = rules.evaluate(device.device_type, submission.readings, overrides)
+    retest = None
+    if initial.result == "fail" and submission.retest_readings:
+        retest = rules.evaluate(device.device_type, submission.retest_readings, overrides)
+    return Verdict(initial, retest)
+
+
+def usable_gauges(session: so.Session) -> list[Gauge]:
+    return list(session.scalars(sa.select(Gauge).order_by(Gauge.serial)))
+
+
+def record_test(session: so.Session, device: Device, technician_user_id: uuid.UUID, submission: Submission,
+                *, storage: FileStorage, today: dt.date | None = None) -> TestRecord:
+    """Record a submitted test, or raise TestRefused naming every problem at once."""
+    today = today or companies.company_today(session)
+    errors: dict[str, str] = {}
+    if device.status != DeviceStatus.active.value:
+        errors["device"] = "This device is no longer in service; test its replacement instead."
+    profile = session.scalar(sa.select(Profile).where(Profile.user_id == technician_user_id))
+    if profile is None or not profile.certification_valid_on(today):
+        errors["certification"] = (
+            f"Your tester certification expired on {profile.certification_expires_on:%b %-d, %Y}. "
+            "Renew it and ask the office to update your profile before you submit tests."
+            if profile is not None and profile.certification_expires_on else
+            "No tester certification is on file for you. Ask the office to add it before you submit tests.")
+    verdict, gauge = _judged(session, device, submission, today, errors)
+    drawn = _signatures(session, device, submission, errors)
+    if errors:
+        raise TestRefused(errors)
+
+    record = _new_record(session, device, submission, verdict, gauge, technician_id=technician_user_id,
+                         tested_at=utcnow(), facts=_facts(session, device, profile, gauge))
+    for signer, png in drawn.items():
+        key = signatures.signature_key(device.company_id, record.id, signer)
+        storage.put(key, png, "image/png")
+        setattr(record, f"{signer}_signature_key", key)
+    record.customer_signer_name = (submission.customer_signer_name or "").strip() or None if "customer" in drawn \
+        else None
+    _save(session, record, submission)
+    if record.result == TestResult.passed.value and (device.last_test_on is None or device.last_test_on <= today):
+        devices.update_device(session, device, last_test_on=today)
+    elif record.result == TestResult.removed.value:
+        devices.update_device(session, device, status=DeviceStatus.removed.value)
+    work_orders.note_test(session, record)
+    audit.record(session, "test.submitted", entity_type="test_record", entity_id=record.id,
+                 changes=audit.changes_between(None, _audited(record, device, gauge)))
+    return record
+
+
+def amend_test(session: so.Session, original: TestRecord, amended_by: uuid.UUID, submission: Submission,
+               reason: str | None) -> TestRecord:
+    """Correct a submitted test: a new record naming the original (which stays as it was), with who and why.
+
+    The tester, the time of the test and the signatures are the original's; the kit is judged against its
+    calibration on the day of the test, not today; the device's last passing test follows the correction.
+    """
+    device = original.device
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if not reason:
+        errors["amendment_reason"] = "Say what this amendment corrects."
+    elif len(reason) > 500:
+        errors["amendment_reason"] = "Keep the reason under 500 characters."
+    if amendment_of(session, original.id) is not None:
+        errors["amends"] = "This test has been amended already; amend its newest version."
+    tested_on = original.tested_at.astimezone(companies.company_timezone(session)).date()
+    verdict, gauge = _judged(session, device, submission, tested_on, errors)
+    if errors:
+        raise TestRefused(errors)
+
+    facts = dict(original.facts)
+    if gauge is not None:
+        facts["gauge"] = _gauge_facts(gauge)
+    record = _new_record(session, device, submission, verdict, gauge, technician_id=original.technician_id,
+                         tested_at=original.tested_at, facts=facts)
+    record.amends_id, record.amended_by_id, record.amendment_reason = original.id, amended_by, reason
+    record.technician_signature_key = original.technician_signature_key
+    record.customer_signature_key = original.customer_signature_key
+    record.customer_signer_name = original.customer_signer_name
+    try:
+        with session.begin_nested():  # two people amending the same test at once: the second one is told
+            _save(session, record, submission)
+    except sa.exc.IntegrityError:
+        raise TestRefused({"amends": "This test has just been amended by someone else; amend its newest "
+                                     "version."}) from None
+    _follow_correction(session, device, original, record, tested_on)
+    audit.record(session, "test.amended", entity_type="test_record", entity_id=record.id,
+                 changes={**audit.changes_between(_audited(original, device, original.gauge),
+                                                  _audited(record, device, gauge)),
+                          "amends": str(original.id), "reason": reason})
+    return record
+
+
+def _judged(session: so.Session, device: Device, submission: Submission, on: dt.date,
+            errors: dict[str, str]) -> tuple[Verdict | None, Gauge | None]:
+    """Check what was typed and judge the readings; problems go into `errors` under the form's field names."""
+    if submission.test_type not in {t.value for t in TestType}:
+        errors["test_type"] = "Choose the kind of test."
+    gauge = _check_gauge(session, device, submission, on, errors)
+    if submission.line_pressure_psi is not None and not 0 <= submission.line_pressure_psi <= 400:
+        errors["line_pressure_psi"] = "Line pressure is between 0 and 400 psi."
+    unknown = set(submission.repairs) - set(REPAIR_CHOICES)
+    if unknown:
+        errors["repairs"] = f"Unknown repair: {', '.join(sorted(unknown))}."
+    notes = (submission.notes or "").strip()
+    if len(notes) > 2000:
+        errors["notes"] = "Keep the notes under 2,000 characters."
+    if len(submission.photo_ids) > photos.MAX_PER_TEST:
+        errors["photos"] = f"A test can carry at most {photos.MAX_PER_TEST} photos."
+    verdict = judge(device, submission, district_thresholds(session, device)) if "test_type" not in errors else None
+    if verdict and verdict.initial and verdict.initial.errors:
+        errors.update({READING_PREFIX + k: v for k, v in verdict.initial.errors.items()})
+    if verdict and verdict.retest and verdict.retest.errors:
+        errors.update({RETEST_PREFIX + READING_PREFIX + k: v for k, v in verdict.retest.errors.items()})
+    return verdict, gauge
+
+
+def _signatures(session: so.Session, device: Device, submission: Submission, errors: dict[str, str]) -> dict:
+    """The drawn signatures as PNGs: the tester's always, the customer's where the district's form asks for it."""
+    drawn = {}
+    try:
+        drawn["technician"] = signatures.signature_png(submission.technician_signature,
+                                                       missing="Sign the test before you submit it.")
+    except ValueError as problem:
+        errors["technician_signature"] = str(problem)
+    if customer_signature_required(session, device) or (submission.customer_signature or "").strip():
+        try:
+            drawn["customer"] = signatures.signature_png(
+                submission.customer_signature, missing="The district's form asks for the customer's signature: "
+                                                       "have them sign here.")
+        except ValueError as problem:
+            errors["customer_signature"] = str(problem)
+        if not (submission.customer_signer_name or "").strip():
+            errors["customer_signer_name"] = "Write the name of the person who signed."
+        elif len(submission.customer_signer_name.strip()) > 200:
+            errors["customer_signer_name"] = "Keep the name under 200 characters."
+    return drawn
+
+
+def _new_record(session: so.Session, device: Device, submission: Submission, verdict: Verdict, gauge: Gauge | None,
+                *, technician_id: uuid.UUID, tested_at: dt.datetime, facts: dict) -> TestRecord:
+    return TestRecord(
+        id=uuid.uuid4(), company_id=device.company_id, device_id=device.id, technician_id=technician_id,
+        gauge_id=gauge.id if gauge else None, test_type=submission.test_type, tested_at=tested_at,
+        line_pressure_psi=submission.line_pressure_psi, shutoff1_tight=submission.shutoff1_tight,
+        readings=submission.readings, initial_result=verdict.initial.result if verdict.initial else None,
+        repairs=submission.repairs, retest_readings=submission.retest_readings if verdict.retest else None,
+        result=verdict.result, checks=[_check_json(c) for c in verdict.final.checks] if verdict.final else [],
+        facts=facts, notes=(submission.notes or "").strip() or None)
+
+
+def _save(session: so.Session, record: TestRecord, submission: Submission) -> None:
+    """Insert the record (final from here on) and bring the photos taken for it along."""
+    session.add(record)
+    session.flush()
+    photos.attach_to_test(photos.waiting_photos(session, record.device_id, submission.photo_ids), record.id)
+
+
+def _follow_correction(session: so.Session, device: Device, original: TestRecord, amendment: TestRecord,
+                       tested_on: dt.date) -> None:
+    """Keep the device's last passing test true after a correction changed whether the test passed."""
+    passed = TestResult.passed.value
+    if amendment.result == passed and original.result != passed:
+        if device.last_test_on is None or device.last_test_on < tested_on:
+            devices.update_device(session, device, last_test_on=tested_on)
+    elif original.result == passed and amendment.result != passed and device.last_test_on == tested_on:
+        zone = companies.company_timezone(session)
+        latest = session.scalar(current_tests().where(
+            TestRecord.device_id == device.id, TestRecord.result == passed, TestRecord.id != amendment.id)
+            .order_by(TestRecord.tested_at.desc()).limit(1))
+        devices.update_device(session, device,
+                              last_test_on=latest.tested_at.astimezone(zone).date() if latest else None)
+
+
+def _audited(record: TestRecord, device: Device, gauge: Gauge | None) -> dict:
+    return {"device": device.serial, "test_type": record.test_type, "result": record.result,
+            "initial_result": record.initial_result, "readings": record.readings,
+            "retest_readings": record.retest_readings, "repairs": record.repairs,
+            "gauge": gauge.serial if gauge else None, "notes": record.notes}
+
+
+def _check_gauge(session: so.Session, device: Device, submission: Submission, on: dt.date,
+                 errors: dict[str, str]) -> Gauge | None:
+    """The kit used: required for every test with readings in psid; refused once past its calibration due date."""
+    needs_gauge = submission.test_type != TestType.removed_capped.value and any(
+        rules.is_psid(key) for key in rules.required_readings(device.device_type))
+    gauge = session.get(Gauge, submission.gauge_id) if submission.gauge_id else None
+    if gauge is None:
+        if needs_gauge:
+            errors["gauge_id"] = "Choose the test kit you used."
+        return None
+    if gauge.calibration_due_on < on:
+        errors["gauge_id"] = (f"Test kit {gauge.serial} was due for calibration on {gauge.calibration_due_on:%b %-d, %Y}. "
+                              "Use a calibrated kit; readings from this one cannot be accepted.")
+    return gauge
+
+
+def _check_json(check: rules.CheckResult) -> dict:
+    return {"key": check.key, "label": check.label, "passed": check.passed, "reason": check.reason}
+
+
+def _facts(session: so.Session, device: Device, profile: Profile, gauge: Gauge | None) -> dict:
+    """What the report shows, frozen as it was when the test was submitted."""
+    location = session.get(CustomerLocation, device.location_id)
+    return {
+        "tester": profile.full_name, "certification_number": profile.certification_number,
+        "certification_expires_on": profile.certification_expires_on.isoformat(),
+        "gauge": None if gauge is None else _gauge_facts(gauge),
+        "device": {"type": device.device_type, "serial": device.serial, "manufacturer": device.manufacturer,
+                   "model": device.model, "size": device.size, "where_installed": device.where_installed},
+        "customer": location.customer.name, "location": location.one_line,
+        "district": location.district.name if location.district else None,
+        # A replacement's first test names the assembly it took the place of.
+        "replaces": [old.serial for old in devices.replaced_devices(session, device.id)],
+    }
+
+
+def _gauge_facts(gauge: Gauge) -> dict:
+    return {"make": gauge.make, "model": gauge.model, "serial": gauge.serial,
+            "last_calibrated_on": gauge.last_calibrated_on.isoformat(),
+            "calibration_due_on": gauge.calibration_due_on.isoformat()}
+
+
+# --- finding tests ----------------------------------------------------------------------------------------
+
+def get_test(session: so.Session, test_id: uuid.UUID, technician_user_id: uuid.UUID | None) -> TestRecord | None:
+    return session.scalar(visible_tests(technician_user_id).where(TestRecord.id == test_id)
+                          .options(so.joinedload(TestRecord.device), so.joinedload(TestRecord.gauge)))
+
+
+def amendment_of(session: so.Session, test_id: uuid.UUID) -> TestRecord | None:
+    """The record that corrects this one, if any."""
+    return session.scalar(sa.select(TestRecord).where(TestRecord.amends_id == test_id))
+
+
+def recent_tests(session: so.Session, technician_user_id: uuid.UUID | None, before: dt.datetime | None = None,
+                 limit: int = PAGE_SIZE) -> list[TestRecord]:
+    statement = visible_tests(technician_user_id, current_only=True).options(so.joinedload(TestRecord.device))
+    if before is not None:
+        statement = statement.where(TestRecord.tested_at < before)
+    return list(session.scalars(statement.order_by(TestRecord.tested_at.desc()).limit(limit)))
+
+
+def latest_certificates(session: so.Session, customer_id: uuid.UUID) -> list[TestRecord]:
+    """Each of a customer's devices' latest test with a finished report (for the customer portal)."""
+    latest = (current_tests().with_only_columns(TestRecord.id)
+              .join(Device, Device.id == TestRecord.device_id)
+              .join(CustomerLocation, CustomerLocation.id == Device.location_id)
+              .where(CustomerLocation.customer_id == customer_id, TestRecord.report_status == "done")
+              .ext(postgresql.distinct_on(TestRecord.device_id))
+              .order_by(TestRecord.device_id, TestRecord.tested_at.desc()))
+    return list(session.scalars(sa.select(TestRecord).where(TestRecord.id.in_(latest))
+                                .options(so.joinedload(TestRecord.device)).order_by(TestRecord.tested_at.desc())))

@@ -1,0 +1,244 @@
+"""The `flowtrack` command: dev, db upgrade, seed demo, worker, cron, audit verify, sweep."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
+
+from flowtrack import create_app
+from flowtrack.core.config import PROJECT_ROOT
+
+
+def _settings():
+    return current_app.extensions["flowtrack.settings"]
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
+def cli() -> None:
+    """FlowTrack administration."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+@cli.command(with_appcontext=False)  # it must start the embedded services before any app exists
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="Do not load the demo companies.")
+def dev(host: str, port: int, no_demo: bool) -> None:
+    """Run everything on this machine: database, Redis, migrations, demo data, web, worker and cron."""
+    from flowtrack.core import embedded
+    from flowtrack.ops import migrate, seed
+
+    instance = Path(os.environ.get("FLOWTRACK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = embedded.postgres_url(instance, on_exit="stop")
+        click.echo(f"Embedded PostgreSQL: data in {instance / 'pgdata'}")
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = embedded.redis_url(instance)
+        click.echo(f"Embedded Redis: data in {instance / 'redis.db'}")
+    app = create_app()
+    settings = app.extensions["flowtrack.settings"]
+    migrate.upgrade(settings.database_url)
+    if not no_demo:
+        seed.seed_demo(app.extensions["flowtrack.db"], production=settings.production,
+                       instance_path=settings.instance_path)
+        click.echo("Demo logins (password 'flowtrack-demo'):")
+        for login in seed.demo_logins():
+            click.echo(f"  {login}")
+    # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    children = [subprocess.Popen([sys.executable, "-m", "flowtrack.ops.cli", role]) for role in ("worker", "cron")]
+    click.echo(f"FlowTrack on http://{host}:{port}/ (Ctrl-C stops everything)")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        embedded.stop_redis()
+
+
+db_group = AppGroup("db", help="Database schema.")
+cli.add_command(db_group)
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="heads")
+def db_upgrade(revision: str) -> None:
+    """Create the roles and apply the migrations (uses the administrative DATABASE_URL)."""
+    from flowtrack.ops import migrate
+
+    migrate.upgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@cli.group("seed", cls=AppGroup, invoke_without_command=True)
+@click.option("--scale", type=click.Choice(["large"]), help="Build the large benchmark company with COPY.")
+@click.option("--audit-entries", default=1_000_000, show_default=True, help="With --scale large.")
+@click.option("--customers", default=20_000, show_default=True,
+              help="With --scale large: customers (with 1.25 locations and 2.5 devices each).")
+@click.pass_context
+@with_appcontext
+def seed_group(ctx: click.Context, scale: str | None, audit_entries: int, customers: int) -> None:
+    """Sample data: `seed demo`, or `seed --scale large` for benchmarks."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if scale != "large":
+        raise click.UsageError("say `flowtrack seed demo` or `flowtrack seed --scale large`")
+    if _settings().production:
+        raise click.ClickException("benchmark data is refused in production")
+    from flowtrack.ops.seed_large import seed_large
+
+    company_id = seed_large(current_app.extensions["flowtrack.db"], audit_entries=audit_entries, customers=customers,
+                            owner_url=_settings().database_url, echo=click.echo)
+    click.echo(f"large company {company_id} ready")
+
+
+@seed_group.command("demo")
+def seed_demo_command() -> None:
+    """Load the two demo companies (refused in production)."""
+    from flowtrack.ops import seed
+
+    settings = _settings()
+    if settings.production:
+        raise click.ClickException("demo data is refused in production")
+    created = seed.seed_demo(current_app.extensions["flowtrack.db"], production=settings.production,
+                             instance_path=settings.instance_path)
+    click.echo(f"created {len(created)} demo companies; logins: {', '.join(seed.demo_logins())}")
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run an RQ worker."""
+    from jobs import worker as rq_worker
+
+    rq_worker.run(current_app._get_current_object(), burst=burst)
+
+
+@cli.command()
+@with_appcontext
+def cron() -> None:
+    """Run the RQ cron scheduler (schedule in America/Los_Angeles time)."""
+    from jobs import cron as rq_cron
+
+    rq_cron.run(current_app._get_current_object())
+
+
+audit_group = AppGroup("audit", help="The tamper-evident audit log.")
+cli.add_command(audit_group)
+
+
+@audit_group.command("verify")
+@click.option("--company", "company_id", type=click.UUID, help="Only this company (default: all).")
+@click.option("--head", "expected_head", help="A chain head recorded earlier (export or log) that must still match.")
+def audit_verify(company_id: uuid.UUID | None, expected_head: str | None) -> None:
+    """Exit 0 when every chain verifies; otherwise name the first bad entry and exit 1."""
+    from flowtrack.audit.services import verify_chain
+    from flowtrack.models.companies import Company
+
+    failed = False
+    with current_app.extensions["flowtrack.db"].service() as session:
+        ids = [company_id] if company_id else session.scalars(sa.select(Company.id).order_by(Company.created_at)).all()
+        if company_id and session.get(Company, company_id) is None:
+            raise click.ClickException(f"no company {company_id}")
+        for cid in ids:
+            result = verify_chain(session, cid, expected_head=expected_head)
+            if result.ok:
+                click.echo(f"ok      {cid} entries={result.entries} head_seq={result.head_seq} head={result.head_hex}")
+            else:
+                failed = True
+                click.echo(f"BROKEN  {cid} first bad entry seq={result.bad_seq}: {result.problem}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@cli.command("sweep")
+@click.option("--dry-run", is_flag=True, help="Report what would be anonymized; change nothing.")
+@click.option("--now", "now_text", metavar="ISO-TIME",
+              help="Decide as if it were this time (default: now; UTC unless it names an offset). "
+                   "A future time is allowed only with --dry-run.")
+def sweep_command(dry_run: bool, now_text: str | None) -> None:
+    """Anonymize every company whose grace has expired (the daily 04:00 job); exit 1 if one failed."""
+    import datetime as dt
+
+    from flowtrack.lifecycle import anonymize
+
+    try:
+        now = dt.datetime.fromisoformat(now_text) if now_text else dt.datetime.now(dt.timezone.utc)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO time: {now_text!r}", param_hint="--now")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    try:
+        summary = anonymize.sweep(current_app.extensions["flowtrack.db"], now, dry_run=dry_run,
+                                  files_root=_settings().instance_path)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    for result in summary.results:
+        detail = result.reason or " ".join(f"{table}={count}" for table, count in result.counts.items())
+        click.echo(f"{result.status:<16}{result.company_id} {detail}")
+    click.echo(f"{'dry run' if dry_run else 'sweep'} at {now.isoformat()}: "
+               f"{len(summary.by_status('anonymized'))} anonymized, {len(summary.by_status('would_anonymize'))} "
+               f"would be, {len(summary.by_status('skipped'))} skipped, {len(summary.by_status('failed'))} failed")
+    sys.exit(1 if summary.by_status("failed") else 0)
+
+
+@cli.command("backup")
+@click.argument("out_file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(out_file: Path) -> None:
+    """Dump the whole database (pg_dump, custom format) to OUT_FILE."""
+    from flowtrack.ops import backup
+
+    backup.backup(_settings().database_url, out_file)
+    click.echo(f"backup written to {out_file} ({out_file.stat().st_size:,} bytes)")
+
+
+@cli.command("restore", with_appcontext=False)
+@click.argument("dump_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", "target_url", required=True, help="Admin URL of a new, empty database.")
+def restore_command(dump_file: Path, target_url: str) -> None:
+    """Restore a backup into a new, empty database."""
+    from flowtrack.ops import backup
+
+    try:
+        backup.restore(dump_file, target_url)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo("restored; now run: flowtrack smoke --database-url <that URL>")
+
+
+@cli.command("smoke", with_appcontext=False)
+@click.option("--database-url", envvar="DATABASE_URL", required=True, help="Admin URL of the deployment to check.")
+def smoke_command(database_url: str) -> None:
+    """Check a (restored) deployment: migrations, rows, a working session, audit chains."""
+    from flowtrack.ops import backup
+
+    report = backup.smoke(database_url)
+    for line in report.lines:
+        click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+def main() -> None:
+    cli(prog_name="flowtrack")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Apply the Alembic migrations with the administrative URL."""
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from flowtrack.core.config import PROJECT_ROOT
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,56 @@
+"""Roles, grants and row-level security: the pieces every migration reuses.
+
+New tenant tables call `tenant_table(name)` in their migration; a test walks
+the catalog and fails for any table with a `company_id` column that lacks
+ENABLE + FORCE row-level security and the four policies.
+"""
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+
+from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
+
+TENANT_PREDICATE = "company_id = (SELECT auth_company_id())"
+
+
+def _create_role(conn, name: str, attributes: str, password: str | None) -> None:
+    exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).scalar()
+    if not exists:
+        conn.execute(sa.text(f'CREATE ROLE "{name}" {attributes}'))
+    else:
+        conn.execute(sa.text(f'ALTER ROLE "{name}" {attributes}'))
+    if password:
+        # format() quotes the password as a literal; the raw driver call keeps it free of bind-parameter parsing.
+        statement = conn.execute(sa.text("SELECT format('ALTER ROLE %I PASSWORD %L', CAST(:n AS text), CAST(:p AS text))"),
+                                 {"n": name, "p": password}).scalar()
+        conn.connection.driver_connection.execute(statement)
+
+
+def ensure_roles(conn) -> None:
+    """Create the owner, app and service roles if missing (idempotent; roles are cluster-wide)."""
+    _create_role(conn, ROLE_OWNER, "NOLOGIN NOBYPASSRLS", None)
+    _create_role(conn, ROLE_APP, "LOGIN NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE",
+                 os.environ.get("FLOWTRACK_APP_DB_PASSWORD"))
+    _create_role(conn, ROLE_SERVICE, "LOGIN BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE",
+                 os.environ.get("FLOWTRACK_SERVICE_DB_PASSWORD"))
+    conn.execute(sa.text(f'GRANT "{ROLE_OWNER}" TO CURRENT_USER'))
+    database = conn.execute(sa.text("SELECT current_database()")).scalar()
+    conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO "{ROLE_APP}", "{ROLE_SERVICE}"'))
+    conn.execute(sa.text(f'GRANT USAGE, CREATE ON SCHEMA public TO "{ROLE_OWNER}"'))
+    conn.execute(sa.text(f'GRANT USAGE ON SCHEMA public TO "{ROLE_APP}", "{ROLE_SERVICE}"'))
+
+
+def tenant_table(op, table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE", key: str = "company_id") -> None:
+    """Turn on forced row-level security for a tenant table and grant the roles their rights."""
+    predicate = TENANT_PREDICATE if key == "company_id" else f"{key} = (SELECT auth_company_id())"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
+    if app_grants:
+        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
+    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')

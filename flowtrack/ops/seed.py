@@ -1,0 +1,208 @@
+"""Demo data: two companies with one person of every role, and a few districts, customers, service locations,
+devices, test kits, booked work orders, a price list, an invoice and submitted tests with their printed reports
+each. Refused in production."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from flowtrack.audit import services as audit
+from flowtrack.auth.services import add_member
+from flowtrack.companies import services as companies
+from flowtrack.companies.services import create_company
+from flowtrack.core.db import Database, bind_company
+from flowtrack.core.permissions import Role
+from flowtrack.core.storage import storage_at
+from flowtrack.customers import services as customers
+from flowtrack.devices import services as devices
+from flowtrack.districts import services as districts
+from flowtrack.field_tests import report
+from flowtrack.field_tests import services as testing
+from flowtrack.field_tests.tasks import print_report, reports_dir_at
+from flowtrack.invoices import services as invoices
+from flowtrack.models.accounts import Profile, User
+from flowtrack.models.companies import Company
+from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
+from flowtrack.schedule import services as schedule
+from flowtrack.work_orders import bookings
+from flowtrack.work_orders import services as work_orders
+
+DEMO_PASSWORD = "flowtrack-demo"
+DEMO_COMPANIES = (("Acme Backflow", "acme.test", "America/Los_Angeles"),
+                  ("Bravo Testing", "bravo.test", "America/Denver"))
+DEMO_PEOPLE = (
+    ("admin", Role.company_admin, "Alex Admin"),
+    ("office", Role.office, "Olivia Office"),
+    ("tech", Role.technician, "Theo Tech"),
+    ("auditor", Role.auditor, "Audrey Auditor"),
+    ("customer", Role.customer, "Casey Customer"),
+    ("district", Role.district_admin, "Dana District"),
+)
+
+
+def demo_logins() -> list[str]:
+    return [f"{person}@{domain}" for _, domain, _ in DEMO_COMPANIES for person, _, _ in DEMO_PEOPLE]
+
+
+def seed_demo(db: Database, *, production: bool, instance_path: Path) -> list[Company]:
+    """Create the demo companies that do not exist yet (idempotent); their files (signatures, report PDFs) go
+    where the app at `instance_path` keeps them."""
+    if production:
+        raise RuntimeError("demo data is refused in production")
+    created = []
+    with db.service() as session:
+        for name, domain, timezone in DEMO_COMPANIES:
+            exists = session.scalar(sa.select(User.id).where(User.email == f"admin@{domain}"))
+            if exists:
+                continue
+            company = create_company(session, name, timezone=timezone)
+            for person, role, full_name in DEMO_PEOPLE:
+                extra = {}
+                if role is Role.technician:
+                    extra = {"certification_number": f"BAT-{domain[:2].upper()}-1042",
+                             "certification_expires_on": dt.date.today() + dt.timedelta(days=400)}
+                add_member(session, company.id, email=f"{person}@{domain}", password=DEMO_PASSWORD, role=role.value,
+                           full_name=full_name, **extra)
+            created.append((company, domain))
+        session.commit()
+    for company, domain in created:
+        seed_records(db, company)
+        seed_tests(db, company, instance_path)
+        link_portal_user(db, company, f"customer@{domain}")
+    return [company for company, _ in created]
+
+
+# (customer, phone, email, [(street, city, postal code, district index, [(type, size, serial suffix, tested days ago)])])
+DEMO_CUSTOMERS = (
+    ("Harbor View Apartments", "541-555-0101", "manager@harborview.example", [
+        ("123 Main Street", "Eugene", "97401", 0, [("RP", "2", "1001", 200), ("DC", "1", "1002", 340)]),
+        ("125 Main Street", "Eugene", "97401", 0, [("RPDA", "4", "1003", 400)]),
+    ]),
+    ("Maple Street Dental", "541-555-0102", "office@mapledental.example", [
+        ("77 Maple Avenue, Suite 2", "Springfield", "97477", 1, [("PVB", "3/4", "2001", 30)]),
+    ]),
+    ("Riverbend Golf Club", "541-555-0103", None, [
+        ("4000 Riverbend Drive", "Springfield", "97477", 1, [("DCDA", "6", "3001", 380), ("AVB", "1", "3002", None)]),
+    ]),
+    ("Oakwood Elementary School", "541-555-0104", "facilities@oakwood.example", [
+        ("900 Oak Street", "Eugene", "97402", 0, [("RP", "1-1/2", "4001", 100)]),
+    ]),
+)
+
+
+def seed_records(db: Database, company: Company) -> None:
+    """A working office's records for one demo company, made through the services (so they are audited)."""
+    today = dt.date.today()
+    prefix = company.name[:2].upper()
+    with db.service() as session:
+        bind_company(session, company.id)
+        water = [
+            districts.create_district(session, name="Eugene Water & Electric Board", contact_name="Cross-connection desk",
+                                      report_email="backflow@eweb.example", email_reports=True, early_window_days=30),
+            districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
+                                      due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
+        ]
+        # The demo district admin sees the first district's tests.
+        session.execute(sa.update(Profile).where(Profile.company_id == company.id,
+                                                 Profile.role == Role.district_admin.value)
+                        .values(district_id=water[0].id))
+        for name, phone, email, places in DEMO_CUSTOMERS:
+            customer = customers.create_customer(session, name=name, phone=phone, email=email)
+            for street, city, postal_code, district, assemblies in places:
+                location = customers.create_location(session, customer, address_line1=street, city=city, state="OR",
+                                                     postal_code=postal_code, district_id=water[district].id)
+                for device_type, size, serial, tested_days_ago in assemblies:
+                    devices.create_device(
+                        session, location, device_type=device_type, size=size, manufacturer="Watts",
+                        serial=f"{prefix}-{serial}", install_date=today - dt.timedelta(days=2000),
+                        last_test_on=today - dt.timedelta(days=tested_days_ago) if tested_days_ago else None)
+        for serial, calibrated_days_ago in (("K-100", 60), ("K-200", 380)):
+            devices.create_gauge(session, make="Midwest", model="845", serial=f"{prefix}-{serial}",
+                                 last_calibrated_on=today - dt.timedelta(days=calibrated_days_ago),
+                                 calibration_due_on=today - dt.timedelta(days=calibrated_days_ago - 365))
+        seed_schedule(session, prefix)
+        seed_billing(session)
+        session.commit()
+
+
+def seed_schedule(session, prefix: str) -> None:
+    """Two overdue sites booked for the technician (today and tomorrow), so the board and "My day" have work;
+    the devices due soon stay on the due list to plan."""
+    today = companies.company_today(session)
+    zone = companies.company_timezone(session)
+    technician = bookings.technicians(session)[0]
+    for serials, day, starts in (((f"{prefix}-1003",), today, dt.time(9)),
+                                 ((f"{prefix}-3001", f"{prefix}-3002"), today + dt.timedelta(days=1), dt.time(13))):
+        found = list(session.scalars(sa.select(Device).where(Device.serial.in_(serials))))
+        order = work_orders.create_work_order(session, session.get(CustomerLocation, found[0].location_id),
+                                              [d.id for d in found], created_by=None)
+        work_orders.add_line(session, order, description="Annual backflow test", quantity=len(found),
+                             unit_price_cents=8500)
+        ends = (dt.datetime.combine(day, starts) + dt.timedelta(hours=2)).time()
+        schedule.book(session, order, technician.user_id, schedule.Window.local(day, starts, ends, zone), today=today)
+
+
+# (assembly type, test fee in cents)
+DEMO_TEST_FEES = (("RP", 9500), ("RPDA", 12500), ("DC", 7500), ("DCDA", 11000), ("PVB", 6500), ("SVB", 6500),
+                  ("AVB", 5500))
+
+
+def seed_billing(session) -> None:
+    """A price list, a tax rate, and one sent invoice, so the invoice pages and the aging have something."""
+    for device_type, cents in DEMO_TEST_FEES:
+        invoices.set_price(session, kind="test", device_type=device_type, unit_price_cents=cents)
+    invoices.set_price(session, kind="repair", part="replaced disc", unit_price_cents=3250)
+    invoices.set_price(session, kind="trip", unit_price_cents=4500, taxable=False)
+    invoices.save_settings(session, tax_rate_bp=0, payment_terms_days=30)
+    customer = session.scalar(sa.select(Customer).where(Customer.name == "Maple Street Dental"))
+    invoice = invoices.blank_invoice(session, customer)
+    invoices.add_line(session, invoice, "Backflow test, PVB 3/4″", 1, 6500, True)
+    invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
+    invoices.send(session, invoice, companies.company_today(session))
+
+
+RP_PASSING = {"check1_psid": "6.2", "relief_opened_psid": "2.8", "check2_psid": "1.6", "check2_closed_tight": "yes",
+              "shutoff2_held": "yes"}
+# (serial suffix, readings, repairs, retest readings): a pass, a fail, and a repair with a passing retest.
+DEMO_TESTS = (
+    ("1001", RP_PASSING, [], {}),
+    ("1002", {"check1_psid": "0.6", "check2_psid": "1.8"}, [], {}),
+    ("4001", {**RP_PASSING, "check1_psid": "4.1"}, ["replaced disc", "cleaned seat"], RP_PASSING),
+)
+# The portal's demo customer: the one with the passing and the failing test.
+PORTAL_CUSTOMER = "Harbor View Apartments"
+
+
+def seed_tests(db: Database, company: Company, instance_path: Path) -> None:
+    """Submitted tests through the technician's service, and their reports printed as the worker prints them
+    (so the test pages, the portal's certificates and the district's mail have something)."""
+    prefix = company.name[:2].upper()
+    storage = storage_at(instance_path)
+    with db.service() as session:
+        bind_company(session, company.id)
+        technician = bookings.technicians(session)[0]
+        kit = session.scalar(sa.select(Gauge).where(Gauge.serial == f"{prefix}-K-100"))
+        recorded = []
+        for serial, readings, repairs, retest in DEMO_TESTS:
+            device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
+            submission = testing.Submission(test_type="annual", gauge_id=kit.id, line_pressure_psi=72,
+                                            shutoff1_tight=True, readings=readings, repairs=repairs,
+                                            retest_readings=retest, technician_signature=report.sample_signature())
+            recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
+        session.commit()
+        for record in recorded:
+            print_report(session, record, storage=storage, reports_dir=reports_dir_at(instance_path))
+
+
+def link_portal_user(db: Database, company: Company, email: str) -> None:
+    """The demo portal login belongs to the customer whose devices were tested."""
+    with db.service() as session:
+        bind_company(session, company.id)
+        profile = session.scalar(sa.select(Profile).join(User, User.id == Profile.user_id).where(User.email == email))
+        customer = session.scalar(sa.select(Customer).where(Customer.name == PORTAL_CUSTOMER))
+        profile.customer_id = customer.id
+        audit.record(session, "user.updated", entity_type="user", entity_id=profile.user_id,
+                     changes=audit.changes_between({"customer": None}, {"customer": customer.name}))
+        session.commit()

@@ -1,0 +1,114 @@
+"""Field tests for tests, recorded through the service as a technician's submission is."""
+from __future__ import annotations
+
+import base64
+import io
+
+from PIL import Image, ImageDraw
+
+from flowtrack.core.storage import storage_at
+from flowtrack.field_tests import services
+from flowtrack.field_tests.tasks import render_test_report
+from flowtrack.models.customers import Device
+from flowtrack.photos import services as photos
+from tests.customers.factories import Records, _device
+from tests.factories import Tenant
+
+DC_PASSING = {"check1_psid": "2.4", "check2_psid": "1.8"}
+
+
+def drawn_signature(width: int = 600, height: int = 160, ink: bool = True) -> str:
+    """What the signature pad sends: a transparent PNG with a stroke on it (none when `ink` is False)."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    if ink:
+        ImageDraw.Draw(image).line([(20, height - 40), (width // 3, 30), (width - 30, height - 50)], fill="black",
+                                   width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+SIGNED = {"technician_signature": drawn_signature()}
+
+
+def camera_photo(width: int = 2400, height: int = 1800, gps: bool = False, format: str = "JPEG") -> bytes:
+    """What a phone camera uploads: a large picture, with a GPS position in its EXIF when `gps` is True."""
+    image = Image.new("RGB", (width, height), (40, 90, 160))
+    ImageDraw.Draw(image).rectangle([(width // 4, height // 4), (width // 2, height // 2)], fill=(220, 60, 40))
+    exif = Image.Exif()
+    if gps:
+        exif[0x8825] = {1: "N", 2: (44.0, 3.0, 7.0), 3: "W", 4: (123.0, 5.0, 11.0)}
+        exif[0x010F] = "PhoneMaker"
+    out = io.BytesIO()
+    image.save(out, format=format, exif=exif)
+    return out.getvalue()
+
+
+RP_PASSING = {"r_check1_psid": "6.2", "r_relief_opened_psid": "2.8", "r_check2_psid": "1.6",
+              "r_check2_closed_tight": "yes", "r_shutoff2_held": "yes"}
+
+
+def submit_rp(browser, device, kit, **fields):
+    """A technician submits a passing annual test of an RP from the phone form (fields override)."""
+    data = {"test_type": "annual", "gauge_id": str(kit.id), "line_pressure_psi": "72", "shutoff1_tight": "yes",
+            **RP_PASSING, **SIGNED, **fields}
+    return browser.submit(f"/devices/{device.id}/tests/new", data)
+
+
+def file_storage_of(app):
+    with app.app_context():
+        return storage_at(app.extensions["flowtrack.settings"].instance_path)
+
+
+def recorded_test(app, factory, tenant: Tenant, device=None, **fields):
+    """A submitted passing test of a double check (a new one unless given), by the company's technician."""
+    records = Records(app)
+    device = device or records.device(tenant, device_type="DC")
+    gauge = records.gauge(tenant)
+    submission = services.Submission(**{"test_type": "annual", "gauge_id": gauge.id, "readings": DC_PASSING,
+                                        **SIGNED, **fields})
+    with records.session(tenant) as session:
+        return services.record_test(session, session.get(Device, device.id),
+                                    tenant.members["technician"].user_id, submission, storage=file_storage_of(app))
+
+
+def printed_test(app, factory, tenant: Tenant, device=None):
+    """A recorded test whose report is printed (by the worker's function, called here in-process)."""
+    record = recorded_test(app, factory, tenant, device)
+    with app.app_context():
+        render_test_report(str(tenant.id), str(record.id))
+    return record
+
+
+def _test_record(app, factory, tenant):
+    return {"test_id": recorded_test(app, factory, tenant).id}
+
+
+def _printed_test(app, factory, tenant):
+    return {"test_id": printed_test(app, factory, tenant).id}
+
+
+def _signature(app, factory, tenant):
+    return {**_test_record(app, factory, tenant), "signer": "technician"}
+
+
+def device_photo(app, tenant: Tenant, device_id=None):
+    """A photo of a device (a new one unless given), taken by the company's technician."""
+    records = Records(app)
+    device_id = device_id or records.device(tenant).id
+    with records.session(tenant) as session:
+        return photos.add_photo(session, file_storage_of(app), session.get(Device, device_id),
+                                tenant.members["technician"].user_id, camera_photo(640, 480))
+
+
+def _photo(app, factory, tenant):
+    return {"photo_id": device_photo(app, tenant).id}
+
+
+TESTING_URLS = {
+    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check", "photos.add")},
+    **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
+    **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "testing.email_district_again")},
+    "testing.signature": _signature,
+    **{endpoint: _photo for endpoint in ("photos.full", "photos.thumbnail", "photos.delete")},
+}
