@@ -4,8 +4,8 @@ walks a company's tests newest first, for the district's test list.
 Revision ID: 0015
 Revises: 0014
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0015"

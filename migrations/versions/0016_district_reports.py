@@ -4,8 +4,8 @@ the report PDF as an attachment (a file in the storage backend, named by its key
 Revision ID: 0016
 Revises: 0015
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0016"
 down_revision = "0015"

@@ -4,8 +4,8 @@ attempt imported nothing.
 Revision ID: 0017
 Revises: 0016
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision = "0017"
