@@ -79,7 +79,7 @@ cli.add_command(db_group)
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="heads")
+@click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Create the roles and apply the migrations (uses the administrative DATABASE_URL)."""
     from flowtrack.ops import migrate

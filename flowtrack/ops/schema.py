@@ -1,8 +1,9 @@
-"""Roles, grants and row-level security: the pieces every migration reuses.
+"""The database roles FlowTrack connects as, created before any migration runs (migrations/env.py) and on a
+restore's new server (backup).
 
-New tenant tables call `tenant_table(name)` in their migration; a test walks
-the catalog and fails for any table with a `company_id` column that lacks
-ENABLE + FORCE row-level security and the four policies.
+Row-level security is turned on by each migration that makes a tenant table, with its own copy of
+`_tenant_table` (migrations/README says why); a test walks the catalog and fails for any table with a
+`company_id` column that lacks ENABLE + FORCE row-level security and the four policies.
 """
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import os
 import sqlalchemy as sa
 
 from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
-
-TENANT_PREDICATE = "company_id = (SELECT auth_company_id())"
 
 
 def _create_role(conn, name: str, attributes: str, password: str | None) -> None:
@@ -40,17 +39,3 @@ def ensure_roles(conn) -> None:
     conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO "{ROLE_APP}", "{ROLE_SERVICE}"'))
     conn.execute(sa.text(f'GRANT USAGE, CREATE ON SCHEMA public TO "{ROLE_OWNER}"'))
     conn.execute(sa.text(f'GRANT USAGE ON SCHEMA public TO "{ROLE_APP}", "{ROLE_SERVICE}"'))
-
-
-def tenant_table(op, table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE", key: str = "company_id") -> None:
-    """Turn on forced row-level security for a tenant table and grant the roles their rights."""
-    predicate = TENANT_PREDICATE if key == "company_id" else f"{key} = (SELECT auth_company_id())"
-    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
-    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
-    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) WITH CHECK ({predicate})")
-    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
-    if app_grants:
-        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
-    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')

@@ -3,19 +3,40 @@
 Revision ID: 0001
 Revises:
 """
+import os
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-
-from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
-from flowtrack.ops.schema import tenant_table
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_OWNER = os.environ.get("FLOWTRACK_DB_OWNER_ROLE", "flowtrack_owner")
+ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
+ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
+
 TS = sa.DateTime(timezone=True)
+
+
+def _tenant_table(table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE", key: str = "company_id") -> None:
+    """Forced row-level security on a tenant table and the roles' grants on it: the statements
+    flowtrack.schema.tenant_table emitted when this revision was written, copied so that the revision keeps
+    its meaning whatever becomes of the app's code."""
+    predicate = f"{key} = (SELECT auth_company_id())"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) "
+               f"WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
+    if app_grants:
+        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
+    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')
 
 
 def upgrade() -> None:
@@ -137,25 +158,25 @@ def upgrade() -> None:
         op.execute(f'GRANT EXECUTE ON FUNCTION {name}() TO "{ROLE_APP}"')
         op.execute(f'SET ROLE "{ROLE_OWNER}"')
 
-    tenant_table(op, "companies", key="id", app_grants="SELECT")
+    _tenant_table("companies", key="id", app_grants="SELECT")
     op.execute(f'GRANT UPDATE (name, timezone, require_mfa) ON companies TO "{ROLE_APP}"')
 
     # Secrets of a login identity are written by the app but never read back by it.
-    tenant_table(op, "users", app_grants="INSERT")
+    _tenant_table("users", app_grants="INSERT")
     op.execute(f'GRANT SELECT (id, company_id, email, is_active, created_at, last_login_at) ON users TO "{ROLE_APP}"')
     op.execute(f'GRANT UPDATE (email, is_active, password_hash, totp_secret, totp_last_timecode, last_login_at) '
                f'ON users TO "{ROLE_APP}"')
 
-    tenant_table(op, "profiles")
+    _tenant_table("profiles")
 
-    tenant_table(op, "auth_sessions", app_grants="INSERT")
+    _tenant_table("auth_sessions", app_grants="INSERT")
     op.execute(f'GRANT SELECT (id, company_id, user_id, kind, created_at, last_seen_at, idle_expires_at, expires_at, '
                f'revoked_at, ip, user_agent) ON auth_sessions TO "{ROLE_APP}"')
     op.execute(f'GRANT UPDATE (last_seen_at, idle_expires_at, revoked_at) ON auth_sessions TO "{ROLE_APP}"')
 
     # Append-only for the app: only the service role (sweep, retention) may rewrite it.
-    tenant_table(op, "audit_log", app_grants="SELECT, INSERT")
-    tenant_table(op, "audit_checkpoints", app_grants="SELECT")
+    _tenant_table("audit_log", app_grants="SELECT, INSERT")
+    _tenant_table("audit_checkpoints", app_grants="SELECT")
 
 
 def downgrade() -> None:

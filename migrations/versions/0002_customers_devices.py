@@ -3,18 +3,39 @@
 Revision ID: 0002
 Revises: 0001
 """
+import os
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
-
-from flowtrack.ops.schema import tenant_table
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
+ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
+
 TS = sa.DateTime(timezone=True)
+
+
+def _tenant_table(table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    """Forced row-level security on a tenant table and the roles' grants on it: the statements
+    flowtrack.schema.tenant_table emitted when this revision was written, copied so that the revision keeps
+    its meaning whatever becomes of the app's code."""
+    predicate = "company_id = (SELECT auth_company_id())"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) "
+               f"WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
+    if app_grants:
+        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
+    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')
 
 
 def _tenant_columns() -> list[sa.Column]:
@@ -124,7 +145,7 @@ def upgrade() -> None:
     )
 
     for table in ("districts", "customers", "customer_locations", "devices", "gauges"):
-        tenant_table(op, table)
+        _tenant_table(table)
 
 
 def downgrade() -> None:

@@ -3,19 +3,39 @@
 Revision ID: 0003
 Revises: 0001
 """
+import os
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
-
-from flowtrack.core.config import ROLE_APP
-from flowtrack.ops.schema import tenant_table
 
 revision = "0003"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
+ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
+
 TS = sa.DateTime(timezone=True)
+
+
+def _tenant_table(table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    """Forced row-level security on a tenant table and the roles' grants on it: the statements
+    flowtrack.schema.tenant_table emitted when this revision was written, copied so that the revision keeps
+    its meaning whatever becomes of the app's code."""
+    predicate = "company_id = (SELECT auth_company_id())"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) "
+               f"WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
+    if app_grants:
+        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
+    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')
 
 
 def upgrade() -> None:
@@ -46,7 +66,7 @@ def upgrade() -> None:
         sa.CheckConstraint("purpose IN ('invite', 'password_reset')", name="account_tokens_purpose_check"),
     )
     # Tokens are issued by the app but redeemed only by the service role (the person is not signed in).
-    tenant_table(op, "account_tokens", app_grants="INSERT")
+    _tenant_table("account_tokens", app_grants="INSERT")
     op.execute(f'GRANT SELECT (id, company_id, user_id, purpose, created_at, expires_at, used_at, created_by), '
                f'UPDATE (used_at) ON account_tokens TO "{ROLE_APP}"')
 
@@ -61,7 +81,7 @@ def upgrade() -> None:
         sa.Column("used_at", TS),
         sa.UniqueConstraint("user_id", "code_hash", name="recovery_codes_user_code_key"),
     )
-    tenant_table(op, "recovery_codes", app_grants="INSERT, DELETE")
+    _tenant_table("recovery_codes", app_grants="INSERT, DELETE")
     op.execute(f'GRANT SELECT (id, company_id, user_id, created_at, used_at) ON recovery_codes TO "{ROLE_APP}"')
 
     op.create_table(
@@ -81,7 +101,7 @@ def upgrade() -> None:
                            name="notification_emails_status_check"),
     )
     op.create_index("notification_emails_company_created_idx", "notification_emails", ["company_id", "created_at"])
-    tenant_table(op, "notification_emails")
+    _tenant_table("notification_emails")
 
 
 def downgrade() -> None:

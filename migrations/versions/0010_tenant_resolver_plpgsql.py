@@ -9,14 +9,17 @@ the owner and the ACL).
 Revision ID: 0010
 Revises: 0001
 """
-from alembic import op
+import os
 
-from flowtrack.core.config import ROLE_OWNER
+from alembic import op
 
 revision = "0010"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_OWNER = os.environ.get("FLOWTRACK_DB_OWNER_ROLE", "flowtrack_owner")
 
 LOOKUP = """
     SELECT s.{column} FROM public.auth_sessions s

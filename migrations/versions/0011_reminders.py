@@ -3,18 +3,39 @@
 Revision ID: 0011
 Revises: 0009, 0003 (notification_emails)
 """
+import os
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
-
-from flowtrack.ops.schema import tenant_table
 
 revision = "0011"
 down_revision = ("0009", "0003")
 branch_labels = None
 depends_on = None
 
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
+ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
+
 TS = sa.DateTime(timezone=True)
+
+
+def _tenant_table(table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    """Forced row-level security on a tenant table and the roles' grants on it: the statements
+    flowtrack.schema.tenant_table emitted when this revision was written, copied so that the revision keeps
+    its meaning whatever becomes of the app's code."""
+    predicate = "company_id = (SELECT auth_company_id())"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) "
+               f"WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
+    if app_grants:
+        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
+    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')
 
 
 def upgrade() -> None:
@@ -31,7 +52,7 @@ def upgrade() -> None:
         sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
         sa.CheckConstraint("cardinality(reminder_lead_days) <= 4", name="company_settings_lead_days_check"),
     )
-    tenant_table(op, "company_settings")
+    _tenant_table("company_settings")
 
     op.create_table(
         "notification_log",
@@ -55,7 +76,7 @@ def upgrade() -> None:
     )
     op.create_index("notification_log_company_created_idx", "notification_log", ["company_id", "created_at"])
     op.create_index("notification_log_company_status_idx", "notification_log", ["company_id", "status"])
-    tenant_table(op, "notification_log")
+    _tenant_table("notification_log")
 
 
 def downgrade() -> None:

@@ -4,16 +4,19 @@ links; a company's own Stripe (Connect) account, where its customers' online pay
 Revision ID: 0013
 Revises: 0012
 """
+import os
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
-
-from flowtrack.core.config import ROLE_APP
 
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
+
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
 
 
 def upgrade() -> None:

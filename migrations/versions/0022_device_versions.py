@@ -7,17 +7,38 @@ the sweep can delete it.
 Revision ID: 0022
 Revises: 0021
 """
-from alembic import op
+import os
 
-from flowtrack.ops.schema import tenant_table
+from alembic import op
 
 revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
 
+# The role names as flowtrack.config read them when this revision was written.
+ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
+ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
+
 # (event, transition table): statement-level, one counter update a statement, not a row.
 WATCHED = (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+
+
+def _tenant_table(table: str, *, app_grants: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    """Forced row-level security on a tenant table and the roles' grants on it: the statements
+    flowtrack.schema.tenant_table emitted when this revision was written, copied so that the revision keeps
+    its meaning whatever becomes of the app's code."""
+    predicate = "company_id = (SELECT auth_company_id())"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_tenant_select ON {table} FOR SELECT USING ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_update ON {table} FOR UPDATE USING ({predicate}) "
+               f"WITH CHECK ({predicate})")
+    op.execute(f"CREATE POLICY {table}_tenant_delete ON {table} FOR DELETE USING ({predicate})")
+    if app_grants:
+        op.execute(f'GRANT {app_grants} ON {table} TO "{ROLE_APP}"')
+    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO "{ROLE_SERVICE}"')
 
 
 def upgrade() -> None:
@@ -27,7 +48,7 @@ def upgrade() -> None:
             version bigint NOT NULL DEFAULT 1
         )
     """)
-    tenant_table(op, "device_versions", app_grants="SELECT, INSERT, UPDATE")
+    _tenant_table("device_versions", app_grants="SELECT, INSERT, UPDATE")
     # SECURITY INVOKER (the default): the writer's own rights and row-level security apply.
     op.execute("""
         CREATE FUNCTION bump_device_version() RETURNS trigger LANGUAGE plpgsql AS $$
