@@ -119,7 +119,7 @@ def file_storage() -> FileStorage:
     """The app's storage (in a request or a job)."""
     from flask import current_app
 
-    storage = current_app.extensions.get("flowtrack.core.storage")
+    storage = current_app.extensions.get("flowtrack.storage")
     if storage is None:
         storage = current_app.extensions["flowtrack.storage"] = storage_at(
             current_app.extensions["flowtrack.settings"].instance_path)
