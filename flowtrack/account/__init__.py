@@ -1,0 +1,1 @@
+"""A person's own account: accepting an invitation, resetting a password, sign-in links, MFA settings, sessions."""

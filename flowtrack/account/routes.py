@@ -9,9 +9,9 @@ from flowtrack.account import redact, services, tokens
 from flowtrack.account.forms import ForgotPasswordForm, NewPasswordForm
 from flowtrack.account.links import emailed_link
 from flowtrack.auth import mfa
+from flowtrack.auth.browser_session import continue_sign_in
 from flowtrack.auth.forms import CodeForm, EnrolForm
 from flowtrack.auth.request_user import session_policy
-from flowtrack.auth.routes import continue_sign_in
 from flowtrack.core.extensions import limiter
 from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
 from flowtrack.core.web import client_ip, get_db

@@ -1,49 +1,29 @@
 """Sign in (password, then a TOTP or recovery code for those with MFA) and sign out."""
-import time
 import uuid
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from flowtrack.auth import mfa
+from flowtrack.auth.browser_session import (
+    begin_session,
+    continue_sign_in,
+    pending_sign_in,
+    pending_user_key,
+    safe_next,
+    start_page,
+)
 from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
 from flowtrack.auth.request_user import session_policy
-from flowtrack.auth.services import SignIn, sign_in, sign_out
+from flowtrack.auth.services import sign_in, sign_out
 from flowtrack.core.extensions import limiter, login_email_key
-from flowtrack.core.permissions import ACCOUNT_SELF, Role, public, requires
+from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
 from flowtrack.core.web import client_ip, get_db
 
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "That email and password do not match an active account."
 CODE_FAILED = "That code is not right, or it was already used. Wait for the next code and try again."
-# The password step is good for this long; then the sign-in starts over.
-PENDING_SECONDS = 10 * 60
-
-
-# Where a role starts when no page was asked for: district admins see only their district; others the dashboard.
-START_PAGES = {Role.district_admin.value: "district_portal.index"}
-
-
-def _start_page(role: str | None) -> str:
-    return url_for(START_PAGES.get(role, "dashboard.home"))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths; anything else goes to the dashboard."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("dashboard.home")
-
-
-def _begin_session(token: str) -> None:
-    # A brand-new cookie session: new session id, new CSRF token.
-    session.clear()
-    session["sid"] = token
-    session.permanent = True
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit("20 per minute", methods=["POST"])
@@ -52,7 +32,7 @@ def _begin_session(token: str) -> None:
 def login():
     """Show the sign-in form; on success start a fresh server-side session (or ask for the second step)."""
     if current_user.is_authenticated:
-        return redirect(_start_page(current_user.role))
+        return redirect(start_page(current_user.role))
     form = LoginForm()
     if form.validate_on_submit():
         result = sign_in(get_db(), form.email.data, form.password.data, session_policy(),
@@ -64,33 +44,6 @@ def login():
         form.password.errors.append(LOGIN_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/login.html", form=form, demo=current_app.config["ENV_NAME"] != "production"), status
-
-
-def continue_sign_in(result: SignIn, email: str, next_url: str | None):
-    """After a right password (or a sign-in link): into the new session, or on to the second step."""
-    next_url = next_url or _start_page(result.role)
-    if result.token:
-        _begin_session(result.token)
-        return redirect(_safe_next(next_url), code=303)
-    # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes.
-    session.clear()
-    session["pending_login"] = {"user": str(result.user_id), "email": email.strip().lower(),
-                                "step": result.second_step, "until": int(time.time()) + PENDING_SECONDS,
-                                "next": next_url}
-    return redirect(url_for("auth.second_step" if result.second_step == "mfa" else "auth.enrol"), code=303)
-
-
-def _pending(step: str) -> dict | None:
-    pending = session.get("pending_login")
-    if not pending or pending.get("step") != step or pending.get("until", 0) < time.time():
-        return None
-    return pending
-
-
-def pending_user_key() -> str:
-    """Rate-limit key for the second step: the person signing in, whatever address they use."""
-    pending = session.get("pending_login") or {}
-    return "mfa:" + str(pending.get("user", request.remote_addr))
 
 
 def _start_over():
@@ -106,7 +59,7 @@ def _start_over():
                deduct_when=lambda response: response.status_code == 422)
 def second_step():
     """Second step: a code from the authenticator app, or a recovery code."""
-    pending = _pending("mfa")
+    pending = pending_sign_in("mfa")
     if pending is None:
         return _start_over()
     form = CodeForm()
@@ -114,8 +67,8 @@ def second_step():
         token = mfa.complete_sign_in(get_db(), uuid.UUID(pending["user"]), form.code.data, session_policy(),
                                      ip=client_ip(), user_agent=request.user_agent.string)
         if token:
-            _begin_session(token)
-            return redirect(_safe_next(pending.get("next")), code=303)
+            begin_session(token)
+            return redirect(safe_next(pending.get("next")), code=303)
         form.code.errors.append(CODE_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/verify.html", form=form), status
@@ -128,7 +81,7 @@ def second_step():
                deduct_when=lambda response: response.status_code == 422)
 def enrol():
     """The company requires two-step sign-in and this person has none: set it up before the first session."""
-    pending = _pending("enrol")
+    pending = pending_sign_in("enrol")
     if pending is None:
         return _start_over()
     # The secret waits in the signed cookie until a code proves the app has it; only then is it stored.
@@ -141,10 +94,10 @@ def enrol():
                                        session_policy(), ip=client_ip(), user_agent=request.user_agent.string)
         if result:
             token, codes = result
-            _begin_session(token)
+            begin_session(token)
             # Shown once, in this response: the codes exist nowhere else in readable form.
             return render_template("account/recovery_codes.html", codes=codes,
-                                   continue_url=_safe_next(pending.get("next")))
+                                   continue_url=safe_next(pending.get("next")))
         form.code.errors.append(CODE_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/enrol.html", form=form, secret=secret,

@@ -70,7 +70,7 @@ class TenantRoot:
     """Mixin for the tenant table itself, whose own id is the company: a session bound to a company sees only
     that row."""
 
-    id: so.Mapped[uuid.UUID]
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
 
 
 def token_hash(token: str) -> bytes:
@@ -155,7 +155,8 @@ def _rollback_keeping_prepared_statements(connection: sa.Connection) -> None:
     if connection.invalidated:
         return
     driver = connection.connection.driver_connection
-    assert driver is not None  # a live, not invalidated, connection
+    if driver is None:  # no DBAPI connection behind it: nothing to roll back here
+        return
     with driver.lock:
         if driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
             # Should it fail (a broken connection), psycopg's own rollback runs next and reports it.

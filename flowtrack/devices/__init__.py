@@ -1,0 +1,1 @@
+"""Backflow prevention assemblies (devices), test kits (gauges) and the due-date rules."""

@@ -1,0 +1,1 @@
+"""The district admin's read-only view of their water district's tests, reports and devices."""

@@ -1,0 +1,1 @@
+"""Water districts: their due-date rules, report emails and report forms."""

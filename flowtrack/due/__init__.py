@@ -1,0 +1,1 @@
+"""The due and overdue list, its CSV, and planning visits from it."""

@@ -1,0 +1,1 @@
+"""Field tests of devices: the pass/fail rules, recording and amending a test, the printed report."""

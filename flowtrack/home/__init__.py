@@ -1,0 +1,1 @@
+"""The landing redirect and the health check."""

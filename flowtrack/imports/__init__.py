@@ -1,0 +1,1 @@
+"""Importing customers, locations and devices from a CSV file."""

@@ -1,0 +1,1 @@
+"""Invoices, credit notes, payments, the price list, the invoice PDF and email."""

@@ -1,0 +1,1 @@
+"""The read-only guard during grace and the daily anonymization sweep."""

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from flowtrack.core.db import Base, TenantRoot, TenantScoped, new_id, utcnow
+from flowtrack.core.db import Base, TenantRoot, TenantScoped, utcnow
 
 
 class Plan(str, enum.Enum):
@@ -22,7 +22,6 @@ class Company(TenantRoot, Base):
 
     __tablename__ = "companies"
 
-    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="America/Los_Angeles")
     plan: so.Mapped[str] = so.mapped_column(sa.String(20), default=Plan.professional.value)

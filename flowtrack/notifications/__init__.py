@@ -1,0 +1,1 @@
+"""Email (the outbox and SMTP delivery) and text messages."""

@@ -1,0 +1,1 @@
+"""Photos of devices: upload, thumbnails, removal."""

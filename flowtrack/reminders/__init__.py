@@ -1,0 +1,1 @@
+"""Test-due reminders by email, letter and text, and the opt-out."""

@@ -1,0 +1,1 @@
+"""A new company signs up: the company, its first admin, its subscription."""

@@ -1,0 +1,1 @@
+"""The public security page (/security): the promises FlowTrack makes, each tied to the tests that back it."""

@@ -1,0 +1,1 @@
+"""Work orders: the devices to visit at one place, their outcomes and price lines; a booking's conflicts."""

@@ -1,0 +1,63 @@
+"""Signing a browser in: the new session's token into a fresh cookie session, or, when a second step is due,
+the pending sign-in kept in the signed cookie for a few minutes (no session row exists until the step is done)."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import redirect, request, session, url_for
+
+from flowtrack.auth.services import SignIn
+from flowtrack.core.permissions import Role
+
+# The password step is good for this long; then the sign-in starts over.
+PENDING_SECONDS = 10 * 60
+
+
+# Where a role starts when no page was asked for: district admins see only their district; others the dashboard.
+START_PAGES = {Role.district_admin.value: "district_portal.index"}
+
+
+def start_page(role: str | None) -> str:
+    return url_for(START_PAGES.get(role, "dashboard.home"))
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths; anything else goes to the dashboard."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.home")
+
+
+def begin_session(token: str) -> None:
+    # A brand-new cookie session: new session id, new CSRF token.
+    session.clear()
+    session["sid"] = token
+    session.permanent = True
+
+
+def continue_sign_in(result: SignIn, email: str, next_url: str | None):
+    """After a right password (or a sign-in link): into the new session, or on to the second step."""
+    next_url = next_url or start_page(result.role)
+    if result.token:
+        begin_session(result.token)
+        return redirect(safe_next(next_url), code=303)
+    # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes.
+    session.clear()
+    session["pending_login"] = {"user": str(result.user_id), "email": email.strip().lower(),
+                                "step": result.second_step, "until": int(time.time()) + PENDING_SECONDS,
+                                "next": next_url}
+    return redirect(url_for("auth.second_step" if result.second_step == "mfa" else "auth.enrol"), code=303)
+
+
+def pending_sign_in(step: str) -> dict | None:
+    pending = session.get("pending_login")
+    if not pending or pending.get("step") != step or pending.get("until", 0) < time.time():
+        return None
+    return pending
+
+
+def pending_user_key() -> str:
+    """Rate-limit key for the second step: the person signing in, whatever address they use."""
+    pending = session.get("pending_login") or {}
+    return "mfa:" + str(pending.get("user", request.remote_addr))
