@@ -32,7 +32,8 @@ def _company_filters(session, company_id, entries: int | None):
     from flowtrack.models.audit import AuditEntry
 
     newest = session.scalar(sa.select(sa.func.max(AuditEntry.occurred_at)).where(AuditEntry.company_id == company_id))
-    total = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.company_id == company_id))
+    total = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                           .where(AuditEntry.company_id == company_id))
     days = max(1, math.ceil(entries / (total / 730)))
     return AuditFilters(date_from=(newest - dt.timedelta(days=days - 1)).date())
 
@@ -75,10 +76,12 @@ def step(kind: str, company: str, entries: int | None) -> None:
             from weasyprint import HTML
 
             entries_rows = session.execute(filters.apply(sa.select(AuditEntry).where(
-                AuditEntry.company_id == company_row.id), company_row.timezone).order_by(AuditEntry.seq)).scalars().all()
+                AuditEntry.company_id == company_row.id), company_row.timezone).order_by(AuditEntry.seq)
+            ).scalars().all()
             with app.test_request_context():
                 html = render_template_string(
-                    "<table>{% for e in rows %}<tr><td>{{ e.seq }}</td><td>{{ e.occurred_at }}</td><td>{{ e.actor_label }}"
+                    "<table>{% for e in rows %}<tr><td>{{ e.seq }}</td><td>{{ e.occurred_at }}</td>"
+                    "<td>{{ e.actor_label }}"
                     "</td><td>{{ e.ip }}</td><td>{{ e.action }} {{ e.entity_type }} {{ e.entity_id }}</td></tr>"
                     "{% endfor %}</table>", rows=entries_rows)
             HTML(string=html).write_pdf(str(out))

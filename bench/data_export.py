@@ -38,8 +38,10 @@ def step(kind: str, company: str) -> None:
             with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
                 for table in data_export.exported_tables(session):
                     sql = data_export._select_sql(table, data_export.exportable_columns(session, table))
-                    for name, copy_sql in ((f"csv/{table}.csv", f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)"),
-                                           (f"json/{table}.json", f"COPY (SELECT row_to_json(t) FROM ({sql}) t) TO STDOUT")):
+                    for name, copy_sql in ((f"csv/{table}.csv",
+                                            f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)"),
+                                           (f"json/{table}.json",
+                                            f"COPY (SELECT row_to_json(t) FROM ({sql}) t) TO STDOUT")):
                         with archive.open(name, "w", force_zip64=True) as target, \
                                 cursor.copy(copy_sql, {"company": company_row.id}) as copy:
                             for block in copy:

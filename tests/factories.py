@@ -121,7 +121,8 @@ class Browser(FlaskClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Each browser its own address, so per-IP rate limits do not leak between tests.
-        self.environ_base["REMOTE_ADDR"] = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+        self.environ_base["REMOTE_ADDR"] = (f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}."
+                                            f"{secrets.randbelow(250) + 1}")
 
     def sign_in_as(self, member: Member) -> str:
         token = Factory(self.application).session_token(member)

@@ -91,7 +91,8 @@ def _email_a_link(template: str, purpose: str, endpoint: str, send, sent: str):
     """The form that emails a single-use link (reset, sign-in): the same answer whether or not it was sent."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        send(get_db(), form.email.data, emailed_link(endpoint, purpose), ip=client_ip(), user_agent=request.user_agent.string)
+        send(get_db(), form.email.data, emailed_link(endpoint, purpose), ip=client_ip(),
+             user_agent=request.user_agent.string)
         flash(sent, "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template(template, form=form), 200 if request.method == "GET" else 422

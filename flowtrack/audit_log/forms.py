@@ -14,7 +14,8 @@ class AuditFilterForm(FlaskForm):
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     actor = StringField("Who", validators=[Optional(), Length(max=254)], description="Email, or its beginning")
-    action = StringField("Action", validators=[Optional(), Length(max=64)], description="e.g. login or customer.updated")
+    action = StringField("Action", validators=[Optional(), Length(max=64)],
+                         description="e.g. login or customer.updated")
     entity_type = StringField("Record type", validators=[Optional(), Length(max=64)])
     entity_id = StringField("Record id", validators=[Optional(), Length(max=64)])
     ip = StringField("IP address", validators=[Optional(), IPAddress(ipv4=True, ipv6=True)])

@@ -117,8 +117,10 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> Setting
             database_url, username=ROLE_SERVICE, password=os.environ.get("FLOWTRACK_SERVICE_DB_PASSWORD")),
         redis_url=redis_url,
         instance_path=instance_path,
-        idle_timeout_minutes=int(overrides.pop("IDLE_TIMEOUT_MINUTES", os.environ.get("FLOWTRACK_IDLE_TIMEOUT_MINUTES", 30))),
-        session_lifetime_hours=int(overrides.pop("SESSION_LIFETIME_HOURS", os.environ.get("FLOWTRACK_SESSION_LIFETIME_HOURS", 12))),
+        idle_timeout_minutes=int(overrides.pop("IDLE_TIMEOUT_MINUTES",
+                                               os.environ.get("FLOWTRACK_IDLE_TIMEOUT_MINUTES", 30))),
+        session_lifetime_hours=int(overrides.pop("SESSION_LIFETIME_HOURS",
+                                                 os.environ.get("FLOWTRACK_SESSION_LIFETIME_HOURS", 12))),
         proxy_fix=proxy_fix,
         extra=overrides,
     )

@@ -53,7 +53,8 @@ DISTRICTS_MANAGE = "districts.manage"
 GAUGES_VIEW = "gauges.view"             # test kits and their calibration
 GAUGES_MANAGE = "gauges.manage"
 TESTS_VIEW = "tests.view"               # test records and their reports (a technician: only their own)
-TESTS_RECORD = "tests.record"           # record a field test of a device; amend a submitted one (a technician: their own)
+TESTS_RECORD = "tests.record"           # record a field test of a device; amend a submitted one
+                                        # (a technician: their own)
 PHOTOS_ADD = "photos.add"               # take or upload photos of a device; remove one not part of a submitted test
 WORK_ORDERS_VIEW = "work_orders.view"   # work orders, their devices and price lines
 WORK_ORDERS_EDIT = "work_orders.edit"   # create (also in bulk from the due list), cancel, price lines
@@ -61,7 +62,8 @@ SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, 
 INVOICES_VIEW = "invoices.view"         # invoices, their PDFs, the aging of open invoices
 INVOICES_MANAGE = "invoices.manage"     # make, send, void and credit invoices; record payments; the price list
 PORTAL_VIEW = "portal.view"             # a portal user's own customer account: invoices, certificates
-DISTRICT_PORTAL_VIEW = "district_portal.view"  # a district admin's own district: its tests, reports and devices, read-only
+DISTRICT_PORTAL_VIEW = "district_portal.view"  # a district admin's own district: its tests, reports and devices,
+                                               # read-only
 REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print
 JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
 
@@ -75,7 +77,8 @@ MATRIX: dict[Role, frozenset[str]] = {
     Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,
                                                              SETTINGS_MANAGE, DATA_EXPORT, BILLING_MANAGE}),
     Role.office: frozenset(_EVERYONE | _OFFICE_RECORDS),
-    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD, JOBS_WORK}),
+    Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD,
+                                            JOBS_WORK}),
     Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),

@@ -1,4 +1,5 @@
-"""Per-request plumbing: the tenant-bound DB session, permission checks (deny by default), security headers and error pages."""
+"""Per-request plumbing: the tenant-bound DB session, permission checks (deny by default), security headers and
+error pages."""
 from __future__ import annotations
 
 from flask import Flask, current_app, g, make_response, redirect, render_template, request, session, url_for

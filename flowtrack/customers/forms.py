@@ -42,7 +42,8 @@ class LocationForm(FlaskForm):
                                 render_kw={"autocomplete": "address-line1"})
     address_line2 = StringField("Unit, suite, building", validators=[Optional(), Length(max=200)],
                                 render_kw={"autocomplete": "address-line2"})
-    city = StringField("City", validators=[DataRequired(), Length(max=100)], render_kw={"autocomplete": "address-level2"})
+    city = StringField("City", validators=[DataRequired(), Length(max=100)],
+                       render_kw={"autocomplete": "address-level2"})
     state = StringField("State", validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, like OR.")],
                         render_kw={"autocomplete": "address-level1", "maxlength": 2, "autocapitalize": "characters"})
     postal_code = StringField("ZIP code", validators=[

@@ -47,7 +47,8 @@ class DeviceForm(FlaskForm):
     where_installed = StringField("Where installed", validators=[Optional(), Length(max=200)],
                                   description="e.g. front yard by the meter, mechanical room B2")
     hazard = OptionalSelectField("Hazard", choices=[("", "—")] + [(h.value, h.label) for h in Hazard])
-    install_date = DateField("Installed on", validators=[Optional(), NotAfter("An installation date cannot be in the future.")])
+    install_date = DateField("Installed on", validators=[
+        Optional(), NotAfter("An installation date cannot be in the future.")])
     last_test_on = DateField("Last passing test", validators=[
         Optional(), NotAfter("A test date cannot be in the future.")],
         description="From earlier records; tests done in FlowTrack set it themselves. The next due date follows "

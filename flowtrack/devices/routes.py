@@ -64,7 +64,8 @@ def detail(device_id: uuid.UUID):
     tests = services.device_tests(g.db, device.id, own_work_of(current_user)) \
         if allowed(current_user.role, TESTS_VIEW) else None
     return render_template("devices/detail.html", device=device, replaced=services.replaced_devices(g.db, device.id),
-                           tests=tests, photos=services.device_photos(g.db, device.id), timezone=g.db.get(Company, current_user.company_id).timezone,
+                           tests=tests, photos=services.device_photos(g.db, device.id),
+                           timezone=g.db.get(Company, current_user.company_id).timezone,
                            type_label=DeviceType(device.device_type).label,
                            hazard_label=Hazard(device.hazard).label if device.hazard else None)
 

@@ -17,9 +17,9 @@ from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import CustomerLocation, District
 
 # The report form has its own page and its own audit entry (`save_report_form`).
-DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "email_reports", "requires_customer_signature",
-                   "test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
-                   "due_end_of_month")
+DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "email_reports",
+                   "requires_customer_signature", "test_interval_months", "due_anchor", "fixed_due_month",
+                   "fixed_due_day", "early_window_days", "due_end_of_month")
 RULE_FIELDS = ("test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
                "due_end_of_month")
 

@@ -104,7 +104,8 @@ def exportable_columns(session: so.Session, table: str) -> list[str]:
 
 def _select_sql(table: str, columns: list[str]) -> str:
     quoted = ", ".join(f'"{c}"' for c in columns)
-    order = ' ORDER BY "seq"' if "seq" in columns else (' ORDER BY "created_at", "id"' if "created_at" in columns else "")
+    order = (' ORDER BY "seq"' if "seq" in columns else
+             ' ORDER BY "created_at", "id"' if "created_at" in columns else "")
     return f'SELECT {quoted} FROM public."{table}" WHERE company_id = %(company)s{order}'
 
 

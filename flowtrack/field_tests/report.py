@@ -83,7 +83,8 @@ def _within_time(render, seconds: float) -> str:
         sys.settrace(previous)
 READING_LABELS = {
     "check1_psid": "Check valve 1 (psid)", "check2_psid": "Check valve 2 (psid)",
-    "relief_opened_psid": "Relief valve opened at (psid)", "check2_closed_tight": "Check valve 2 tight against backpressure",
+    "relief_opened_psid": "Relief valve opened at (psid)",
+    "check2_closed_tight": "Check valve 2 tight against backpressure",
     "shutoff2_held": "Shutoff valve 2 tight", "check_psid": "Check valve (psid)",
     "air_inlet_opened_psid": "Air inlet opened at (psid)", "air_inlet_fully_open": "Air inlet fully open",
     "air_inlet_opens": "Air inlet opens", "air_inlet_seals": "Air inlet seals",

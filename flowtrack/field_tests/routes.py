@@ -85,7 +85,8 @@ def _form_page(device: Device, form: FieldTestForm, status: int, errors: dict | 
     return render_template("testing/new.html", device=device, form=form, errors=errors, verdict=verdict,
                            retest_open=retest_open, amending=amending, timezone=_timezone(),
                            customer_signature_required=services.customer_signature_required(g.db, device),
-                           waiting_photos=photos.waiting_photos(g.db, device.id, _ids(request.form.getlist("photo_id"))),
+                           waiting_photos=photos.waiting_photos(g.db, device.id,
+                                                                _ids(request.form.getlist("photo_id"))),
                            keys=rules.required_readings(device.device_type), is_psid=rules.is_psid,
                            labels=report.READING_LABELS, typed=request.form if typed is None else typed), status
 
@@ -180,7 +181,8 @@ def detail(test_id: uuid.UUID):
     return render_template("testing/detail.html", record=record, device=record.device,
                            emailed_district=district if district_mail.wants_reports(district) else None,
                            amendment=services.amendment_of(g.db, record.id),
-                           amended=services.get_test(g.db, record.amends_id, own_work_of(current_user)) if record.amends_id else None,
+                           amended=(services.get_test(g.db, record.amends_id, own_work_of(current_user))
+                                    if record.amends_id else None),
                            amended_by=services.person_name(g.db, record.amended_by_id),
                            labels=report.READING_LABELS, keys=rules.required_readings(record.device.device_type),
                            test_type=TestType(record.test_type).label, timezone=_timezone())

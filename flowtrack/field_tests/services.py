@@ -327,7 +327,8 @@ def _check_gauge(session: so.Session, device: Device, submission: Submission, on
             errors["gauge_id"] = "Choose the test kit you used."
         return None
     if gauge.calibration_due_on < on:
-        errors["gauge_id"] = (f"Test kit {gauge.serial} was due for calibration on {gauge.calibration_due_on:%b %-d, %Y}. "
+        errors["gauge_id"] = (f"Test kit {gauge.serial} was due for calibration on "
+                              f"{gauge.calibration_due_on:%b %-d, %Y}. "
                               "Use a calibrated kit; readings from this one cannot be accepted.")
     return gauge
 

@@ -129,7 +129,7 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
                                      f"{len(header)} columns of the first line.")
             if len(rows) == MAX_ROWS:
                 raise UnreadableFile(f"The file has more than {MAX_ROWS:,} rows. Split it and import the parts.")
-            values = {name: cell.strip() for name, cell in zip(header, cells)}
+            values = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
             rows.append({"line": reader.line_num, **values})
     except csv.Error as error:
         raise UnreadableFile(f"Line {reader.line_num} cannot be read as CSV: {error}.") from None
@@ -269,7 +269,7 @@ def plan_rows(session: so.Session, rows: list[dict[str, str]], today: dt.date,
     serials = {devices.normal_serial(row.get("serial")) for row in rows} - {None}
     planner = _Planner(_Known(session, rows, {place.address_key for place in places}, serials), today)
     plan = planner.plan
-    for done, (row, place) in enumerate(zip(rows, places), 1):
+    for done, (row, place) in enumerate(zip(rows, places, strict=True), 1):
         planner.add(row, place)
         plan.made_after.append((len(plan.customers), len(plan.locations), len(plan.devices)))
         if checked and (done % PROGRESS_ROWS == 0 or done == len(rows)):
@@ -401,7 +401,7 @@ def import_upload(session: so.Session, upload: CustomerImport, today: dt.date,
         end = min(end, total)
         made = plan.made_after[end - 1]
         _save(session, source, *(records[since:until] for records, since, until in
-                                 zip((plan.customers, plan.locations, plan.devices), saved, made)))
+                                 zip((plan.customers, plan.locations, plan.devices), saved, made, strict=True)))
         saved = made
         if progress:
             progress(total, end)

@@ -244,8 +244,8 @@ def _prices_page(form: PriceForm | None = None, settings_form: BillingSettingsFo
     settings = settings_of(g.db)
     settings_form = settings_form or BillingSettingsForm(formdata=None, tax_rate=settings.tax_rate_bp / 100,
                                                          payment_terms_days=settings.payment_terms_days)
-    return render_template("invoices/prices.html", items=services.price_list(g.db), form=form or PriceForm(formdata=None),
-                           settings_form=settings_form,
+    return render_template("invoices/prices.html", items=services.price_list(g.db),
+                           form=form or PriceForm(formdata=None), settings_form=settings_form,
                            logo=logo.logo_data_uri(_instance_path(), current_user.company_id)), status
 
 

@@ -185,7 +185,8 @@ def work_order_lines(session: so.Session, order: WorkOrder) -> list[dict]:
         record = records.get(item.test_record_id)
         for repair in (record.repairs if record else []):
             part = book.repair(repair)
-            lines.append(new_line(f"Repair: {repair} (serial {device.serial})" + ("" if part else " (no price on the list)"),
+            lines.append(new_line(f"Repair: {repair} (serial {device.serial})"
+                                  + ("" if part else " (no price on the list)"),
                                   1, part.unit_price_cents if part else 0, taxable=part.taxable if part else True))
     trip = book.trip()
     if trip is not None and tested:

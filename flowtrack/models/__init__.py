@@ -13,6 +13,6 @@ from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice
 from flowtrack.models.security import AccountToken, RecoveryCode
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
-           "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice", "InvoiceCounter",
-           "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode",
+           "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice",
+           "InvoiceCounter", "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode",
            "ScheduledJob", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

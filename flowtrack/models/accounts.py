@@ -59,7 +59,8 @@ class Profile(TenantScoped, Base):
     user: so.Mapped[User] = so.relationship(back_populates="profile")
 
     def certification_valid_on(self, day: dt.date) -> bool:
-        return bool(self.certification_number and self.certification_expires_on and self.certification_expires_on >= day)
+        return bool(self.certification_number and self.certification_expires_on
+                    and self.certification_expires_on >= day)
 
 
 class AuthSession(TenantScoped, Base):

@@ -34,7 +34,8 @@ class TestResult(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {TestResult.passed: "Passed", TestResult.failed: "Failed", TestResult.removed: "Removed and capped"}[self]
+        return {TestResult.passed: "Passed", TestResult.failed: "Failed",
+                TestResult.removed: "Removed and capped"}[self]
 
 
 class ReportStatus(str, enum.Enum):

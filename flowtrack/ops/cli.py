@@ -183,14 +183,14 @@ def sweep_command(dry_run: bool, now_text: str | None) -> None:
     try:
         now = dt.datetime.fromisoformat(now_text) if now_text else dt.datetime.now(dt.timezone.utc)
     except ValueError:
-        raise click.BadParameter(f"not an ISO time: {now_text!r}", param_hint="--now")
+        raise click.BadParameter(f"not an ISO time: {now_text!r}", param_hint="--now") from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
     try:
         summary = anonymize.sweep(current_app.extensions["flowtrack.db"], now, dry_run=dry_run,
                                   files_root=_settings().instance_path)
     except ValueError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     for result in summary.results:
         detail = result.reason or " ".join(f"{table}={count}" for table, count in result.counts.items())
         click.echo(f"{result.status:<16}{result.company_id} {detail}")
@@ -220,7 +220,7 @@ def restore_command(dump_file: Path, target_url: str) -> None:
     try:
         backup.restore(dump_file, target_url)
     except backup.BackupError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     click.echo("restored; now run: flowtrack smoke --database-url <that URL>")
 
 

@@ -22,7 +22,8 @@ def _create_role(conn, name: str, attributes: str, password: str | None) -> None
         conn.execute(sa.text(f'ALTER ROLE "{name}" {attributes}'))
     if password:
         # format() quotes the password as a literal; the raw driver call keeps it free of bind-parameter parsing.
-        statement = conn.execute(sa.text("SELECT format('ALTER ROLE %I PASSWORD %L', CAST(:n AS text), CAST(:p AS text))"),
+        statement = conn.execute(sa.text("SELECT format('ALTER ROLE %I PASSWORD %L', "
+                                         "CAST(:n AS text), CAST(:p AS text))"),
                                  {"n": name, "p": password}).scalar()
         conn.connection.driver_connection.execute(statement)
 

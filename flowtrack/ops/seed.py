@@ -74,7 +74,8 @@ def seed_demo(db: Database, *, production: bool, instance_path: Path) -> list[Co
     return [company for company, _ in created]
 
 
-# (customer, phone, email, [(street, city, postal code, district index, [(type, size, serial suffix, tested days ago)])])
+# (customer, phone, email,
+#  [(street, city, postal code, district index, [(type, size, serial suffix, tested days ago)])])
 DEMO_CUSTOMERS = (
     ("Harbor View Apartments", "541-555-0101", "manager@harborview.example", [
         ("123 Main Street", "Eugene", "97401", 0, [("RP", "2", "1001", 200), ("DC", "1", "1002", 340)]),
@@ -99,8 +100,9 @@ def seed_records(db: Database, company: Company) -> None:
     with db.service() as session:
         bind_company(session, company.id)
         water = [
-            districts.create_district(session, name="Eugene Water & Electric Board", contact_name="Cross-connection desk",
-                                      report_email="backflow@eweb.example", email_reports=True, early_window_days=30),
+            districts.create_district(session, name="Eugene Water & Electric Board",
+                                      contact_name="Cross-connection desk", report_email="backflow@eweb.example",
+                                      email_reports=True, early_window_days=30),
             districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
                                       due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
         ]

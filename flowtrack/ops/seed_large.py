@@ -485,7 +485,7 @@ def _copy_invoices(db: Database, company_id: uuid.UUID, count: int) -> None:
             sources.append((closed_at, customer_id, order_id, lines))
         oldest = min((source[0] for source in sources), default=now - dt.timedelta(days=365))
         customer_ids = list(customers)
-        for n in range(count - len(sources)):
+        for _ in range(count - len(sources)):
             made = oldest + (now - oldest) * rng.random()
             repair = rng.choice(REPAIR_CHOICES)
             lines = [new_line(f"Repair: {repair}", rng.choice((1, 1, 2)), _repair_price(repair)),
@@ -546,5 +546,5 @@ class _Customer:
     __slots__ = ("id", "name", "billing_address", "email", "phone")
 
     def __init__(self, *values):
-        for name, value in zip(self.__slots__, values):
+        for name, value in zip(self.__slots__, values, strict=True):
             setattr(self, name, value)

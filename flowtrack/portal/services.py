@@ -1,5 +1,6 @@
 """What a portal user may see: their own customer account's sent invoices, and their backflow assemblies in
-service with each one's next due date and latest test certificate. Everything is looked up through the customer the user belongs to; any other id is not found."""
+service with each one's next due date and latest test certificate. Everything is looked up through the customer
+the user belongs to; any other id is not found."""
 from __future__ import annotations
 
 import uuid

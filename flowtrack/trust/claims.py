@@ -292,7 +292,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Backups",
           "A backup can be restored into a new, empty database and checked: migrations, data, a working session "
           "and intact audit chains. The drill runs with every test run.",
-          "backup-policy.md", ("tests/operations/test_backup_drill.py::test_backup_restore_and_smoke_into_a_new_database",)),
+          "backup-policy.md",
+          ("tests/operations/test_backup_drill.py::test_backup_restore_and_smoke_into_a_new_database",)),
 )
 
 POLICIES = {

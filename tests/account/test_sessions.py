@@ -100,7 +100,8 @@ def test_someone_elses_session_in_the_same_company_is_not_found(app, office, acm
 def test_devices_are_named_for_people():
     assert describe_device(IPHONE) == "Safari on iPhone"
     assert describe_device(WINDOWS_CHROME) == "Chrome on Windows"
-    assert describe_device("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0") == "Firefox on Linux"
+    assert describe_device("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 "
+                           "Firefox/127.0") == "Firefox on Linux"
     assert describe_device("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36 "
                            "EdgA/126.0") == "Edge on Android"
     assert describe_device(None) == "Unknown device"

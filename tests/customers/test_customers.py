@@ -24,7 +24,8 @@ def names_on(page_html: str) -> list[str]:
 
 def test_the_office_adds_a_customer_and_sees_their_page(app, acme, office):
     response = office.submit("/customers/new", {"name": "  Harbor View Apartments ", "phone": "(541) 555-0100",
-                                                "email": "Billing@HarborView.example", "billing_address": "PO Box 12\nEugene OR",
+                                                "email": "Billing@HarborView.example",
+                                                "billing_address": "PO Box 12\nEugene OR",
                                                 "notes": "Pays by check"})
     assert response.status_code == 303
     page = office.get(response.headers["Location"])
@@ -154,4 +155,5 @@ def test_phone_and_email_are_edited_in_place(app, acme, office, records):
     cancel = office.htmx("GET", f"/customers/{customer.id}/row")
     assert "editing" not in cancel.text
     # Without HTMX the same link opens the full edit page.
-    assert office.get(f"/customers/{customer.id}/contact").headers["Location"].endswith(f"/customers/{customer.id}/edit")
+    assert office.get(f"/customers/{customer.id}/contact").headers["Location"].endswith(
+        f"/customers/{customer.id}/edit")

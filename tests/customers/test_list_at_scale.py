@@ -39,7 +39,8 @@ def _add_customers(app, tenant, count: int) -> None:
     with engine.begin() as c:
         c.execute(sa.text("""
             INSERT INTO customers (id, company_id, name, phone, created_at, archived_at)
-            SELECT gen_random_uuid(), :company, 'Customer ' || lpad(n::text, 5, '0'), '541-555-' || lpad((n % 10000)::text, 4, '0'),
+            SELECT gen_random_uuid(), :company, 'Customer ' || lpad(n::text, 5, '0'),
+                   '541-555-' || lpad((n % 10000)::text, 4, '0'),
                    now() - n * interval '1 minute', CASE WHEN n % 20 = 0 THEN now() END
             FROM generate_series(1, :count) AS n
         """), {"company": tenant.id, "count": count})

@@ -51,7 +51,8 @@ def test_calibration_dates_and_serials_are_checked(app, acme, office, records):
     for changes, message in (
         ({"calibration_due_on": (TODAY - dt.timedelta(days=11)).isoformat()},
          "Calibration cannot fall due before it was done."),
-        ({"last_calibrated_on": (TODAY + dt.timedelta(days=1)).isoformat()}, "A calibration date cannot be in the future."),
+        ({"last_calibrated_on": (TODAY + dt.timedelta(days=1)).isoformat()},
+         "A calibration date cannot be in the future."),
         ({"last_calibrated_on": ""}, "This field is required."),
         ({"calibration_due_on": "31/12/2026"}, "Not a valid date value."),
         ({"make": ""}, "This field is required."),

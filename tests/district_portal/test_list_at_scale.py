@@ -22,7 +22,8 @@ def _fill(app, districts, area, other, base_device, base_test) -> None:
         c.execute(sa.text(
             "INSERT INTO customers (id, company_id, name, created_at) "
             "SELECT md5(:company || 'customer' || n)::uuid, CAST(:company AS uuid), 'Bulk customer ' || n, now() "
-            "FROM generate_series(1, :count) AS n"), {"company": str(area.tenant.id), "count": 2 * DEVICES_PER_DISTRICT})
+            "FROM generate_series(1, :count) AS n"),
+            {"company": str(area.tenant.id), "count": 2 * DEVICES_PER_DISTRICT})
         location_columns = [r[0] for r in c.execute(sa.text(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer_locations' "
             "AND column_name NOT IN ('id', 'customer_id', 'district_id', 'address_key', 'address_line1')"))]

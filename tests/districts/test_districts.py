@@ -38,8 +38,9 @@ def test_a_fixed_yearly_date_is_stated_and_checked(app, acme, office):
     assert "by June 30" in office.get("/districts/").text
     for month, day, message in (("", "", "Choose the month and day"), ("2", "29", "That month has no such day"),
                                 ("4", "31", "That month has no such day"), ("13", "1", "Not a valid choice")):
-        refused = office.submit("/districts/new", {**DISTRICT, "name": f"Other {month}-{day}", "due_anchor": "fixed_date",
-                                                   "fixed_due_month": month, "fixed_due_day": day})
+        refused = office.submit("/districts/new", {**DISTRICT, "name": f"Other {month}-{day}",
+                                                   "due_anchor": "fixed_date", "fixed_due_month": month,
+                                                   "fixed_due_day": day})
         assert refused.status_code == 422 and message in refused.text, (month, day)
     assert len(districts_of(app, acme)) == 1
 

@@ -30,8 +30,9 @@ def test_the_office_sees_overdue_devices_first_then_those_due_within_30_days(off
     soon = due_in(records, acme, 12)
     later = due_in(records, acme, 45)
     removed = due_in(records, acme, -3)
-    office.submit(f"/devices/{removed.id}/edit", {"device_type": "RP", "manufacturer": "Watts", "serial": removed.serial,
-                                                  "install_date": removed.install_date.isoformat(), "status": "removed"})
+    office.submit(f"/devices/{removed.id}/edit", {
+        "device_type": "RP", "manufacturer": "Watts", "serial": removed.serial,
+        "install_date": removed.install_date.isoformat(), "status": "removed"})
     page = office.get("/due/")
     assert page.status_code == 200
     assert serials(page.text, [late, today, soon, later, removed]) == [late.serial, today.serial, soon.serial]
@@ -117,7 +118,8 @@ def test_the_csv_holds_every_due_device_and_the_export_is_audited(app, office, a
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 62  # every row, not a page of 50
     first, second = rows[0], rows[1]
-    assert (first["serial"], first["size"], first["model"], first["days_overdue"]) == (late.serial, "3/4", "LF909", "10")
+    assert ((first["serial"], first["size"], first["model"], first["days_overdue"])
+            == (late.serial, "3/4", "LF909", "10"))
     assert first["next_test_due"] == late.next_test_due.isoformat()
     assert first["location"].startswith("12 Harbor St")
     # A name a spreadsheet would run as a formula is written as text.

@@ -7,10 +7,11 @@ from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.e2e.conftest import DESKTOP, PHONE
 
 OVERFLOW = """() => [...document.querySelectorAll('body *')]
-    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1).map(el => el.tagName + '.' + el.className)"""
+    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+    .map(el => el.tagName + '.' + el.className)"""
 
 
-def _records(records, acme):
+def _records(records, acme):  # noqa: F811 (records)
     district = records.district(acme, name="Eugene Water & Electric Board")
     harbor = records.customer(acme, name="Harbor View Apartments", phone="541-555-0101",
                               email="manager@harborview.example")

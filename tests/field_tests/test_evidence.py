@@ -78,7 +78,8 @@ def test_the_tester_signs_and_the_report_prints_the_signature(app, technician, r
 def test_where_the_district_asks_the_customer_signs_too(app, office, technician, rp, kit, dairy, run_worker):
     district_id = dairy.district_id
     edit = office.get(f"/districts/{district_id}/edit")
-    assert "Reports carry the customer&#39;s signature" in edit.text or "Reports carry the customer's signature" in edit.text
+    assert ("Reports carry the customer&#39;s signature" in edit.text
+            or "Reports carry the customer's signature" in edit.text)
     assert office.submit(f"/districts/{district_id}/edit", {
         "name": "Springfield Utility Board", "test_interval_months": "12", "due_anchor": "last_test",
         "early_window_days": "0", "requires_customer_signature": "y"}).status_code == 303

@@ -101,7 +101,8 @@ def test_a_phone_gets_the_static_files_compressed_and_each_unchanged_once_unpack
                                                       "If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
     plain = client.get("/static/app.css", headers={"Accept-Encoding": "identity"})
-    assert "Content-Encoding" not in plain.headers and plain.get_data() == (Path(app.static_folder) / "app.css").read_bytes()
+    assert ("Content-Encoding" not in plain.headers
+            and plain.get_data() == (Path(app.static_folder) / "app.css").read_bytes())
 
 
 def test_pages_are_never_compressed_so_their_csrf_token_cannot_be_guessed_by_size(admin):

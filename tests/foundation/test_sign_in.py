@@ -84,7 +84,8 @@ def _age_session(app, member, **values):
 
 def test_an_idle_session_expires(app, office, acme):
     assert office.get("/dashboard/").status_code == 200
-    _age_session(app, acme.members["office"], idle_expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+    _age_session(app, acme.members["office"],
+                 idle_expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
     response = office.get("/dashboard/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 

@@ -13,7 +13,8 @@ def _app_connection(app):
 
 
 def _count_profiles(connection, company_id):
-    return connection.execute(sa.text("SELECT count(*) FROM profiles WHERE company_id = :c"), {"c": company_id}).scalar()
+    return connection.execute(sa.text("SELECT count(*) FROM profiles WHERE company_id = :c"),
+                              {"c": company_id}).scalar()
 
 
 def test_without_a_session_token_the_app_role_sees_no_rows_at_all(app, acme):
@@ -73,7 +74,8 @@ def test_a_revoked_or_expired_session_stops_resolving_at_once(app, factory, acme
     token = factory.session_token(acme.members["office"])
     db = app.extensions["flowtrack.db"]
     with db.service() as s:
-        s.execute(sa.text("UPDATE auth_sessions SET revoked_at = now() WHERE token_hash = sha256(convert_to(:t, 'UTF8'))"),
+        s.execute(sa.text("UPDATE auth_sessions SET revoked_at = now() "
+                          "WHERE token_hash = sha256(convert_to(:t, 'UTF8'))"),
                   {"t": token})
         s.commit()
     session = db.app_session(token)

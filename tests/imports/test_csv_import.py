@@ -312,7 +312,8 @@ def crash_on_serial(services):
 
 
 def test_a_crashed_import_saves_nothing_and_the_office_can_try_again(app, office, acme, run_worker, crash_on_serial):
-    text = f"{HEADER}\nFine Foods,,1 Fine St,Eugene,OR,97401,,RP,Watts,FINE-1,,,\nCrash Co,,2 Fine St,Eugene,OR,97401,,RP,Watts,CRASH-1,,,\n"
+    text = (f"{HEADER}\nFine Foods,,1 Fine St,Eugene,OR,97401,,RP,Watts,FINE-1,,,\n"
+            "Crash Co,,2 Fine St,Eugene,OR,97401,,RP,Watts,CRASH-1,,,\n")
     location = upload(office, text).headers["Location"]
     page = words(import_file(office, location, run_worker))
     assert "The import stopped on an error on our side. Nothing was imported; try again." in page

@@ -76,8 +76,8 @@ def test_an_invoice_from_a_completed_work_order_bills_each_test_repair_and_trip(
     assert "drafted from the work order" in response.text
     [invoice] = sa_invoices(app, acme)
     assert [line["description"] for line in invoice.lines] == [
-        f"Backflow test, DC 3/4″, serial {line_serial(invoice)}", f"Repair: replaced disc (serial {line_serial(invoice)})",
-        "Trip charge"]
+        f"Backflow test, DC 3/4″, serial {line_serial(invoice)}",
+        f"Repair: replaced disc (serial {line_serial(invoice)})", "Trip charge"]
     # 85.00 + 32.50 taxed at 8.25% (9.69375 -> 9.69), 45.00 not taxed
     assert (invoice.subtotal_cents, invoice.tax_cents, invoice.total_cents) == (16250, 969, 17219)
     again = office.submit(f"/work-orders/{order.id}/invoice", follow_redirects=True)

@@ -44,8 +44,8 @@ def stored(app, invoice_id) -> Invoice:
 
 
 def succeeded(intent: dict, **changes) -> dict:
-    return {"id": f"evt_{intent['id']}_{changes.pop('tag', 'ok')}", "object": "event", "type": "payment_intent.succeeded",
-            "created": now(), "account": ACCOUNT,
+    return {"id": f"evt_{intent['id']}_{changes.pop('tag', 'ok')}", "object": "event",
+            "type": "payment_intent.succeeded", "created": now(), "account": ACCOUNT,
             "data": {"object": {**intent, "status": "succeeded", "amount_received": intent["amount"], **changes}}}
 
 

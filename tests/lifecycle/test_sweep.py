@@ -176,7 +176,8 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
     assert result.counts["users"] == 7 and result.counts["profiles"] == 7 and result.counts["exports"] == 1
-    assert result.files_removed == 4 and files_of(app, people.id) == []  # an export, a photo, its thumbnail, a signature
+    # The four files removed: an export, a photo, its thumbnail, a signature.
+    assert result.files_removed == 4 and files_of(app, people.id) == []
     after = dump(app, people.id)
     left = {table for table, rows in after.items() if rows}
     assert left <= set(anonymize.SURVIVING_TABLES) and {"companies", "audit_log", "stripe_events"} <= left

@@ -63,5 +63,6 @@ def test_smoke_fails_on_a_broken_chain(app, acme):
     with engine.begin() as c:
         c.execute(sa.text("UPDATE audit_log SET action = 'x' WHERE company_id = :c AND seq = 1"), {"c": acme.id})
     engine.dispose()
-    result = app.test_cli_runner().invoke(cli, ["smoke", "--database-url", app.extensions["flowtrack.settings"].database_url])
+    result = app.test_cli_runner().invoke(cli, ["smoke", "--database-url",
+                                                app.extensions["flowtrack.settings"].database_url])
     assert result.exit_code == 1 and f"FAILED  audit chain of {acme.id}: 0 entries — entry 1" in result.output

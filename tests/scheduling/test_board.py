@@ -143,7 +143,8 @@ def test_the_kept_board_changes_with_whatever_it_shows_whoever_changes_it(app, o
     changes = (
         ("UPDATE scheduled_jobs SET starts_at = starts_at + interval '1 hour', ends_at = ends_at + interval '1 hour' "
          "WHERE id = :job", "10:00–12:00"),
-        ("UPDATE customers SET name = 'Renamed Bakery' WHERE id = (SELECT customer_id FROM work_orders WHERE id = :order)",
+        ("UPDATE customers SET name = 'Renamed Bakery' "
+         "WHERE id = (SELECT customer_id FROM work_orders WHERE id = :order)",
          "Renamed Bakery"),
         ("UPDATE customer_locations SET city = 'Newtown' "
          "WHERE id = (SELECT location_id FROM work_orders WHERE id = :order)", "Newtown"),

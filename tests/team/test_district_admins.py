@@ -59,8 +59,10 @@ def test_changing_a_role_to_district_admin_asks_for_the_district_and_changing_it
         changes = [e.changes for e in s.scalars(sa.select(AuditEntry).where(
             AuditEntry.company_id == acme.id, AuditEntry.action == "user.role_changed").order_by(AuditEntry.seq))]
     assert changes == [
-        {"role": {"before": "auditor", "after": "district_admin"}, "district": {"before": None, "after": str(district.id)}},
-        {"role": {"before": "district_admin", "after": "auditor"}, "district": {"before": str(district.id), "after": None}},
+        {"role": {"before": "auditor", "after": "district_admin"},
+         "district": {"before": None, "after": str(district.id)}},
+        {"role": {"before": "district_admin", "after": "auditor"},
+         "district": {"before": str(district.id), "after": None}},
     ]
 
 
