@@ -36,7 +36,9 @@ from flowtrack.invoices.forms import (
 from flowtrack.invoices.tasks import pdf_path, print_and_mail_invoice
 from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem
 from flowtrack.notifications.services import enqueue_after_commit
+from flowtrack.work_orders import pricing
 from flowtrack.work_orders import services as work_orders
+from flowtrack.work_orders.forms import LinePriceForm
 
 bp = Blueprint("invoices", __name__)
 
@@ -130,6 +132,24 @@ def add_line(invoice_id: uuid.UUID):
     except services.InvoiceRefused as refused:
         return _refused(invoice, refused)
     return _back(invoice, "Line added.")
+
+
+@bp.post("/invoices/<uuid:invoice_id>/lines/<int:index>/price")
+@requires(INVOICES_MANAGE)
+def price_line(invoice_id: uuid.UUID, index: int):
+    """Set the price of a draft's line that the price list had none for."""
+    invoice = _invoice(invoice_id)
+    form = LinePriceForm()
+    if not form.validate_on_submit():
+        flash(f"Price not saved: {form.unit_price.errors[0]}", "error")
+        return redirect(url_for("invoices.detail", invoice_id=invoice.id), code=303)
+    try:
+        services.set_line_price(g.db, invoice, index, cents(form.unit_price.data))
+    except LookupError:
+        abort(404)
+    except services.InvoiceRefused as refused:
+        return _refused(invoice, refused)
+    return _back(invoice, "Price set.")
 
 
 @bp.post("/invoices/<uuid:invoice_id>/lines/<int:index>/delete")
@@ -244,7 +264,7 @@ def _prices_page(form: PriceForm | None = None, settings_form: BillingSettingsFo
     settings = settings_of(g.db)
     settings_form = settings_form or BillingSettingsForm(formdata=None, tax_rate=settings.tax_rate_bp / 100,
                                                          payment_terms_days=settings.payment_terms_days)
-    return render_template("invoices/prices.html", items=services.price_list(g.db),
+    return render_template("invoices/prices.html", items=pricing.price_list(g.db),
                            form=form or PriceForm(formdata=None), settings_form=settings_form,
                            logo=logo.logo_data_uri(_instance_path(), current_user.company_id)), status
 

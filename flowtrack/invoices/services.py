@@ -24,8 +24,7 @@ from flowtrack.core.csv_text import csv_chunks
 from flowtrack.core.db import utcnow
 from flowtrack.core.money import format_cents
 from flowtrack.core.paging import Page, paginate
-from flowtrack.models.customers import Customer, Device
-from flowtrack.models.field_tests import TestRecord
+from flowtrack.models.customers import Customer
 from flowtrack.models.invoicing import (
     Invoice,
     InvoiceCounter,
@@ -36,7 +35,9 @@ from flowtrack.models.invoicing import (
     PriceItem,
     PriceKind,
 )
-from flowtrack.models.scheduling import DeviceOutcome, WorkOrder, WorkOrderStatus
+from flowtrack.models.scheduling import WorkOrder, WorkOrderStatus
+from flowtrack.work_orders.pricing import billing_order
+from flowtrack.work_orders.services import invoice_of
 
 OPEN = (InvoiceStatus.sent.value, InvoiceStatus.partially_paid.value)
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -49,9 +50,17 @@ class InvoiceRefused(Exception):
 
 # --- money (pure) --------------------------------------------------------------------------------------
 
-def new_line(description: str, quantity: int, unit_price_cents: int, *, taxable: bool = True) -> dict:
-    return {"description": description.strip()[:200], "quantity": quantity, "unit_price_cents": unit_price_cents,
+def new_line(description: str, quantity: int, unit_price_cents: int, *, taxable: bool = True,
+             price_missing: bool = False) -> dict:
+    """A line as the invoice keeps it. `price_missing` (the price list had none) is for the office's eyes only."""
+    line = {"description": description.strip()[:200], "quantity": quantity, "unit_price_cents": unit_price_cents,
             "amount_cents": quantity * unit_price_cents, "taxable": taxable}
+    return {**line, "price_missing": True} if price_missing else line
+
+
+def unpriced(lines: list[dict]) -> list[dict]:
+    """Lines the price list had no price for that still ask $0.00: the invoice does not go out with them."""
+    return [line for line in lines if line.get("price_missing") and line["unit_price_cents"] == 0]
 
 
 def tax_on(taxable_cents: int, rate_bp: int) -> int:
@@ -85,11 +94,6 @@ def next_number(session: so.Session) -> int:
 
 
 # --- the price list ------------------------------------------------------------------------------------
-
-def price_list(session: so.Session) -> list[PriceItem]:
-    return list(session.scalars(sa.select(PriceItem).order_by(PriceItem.kind, PriceItem.device_type, PriceItem.size,
-                                                             PriceItem.part)))
-
 
 def set_price(session: so.Session, *, kind: str, device_type: str = "", size: str = "", part: str = "",
               unit_price_cents: int, taxable: bool = True) -> PriceItem:
@@ -131,23 +135,6 @@ def remove_price(session: so.Session, item: PriceItem) -> None:
     session.flush()
 
 
-@dataclass
-class PriceBook:
-    """The price list, looked up the way invoices need it."""
-
-    items: list[PriceItem]
-
-    def test_fee(self, device_type: str, size: str | None) -> PriceItem | None:
-        tests = [i for i in self.items if i.kind == PriceKind.test.value and i.device_type == device_type]
-        return next((i for i in tests if i.size == (size or "")), None) or next((i for i in tests if not i.size), None)
-
-    def repair(self, part: str) -> PriceItem | None:
-        return next((i for i in self.items if i.kind == PriceKind.repair.value and i.part == part.lower()), None)
-
-    def trip(self) -> PriceItem | None:
-        return next((i for i in self.items if i.kind == PriceKind.trip.value), None)
-
-
 # --- making invoices -----------------------------------------------------------------------------------
 
 def get_invoice(session: so.Session, invoice_id: uuid.UUID, *, customer_id: uuid.UUID | None = None) -> Invoice | None:
@@ -166,44 +153,20 @@ def _new_invoice(session: so.Session, customer_id: uuid.UUID | None, lines: list
     return invoice
 
 
-def work_order_lines(session: so.Session, order: WorkOrder) -> list[dict]:
-    """A line per device tested (its test fee), per repair made (the part's price), the trip charge, and the work
-    order's own price lines. A price missing from the list makes a line at $0.00 saying so, for the office to
-    fix before sending."""
-    book = PriceBook(price_list(session))
-    tested = [item for item in order.devices if item.outcome == DeviceOutcome.tested.value]
-    records = {r.id: r for r in session.scalars(sa.select(TestRecord).where(
-        TestRecord.id.in_([item.test_record_id for item in tested if item.test_record_id])))}
-    lines = []
-    for item in tested:
-        device: Device = item.device
-        fee = book.test_fee(device.device_type, device.size)
-        size = f" {device.size}″" if device.size else ""
-        lines.append(new_line(f"Backflow test, {device.device_type}{size}, serial {device.serial}"
-                              + ("" if fee else " (no price on the list)"), 1, fee.unit_price_cents if fee else 0,
-                              taxable=fee.taxable if fee else True))
-        record = records.get(item.test_record_id)
-        for repair in (record.repairs if record else []):
-            part = book.repair(repair)
-            lines.append(new_line(f"Repair: {repair} (serial {device.serial})"
-                                  + ("" if part else " (no price on the list)"),
-                                  1, part.unit_price_cents if part else 0, taxable=part.taxable if part else True))
-    trip = book.trip()
-    if trip is not None and tested:
-        lines.append(new_line("Trip charge", 1, trip.unit_price_cents, taxable=trip.taxable))
-    lines.extend(new_line(line.description, line.quantity, line.unit_price_cents) for line in order.lines)
-    return lines
+def work_order_lines(order: WorkOrder) -> list[dict]:
+    """The work order's lines, exactly: they are the visit's price (flowtrack/work_orders/pricing.py)."""
+    return [new_line(line.description, line.quantity, line.unit_price_cents, taxable=line.taxable,
+                     price_missing=line.price_missing) for line in billing_order(order)]
 
 
 def invoice_from_work_order(session: so.Session, order: WorkOrder) -> Invoice:
     """One click on a completed work order: a draft invoice with its lines."""
     if order.status != WorkOrderStatus.completed.value:
         raise InvoiceRefused("Only a completed work order can be invoiced.")
-    existing = session.scalar(sa.select(Invoice).where(Invoice.work_order_id == order.id,
-                                                       Invoice.status != InvoiceStatus.void.value))
+    existing = invoice_of(session, order)
     if existing is not None:
         raise InvoiceRefused(f"This work order is already on {existing.label}.")
-    invoice = _new_invoice(session, order.customer_id, work_order_id=order.id, lines=work_order_lines(session, order))
+    invoice = _new_invoice(session, order.customer_id, work_order_id=order.id, lines=work_order_lines(order))
     session.add(invoice)
     session.flush()
     audit.record(session, "invoice.created", entity_type="invoice", entity_id=invoice.id,
@@ -233,6 +196,18 @@ def add_line(session: so.Session, invoice: Invoice, description: str, quantity: 
     audit.record(session, "invoice.line_added", entity_type="invoice", entity_id=invoice.id, changes=line)
 
 
+def set_line_price(session: so.Session, invoice: Invoice, index: int, unit_price_cents: int) -> None:
+    """The office's price for a draft's line; $0.00 set here is a deliberate no charge."""
+    _refuse_unless_draft(invoice)
+    if not 0 <= index < len(invoice.lines):
+        raise LookupError(index)
+    before = invoice.lines[index]
+    line = new_line(before["description"], before["quantity"], unit_price_cents, taxable=before["taxable"])
+    _set_lines(invoice, [line if i == index else other for i, other in enumerate(invoice.lines)])
+    audit.record(session, "invoice.line_priced", entity_type="invoice", entity_id=invoice.id,
+                 changes=audit.changes_between(before, line))
+
+
 def remove_line(session: so.Session, invoice: Invoice, index: int) -> None:
     _refuse_unless_draft(invoice)
     if not 0 <= index < len(invoice.lines):
@@ -254,6 +229,10 @@ def send(session: so.Session, invoice: Invoice, today: dt.date) -> None:
     _refuse_unless_draft(invoice)
     if not invoice.lines:
         raise InvoiceRefused("Add at least one line before sending.")
+    missing = unpriced(invoice.lines)
+    if missing:
+        raise InvoiceRefused("Set a price for " + "; ".join(line["description"] for line in missing)
+                             + " (the price list has none), or remove the line, before sending.")
     if invoice.kind == InvoiceKind.invoice.value and invoice.total_cents <= 0:
         raise InvoiceRefused("An invoice's total must be more than $0.00.")
     invoice.customer_snapshot = customer_snapshot(invoice.customer)

@@ -111,21 +111,41 @@ class WorkOrderDevice(TenantScoped, Base):
     device: so.Mapped[Device] = so.relationship()
 
 
+class LineKind(str, enum.Enum):
+    """What a work order's line bills."""
+
+    test = "test"      # a device's test fee, from the price list
+    repair = "repair"  # a repair the technician recorded, at the part's price
+    trip = "trip"      # the trip charge, once per visit
+    other = "other"    # anything the office adds
+
+
 class WorkOrderLine(TenantScoped, Base):
-    """A price line of a work order; the invoicing issue turns them into an invoice. Money in integer cents."""
+    """A price line of a work order. The lines are the visit's price: the invoice copies them. Money in integer
+    cents."""
 
     __tablename__ = "work_order_lines"
     __table_args__ = (
         sa.Index("work_order_lines_order_idx", "company_id", "work_order_id"),
+        sa.Index("work_order_lines_device_idx", "device_id", postgresql_where=sa.text("device_id IS NOT NULL")),
         sa.CheckConstraint("quantity BETWEEN 1 AND 10000", name="work_order_lines_quantity_check"),
         sa.CheckConstraint("unit_price_cents BETWEEN 0 AND 100000000", name="work_order_lines_price_check"),
+        _check_in("kind", LineKind, "work_order_lines_kind_check"),
+        sa.CheckConstraint("(kind IN ('test', 'repair')) = (device_id IS NOT NULL)",
+                           name="work_order_lines_device_check"),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
     work_order_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("work_orders.id"))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8), default=LineKind.other.value)
+    device_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("devices.id"))
     description: so.Mapped[str] = so.mapped_column(sa.String(200))
     quantity: so.Mapped[int] = so.mapped_column(default=1)
     unit_price_cents: so.Mapped[int]
+    taxable: so.Mapped[bool] = so.mapped_column(default=True)
+    # The price list had no price for it: the office sets one (or confirms no charge) before invoicing.
+    # Shown to the office only, never printed for the customer.
+    price_missing: so.Mapped[bool] = so.mapped_column(default=False)
     currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="USD")
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 

@@ -124,6 +124,7 @@ def seed_records(db: Database, company: Company) -> None:
             devices.create_gauge(session, make="Midwest", model="845", serial=f"{prefix}-{serial}",
                                  last_calibrated_on=today - dt.timedelta(days=calibrated_days_ago),
                                  calibration_due_on=today - dt.timedelta(days=calibrated_days_ago - 365))
+        seed_price_list(session)
         seed_schedule(session, prefix)
         seed_billing(session)
         session.commit()
@@ -138,10 +139,9 @@ def seed_schedule(session, prefix: str) -> None:
     for serials, day, starts in (((f"{prefix}-1003",), today, dt.time(9)),
                                  ((f"{prefix}-3001", f"{prefix}-3002"), today + dt.timedelta(days=1), dt.time(13))):
         found = list(session.scalars(sa.select(Device).where(Device.serial.in_(serials))))
+        # Its price lines come from the price list: each device's test fee and the trip charge.
         order = work_orders.create_work_order(session, session.get(CustomerLocation, found[0].location_id),
                                               [d.id for d in found], created_by=None)
-        work_orders.add_line(session, order, description="Annual backflow test", quantity=len(found),
-                             unit_price_cents=8500)
         ends = (dt.datetime.combine(day, starts) + dt.timedelta(hours=2)).time()
         schedule.book(session, order, technician.user_id, schedule.Window.local(day, starts, ends, zone), today=today)
 
@@ -151,13 +151,18 @@ DEMO_TEST_FEES = (("RP", 9500), ("RPDA", 12500), ("DC", 7500), ("DCDA", 11000), 
                   ("AVB", 5500))
 
 
-def seed_billing(session) -> None:
-    """A price list, a tax rate, and one sent invoice, so the invoice pages and the aging have something."""
+def seed_price_list(session) -> None:
+    """The company's prices and terms, before any work is planned (a work order's lines come from them)."""
     for device_type, cents in DEMO_TEST_FEES:
         invoices.set_price(session, kind="test", device_type=device_type, unit_price_cents=cents)
-    invoices.set_price(session, kind="repair", part="replaced disc", unit_price_cents=3250)
+    for repair, cents in (("replaced disc", 3250), ("cleaned seat", 1500), ("replaced spring", 2800)):
+        invoices.set_price(session, kind="repair", part=repair, unit_price_cents=cents)
     invoices.set_price(session, kind="trip", unit_price_cents=4500, taxable=False)
     invoices.save_settings(session, tax_rate_bp=0, payment_terms_days=30)
+
+
+def seed_billing(session) -> None:
+    """One sent invoice, so the invoice pages and the aging have something."""
     customer = session.scalar(sa.select(Customer).where(Customer.name == "Maple Street Dental"))
     invoice = invoices.blank_invoice(session, customer)
     invoices.add_line(session, invoice, "Backflow test, PVB 3/4″", 1, 6500, True)

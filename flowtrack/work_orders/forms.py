@@ -38,3 +38,10 @@ class LineForm(FlaskForm):
     quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
     unit_price = DecimalField("Unit price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000),
                                                             whole_cents])
+
+
+class LinePriceForm(FlaskForm):
+    """A line's price set by the office: one the price list lacked, or a changed one."""
+
+    unit_price = DecimalField("Unit price ($)", validators=[InputRequired(message="Enter a price, 0 for no charge."),
+                                                            NumberRange(min=0, max=1000000), whole_cents])

@@ -11,9 +11,10 @@ from flowtrack.core.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requi
 from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services as devices
 from flowtrack.models.customers import DeviceStatus
-from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder
+from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder, WorkOrderStatus
 from flowtrack.work_orders import bookings, services
-from flowtrack.work_orders.forms import LineForm, WorkOrderFilterForm, WorkOrderForm
+from flowtrack.work_orders.forms import LineForm, LinePriceForm, WorkOrderFilterForm, WorkOrderForm
+from flowtrack.work_orders.pricing import billing_order
 
 bp = Blueprint("work_orders", __name__)
 
@@ -51,10 +52,17 @@ def index():
     return render_template("work_orders/index.html", form=form, page=page, params=params, timezone=timezone), code
 
 
+def _lines_context(order: WorkOrder, line_form: LineForm | None) -> dict:
+    invoice = services.invoice_of(g.db, order)
+    return {"order": order, "lines": billing_order(order), "line_form": line_form or LineForm(),
+            "price_form": LinePriceForm(formdata=None), "invoice": invoice,
+            "editable": order.status != WorkOrderStatus.canceled.value and invoice is None}
+
+
 def _detail(order: WorkOrder, line_form: LineForm | None = None, status: int = 200):
     conflicts = bookings.conflicts_of(g.db, order.job) if order.job else []
-    return render_template("work_orders/detail.html", order=order, line_form=line_form or LineForm(),
-                           conflicts=conflicts, zone=company_timezone(g.db)), status
+    return render_template("work_orders/detail.html", conflicts=conflicts, zone=company_timezone(g.db),
+                           **_lines_context(order, line_form)), status
 
 
 @bp.get("/work-orders/<uuid:work_order_id>")
@@ -106,7 +114,7 @@ def cancel(work_order_id: uuid.UUID):
 
 def _lines(order: WorkOrder, form: LineForm, status: int = 200):
     if is_fragment():
-        return render_template("work_orders/_lines.html", order=order, line_form=form), status
+        return render_template("work_orders/_lines.html", **_lines_context(order, form)), status
     if status != 200:
         return _detail(order, form, status)
     return redirect(url_for("work_orders.detail", work_order_id=order.id), code=303)
@@ -128,6 +136,27 @@ def add_line(work_order_id: uuid.UUID):
         return _lines(order, form, 422)
     g.db.commit()
     return _lines(order, LineForm(formdata=None))
+
+
+@bp.post("/work-orders/<uuid:work_order_id>/lines/<uuid:line_id>/price")
+@requires(WORK_ORDERS_EDIT)
+def price_line(work_order_id: uuid.UUID, line_id: uuid.UUID):
+    """Set a line's price: one the price list lacked, or a changed one."""
+    order = _work_order(work_order_id)
+    form, lines = LinePriceForm(), LineForm(formdata=None)
+    if not form.validate_on_submit():
+        lines.description.errors.append(f"Price not saved: {form.unit_price.errors[0]}")
+        return _lines(order, lines, 422)
+    try:
+        services.set_line_price(g.db, order, line_id, cents(form.unit_price.data))
+    except LookupError:
+        abort(404)
+    except services.WorkRefused as refused:
+        g.db.rollback()
+        lines.description.errors.append(str(refused))
+        return _lines(order, lines, 422)
+    g.db.commit()
+    return _lines(order, lines)
 
 
 @bp.post("/work-orders/<uuid:work_order_id>/lines/<uuid:line_id>/delete")

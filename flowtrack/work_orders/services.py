@@ -19,8 +19,10 @@ from flowtrack.core.db import utcnow
 from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
 from flowtrack.models.field_tests import TestRecord
+from flowtrack.models.invoicing import Invoice, InvoiceStatus
 from flowtrack.models.scheduling import (
     DeviceOutcome,
+    LineKind,
     NotTestedReason,
     ScheduledJob,
     WorkKind,
@@ -29,6 +31,7 @@ from flowtrack.models.scheduling import (
     WorkOrderLine,
     WorkOrderStatus,
 )
+from flowtrack.work_orders.pricing import PriceBook, device_test_line, repair_line, trip_line
 
 PAGE_SIZE = 50
 # Work orders still to be done: a device on one of these is not put on another.
@@ -107,9 +110,13 @@ def create_work_order(session: so.Session, location: CustomerLocation, device_id
     session.add(order)
     session.add_all(WorkOrderDevice(work_order_id=order.id, device_id=device.id, position=index,
                                     outcome=DeviceOutcome.pending.value) for index, device in enumerate(devices))
+    book = PriceBook.of(session)
+    trip = trip_line(book)
+    order.lines.extend([*(device_test_line(book, device) for device in devices), *([trip] if trip else [])])
     session.flush()
     audit.record(session, "work_order.created", entity_type="work_order", entity_id=order.id,
-                 changes=audit.changes_between(None, {**_snapshot(order), "devices": [d.serial for d in devices]}))
+                 changes=audit.changes_between(None, {**_snapshot(order), "devices": [d.serial for d in devices],
+                                                      "lines": [_line_snapshot(line) for line in order.lines]}))
     return order
 
 
@@ -163,15 +170,22 @@ def cancel(session: so.Session, order: WorkOrder) -> None:
 
 
 def mark_not_tested(session: so.Session, item: WorkOrderDevice, reason: NotTestedReason) -> None:
-    if WorkOrderStatus(item.work_order.status).closed:
+    """The technician could not test a device: it is settled that way, and its test fee leaves the bill."""
+    order = item.work_order
+    if WorkOrderStatus(order.status).closed:
         raise WorkRefused("This work order is closed; its devices cannot change.")
     if item.outcome == DeviceOutcome.tested.value:
         raise WorkRefused("This device has a test recorded on this work order.")
     before = {"outcome": item.outcome, "reason": item.reason}
     item.outcome, item.reason = DeviceOutcome.could_not_test.value, reason.value
+    fees = [line for line in order.lines if line.kind == LineKind.test.value and line.device_id == item.device_id]
+    for line in fees:
+        order.lines.remove(line)
+        session.delete(line)
     audit.record(session, "work_order.device_not_tested", entity_type="work_order", entity_id=item.work_order_id,
                  changes={"device": item.device.serial,
-                          **audit.changes_between(before, {"outcome": item.outcome, "reason": item.reason})})
+                          **audit.changes_between(before, {"outcome": item.outcome, "reason": item.reason}),
+                          "lines_removed": [_line_snapshot(line) for line in fees]})
 
 
 def note_test(session: so.Session, record: TestRecord) -> None:
@@ -182,32 +196,77 @@ def note_test(session: so.Session, record: TestRecord) -> None:
         .where(WorkOrderDevice.device_id == record.device_id, WorkOrder.status.in_(UNFINISHED),
                ScheduledJob.technician_id == record.technician_id)
         .order_by(ScheduledJob.starts_at).limit(1))
-    if item is not None:
-        item.outcome, item.reason, item.test_record_id = DeviceOutcome.tested.value, None, record.id
+    if item is None:
+        return
+    order, book = item.work_order, PriceBook.of(session)
+    added = [repair_line(book, record.device, repair) for repair in record.repairs]
+    if item.outcome == DeviceOutcome.could_not_test.value:  # its fee left the bill then; the test brings it back
+        added.insert(0, device_test_line(book, record.device))
+    item.outcome, item.reason, item.test_record_id = DeviceOutcome.tested.value, None, record.id
+    order.lines.extend(added)
+    if added:
+        session.flush()
+        audit.record(session, "work_order.lines_added", entity_type="work_order", entity_id=order.id,
+                     changes={"test": str(record.id), "lines": [_line_snapshot(line) for line in added]})
+
+
+def _line_snapshot(line: WorkOrderLine) -> dict:
+    return {"kind": line.kind, "description": line.description, "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_cents, "taxable": line.taxable,
+            **({"price_missing": True} if line.price_missing else {})}
+
+
+def invoice_of(session: so.Session, order: WorkOrder) -> Invoice | None:
+    """The invoice made from this work order (a voided one no longer counts)."""
+    return session.scalar(sa.select(Invoice).where(Invoice.work_order_id == order.id,
+                                                   Invoice.status != InvoiceStatus.void.value))
+
+
+def _refuse_line_changes(session: so.Session, order: WorkOrder) -> None:
+    """Lines change until the work is invoiced (a completed visit still gets its missing prices), never on a
+    canceled work order."""
+    if order.status == WorkOrderStatus.canceled.value:
+        raise WorkRefused("Price lines of a canceled work order cannot change.")
+    invoice = invoice_of(session, order)
+    if invoice is not None:
+        raise WorkRefused(f"This work order is on {invoice.label}; change the invoice instead.")
 
 
 def add_line(session: so.Session, order: WorkOrder, *, description: str, quantity: int,
-             unit_price_cents: int) -> WorkOrderLine:
-    if WorkOrderStatus(order.status).closed:
-        raise WorkRefused("Price lines of a closed work order cannot change.")
-    line = WorkOrderLine(work_order_id=order.id, description=description.strip(), quantity=quantity,
-                         unit_price_cents=unit_price_cents)
+             unit_price_cents: int, taxable: bool = True) -> WorkOrderLine:
+    _refuse_line_changes(session, order)
+    line = WorkOrderLine(work_order_id=order.id, kind=LineKind.other.value, description=description.strip(),
+                         quantity=quantity, unit_price_cents=unit_price_cents, taxable=taxable)
     order.lines.append(line)
     session.flush()
     audit.record(session, "work_order.line_added", entity_type="work_order", entity_id=order.id,
-                 changes={"description": line.description, "quantity": quantity, "unit_price_cents": unit_price_cents})
+                 changes=_line_snapshot(line))
+    return line
+
+
+def set_line_price(session: so.Session, order: WorkOrder, line_id: uuid.UUID, unit_price_cents: int) -> None:
+    """The office's price for a line (a missing one, or a changed one); $0.00 set here is a deliberate no charge."""
+    line = _line_of(order, line_id)
+    _refuse_line_changes(session, order)
+    before = _line_snapshot(line)
+    line.unit_price_cents, line.price_missing = unit_price_cents, False
+    session.flush()
+    audit.record(session, "work_order.line_priced", entity_type="work_order", entity_id=order.id,
+                 changes=audit.changes_between(before, _line_snapshot(line)))
+
+
+def _line_of(order: WorkOrder, line_id: uuid.UUID) -> WorkOrderLine:
+    line = next((line for line in order.lines if line.id == line_id), None)
+    if line is None:
+        raise LookupError(line_id)
     return line
 
 
 def remove_line(session: so.Session, order: WorkOrder, line_id: uuid.UUID) -> None:
-    line = next((line for line in order.lines if line.id == line_id), None)
-    if line is None:
-        raise LookupError(line_id)
-    if WorkOrderStatus(order.status).closed:
-        raise WorkRefused("Price lines of a closed work order cannot change.")
+    line = _line_of(order, line_id)
+    _refuse_line_changes(session, order)
     audit.record(session, "work_order.line_removed", entity_type="work_order", entity_id=order.id,
-                 changes={"description": line.description, "quantity": line.quantity,
-                          "unit_price_cents": line.unit_price_cents})
+                 changes=_line_snapshot(line))
     order.lines.remove(line)
     session.delete(line)
     session.flush()

@@ -26,6 +26,8 @@ def test_the_layout_carries_csrf_meta_htmx_config_and_a_phone_viewport(admin):
     assert re.search(r'<meta name="csrf-token" content="[^"]+">', page)
     assert '"allowEval": false' in page and '"selfRequestsOnly": true' in page
     assert '"allowScriptTags": false' in page and '"includeIndicatorStyles": false' in page
+    # htmx settles a swapped element's style by setting the attribute, which the CSP refuses: it settles no style.
+    assert '"attributesToSettle": ["class", "width", "height"]' in page
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
     assert "/static/htmx.min.js" in page
     # No inline script and no hx-on: the CSP forbids both.

@@ -66,6 +66,7 @@ INVOICE_URLS = {
                                            "invoices.record_payment", "invoices.credit")},
     "invoices.pdf": _printed_invoice,
     "invoices.remove_line": _draft_line,
+    "invoices.price_line": _draft_line,
     "invoices.remove_price": _price,
     "invoices.new_for_customer": _customer,
     "invoices.from_work_order": _work_order,

@@ -95,6 +95,7 @@ SCHEDULING_URLS = {
     **{endpoint: _work_order for endpoint in ("work_orders.detail", "work_orders.cancel", "work_orders.add_line",
                                               "schedule.book")},
     "work_orders.remove_line": _line,
+    "work_orders.price_line": _line,
     "work_orders.new": _location,
     **{endpoint: _job for endpoint in ("schedule.edit_job", "schedule.route_order", "day.job", "day.start",
                                        "day.complete")},

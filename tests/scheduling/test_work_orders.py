@@ -93,7 +93,7 @@ def test_a_canceled_work_order_leaves_the_board_and_cannot_change_again(app, off
     assert "it cannot change any more" in again.text
     line = office.submit(f"/work-orders/{job.work_order_id}/lines",
                          {"description": "Late fee", "quantity": "1", "unit_price": "5"})
-    assert line.status_code == 422 and "closed work order" in line.text
+    assert line.status_code == 422 and "canceled work order" in line.text
 
 
 def test_technicians_and_other_roles_cannot_reach_work_orders(login, acme, planner):
