@@ -72,7 +72,7 @@ def derived_next_due(device: Device, rule: DueRule) -> dt.date | None:
 
 def snapshot(device: Device) -> dict[str, Any]:
     return {field: getattr(device, field) for field in
-            (*DEVICE_FIELDS, "location_id", "status", "replaced_by_device_id", "next_test_due")}
+            (*DEVICE_FIELDS, "location_id", "status", "replaced_by_device_id", "next_test_due", "failed_on")}
 
 
 def _location_rule(session: so.Session, location_id: uuid.UUID) -> DueRule:
@@ -102,7 +102,7 @@ def serial_taken(session: so.Session, model: type[Device] | type[Gauge], serial:
 
 
 def _apply(device: Device, values: dict[str, Any]) -> None:
-    unknown = set(values) - set(DEVICE_FIELDS) - {"status"}
+    unknown = set(values) - set(DEVICE_FIELDS) - {"status", "failed_on"}
     if unknown:
         raise ValueError(f"unknown fields {sorted(unknown)}")
     for field, value in values.items():

@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, SelectMultipleField
-from wtforms.validators import UUID, InputRequired, Optional
+from wtforms.validators import UUID, AnyOf, InputRequired, Optional
 
 from flowtrack.due.services import DEFAULT_WINDOW, NO_DISTRICT, WINDOWS
+from flowtrack.models.scheduling import WorkKind
 
 
 class DueFilterForm(FlaskForm):
@@ -30,6 +31,9 @@ class FromDueForm(FlaskForm):
                                   validators=[InputRequired(message="Choose at least one device.")])
     book_on = DateField("Book them on", validators=[Optional()], description="Leave empty to book on the board.")
     technician = SelectField("For", choices=[], validators=[Optional()])
+    # The due list plans tests; the list of failed devices plans repairs and retests.
+    kind = HiddenField(default=WorkKind.test.value,
+                       validators=[AnyOf((WorkKind.test.value, WorkKind.repair.value), message="Not a kind of work.")])
 
     def with_technicians(self, profiles) -> "FromDueForm":
         self.technician.choices = [(AUTO_ASSIGN, "Whoever has the fewest jobs that day")] + [

@@ -12,6 +12,7 @@ from flowtrack.customers import services as customers
 from flowtrack.districts import services as districts
 from flowtrack.due import services
 from flowtrack.due.forms import AUTO_ASSIGN, DueFilterForm, FromDueForm
+from flowtrack.models.scheduling import WorkKind
 from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
@@ -72,6 +73,16 @@ def export_csv():
                     headers={"Content-Disposition": f'attachment; filename="due-devices-{today.isoformat()}.csv"'})
 
 
+@bp.get("/needs-repair")
+@requires(DEVICES_DUE)
+def needs_repair():
+    """Assemblies that failed their test and wait for a repair and a passing retest."""
+    plan_form = FromDueForm(kind=WorkKind.repair.value).with_technicians(bookings.technicians(g.db)) \
+        if allowed(current_user.role, WORK_ORDERS_EDIT) else None
+    return render_template("due/needs_repair.html", rows=services.needs_repair(g.db), shown=services.REPAIRS_SHOWN,
+                           plan_form=plan_form, today=company_today(g.db))
+
+
 @bp.post("/plan")
 @requires(WORK_ORDERS_EDIT)
 def plan():
@@ -86,7 +97,8 @@ def plan():
         problems = "; ".join(errors[0] for errors in form.errors.values())
         flash(f"No work orders created. {problems}", "error")
         return redirect(request.referrer or url_for("due.index"), code=303)
-    result = work_orders.work_orders_for_devices(g.db, device_ids, created_by=current_user.user_id)
+    result = work_orders.work_orders_for_devices(g.db, device_ids, created_by=current_user.user_id,
+                                                 kind=form.kind.data)
     message = f"{len(result.created)} work order{'s' if len(result.created) != 1 else ''} created"
     week = None
     if form.book_on.data and result.created:

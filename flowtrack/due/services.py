@@ -18,6 +18,8 @@ from flowtrack.core import paging
 from flowtrack.core.csv_text import csv_chunks
 from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District
+from flowtrack.models.scheduling import WorkOrder, WorkOrderDevice
+from flowtrack.work_orders.services import UNFINISHED
 
 # Overdue devices are in every window: they need a visit first.
 WINDOWS = {"overdue": "Overdue only", "30": "Overdue or due within 30 days", "60": "Overdue or due within 60 days",
@@ -51,6 +53,7 @@ class DueRow:
     location: CustomerLocation
     customer_name: str
     district_name: str | None
+    booked: bool  # already on an unfinished work order: planned, not to be planned again
 
     def days_overdue(self, today: dt.date) -> int:
         """Days past the due date; 0 or less when not yet due."""
@@ -59,13 +62,23 @@ class DueRow:
 
 
 
+def _booked() -> sa.Exists:
+    return sa.exists().where(WorkOrderDevice.device_id == Device.id, WorkOrder.id == WorkOrderDevice.work_order_id,
+                             WorkOrder.status.in_(UNFINISHED))
+
+
+def _devices() -> sa.Select:
+    """Active devices with their place, customer, district, and whether they are on unfinished work."""
+    return (sa.select(Device, CustomerLocation, Customer.name, District.name, _booked())
+            .join(CustomerLocation, CustomerLocation.id == Device.location_id)
+            .join(Customer, Customer.id == CustomerLocation.customer_id)
+            .outerjoin(District, District.id == CustomerLocation.district_id)
+            .where(Device.status == DeviceStatus.active.value))
+
+
 def _statement(query: DueQuery, today: dt.date) -> sa.Select:
     window = query.window if query.window in WINDOWS else DEFAULT_WINDOW
-    statement = (sa.select(Device, CustomerLocation, Customer.name, District.name)
-                 .join(CustomerLocation, CustomerLocation.id == Device.location_id)
-                 .join(Customer, Customer.id == CustomerLocation.customer_id)
-                 .outerjoin(District, District.id == CustomerLocation.district_id)
-                 .where(Device.status == DeviceStatus.active.value))
+    statement = _devices()
     if window == "overdue":
         statement = statement.where(Device.next_test_due < today)
     else:
@@ -103,10 +116,22 @@ def due_csv(session: so.Session, query: DueQuery, today: dt.date) -> Iterator[st
 
 
 def due_counts(session: so.Session, today: dt.date) -> dict[str, int]:
-    """How many active devices are overdue and how many fall due within 30 days, for the office's dashboard."""
+    """How many active devices are overdue, fall due within 30 days, and failed and need repair, for the office's
+    dashboard."""
     soon = today + dt.timedelta(days=30)
     overdue, within_30 = session.execute(
         sa.select(sa.func.count().filter(Device.next_test_due < today),
                   sa.func.count().filter(Device.next_test_due.between(today, soon)))
         .where(Device.status == DeviceStatus.active.value, Device.next_test_due <= soon)).one()
-    return {"overdue": overdue, "within_30": within_30}
+    failed = session.scalar(sa.select(sa.func.count()).where(Device.status == DeviceStatus.active.value,
+                                                              Device.failed_on.is_not(None)))
+    return {"overdue": overdue, "within_30": within_30, "needs_repair": failed}
+
+
+REPAIRS_SHOWN = 200
+
+
+def needs_repair(session: so.Session) -> list[DueRow]:
+    """Active devices whose latest test failed with no passing test since, the longest waiting first."""
+    statement = _devices().where(Device.failed_on.is_not(None)).order_by(Device.failed_on, Device.id)
+    return [DueRow(*row) for row in session.execute(statement.limit(REPAIRS_SHOWN))]

@@ -19,11 +19,13 @@ from sqlalchemy.dialects import postgresql
 
 from flowtrack.audit import services as audit
 from flowtrack.companies import services as companies
+from flowtrack.core.dates import date
 from flowtrack.core.db import utcnow
 from flowtrack.core.storage import FileStorage
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import rules, signatures
 from flowtrack.models.accounts import Profile
+from flowtrack.models.companies import Company
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus, District, Gauge
 from flowtrack.models.field_tests import (
     REPAIR_ACTIONS,
@@ -34,6 +36,8 @@ from flowtrack.models.field_tests import (
     current_tests,
     visible_tests,
 )
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.notifications import services as notifications
 from flowtrack.photos import services as photos
 from flowtrack.work_orders import services as work_orders
 
@@ -178,7 +182,10 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
         devices.update_device(session, device, last_test_on=today)
     elif record.result == TestResult.removed.value:
         devices.update_device(session, device, status=DeviceStatus.removed.value)
+    _settle_failure(session, device)
     work_orders.note_test(session, record)
+    if record.result == TestResult.failed.value:
+        tell_customer_of_failure(session, record, today)
     audit.record(session, "test.submitted", entity_type="test_record", entity_id=record.id,
                  changes=audit.changes_between(None, _audited(record, device, gauge)))
     return record
@@ -221,6 +228,7 @@ def amend_test(session: so.Session, original: TestRecord, amended_by: uuid.UUID,
         raise TestRefused({"amends": "This test has just been amended by someone else; amend its newest "
                                      "version."}) from None
     _follow_correction(session, device, original, record, tested_on)
+    _settle_failure(session, device)
     audit.record(session, "test.amended", entity_type="test_record", entity_id=record.id,
                  changes={**audit.changes_between(_audited(original, device, original.gauge),
                                                   _audited(record, device, gauge)),
@@ -307,6 +315,45 @@ def _follow_correction(session: so.Session, device: Device, original: TestRecord
             .order_by(TestRecord.tested_at.desc()).limit(1))
         devices.update_device(session, device,
                               last_test_on=latest.tested_at.astimezone(zone).date() if latest else None)
+
+
+def tell_customer_of_failure(session: so.Session, record: TestRecord, tested_on: dt.date) -> NotificationEmail | None:
+    """Email the customer that their assembly failed: what failed, what the district requires, what comes next.
+    Without an email address on file the office tells them its own way (the failure is on its list)."""
+    location = session.get(CustomerLocation, record.device.location_id)
+    customer = location.customer
+    if not customer.email:
+        return None
+    facts, company = record.facts, session.get(Company, record.company_id)
+    device = f"{facts['device']['type']} assembly {facts['device']['serial']}"
+    failed_checks = [check["label"] for check in record.checks if not check.get("passed", True)]
+    district = location.district
+    body = "\n".join([
+        f"Hello {customer.name},", "",
+        f"The backflow prevention {device} at {location.one_line} failed its test on {date(tested_on, long=True)}."
+        + (f" What did not pass: {', '.join(failed_checks)}." if failed_checks else ""), "",
+        (f"{district.name} requires a failed assembly to be repaired and to pass a retest, and receives the "
+         "report of each test." if district else
+         "A failed assembly must be repaired and pass a retest before it can be certified."), "",
+        f"What happens next: {company.name} will contact you to plan the repair and retest. Until then the "
+        "assembly may not protect your water supply as it should.", "",
+        company.name])
+    email = notifications.send_email(session, customer.email, f"Your backflow assembly {facts['device']['serial']} "
+                                     "failed its test and needs repair", body)
+    audit.record(session, "customer.failure_notified", entity_type="test_record", entity_id=record.id,
+                 changes={"to": customer.email, "email_id": str(email.id), "device": facts["device"]["serial"]})
+    return email
+
+
+def _settle_failure(session: so.Session, device: Device) -> None:
+    """A device whose latest test (as it stands) failed needs repair until a passing test follows."""
+    latest = session.scalar(current_tests().where(TestRecord.device_id == device.id)
+                            .order_by(TestRecord.tested_at.desc()).limit(1))
+    failed = latest is not None and latest.result == TestResult.failed.value \
+        and device.status == DeviceStatus.active.value
+    failed_on = latest.tested_at.astimezone(companies.company_timezone(session)).date() if failed else None
+    if device.failed_on != failed_on:
+        devices.update_device(session, device, failed_on=failed_on)
 
 
 def _audited(record: TestRecord, device: Device, gauge: Gauge | None) -> dict:

@@ -191,6 +191,8 @@ class Device(TenantScoped, Base):
     last_test_on: so.Mapped[dt.date | None]
     # Derived from the last passing test and the district's rule (flowtrack/devices/due_dates.py), never typed.
     next_test_due: so.Mapped[dt.date | None]
+    # The day of its latest test when that test failed and no passing test came since: it needs repair.
+    failed_on: so.Mapped[dt.date | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     location: so.Mapped[CustomerLocation] = so.relationship(back_populates="devices")

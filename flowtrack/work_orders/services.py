@@ -126,10 +126,11 @@ class BulkResult:
     skipped_serials: list[str]
 
 
-def work_orders_for_devices(session: so.Session, device_ids: list[uuid.UUID], *,
-                            created_by: uuid.UUID | None) -> BulkResult:
-    """From the due list: one test work order per location for the chosen devices, leaving out those already on
-    unfinished work (so a double click or a second office worker does not plan a device twice)."""
+def work_orders_for_devices(session: so.Session, device_ids: list[uuid.UUID], *, created_by: uuid.UUID | None,
+                            kind: str = WorkKind.test.value) -> BulkResult:
+    """From the due list (tests) or the failed devices (repairs and retests): one work order per location for the
+    chosen devices, leaving out those already on unfinished work (so a double click or a second office worker
+    does not plan a device twice)."""
     devices = list(session.scalars(sa.select(Device).where(Device.id.in_(device_ids),
                                                            Device.status == DeviceStatus.active.value)
                                    .order_by(Device.location_id, Device.serial)))
@@ -137,7 +138,8 @@ def work_orders_for_devices(session: so.Session, device_ids: list[uuid.UUID], *,
     created = []
     for location_id, group in groupby((d for d in devices if d.id not in busy), key=lambda d: d.location_id):
         location = session.get(CustomerLocation, location_id)
-        created.append(create_work_order(session, location, [d.id for d in group], created_by=created_by))
+        created.append(create_work_order(session, location, [d.id for d in group], created_by=created_by,
+                                         kind=kind))
     return BulkResult(created, sorted(d.serial for d in devices if d.id in busy))
 
 
