@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField
+from wtforms import RadioField, StringField
 from wtforms.validators import IPAddress, Length, Optional, ValidationError
 
 from flowtrack.audit.filters import AuditFilters
+from flowtrack.core.forms import DayField
 
 
 class AuditFilterForm(FlaskForm):
@@ -11,8 +12,8 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DayField("From", validators=[Optional()])
+    date_to = DayField("To", validators=[Optional()])
     actor = StringField("Who", validators=[Optional(), Length(max=254)], description="Email, or its beginning")
     action = StringField("Action", validators=[Optional(), Length(max=64)],
                          description="e.g. login or customer.updated")

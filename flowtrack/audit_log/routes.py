@@ -33,7 +33,8 @@ def index():
     """Entries newest first, filtered, a page at a time (keyset on the sequence number)."""
     form = AuditFilterForm(request.args)
     company = _company()
-    filters = form.filters() if form.validate() else AuditFilters()
+    valid = form.validate()
+    filters = form.filters() if valid else AuditFilters()
     before = request.args.get("before", type=int)
     query = filters.apply(sa.select(AuditEntry), company.timezone).order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)
     if before:
@@ -46,7 +47,7 @@ def index():
     report_form = AuditReportForm(formdata=None, data=form.data)
     return render_template("audit/index.html", form=form, report_form=report_form, company=company,
                            reports=exports.recent_exports(g.db, REPORT_KINDS), now=utcnow(),
-                           reports_allowed=exports.audit_reports_allowed(company), **context)
+                           reports_allowed=exports.audit_reports_allowed(company), **context), 200 if valid else 422
 
 
 @bp.get("/entries/<uuid:entry_id>")

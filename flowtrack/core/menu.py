@@ -26,7 +26,7 @@ SECTIONS = (  # (endpoint, label, permission that shows it)
     ("exports.index", "Data export", p.DATA_EXPORT),
     ("billing.index", "Billing", p.BILLING_MANAGE),
     ("team.index", "Team", p.TEAM_MANAGE),
-    ("account.sessions", "Security", p.ACCOUNT_SELF),
+    ("account.sessions", "My account", p.ACCOUNT_SELF),
 )
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wtforms.validators import ValidationError
+from wtforms import DecimalField
+from wtforms.validators import InputRequired, NumberRange, StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 
 def format_cents(cents: int, currency: str = "USD") -> str:
@@ -22,3 +24,30 @@ def whole_cents(form, field) -> None:
     """A form check: an amount of money typed with at most two decimals."""
     if field.data is not None and field.data.as_tuple().exponent < -2:
         raise ValidationError("Whole cents only (at most two decimals).")
+
+
+class AmountField(DecimalField):
+    """Dollars and cents typed as text ("85", "85.00", "$1,250.50"). A number input would let the browser erase
+    what it cannot read; as text, what was typed stays in the field when it is refused, with one message that
+    says why in plain words."""
+
+    widget = TextInput()
+
+    def __init__(self, label: str, *, minimum: Decimal = Decimal(0), maximum: Decimal = Decimal(1_000_000),
+                 required: str = "Enter an amount, like 85.00.", **kwargs):
+        limits = f"from {format_cents(cents(minimum))} to {format_cents(cents(maximum))}"
+        super().__init__(label, validators=[InputRequired(message=required),
+                                            NumberRange(min=minimum, max=maximum, message=f"Enter an amount {limits}."),
+                                            whole_cents],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"}, **kwargs)
+
+    def process_formdata(self, valuelist):
+        typed = [valuelist[0].strip().removeprefix("$").replace(",", "")] if valuelist and valuelist[0] else valuelist
+        try:
+            super().process_formdata(typed)
+        except ValueError:
+            raise ValueError("Enter a number of dollars and cents, like 85.00.") from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # the message above says it all; the range check would only repeat it

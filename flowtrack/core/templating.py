@@ -19,6 +19,11 @@ def is_fragment() -> bool:
     return bool(htmx_request.htmx) and not htmx_request.htmx.history_restore_request
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 new customer', '2 new customers', '0 new customers'."""
+    return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
+
+
 def permission_check(role: str | None) -> Callable[[str], bool]:
     """`can(...)` for templates: whether this role may do that. A permission no role has is a typo and raises,
     rather than silently hiding a button."""
@@ -34,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date, "date")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(clock, "clock")
+    app.add_template_filter(plural, "plural")
     app.add_template_global(dt.timedelta, "timedelta")
     app.add_template_global(menu.menu_for, "menu_for")
 

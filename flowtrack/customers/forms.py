@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SearchField, SelectField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from flowtrack.core.forms import phone
+from flowtrack.core.forms import EmailAddress, phone
 from flowtrack.customers.services import SORTS, STATUSES
 
 
@@ -10,7 +10,7 @@ class CustomerForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     billing_address = TextAreaField("Billing address", validators=[Optional(), Length(max=500)],
                                     render_kw={"rows": 3})
-    email = EmailField("Email", validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+    email = EmailField("Email", validators=[Optional(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none"})
     phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
     sms_consent = BooleanField("Agreed to test-due reminders by text message at this phone number")
@@ -20,7 +20,7 @@ class CustomerForm(FlaskForm):
 class ContactForm(FlaskForm):
     """The phone and email edited in place on the list."""
 
-    email = EmailField("Email", validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+    email = EmailField("Email", validators=[Optional(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none"})
     phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
 
@@ -61,5 +61,5 @@ class LocationForm(FlaskForm):
 
 class PortalInviteForm(FlaskForm):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none", "autocomplete": "off"})

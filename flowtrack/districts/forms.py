@@ -11,9 +11,9 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from flowtrack.core.forms import phone
+from flowtrack.core.forms import EmailAddress, phone
 from flowtrack.devices.due_dates import FIXED_DATE, LAST_TEST, valid_day_of_year
 
 MONTHS = [("", "—")] + [(str(n), calendar.month_name[n]) for n in range(1, 13)]
@@ -24,7 +24,7 @@ class DistrictForm(FlaskForm):
     contact_name = StringField("Contact", validators=[Optional(), Length(max=200)])
     contact_phone = TelField("Contact phone", validators=[Optional(), Length(max=40), phone])
     report_email = EmailField("Email for test reports", validators=[Optional(), Length(max=254),
-                                                                     Email(check_deliverability=False)],
+                                                                     EmailAddress()],
                               render_kw={"autocapitalize": "none"})
     requires_customer_signature = BooleanField("Reports carry the customer's signature",
                                                description="The technician has the customer sign on the phone "

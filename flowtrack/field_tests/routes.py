@@ -16,6 +16,7 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
 from flowtrack.photos import services as photos
+from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("testing", __name__)
 
@@ -185,7 +186,8 @@ def detail(test_id: uuid.UUID):
                                     if record.amends_id else None),
                            amended_by=services.person_name(g.db, record.amended_by_id),
                            labels=report.READING_LABELS, keys=rules.required_readings(record.device.device_type),
-                           test_type=TestType(record.test_type).label, timezone=_timezone())
+                           test_type=TestType(record.test_type).label, timezone=_timezone(),
+                           job=work_orders.job_of_test(g.db, record.id))
 
 
 @bp.post("/tests/<uuid:test_id>/district-email")

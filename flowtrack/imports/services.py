@@ -231,7 +231,15 @@ class _RowForms:
         if not form.validate():
             back = {name: column for column, name in (columns or {}).items()}
             for name, messages in form.errors.items():
-                problems.extend(f"{back.get(name, name)}: {message}" for message in messages)
+                problems.extend(f"{back.get(name, name)}: {_in_words(form[name], message)}" for message in messages)
+
+
+def _in_words(field, message: str) -> str:
+    """A choice the file's cell did not match is answered with the choices it could have been."""
+    if message == "Not a valid choice." and getattr(field, "choices", None):
+        allowed = ", ".join(str(value) for value, _ in field.choices if value)
+        return f"“{field.raw_data[0] if field.raw_data else ''}” is not one of {allowed}."
+    return message
 
 
 def _customer_key(name: str) -> str:
@@ -289,6 +297,7 @@ class _Planner:
         self.serials: dict[str, int] = {}  # serial -> line
 
     def add(self, row: dict[str, str], place: CustomerLocation) -> None:
+        """Check the row's customer, place and device at once, so every problem of the row is listed together."""
         check = RowCheck(line=row["line"], values={k: v for k, v in row.items() if k != "line"})
         self.plan.rows.append(check)
         customer_data = {name: row.get(column, "") for column, name in CUSTOMER_COLUMNS.items()}
@@ -302,12 +311,15 @@ class _Planner:
         location_data = {c: row.get(c, "") for c in LOCATION_COLUMNS if c != "district"}
         location_data["district_id"] = str(district.id) if district else ""
         self.forms.check(self.forms.location, location_data, check.problems, {"district": "district_id"})
+        device_values = _device_values(row)
+        has_device = any(device_values.values())
+        if has_device:
+            self.forms.check(self.forms.device, device_values, check.problems)
         if check.problems:
             return
         customer_id = self._customer(check, customer_data)
         located = customer_id and self._location(check, place, customer_id, district)
-        device_values = _device_values(row)
-        if located and any(device_values.values()):
+        if located and has_device:
             self._device(check, device_values, *located)
 
     def _customer(self, check: RowCheck, data: dict[str, str]) -> uuid.UUID | None:
@@ -356,10 +368,8 @@ class _Planner:
 
     def _device(self, check: RowCheck, values: dict[str, str], location_id: uuid.UUID,
                 district_id: uuid.UUID | None) -> None:
-        """New, or already recorded at this location; a serial is on one row of the file only."""
-        self.forms.check(self.forms.device, values, check.problems)
-        if check.problems:
-            return
+        """New, or already recorded at this location; a serial is on one row of the file only (its cells were
+        checked with the row's others)."""
         serial = devices.normal_serial(values["serial"])
         if serial in self.serials:
             check.problems.append(f"serial: Serial {serial} is also on line {self.serials[serial]}.")

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from flowtrack.core.money import whole_cents
+from flowtrack.core.money import AmountField
 from flowtrack.devices.services import SIZES
 from flowtrack.models.customers import DeviceType
 from flowtrack.models.invoicing import InvoiceStatus, PriceKind
@@ -21,22 +21,19 @@ class InvoiceFilterForm(FlaskForm):
 class LineForm(FlaskForm):
     description = StringField("Description", validators=[InputRequired(), Length(max=200)])
     quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
-    unit_price = DecimalField("Unit price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000),
-                                                            whole_cents])
+    unit_price = AmountField("Unit price ($)")
     taxable = BooleanField("Taxable", default=True)
 
 
 class PaymentForm(FlaskForm):
-    amount = DecimalField("Amount ($)", validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=1000000),
-                                                    whole_cents])
+    amount = AmountField("Amount ($)", minimum=Decimal("0.01"))
     method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")], validators=[InputRequired()])
     reference = StringField("Check number or note", validators=[Optional(), Length(max=100)])
     received_on = DateField("Received on", validators=[InputRequired()])
 
 
 class CreditForm(FlaskForm):
-    amount = DecimalField("Credit ($)", validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=1000000),
-                                                    whole_cents])
+    amount = AmountField("Credit ($)", minimum=Decimal("0.01"))
     reason = StringField("Reason", validators=[InputRequired(), Length(max=150)])
 
 
@@ -48,7 +45,7 @@ class PriceForm(FlaskForm):
     size = SelectField("Size", choices=[("", "Every size")] + [(s, f"{s}″") for s in SIZES], validators=[Optional()])
     part = StringField("Repair", validators=[Optional(), Length(max=40)],
                        description="As technicians record it, e.g. “replaced disc”.")
-    unit_price = DecimalField("Price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000), whole_cents])
+    unit_price = AmountField("Price ($)")
     taxable = BooleanField("Taxable", default=True)
 
     def validate_device_type(self, field):

@@ -36,6 +36,12 @@ def stripe_client(get: Callable[[str], str | None]) -> stripe.StripeClient | Non
                                http_client=stripe.new_default_http_client(timeout=TIMEOUT_SECONDS))
 
 
+def online_payments_ready(company: Company, publishable_key: str | None) -> bool:
+    """Whether the portal can take a card for this company: the installation has Stripe's keys and the company
+    connected its own Stripe account."""
+    return bool(publishable_key) and bool(company.stripe_account_id)
+
+
 def start_payment(client: stripe.StripeClient | None, company: Company, invoice: Invoice) -> stripe.PaymentIntent:
     """A PaymentIntent for what the invoice still asks for, on the company's Stripe account. Asking twice for
     the same balance returns the same PaymentIntent (idempotency key), so a double click charges once."""

@@ -55,8 +55,10 @@ def invoice(invoice_id: uuid.UUID):
     found = invoices.get_invoice(g.db, invoice_id, customer_id=_own_customer().id)
     if found is None:
         abort(404)
+    company = g.db.get(Company, current_user.company_id)
     return render_template("portal/invoice.html", invoice=found, pdf_ready=pdf_path(found).exists(),
-                           paying=request.args.get("paid") == "1")
+                           paying=request.args.get("paid") == "1", company=company,
+                           online=payments.online_payments_ready(company, setting("STRIPE_PUBLISHABLE_KEY")))
 
 
 @bp.post("/invoices/<uuid:invoice_id>/pay")

@@ -342,9 +342,7 @@ def start_job(session: so.Session, job: ScheduledJob) -> None:
     order = job.work_order
     if order.status != WorkOrderStatus.scheduled.value:
         raise WorkRefused(f"This job is {WorkOrderStatus(order.status).label.lower()}; it cannot be started.")
-    work_orders.change_status(session, order, WorkOrderStatus.in_progress)
-    job.started_at = utcnow()
-    audit.record(session, "job.started", entity_type="scheduled_job", entity_id=job.id)
+    work_orders.start(session, order)
 
 
 def complete_job(session: so.Session, job: ScheduledJob) -> None:

@@ -2,9 +2,10 @@ import zoneinfo
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, Length
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
 
 from flowtrack.account.services import MIN_PASSWORD_LENGTH
+from flowtrack.core.forms import EmailAddress
 from flowtrack.models.companies import Plan
 
 # Where most backflow-testing companies work first; every other IANA zone follows in alphabetical order.
@@ -30,7 +31,7 @@ class SignUpForm(FlaskForm):
     full_name = StringField("Your name", validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
     email = StringField("Your email", validators=[DataRequired(), Length(max=254),
-                                                  Email(message="Enter an email address like name@example.com.")],
+                                                  EmailAddress()],
                         description="You sign in with it. You will be the company's admin.",
                         render_kw={"type": "email", "inputmode": "email", "autocapitalize": "none",
                                    "autocomplete": "email"})

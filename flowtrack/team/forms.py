@@ -2,8 +2,9 @@ import uuid
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TimeField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from flowtrack.core.forms import EmailAddress
 from flowtrack.team.services import INVITABLE_ROLES
 
 ROLE_CHOICES = [(role.value, role.label) for role in INVITABLE_ROLES]
@@ -25,7 +26,7 @@ class DistrictChoice:
 
 class InviteForm(DistrictChoice, FlaskForm):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none", "autocomplete": "off"})
     role = SelectField("Role", choices=ROLE_CHOICES, default="office", validators=[DataRequired()])
 

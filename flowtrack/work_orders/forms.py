@@ -1,6 +1,5 @@
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -11,7 +10,7 @@ from wtforms import (
 from wtforms.validators import UUID, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from flowtrack.core.money import whole_cents
+from flowtrack.core.money import AmountField
 from flowtrack.models.scheduling import WorkKind, WorkOrderStatus
 
 
@@ -36,12 +35,10 @@ class WorkOrderForm(FlaskForm):
 class LineForm(FlaskForm):
     description = StringField("Description", validators=[InputRequired(), Length(max=200)])
     quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
-    unit_price = DecimalField("Unit price ($)", validators=[InputRequired(), NumberRange(min=0, max=1000000),
-                                                            whole_cents])
+    unit_price = AmountField("Unit price ($)")
 
 
 class LinePriceForm(FlaskForm):
     """A line's price set by the office: one the price list lacked, or a changed one."""
 
-    unit_price = DecimalField("Unit price ($)", validators=[InputRequired(message="Enter a price, 0 for no charge."),
-                                                            NumberRange(min=0, max=1000000), whole_cents])
+    unit_price = AmountField("Unit price ($)", required="Enter a price, 0 for no charge.")

@@ -78,8 +78,11 @@ def new(location_id: uuid.UUID):
     if location is None:
         abort(404)
     form = WorkOrderForm()
+    active = [d for d in location.devices if d.status == DeviceStatus.active.value]
+    # Devices already on unfinished work are shown as such, not offered again (they would be refused).
+    planned = services.unfinished_work_of(g.db, [d.id for d in active])
     form.devices.choices = [(str(d.id), " · ".join(filter(None, (d.serial, d.device_type, d.where_installed))))
-                            for d in location.devices if d.status == DeviceStatus.active.value]
+                            for d in active if d.id not in planned]
     if request.method == "GET":
         form.devices.data = [value for value, _ in form.devices.choices]
     if form.validate_on_submit():
@@ -94,7 +97,8 @@ def new(location_id: uuid.UUID):
             g.db.commit()
             flash("Work order created. Book it on the board, or from its page.", "success")
             return redirect(url_for("work_orders.detail", work_order_id=order.id), code=303)
-    return render_template("work_orders/new.html", form=form, location=location), 422 if form.errors else 200
+    return render_template("work_orders/new.html", form=form, location=location,
+                           planned=[(d, planned[d.id]) for d in active if d.id in planned]), 422 if form.errors else 200
 
 
 @bp.post("/work-orders/<uuid:work_order_id>/cancel")

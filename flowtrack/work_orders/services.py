@@ -81,10 +81,16 @@ def _snapshot(order: WorkOrder) -> dict:
             "status": order.status, "notes": order.notes}
 
 
+def unfinished_work_of(session: so.Session, device_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Device id -> the unfinished work order it is on, for those of the devices that are on one."""
+    return dict(session.execute(
+        sa.select(WorkOrderDevice.device_id, WorkOrder.id)
+        .join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
+        .where(WorkOrderDevice.device_id.in_(device_ids), WorkOrder.status.in_(UNFINISHED))).all())
+
+
 def devices_on_unfinished_work(session: so.Session, device_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    return set(session.scalars(
-        sa.select(WorkOrderDevice.device_id).join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
-        .where(WorkOrderDevice.device_id.in_(device_ids), WorkOrder.status.in_(UNFINISHED))))
+    return set(unfinished_work_of(session, device_ids))
 
 
 def create_work_order(session: so.Session, location: CustomerLocation, device_ids: list[uuid.UUID], *,
@@ -161,6 +167,22 @@ def change_status(session: so.Session, order: WorkOrder, status: WorkOrderStatus
                  changes=audit.changes_between({"status": before}, {"status": order.status}))
 
 
+def start(session: so.Session, order: WorkOrder, *, by_test: bool = False) -> None:
+    """The technician is on site: the booked job is under way (also when its first test is recorded before
+    anyone pressed Start)."""
+    change_status(session, order, WorkOrderStatus.in_progress)
+    order.job.started_at = utcnow()
+    audit.record(session, "job.started", entity_type="scheduled_job", entity_id=order.job.id,
+                 changes={"started_by": "the first test recorded"} if by_test else None)
+
+
+def job_of_test(session: so.Session, test_id: uuid.UUID) -> ScheduledJob | None:
+    """The booked job on which this test settled a device, if any."""
+    return session.scalar(sa.select(ScheduledJob)
+                          .join(WorkOrderDevice, WorkOrderDevice.work_order_id == ScheduledJob.work_order_id)
+                          .where(WorkOrderDevice.test_record_id == test_id))
+
+
 def cancel(session: so.Session, order: WorkOrder) -> None:
     """Cancel; a booking it had leaves the board with it."""
     change_status(session, order, WorkOrderStatus.canceled)
@@ -201,6 +223,8 @@ def note_test(session: so.Session, record: TestRecord) -> None:
     if item is None:
         return
     order, book = item.work_order, PriceBook.of(session)
+    if order.status == WorkOrderStatus.scheduled.value:
+        start(session, order, by_test=True)
     added = [repair_line(book, record.device, repair) for repair in record.repairs]
     if item.outcome == DeviceOutcome.could_not_test.value:  # its fee left the bill then; the test brings it back
         added.insert(0, device_test_line(book, record.device))

@@ -39,8 +39,17 @@ def test_a_date_range_uses_the_company_time_zone(app, auditor, acme):
 
 def test_bad_filters_get_messages_not_errors(auditor):
     page = auditor.get("/audit/?ip=not-an-ip&date_from=2026-05-02&date_to=2026-05-01")
-    assert page.status_code == 200
+    assert page.status_code == 422
     assert "Invalid IP address" in page.text and "before the start date" in page.text
+
+
+def test_a_date_that_is_no_date_is_refused_where_the_auditor_looks_and_stays_as_typed(auditor):
+    page = auditor.get("/audit/?date_from=2026-13-45")
+    assert page.status_code == 422
+    assert "These filters could not be used, so every entry is shown" in page.text
+    assert re.search(r"<details class=\"card\" open>", page.text)  # the panel with the message is open
+    assert page.text.count("Not a date: choose one from the calendar") == 1
+    assert 'value="2026-13-45"' in page.text
 
 
 def test_an_entry_shows_its_before_and_after(app, auditor, acme):

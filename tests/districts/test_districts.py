@@ -51,7 +51,7 @@ def test_a_fixed_yearly_date_is_stated_and_checked(app, acme, office):
     ({"test_interval_months": "twelve"}, "Not a valid integer value."),
     ({"early_window_days": "400"}, "Number must be between 0 and 365."),
     ({"due_anchor": "whenever"}, "Not a valid choice."),
-    ({"report_email": "reports at district"}, "Invalid email address."),
+    ({"report_email": "reports at district"}, "Enter an email address like name@example.com."),
     ({"contact_phone": "ask for Bob"}, "Enter a phone number"),
 ])
 def test_every_field_is_checked_on_the_server(app, acme, office, changes, message):

@@ -84,6 +84,7 @@ def test_an_admin_exports_all_data_and_downloads_the_zip(visit, acme, run_worker
     page = tab.go("/account/export/")
     page.click("text=Export all data")
     page.wait_for_selector("#exports-list >> text=Waiting for a worker")
+    assert not page.is_visible("text=No exports yet.")  # the list has one now
     run_worker()
     with page.expect_download() as download:
         page.locator("#exports-list a.button").first.click(timeout=15_000)

@@ -165,13 +165,13 @@ Not Theirs,,77 other way,eugene,OR,97401,,,,,,,
     assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10}
     assert "install_date: Not a valid date value." in problems[3]
     assert "install_date: An installation date cannot be in the future." in problems[4]
-    assert "device_type: Not a valid choice." in problems[5]
+    assert "device_type: “XYZ” is not one of RP, RPDA, DC, DCDA, PVB, SVB, AVB." in problems[5]
     assert "serial: Serial OK-1 is also on line 2." in problems[6]
     assert "serial: Serial TAKEN-1 is already recorded at another location." in problems[7]
     assert "district: No water district is named “Atlantis Water”." in problems[8]
     assert "This address is already a service location of another customer." in problems[9]
     assert "customer_name: This field is required." in problems[10]
-    assert "customer_email: Invalid email address." in problems[10]
+    assert "customer_email: Enter an email address like name@example.com." in problems[10]
     assert "state: Two letters, like OR." in problems[10] and "postal_code: A ZIP code like 97477" in problems[10]
 
     # Importing anyway saves nothing, not even the good first row.
@@ -220,10 +220,10 @@ def test_five_thousand_rows_import_in_one_go(app, office, acme, run_worker):
                         for n in range(5000)]
     response = upload(office, "\n".join(lines))
     preview = office.get(response.headers["Location"])
-    assert "5000 rows: 2500 new customers, 2500 new service locations, 5000 new devices" in words(preview)
+    assert "5,000 rows: 2,500 new customers, 2,500 new service locations, 5,000 new devices" in words(preview)
     assert "And 4800 more rows." in words(preview)
     page = import_file(office, response.headers["Location"], run_worker)
-    assert "Imported 2500 customers, 2500 service locations and 5000 devices." in words(page)
+    assert "Imported 2,500 customers, 2,500 service locations and 5,000 devices." in words(page)
     assert len(rows_of(app, acme, Device)) == 5000
     assert len(audit_entries(app, acme, "device.created")) == 5000
 
@@ -284,7 +284,7 @@ def test_the_status_shows_the_rows_checked_and_saved_while_the_import_is_uncommi
         assert tasks.import_file(str(acme.id), str(stored.id), str(stored.attempt_id), None) == "imported"
     assert seen == [f"Checked {n:,} of 1,000 rows." for n in (250, 500, 750, 1000)] + \
         [f"Checked every row; saved {n:,} of 1,000 rows." for n in (500, 1000)]
-    assert "Imported 1000 customers" in words(office.htmx("get", location + "/status"))
+    assert "Imported 1,000 customers" in words(office.htmx("get", location + "/status"))
 
 
 @pytest.fixture
@@ -380,5 +380,19 @@ def test_the_template_names_every_column_and_imports_as_it_is(app, office, acme,
     template = office.get("/import/template.csv")
     assert template.text.splitlines()[0] == ",".join(services.COLUMNS)
     response = upload(office, template.data)
-    assert "1 rows: 1 new customers, 1 new service locations, 1 new devices" in words(office.get(
+    assert "1 row: 1 new customer, 1 new service location, 1 new device" in words(office.get(
         response.headers["Location"]))
+
+
+def test_every_problem_of_a_row_is_listed_at_once_and_a_test_date_to_come_is_refused(app, office, acme):
+    later = (TODAY + dt.timedelta(days=1500)).isoformat()
+    text = f"""{HEADER}
+,,1 Fine St,Eugene,OR,97401,,XYZ,Watts,ST-1,9 feet,,
+Next Decade,,2 Fine St,Eugene,OR,97401,,RP,Watts,ND-2,,2019-05-01,{later}
+"""
+    preview = words(office.get(upload(office, text).headers["Location"]))
+    problems = {int(line): cell for line, cell in re.findall(
+        r'<td data-label="Line">(\d+)</td>.*?<td data-label="Problems">(.*?)</td>', preview, re.S)}
+    assert "customer_name: This field is required." in problems[2]
+    assert "device_type: “XYZ” is not one of" in problems[2] and "size: “9 feet” is not one of" in problems[2]
+    assert "last_test_on: A test date cannot be in the future." in problems[3]

@@ -113,8 +113,17 @@ def test_without_a_payment_account_the_customer_is_told_to_pay_otherwise(paying_
     with paying_app.extensions["flowtrack.db"].service() as session:
         session.get(Company, tenant.id).stripe_account_id = None
         session.commit()
+    page = browser.get(f"/portal/invoices/{invoice.id}")
+    assert "online</button>" not in page.text  # no button that can only end in a refusal
+    assert "How to pay" in page.text and f"write {invoice.label} on it" in page.text
     answer = browser.submit(f"/portal/invoices/{invoice.id}/pay", follow_redirects=True)
     assert "Online payment is not set up by this company yet" in answer.text
+
+
+def test_with_a_payment_account_the_portal_offers_to_pay_online(paying_app, billed):
+    tenant, invoice, browser = billed
+    page = browser.get(f"/portal/invoices/{invoice.id}")
+    assert "online</button>" in page.text and "How to pay" not in page.text
 
 
 def test_the_admin_sets_the_payment_account(paying_app, factory):

@@ -95,3 +95,18 @@ def test_could_not_test_needs_a_known_reason(technician, acme, planner, app):
                                  follow_redirects=True)
     assert "Choose why the device could not be tested." in response.text
     assert stored_order(app, job.work_order_id).devices[0].outcome == "pending"
+
+
+def test_a_test_recorded_before_pressing_start_starts_the_job_and_leads_back_to_it(
+        app, technician, acme, planner, records):
+    job = planner.job(acme, day=company_today(acme), order=planner.work_order(acme, devices=1, device_type="DC"))
+    [item] = stored_order(app, job.work_order_id).devices
+    kit = records.gauge(acme)
+    response = technician.submit(f"/devices/{item.device_id}/tests/new", {
+        "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.4", "r_check2_psid": "1.8", **SIGNED})
+    assert response.status_code == 303
+    assert stored_order(app, job.work_order_id).status == "in_progress"
+    page = technician.get(f"/jobs/{job.id}").text
+    assert "Start job" not in page and "Passed" in page
+    result = technician.get(response.headers["Location"]).text
+    assert f'href="/jobs/{job.id}">Back to the job</a>' in result

@@ -1,5 +1,6 @@
 """The office turns due devices into work orders, keeps their price lines, and cancels what will not happen."""
 import datetime as dt
+import re
 import zoneinfo
 
 import sqlalchemy as sa
@@ -126,3 +127,35 @@ def test_work_orders_from_the_due_list_can_be_booked_at_once_spread_over_the_tec
                                                    "technician": str(second.user_id)}, follow_redirects=True)
     assert "No work orders created. That day is in the past" in past.text
     assert len(work_orders_of(app, acme)) == 3
+
+
+def test_a_new_work_order_offers_only_the_devices_not_already_planned_and_names_itself_by_the_place(
+        app, office, acme, records):
+    location = records.location(acme, address_line1="9 Orchard Lane")
+    booked = records.device(acme, location, serial="PLANNED-1")
+    free = records.device(acme, location, serial="FREE-2")
+    office.submit(f"/locations/{location.id}/work-orders/new", {"kind": "test", "devices": [str(booked.id)]})
+
+    page = office.get(f"/locations/{location.id}/work-orders/new").text
+    assert re.search(rf'<input checked [^>]*value="{free.id}"', page)  # offered and ticked
+    assert f'value="{booked.id}"' not in page  # not offered, so the form cannot fail on it
+    assert "Already on unfinished work" in page and "PLANNED-1" in page
+    created = office.submit(f"/locations/{location.id}/work-orders/new", {"kind": "test", "devices": [str(free.id)]})
+    assert created.status_code == 303
+
+    listing = office.get("/work-orders/").text
+    assert listing.count("Testing at 9 Orchard Lane") == 2
+
+
+def test_a_price_that_is_no_number_keeps_what_was_typed_with_one_message(app, office, acme, planner):
+    order = planner.work_order(acme)
+    refused = office.submit(f"/work-orders/{order.id}/lines", {"description": "Permit", "quantity": "1",
+                                                               "unit_price": "12,5x"})
+    assert refused.status_code == 422
+    assert 'value="12,5x"' in refused.text and 'inputmode="decimal"' in refused.text
+    assert refused.text.count("Enter a number of dollars and cents, like 85.00.") == 1
+    assert "Number must be" not in refused.text
+    typed_with_sign = office.submit(f"/work-orders/{order.id}/lines", {"description": "Permit", "quantity": "1",
+                                                                       "unit_price": "$1,250.50"})
+    assert typed_with_sign.status_code == 303
+    assert "$1,250.50" in office.get(f"/work-orders/{order.id}").text

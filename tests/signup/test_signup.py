@@ -9,9 +9,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from wtforms import Form, StringField
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
+from flowtrack.core.forms import EmailAddress
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.companies import Company
@@ -297,3 +299,22 @@ def test_someone_signed_in_is_sent_to_the_dashboard(admin):
 
 def test_the_sign_in_page_links_to_sign_up(client):
     assert 'href="/signup"' in client.get("/login").text
+
+
+def test_someone_trying_flowtrack_signs_up_with_a_test_address_like_the_demos(app):
+    """The demo logins are at .test; a person trying FlowTrack on their own machine may use one too."""
+    browser = app.test_client()
+    form = details(email=f"owner.{secrets.token_hex(3)}@crossflow.test")
+    assert browser.submit("/signup", form).status_code == 303
+    assert user_with(app, form["email"]) is not None
+
+
+def test_in_production_a_test_address_is_refused_since_no_mail_reaches_it(app_factory):
+    class Signup(Form):
+        email = StringField(validators=[EmailAddress()])
+
+    app = app_factory(ENV="production", SECRET_KEY=SECRET_KEY)
+    with app.test_request_context():
+        refused = Signup(data={"email": "owner@crossflow.test"})
+        assert not refused.validate() and refused.email.errors == ["Enter an email address like name@example.com."]
+        assert Signup(data={"email": "owner@crossflow.com"}).validate()
