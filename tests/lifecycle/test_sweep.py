@@ -29,6 +29,7 @@ from flowtrack.photos import services as photos
 from flowtrack.reminders import services as reminders
 from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
+from tests.factories import file_store
 from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
@@ -74,15 +75,13 @@ def whole_database(app) -> str:
 
 
 def files_of(app, company_id) -> list[str]:
-    """The company's files on disk: its exports, and its photos and signatures in the file storage."""
-    instance = app.extensions["flowtrack.settings"].instance_path
-    roots = [instance / "exports" / str(company_id), instance / "files" / str(company_id)]
-    return sorted(p.name for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+    """The company's files in the file store: its export, photos, signatures, printed reports and invoices."""
+    return list(file_store(app).keys(str(company_id)))
 
 
 def run_sweep(app, now=None, **kwargs):
     return anonymize.sweep(app.extensions["flowtrack.db"], now or dt.datetime.now(dt.timezone.utc),
-                           files_root=app.extensions["flowtrack.settings"].instance_path, **kwargs)
+                           storage=file_store(app), **kwargs)
 
 
 def result_for(summary, company_id):
@@ -240,7 +239,7 @@ def test_a_failing_safety_layer_alone_writes_nothing(app, people, layer):
     before, files = dump(app, people.id), files_of(app, people.id)
     result = anonymize.anonymize_company(app.extensions["flowtrack.db"], people.id,
                                          dt.datetime.now(dt.timezone.utc),
-                                         files_root=app.extensions["flowtrack.settings"].instance_path)
+                                         storage=file_store(app))
     assert result.status == "skipped" and result.reason.startswith(
         {"cancellation": "cancellation", "no clock": "grace", "grace not over": "grace"}[layer])
     assert dump(app, people.id) == before and files_of(app, people.id) == files
