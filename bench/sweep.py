@@ -25,13 +25,14 @@ SWEEP = """
 import datetime as dt, json, sys, time
 sys.path.insert(0, {root!r})
 from flowtrack import create_app
+from flowtrack.core.storage import file_storage
 from flowtrack.lifecycle import anonymize
 app = create_app()
 print("ready", flush=True)
 started = time.perf_counter()
 with app.app_context():
     summary = anonymize.sweep(app.extensions["flowtrack.db"], dt.datetime.now(dt.timezone.utc),
-                              files_root=app.extensions["flowtrack.settings"].instance_path)
+                              storage=file_storage())
 print(json.dumps({{"seconds": time.perf_counter() - started,
                   "anonymized": [str(r.company_id) for r in summary.results if r.status == "anonymized"]}}))
 """

@@ -5,6 +5,11 @@ With DATABASE_URL / REDIS_URL unset the suite starts an embedded PostgreSQL
 way it creates a fresh database for the run and drops it afterwards. Tests do
 not share a transaction: each builds its own companies (random ids), which is
 what a multi-tenant database looks like anyway.
+
+Stored files go to `<instance>/files/` unless the run says `--file-store=s3` (or FLOWTRACK_TEST_FILE_STORE=s3):
+then the app, its workers and the tests keep them in a bucket of a local S3-compatible server (moto's, over
+HTTP), as a deployment with FILE_STORAGE_URL=s3://... does, and nothing but the embedded services may write
+under the instance folder (tests/foundation/test_instance_folder.py, which runs last, checks it).
 """
 from __future__ import annotations
 
@@ -39,20 +44,57 @@ def whole_run_log():
     handler.close()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--file-store", choices=("local", "s3"),
+                     default=os.environ.get("FLOWTRACK_TEST_FILE_STORE", "local"),
+                     help="where the app under test keeps its files: instance/files/ (local, the default) or a "
+                          "bucket on a local S3 server (s3)")
+
+
+# Checks of what the whole run left behind go last, after everything they check has run.
+RUNS_LAST = ("tests/foundation/test_instance_folder.py", "tests/security/test_logs_hold_no_secrets.py")
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """The check of the whole run's logs goes last, after everything it checks has run."""
-    last = [item for item in items if item.nodeid.startswith("tests/security/test_logs_hold_no_secrets.py")]
+    last = [item for item in items if item.nodeid.startswith(RUNS_LAST)]
     items[:] = [item for item in items if item not in last] + last
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory):
-    """Admin URL of a fresh, migrated database and a Redis URL."""
+def s3_endpoint():
+    """A local S3-compatible server (moto's) for the run, spoken to over HTTP as to a bucket; any credentials do."""
+    from moto.server import ThreadedMotoServer
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        os.environ.setdefault(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _file_store_in_a_bucket(endpoint: str) -> None:
+    """FILE_STORAGE_URL for the app, its workers (which read the environment) and the tests: a new bucket."""
+    import boto3
+
+    bucket = f"flowtrack-test-{secrets.token_hex(4)}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    os.environ["FILE_STORAGE_URL"] = f"s3://{bucket}/files"
+    os.environ["S3_ENDPOINT_URL"] = endpoint
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory, request):
+    """Admin URL of a fresh, migrated database and a Redis URL (and the file store chosen for the run)."""
     from flowtrack.core import embedded
     from flowtrack.ops import migrate
 
     tmp = tmp_path_factory.mktemp("services")
     os.environ.setdefault("FLOWTRACK_INSTANCE_PATH", str(tmp / "instance"))
+    if request.config.getoption("--file-store") == "s3":
+        _file_store_in_a_bucket(request.getfixturevalue("s3_endpoint"))
     # The embedded server's files live outside pytest's temp folders, which other pytest runs
     # on the machine may prune, and which the server's own system user cannot enter.
     server_url = os.environ.get("DATABASE_URL") or embedded.postgres_url(

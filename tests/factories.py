@@ -17,6 +17,14 @@ from flowtrack.models.companies import Company
 from tests.run_log import remember_secret
 
 PASSWORD = remember_secret("correct horse battery staple")
+
+
+def file_store(app):
+    """The app's file store, as its requests and jobs see it (instance/files/, or the bucket in FILE_STORAGE_URL)."""
+    from flowtrack.core.storage import storage_at
+
+    with app.app_context():
+        return storage_at(app.extensions["flowtrack.settings"].instance_path)
 ROLES = [role.value for role in Role]
 
 
@@ -72,19 +80,16 @@ class Factory:
         return tenant
 
     def finished_export(self, tenant: Tenant, kind: str = "data_zip"):
-        """An export whose file is on disk and ready to download."""
+        """An export whose file is in the file store and ready to download."""
         from flowtrack.exports import services as exports
         from flowtrack.models.exports import Export
 
-        storage = self.app.extensions["flowtrack.settings"].instance_path / "exports"
         with self.db.service() as session:
             export = Export(company_id=tenant.id, kind=kind, status="done", progress=100, row_count=1,
                             file_size=5, expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
             session.add(export)
             session.commit()
-            path = exports.file_path(storage, export)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"bytes")
+            file_store(self.app).put(exports.file_key(export), b"bytes", exports.MEDIA_TYPE[kind])
             return export
 
     def backdate_audit(self, tenant: Tenant, days: int) -> None:

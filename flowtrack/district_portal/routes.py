@@ -3,17 +3,17 @@ paged, as CSV), those tests' report PDFs, and the district's devices. Nothing he
 log, which records every download."""
 import uuid
 
-from flask import Blueprint, Response, abort, g, render_template, request, send_file
+from flask import Blueprint, Response, abort, g, render_template, request
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.permissions import DISTRICT_PORTAL_VIEW, requires
+from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.core.templating import is_fragment
 from flowtrack.district_portal import services
 from flowtrack.district_portal.forms import DeviceFilterForm, TestFilterForm
 from flowtrack.field_tests import report
-from flowtrack.field_tests.tasks import storage_dir
 from flowtrack.models.customers import District
 from flowtrack.models.field_tests import ReportStatus
 
@@ -83,13 +83,16 @@ def report_pdf(test_id: uuid.UUID):
     """A test's printed report; not found until the worker has printed it, and for any test not the district's."""
     district = _district()
     record = services.find_test(g.db, district.id if district else None, test_id)
-    path = report.report_path(storage_dir(), record) if record else None
-    if path is None or record.report_status != ReportStatus.done.value or not path.exists():
+    if record is None or record.report_status != ReportStatus.done.value:
+        abort(404)
+    try:
+        response = report.send_report(file_storage(), record)
+    except StoredFileMissing:
         abort(404)
     audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id,
                  changes={"by": "district"})
     g.db.commit()
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=report.download_name(record))
+    return response
 
 
 @bp.get("/devices")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from flowtrack.audit import services as audit
 from flowtrack.audit.filters import AuditFilters
 from flowtrack.core.db import Database, utcnow
 from flowtrack.core.queue import ProgressRow
+from flowtrack.core.storage import FileStorage
 from flowtrack.exports import data_export
 from flowtrack.models.companies import Company
 from flowtrack.models.exports import Export
@@ -49,8 +51,9 @@ def find_export(session: so.Session, export_id: uuid.UUID, kinds: tuple[str, ...
     return export if export is not None and export.kind in kinds else None
 
 
-def file_path(storage_dir: Path, export: Export) -> Path:
-    return storage_dir / str(export.company_id) / f"{export.id}.{FILE_SUFFIX[export.kind]}"
+def file_key(export: Export) -> str:
+    """Where the finished file is in the file store."""
+    return f"{export.company_id}/exports/{export.id}.{FILE_SUFFIX[export.kind]}"
 
 
 def download_name(company: Company, export: Export) -> str:
@@ -74,29 +77,32 @@ class _ProgressReporter:
         self.row.close()
 
 
-def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: Path,
+def build(db: Database, session: so.Session, export_id: uuid.UUID, storage: FileStorage,
           files: dict[str, bytes] | None = None) -> Export:
-    """Build the file of a queued export in `session` (a job session of its company); a data export carries
-    `files` (name in the archive -> bytes) too."""
+    """Build the file of a queued export in `session` (a job session of its company) and hand it to the file
+    store; a data export carries `files` (name in the archive -> bytes) too. The file is built in a temporary
+    folder (it can be large) and streamed to the store before the row says it is done."""
     export = session.get(Export, export_id)
     if export is None or export.status == "done":
         return export  # another worker got there first, or it never existed for this company
     company = session.get(Company, export.company_id)
     export.status, export.progress = "running", 0
     session.commit()
-    path = file_path(storage_dir, export)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    key = file_key(export)
     progress = _ProgressReporter(db, session, company.id, export.id)
     try:
-        if export.kind == "data_zip":
-            manifest = data_export.write_zip(session, company, path, progress, files)
-            export.row_count = sum(t["rows"] for t in manifest["tables"].values())
-        else:
-            write = reports.write_csv if export.kind == "audit_csv" else reports.write_pdf
-            header = write(session, company, AuditFilters.from_params(export.params or {}), path, progress)
-            export.row_count, export.chain_head = header.entries, header.head_hash
-        export.file_size = path.stat().st_size
-        export.sha256 = _sha256(path)
+        with tempfile.TemporaryDirectory(prefix="flowtrack-export-") as folder:
+            path = Path(folder) / key.rsplit("/", 1)[1]
+            if export.kind == "data_zip":
+                manifest = data_export.write_zip(session, company, path, progress, files)
+                export.row_count = sum(t["rows"] for t in manifest["tables"].values())
+            else:
+                write = reports.write_csv if export.kind == "audit_csv" else reports.write_pdf
+                header = write(session, company, AuditFilters.from_params(export.params or {}), path, progress)
+                export.row_count, export.chain_head = header.entries, header.head_hash
+            export.file_size = path.stat().st_size
+            export.sha256 = _sha256(path)
+            storage.put_file(key, path, MEDIA_TYPE[export.kind])
         export.status, export.progress, export.finished_at = "done", 100, utcnow()
         audit.record(session, "export.completed", entity_type="export", entity_id=export.id,
                      changes={"kind": export.kind, "rows": export.row_count, "sha256": export.sha256})
@@ -104,7 +110,10 @@ def build(db: Database, session: so.Session, export_id: uuid.UUID, storage_dir: 
     except Exception:
         log.exception("export %s failed", export_id)
         session.rollback()
-        path.unlink(missing_ok=True)
+        try:
+            storage.delete(key)  # it may have been stored before the row could say so
+        except Exception:
+            log.exception("export %s: its stored file could not be removed", export_id)
         session.execute(sa.update(Export).where(Export.id == export_id)
                         .values(status="failed", error="The file could not be built. Try again.",
                                 finished_at=utcnow()))
@@ -123,14 +132,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def delete_expired_files(db: Database, storage_dir: Path, now: dt.datetime) -> int:
+def delete_expired_files(db: Database, storage: FileStorage, now: dt.datetime) -> int:
     """Remove files whose download window has closed (service role: all companies, daily)."""
     removed = 0
     with db.service() as session:
         for export in session.scalars(sa.select(Export).where(Export.expires_at < now, Export.status == "done")):
-            path = file_path(storage_dir, export)
-            if path.exists():
-                path.unlink()
+            if storage.exists(file_key(export)):
+                storage.delete(file_key(export))
                 removed += 1
     return removed
 

@@ -1,15 +1,16 @@
 """Request handling shared by the data-export and audit-report pages: start, find, show, download."""
 import uuid
 
-from flask import abort, g, redirect, render_template, send_file, url_for
+from flask import abort, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.core.db import utcnow
 from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.templating import is_fragment
 from flowtrack.exports import services
-from flowtrack.exports.tasks import build_export, storage_dir
+from flowtrack.exports.tasks import build_export
 from flowtrack.models.companies import Company
 
 
@@ -38,11 +39,14 @@ def download(export):
     """Send a finished file; 410 once its window has closed."""
     if export.status != "done":
         abort(404)
-    path = services.file_path(storage_dir(), export)
-    if export.expires_at <= utcnow() or not path.exists():
+    if export.expires_at <= utcnow():
+        abort(410)
+    company = g.db.get(Company, export.company_id)
+    try:
+        response = send_stored(file_storage(), services.file_key(export), mimetype=services.MEDIA_TYPE[export.kind],
+                               download_name=services.download_name(company, export))
+    except StoredFileMissing:
         abort(410)
     audit.record(g.db, "export.downloaded", entity_type="export", entity_id=export.id)
     g.db.commit()
-    company = g.db.get(Company, export.company_id)
-    return send_file(path, mimetype=services.MEDIA_TYPE[export.kind], as_attachment=True,
-                     download_name=services.download_name(company, export))
+    return response

@@ -1,11 +1,10 @@
 """Test reports emailed to the water district, for districts that ask for them that way (`District.email_reports`).
 
-The PDF goes into the storage backend first (a failed insert leaves an unused file, never a message without its
-attachment) and the outbox row names it; the outbox delivers it like any other mail, after commit.
+The printed report is in the file store before the message is queued (a failed insert leaves an unused file, never
+a message without its attachment) and the outbox row names its key; the outbox delivers it like any other mail,
+after commit.
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -35,14 +34,13 @@ def wants_reports(district: District | None) -> bool:
     return district is not None and district.email_reports and bool(district.report_email)
 
 
-def report_key(record: TestRecord) -> str:
-    return f"{record.company_id}/reports/{record.id}.pdf"
+# The attachment is the printed report itself.
+report_key = report.report_key
 
 
-def email_report(session: so.Session, record: TestRecord, district: District, company_name: str, pdf: bytes,
-                 storage: FileStorage, *, again: bool = False) -> NotificationEmail:
-    """Queue the printed report for the district, as an attachment, and audit it."""
-    storage.put(report_key(record), pdf, "application/pdf")
+def email_report(session: so.Session, record: TestRecord, district: District, company_name: str, *,
+                 again: bool = False) -> NotificationEmail:
+    """Queue the printed report (already in the file store) for the district, as an attachment, and audit it."""
     facts = record.facts
     device, result = facts["device"], TestResult(record.result).label.upper()
     subject = f"Backflow test report: {device['type']} {device['serial']}, {result} ({facts['location']})"
@@ -55,18 +53,17 @@ def email_report(session: so.Session, record: TestRecord, district: District, co
     return email
 
 
-def email_report_again(session: so.Session, record: TestRecord, company_name: str, reports_dir: Path,
+def email_report_again(session: so.Session, record: TestRecord, company_name: str,
                        storage: FileStorage) -> NotificationEmail:
     """Send a printed report to the district once more (it was lost, or the district's address changed)."""
     district = district_of(session, record)
     if not wants_reports(district):
         raise ReportNotSent("This device's district does not take reports by email.")
-    path = report.report_path(reports_dir, record)
-    if record.report_status != ReportStatus.done.value or not path.exists():
+    if record.report_status != ReportStatus.done.value or not storage.exists(report_key(record)):
         raise ReportNotSent("The report is not printed yet.")
     if record.amended_by_id is not None:
         raise ReportNotSent("This test was amended; send the amended report instead.")
-    return email_report(session, record, district, company_name, path.read_bytes(), storage, again=True)
+    return email_report(session, record, district, company_name, again=True)
 
 
 def _body(record: TestRecord, district: District, company_name: str, result: str) -> str:

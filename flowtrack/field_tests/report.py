@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from flowtrack.core.storage import FileStorage, send_stored
 from flowtrack.field_tests import rules
 from flowtrack.models.companies import Company
 from flowtrack.models.field_tests import TestRecord, TestType
@@ -223,16 +224,21 @@ def print_pdf(html: str) -> bytes:
     return HTML(string=html, url_fetcher=_INLINE_ONLY).write_pdf()
 
 
-def write_pdf(html: str, path: Path) -> str:
-    """Print the form to `path`; returns the file's SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def store_pdf(html: str, storage: FileStorage, record: TestRecord) -> str:
+    """Print the form into the file store as the record's report; returns the file's SHA-256."""
     data = print_pdf(html)
-    path.write_bytes(data)
+    storage.put(report_key(record), data, "application/pdf")
     return hashlib.sha256(data).hexdigest()
 
 
-def report_path(storage_dir: Path, record: TestRecord) -> Path:
-    return storage_dir / str(record.company_id) / f"{record.id}.pdf"
+def report_key(record: TestRecord) -> str:
+    """Where the printed report is in the file store (also the attachment of the district's email)."""
+    return f"{record.company_id}/reports/{record.id}.pdf"
+
+
+def send_report(storage: FileStorage, record: TestRecord):
+    """The printed report as a download (StoredFileMissing until it is printed)."""
+    return send_stored(storage, report_key(record), mimetype="application/pdf", download_name=download_name(record))
 
 
 def download_name(record: TestRecord) -> str:

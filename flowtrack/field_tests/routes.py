@@ -1,7 +1,7 @@
 """Field tests: the technician's test form with live pass/fail, a test's page, and its report PDF."""
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
@@ -11,7 +11,7 @@ from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import district_mail, report, rules, services
 from flowtrack.field_tests.forms import FieldTestForm
-from flowtrack.field_tests.tasks import render_test_report, storage_dir
+from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
@@ -197,7 +197,7 @@ def email_district_again(test_id: uuid.UUID):
     record = _test(test_id)
     try:
         email = district_mail.email_report_again(g.db, record, g.db.get(Company, record.company_id).name,
-                                                 storage_dir(), file_storage())
+                                                 file_storage())
     except district_mail.ReportNotSent as refused:
         g.db.rollback()
         flash(str(refused), "error")
@@ -231,9 +231,12 @@ def signature(test_id: uuid.UUID, signer: str):
 @requires(TESTS_VIEW)
 def report_pdf(test_id: uuid.UUID):
     record = _test(test_id)
-    path = report.report_path(storage_dir(), record)
-    if record.report_status != ReportStatus.done.value or not path.exists():
+    if record.report_status != ReportStatus.done.value:
+        abort(404)
+    try:
+        response = report.send_report(file_storage(), record)
+    except StoredFileMissing:
         abort(404)
     audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id)
     g.db.commit()
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=report.download_name(record))
+    return response

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.core.storage import FileStorage, file_storage
@@ -19,14 +17,6 @@ from flowtrack.models.field_tests import ReportStatus, TestRecord
 log = logging.getLogger("flowtrack.field_tests")
 
 
-def reports_dir_at(instance_path: Path) -> Path:
-    return instance_path / "reports"
-
-
-def storage_dir() -> Path:
-    return reports_dir_at(current_app.extensions["flowtrack.settings"].instance_path)
-
-
 def render_test_report(company_id: str, test_id: str) -> dict:
     """Fill the device's district form (or ours) from the record and print it; the page polls the status."""
     with company_session(uuid.UUID(company_id), actor_label="test report job") as session:
@@ -35,13 +25,14 @@ def render_test_report(company_id: str, test_id: str) -> dict:
             return {"status": record.report_status if record else "missing"}
         record.report_status = ReportStatus.running.value
         session.commit()
-        print_report(session, record, storage=file_storage(), reports_dir=storage_dir())
+        print_report(session, record, storage=file_storage())
         return {"status": record.report_status}
 
 
-def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage, reports_dir: Path) -> None:
-    """Print a record's report and commit; a district that asks for reports by email gets it in the same
-    transaction (so a report is never done without its mail queued). A failure marks the report failed."""
+def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage) -> None:
+    """Print a record's report into the file store and commit; a district that asks for reports by email gets it
+    in the same transaction (so a report is never done without its mail queued). A failure marks the report
+    failed."""
     district = district_mail.district_of(session, record)
     company = session.get(Company, record.company_id)
     context = report.report_context(
@@ -56,11 +47,10 @@ def print_report(session: so.Session, record: TestRecord, *, storage: FileStorag
             # A district form broken after the test was taken must not cost the technician the report.
             log.warning("district form for test %s cannot be rendered; using the standard form", record.id)
             html = report.render_form(None, context)
-        path = report.report_path(reports_dir, record)
-        record.report_sha256 = report.write_pdf(html, path)
+        record.report_sha256 = report.store_pdf(html, storage, record)
         record.report_status = ReportStatus.done.value
         if district_mail.wants_reports(district):
-            district_mail.email_report(session, record, district, company.name, path.read_bytes(), storage)
+            district_mail.email_report(session, record, district, company.name)
     except Exception:
         log.exception("test report %s failed", record.id)
         session.rollback()

@@ -1,12 +1,13 @@
 """The company's logo on its invoices: an uploaded PNG or JPEG, checked, shrunk and re-encoded as PNG (which
-drops whatever else the file carried), kept under the instance folder and put into PDFs as a data URI."""
+drops whatever else the file carried), kept in the file store under `<company id>/logos/logo.png` and put into
+PDFs as a data URI."""
 from __future__ import annotations
 
 import base64
 import uuid
-from pathlib import Path
 
 from flowtrack.core.images import encoded, read_picture
+from flowtrack.core.storage import FileStorage, StoredFileMissing
 
 MAX_BYTES = 2 * 1024 * 1024
 LARGEST_SIDE = 600
@@ -14,28 +15,30 @@ MAX_PIXELS = 25_000_000
 FORMATS = ("PNG", "JPEG")
 
 
-def logo_path(instance_path: Path, company_id: uuid.UUID) -> Path:
-    return instance_path / "logos" / str(company_id) / "logo.png"
+def logo_key(company_id: uuid.UUID) -> str:
+    return f"{company_id}/logos/logo.png"
 
 
-def save_logo(instance_path: Path, company_id: uuid.UUID, data: bytes) -> None:
+def save_logo(storage: FileStorage, company_id: uuid.UUID, data: bytes) -> None:
     image = read_picture(data, formats=FORMATS, max_bytes=MAX_BYTES, what="logo", max_pixels=MAX_PIXELS)
     png, _, _ = encoded(image, largest_side=LARGEST_SIDE, format="PNG")
-    path = logo_path(instance_path, company_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
+    storage.put(logo_key(company_id), png, "image/png")
 
 
-def remove_logo(instance_path: Path, company_id: uuid.UUID) -> bool:
-    path = logo_path(instance_path, company_id)
-    if not path.exists():
+def remove_logo(storage: FileStorage, company_id: uuid.UUID) -> bool:
+    if not storage.exists(logo_key(company_id)):
         return False
-    path.unlink()
+    storage.delete(logo_key(company_id))
     return True
 
 
-def logo_data_uri(instance_path: Path, company_id: uuid.UUID) -> str | None:
-    path = logo_path(instance_path, company_id)
-    if not path.exists():
+def logo_png(storage: FileStorage, company_id: uuid.UUID) -> bytes | None:
+    try:
+        return storage.get(logo_key(company_id))
+    except StoredFileMissing:
         return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def logo_data_uri(storage: FileStorage, company_id: uuid.UUID) -> str | None:
+    png = logo_png(storage, company_id)
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()

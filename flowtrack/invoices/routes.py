@@ -6,13 +6,11 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -22,6 +20,7 @@ from flowtrack.companies.services import company_today, settings_of
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.money import cents
 from flowtrack.core.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
+from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
 from flowtrack.invoices import logo, services
@@ -33,7 +32,7 @@ from flowtrack.invoices.forms import (
     PaymentForm,
     PriceForm,
 )
-from flowtrack.invoices.tasks import pdf_path, print_and_mail_invoice
+from flowtrack.invoices.tasks import pdf_key, print_and_mail_invoice
 from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem
 from flowtrack.notifications.services import enqueue_after_commit
 from flowtrack.work_orders import pricing
@@ -55,7 +54,8 @@ def _detail(invoice: Invoice, status: int = 200, **forms):
     return render_template(
         "invoices/detail.html", invoice=invoice, payments=services.payments_of(g.db, invoice.id),
         line_form=forms.get("line_form") or LineForm(formdata=None), payment_form=payment_form,
-        credit_form=forms.get("credit_form") or CreditForm(formdata=None), pdf_ready=pdf_path(invoice).exists(),
+        credit_form=forms.get("credit_form") or CreditForm(formdata=None),
+        pdf_ready=file_storage().exists(pdf_key(invoice)),
     ), status
 
 
@@ -231,13 +231,16 @@ def credit(invoice_id: uuid.UUID):
 @requires(INVOICES_VIEW)
 def pdf(invoice_id: uuid.UUID):
     invoice = _invoice(invoice_id)
-    path = pdf_path(invoice)
-    if invoice.status == InvoiceStatus.draft.value or not path.exists():
+    if invoice.status == InvoiceStatus.draft.value:
+        abort(404)
+    try:
+        response = send_stored(file_storage(), pdf_key(invoice), mimetype="application/pdf",
+                               download_name=f"{invoice.label.lower().replace(' ', '-')}.pdf")
+    except StoredFileMissing:
         abort(404)
     audit.record(g.db, "invoice.downloaded", entity_type="invoice", entity_id=invoice.id)
     g.db.commit()
-    return send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{invoice.label.lower().replace(' ', '-')}.pdf")
+    return response
 
 
 @bp.get("/invoices/aging")
@@ -266,7 +269,7 @@ def _prices_page(form: PriceForm | None = None, settings_form: BillingSettingsFo
                                                          payment_terms_days=settings.payment_terms_days)
     return render_template("invoices/prices.html", items=pricing.price_list(g.db),
                            form=form or PriceForm(formdata=None), settings_form=settings_form,
-                           logo=logo.logo_data_uri(_instance_path(), current_user.company_id)), status
+                           logo=logo.logo_data_uri(file_storage(), current_user.company_id)), status
 
 
 @bp.get("/invoices/prices")
@@ -320,7 +323,7 @@ def upload_logo():
     try:
         if upload is None or not upload.filename:
             raise PictureRefused("Choose a picture to upload.")
-        logo.save_logo(_instance_path(), current_user.company_id, upload.read(logo.MAX_BYTES + 1))
+        logo.save_logo(file_storage(), current_user.company_id, upload.read(logo.MAX_BYTES + 1))
     except PictureRefused as refused:
         flash(str(refused), "error")
         return redirect(url_for("invoices.prices"), code=303)
@@ -334,13 +337,10 @@ def upload_logo():
 @bp.post("/invoices/logo/delete")
 @requires(INVOICES_MANAGE)
 def remove_logo():
-    if logo.remove_logo(_instance_path(), current_user.company_id):
+    if logo.remove_logo(file_storage(), current_user.company_id):
         audit.record(g.db, "invoices.logo_changed", entity_type="company", entity_id=current_user.company_id,
                      changes={"logo": "removed"})
         g.db.commit()
     flash("Logo removed.", "success")
     return redirect(url_for("invoices.prices"), code=303)
 
-
-def _instance_path():
-    return current_app.extensions["flowtrack.settings"].instance_path

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 
-from flask import current_app, render_template
+from flask import render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.core.dates import date
 from flowtrack.core.money import format_cents
+from flowtrack.core.storage import file_storage
 from flowtrack.invoices.logo import logo_data_uri
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice
@@ -21,29 +21,27 @@ from flowtrack.notifications.services import send_email
 _NOTHING_FETCHED = URLFetcher(allowed_protocols={"data"})
 
 
-def pdf_path(invoice: Invoice) -> Path:
-    return current_app.extensions["flowtrack.settings"].instance_path / "invoices" / str(invoice.company_id) / \
-        f"{invoice.id}.pdf"
+def pdf_key(invoice: Invoice) -> str:
+    """Where the printed invoice is in the file store (made when it is sent; gone with the company)."""
+    return f"{invoice.company_id}/invoices/{invoice.id}.pdf"
 
 
 def render_pdf(invoice: Invoice, company: Company) -> bytes:
     html = render_template("invoices/pdf.html", invoice=invoice, company=company,
                            customer=invoice.customer_snapshot or {},
-                           logo=logo_data_uri(current_app.extensions["flowtrack.settings"].instance_path, company.id))
+                           logo=logo_data_uri(file_storage(), company.id))
     return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
 
 
 def print_and_mail_invoice(company_id: str, invoice_id: str) -> dict:
-    """The sent invoice as a PDF on disk (its hash on the row), then an email to the customer, once."""
+    """The sent invoice as a PDF in the file store (its hash on the row), then an email to the customer, once."""
     with company_session(uuid.UUID(company_id), actor_label="invoice job") as session:
         invoice = session.get(Invoice, uuid.UUID(invoice_id))
         if invoice is None or invoice.pdf_sha256:
             return {"status": "done" if invoice else "missing"}
         company = session.get(Company, invoice.company_id)
         data = render_pdf(invoice, company)
-        path = pdf_path(invoice)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        file_storage().put(pdf_key(invoice), data, "application/pdf")
         invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
         email = (invoice.customer_snapshot or {}).get("email")
         if email:

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -31,7 +29,7 @@ import sqlalchemy.orm as so
 from flowtrack.audit import services as audit
 from flowtrack.companies.state import deletion_date, grace_expired
 from flowtrack.core.db import Database, utcnow
-from flowtrack.core.storage import storage_at
+from flowtrack.core.storage import FileStorage
 from flowtrack.models.companies import Company
 
 log = logging.getLogger("flowtrack.lifecycle")
@@ -55,11 +53,6 @@ DELETED_TABLES = (
 # Copied from the customer into each invoice's snapshot (where the snapshot lacks them) before the customer goes.
 IDENTITY_FIELDS = ("name", "company_name", "contact_name", "email", "phone", "billing_address", "address",
                    "address_line1", "address_line2", "city", "state", "postal_code")
-
-# Folders under the instance path that hold a company's stored files as <folder>/<company id>/.
-# Exports, test report PDFs and invoice PDFs (the surviving invoice rows are the record; printed copies
-# go) and the logo. Photos and signatures are in the storage backend (flowtrack/core/storage.py), under the same id.
-COMPANY_FILE_FOLDERS = ("exports", "reports", "invoices", "logos")
 
 TOMBSTONE_NAME = "Deleted company"
 SWEEP_ACTOR = audit.Actor(user_id=None, label="anonymization sweep")
@@ -99,8 +92,9 @@ def _check_clock(now: dt.datetime, dry_run: bool) -> None:
         raise ValueError("refusing to anonymize with a time in the future; use --dry-run to look ahead")
 
 
-def sweep(db: Database, now: dt.datetime, dry_run: bool = False, *, files_root: Path | None = None) -> SweepSummary:
-    """Anonymize every company whose grace has expired, each in its own transaction; log a summary."""
+def sweep(db: Database, now: dt.datetime, dry_run: bool = False, *, storage: FileStorage | None = None) -> SweepSummary:
+    """Anonymize every company whose grace has expired, each in its own transaction; log a summary. With the
+    file store, each anonymized company's stored files are removed after its commit."""
     _check_clock(now, dry_run)
     with db.service() as session:
         candidates = session.scalars(
@@ -108,12 +102,12 @@ def sweep(db: Database, now: dt.datetime, dry_run: bool = False, *, files_root: 
             .order_by(Company.deletion_clock_starts_at, Company.id)
         ).all()
         tombstoned = session.scalars(sa.select(Company.id).where(Company.tombstoned_at.is_not(None))).all()
-    results = [anonymize_company(db, company_id, now, dry_run=dry_run, files_root=files_root)
+    results = [anonymize_company(db, company_id, now, dry_run=dry_run, storage=storage)
                for company_id in candidates]
-    if files_root is not None and not dry_run:
+    if storage is not None and not dry_run:
         # Files whose removal failed after an earlier commit are retried until they are gone.
         for company_id in tombstoned:
-            removed = delete_stored_files(files_root, company_id)
+            removed = delete_stored_files(storage, company_id)
             if removed:
                 log.info("sweep: removed %d leftover stored files of anonymized company %s", removed, company_id)
     summary = SweepSummary(now, dry_run, results)
@@ -122,7 +116,7 @@ def sweep(db: Database, now: dt.datetime, dry_run: bool = False, *, files_root: 
 
 
 def anonymize_company(db: Database, company_id: uuid.UUID, now: dt.datetime, *, dry_run: bool = False,
-                      files_root: Path | None = None) -> CompanyResult:
+                      storage: FileStorage | None = None) -> CompanyResult:
     """Check the three safety layers, then anonymize one company in one transaction (rolled back on any error)."""
     _check_clock(now, dry_run)
     session = db.service_session()
@@ -143,7 +137,7 @@ def anonymize_company(db: Database, company_id: uuid.UUID, now: dt.datetime, *, 
         return CompanyResult(company_id, "failed", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
     finally:
         session.close()
-    files = delete_stored_files(files_root, company_id) if files_root is not None else 0
+    files = delete_stored_files(storage, company_id) if storage is not None else 0
     return CompanyResult(company_id, "anonymized", counts=counts, files_removed=files)
 
 
@@ -270,16 +264,12 @@ def remaining_rows(session: so.Session, company_id: uuid.UUID) -> dict[str, int]
     return left
 
 
-def delete_stored_files(files_root: Path, company_id: uuid.UUID) -> int:
-    """Remove the company's stored files. Runs after the commit: a crash in between leaves files
-    without rows (removed by the next sweep), never rows pointing at missing files."""
-    removed = 0
-    for folder in COMPANY_FILE_FOLDERS:
-        path = files_root / folder / str(company_id)
-        if path.is_dir():
-            removed += sum(1 for p in path.rglob("*") if p.is_file())
-            shutil.rmtree(path)
-    return removed + storage_at(files_root).delete_prefix(str(company_id))
+def delete_stored_files(storage: FileStorage, company_id: uuid.UUID) -> int:
+    """Remove the company's stored files: everything under its id in the file store (photos, signatures, the
+    logo, exports, printed test reports and invoice PDFs; the surviving invoice rows are the record, their
+    printed copies go). Runs after the commit: a crash in between leaves files without rows (removed by the
+    next sweep), never rows pointing at missing files."""
+    return storage.delete_prefix(str(company_id))
 
 
 def _log_summary(summary: SweepSummary) -> None:

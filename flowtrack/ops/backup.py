@@ -1,12 +1,18 @@
-"""Backups: pg_dump (custom format), restore into a new empty database, and a smoke check.
+"""Backups: pg_dump (custom format), restore into a new empty database, and a smoke check; with files, the
+file store's files in a tar archive beside the dump, put back into a new, empty store.
 
-The drill (docs/backup-policy.md) is: `flowtrack backup FILE`, create an empty
-database, `flowtrack restore FILE --into URL`, then `flowtrack smoke --database-url URL`.
+The drill (docs/backup-policy.md) is: `flowtrack backup FILE --with-files`, create an empty
+database (and an empty file store), `flowtrack restore FILE --into URL --with-files`, then
+`flowtrack smoke --database-url URL`.
 """
 from __future__ import annotations
 
+import mimetypes
 import shutil
 import subprocess
+import tarfile
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +24,7 @@ from flowtrack.audit.services import verify_chain
 from flowtrack.auth.services import SessionPolicy, new_session
 from flowtrack.core.config import ROLE_APP, ROLE_SERVICE, sqlalchemy_url
 from flowtrack.core.db import Database
+from flowtrack.core.storage import FileStorage, StoredFileMissing, is_key
 from flowtrack.models.accounts import AuthSession, User
 from flowtrack.models.companies import Company
 from flowtrack.ops.migrate import alembic_config
@@ -62,18 +69,86 @@ def backup(database_url: str, out_file: Path) -> Path:
     return out_file
 
 
-def restore(dump_file: Path, target_url: str) -> None:
-    """Restore into a new, empty database (refuses one that has tables)."""
+FILES_SUFFIX = ".files.tar"
+# Files up to this size are read into memory on the way in and out; larger ones (exports) go through a temporary file.
+IN_MEMORY = 16 * 1024 * 1024
+
+
+def files_archive(dump_file: Path) -> Path:
+    """Where the store's files of a backup are: beside the dump, `<dump>.files.tar`."""
+    return dump_file.with_name(dump_file.name + FILES_SUFFIX)
+
+
+def backup_files(storage: FileStorage, out_file: Path) -> int:
+    """Every file of the store into a tar archive, one member per key; returns how many. Take it after the
+    database dump: files are written before their rows and removed after them, so every row of the dump has
+    its file (except one removed while the backup ran, whose row is going too)."""
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_file.with_name(out_file.name + ".partial")
+    count = 0
+    with tarfile.open(partial, "w") as archive:
+        for key in storage.keys():
+            try:
+                source = storage.open(key)
+            except StoredFileMissing:
+                continue  # removed since it was listed
+            with source, tempfile.SpooledTemporaryFile(max_size=IN_MEMORY) as copy:
+                shutil.copyfileobj(source, copy, 1 << 20)
+                member = tarfile.TarInfo(key)
+                member.size, member.mtime, member.mode = copy.tell(), int(time.time()), 0o644
+                copy.seek(0)
+                archive.addfile(member, copy)
+            count += 1
+    partial.replace(out_file)
+    return count
+
+
+def _stored_keys(archive_file: Path) -> list[tarfile.TarInfo]:
+    with tarfile.open(archive_file, "r") as archive:
+        members = archive.getmembers()
+    strange = [m.name for m in members if not m.isfile() or not is_key(m.name)]
+    if strange:
+        raise BackupError(f"{archive_file} is not a backup of stored files (it holds {strange[0]!r})")
+    return members
+
+
+def restore_files(archive_file: Path, storage: FileStorage) -> int:
+    """Put a backup's files into the store; returns how many."""
+    members = _stored_keys(archive_file)
+    with tarfile.open(archive_file, "r") as archive:
+        for member in members:
+            content_type = mimetypes.guess_type(member.name)[0] or "application/octet-stream"
+            with archive.extractfile(member) as source:
+                if member.size <= IN_MEMORY:
+                    storage.put(member.name, source.read(), content_type)
+                    continue
+                with tempfile.NamedTemporaryFile(prefix="flowtrack-restore-") as copy:
+                    shutil.copyfileobj(source, copy, 1 << 20)
+                    copy.flush()
+                    storage.put_file(member.name, Path(copy.name), content_type)
+    return len(members)
+
+
+def restore(dump_file: Path, target_url: str, *, files_into: FileStorage | None = None) -> int:
+    """Restore into a new, empty database (refuses one that has tables); with `files_into`, the backup's files
+    too, into a store that holds none yet (refused before anything is written). Returns the files restored."""
+    if files_into is not None:
+        if not files_archive(dump_file).is_file():
+            raise BackupError(f"{files_archive(dump_file)} is missing: this backup was taken without its files")
+        _stored_keys(files_archive(dump_file))
     engine = sa.create_engine(sqlalchemy_url(target_url), poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         tables = connection.execute(sa.text(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).scalar()
         if tables:
             raise BackupError("the target database is not empty")
+        if files_into is not None and next(iter(files_into.keys()), None) is not None:
+            raise BackupError("the file store already holds files; restore into an empty one")
         ensure_roles(connection)  # roles live outside databases: a new server needs them first
         connection.commit()
     engine.dispose()
     _run([pg_tool("pg_restore"), "--exit-on-error", "--dbname", libpq_url(target_url), str(dump_file)])
+    return restore_files(files_archive(dump_file), files_into) if files_into is not None else 0
 
 
 @dataclass

@@ -17,10 +17,16 @@ from werkzeug.serving import run_simple
 
 from flowtrack import create_app
 from flowtrack.core.config import PROJECT_ROOT
+from flowtrack.core.storage import file_storage, storage_at
 
 
 def _settings():
     return current_app.extensions["flowtrack.settings"]
+
+
+def _instance_path() -> Path:
+    """The instance folder an app started here would use (for commands that run without one)."""
+    return Path(os.environ.get("FLOWTRACK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False,
@@ -40,7 +46,7 @@ def dev(host: str, port: int, no_demo: bool) -> None:
     from flowtrack.core import embedded
     from flowtrack.ops import migrate, seed
 
-    instance = Path(os.environ.get("FLOWTRACK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    instance = _instance_path()
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded.postgres_url(instance, on_exit="stop")
         click.echo(f"Embedded PostgreSQL: data in {instance / 'pgdata'}")
@@ -51,8 +57,8 @@ def dev(host: str, port: int, no_demo: bool) -> None:
     settings = app.extensions["flowtrack.settings"]
     migrate.upgrade(settings.database_url)
     if not no_demo:
-        seed.seed_demo(app.extensions["flowtrack.db"], production=settings.production,
-                       instance_path=settings.instance_path)
+        with app.app_context():
+            seed.seed_demo(app.extensions["flowtrack.db"], production=settings.production, storage=file_storage())
         click.echo("Demo logins (password 'flowtrack-demo'):")
         for login in seed.demo_logins():
             click.echo(f"  {login}")
@@ -119,7 +125,7 @@ def seed_demo_command() -> None:
     if settings.production:
         raise click.ClickException("demo data is refused in production")
     created = seed.seed_demo(current_app.extensions["flowtrack.db"], production=settings.production,
-                             instance_path=settings.instance_path)
+                             storage=file_storage())
     click.echo(f"created {len(created)} demo companies; logins: {', '.join(seed.demo_logins())}")
 
 
@@ -188,7 +194,7 @@ def sweep_command(dry_run: bool, now_text: str | None) -> None:
         now = now.replace(tzinfo=dt.timezone.utc)
     try:
         summary = anonymize.sweep(current_app.extensions["flowtrack.db"], now, dry_run=dry_run,
-                                  files_root=_settings().instance_path)
+                                  storage=file_storage())
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     for result in summary.results:
@@ -202,25 +208,36 @@ def sweep_command(dry_run: bool, now_text: str | None) -> None:
 
 @cli.command("backup")
 @click.argument("out_file", type=click.Path(dir_okay=False, path_type=Path))
-def backup_command(out_file: Path) -> None:
+@click.option("--with-files", is_flag=True,
+              help="Also every file of the file store, into OUT_FILE.files.tar beside the dump.")
+def backup_command(out_file: Path, with_files: bool) -> None:
     """Dump the whole database (pg_dump, custom format) to OUT_FILE."""
     from flowtrack.ops import backup
 
     backup.backup(_settings().database_url, out_file)
     click.echo(f"backup written to {out_file} ({out_file.stat().st_size:,} bytes)")
+    if with_files:
+        archive = backup.files_archive(out_file)
+        count = backup.backup_files(file_storage(), archive)
+        click.echo(f"{count:,} stored files written to {archive} ({archive.stat().st_size:,} bytes)")
 
 
 @cli.command("restore", with_appcontext=False)
 @click.argument("dump_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--into", "target_url", required=True, help="Admin URL of a new, empty database.")
-def restore_command(dump_file: Path, target_url: str) -> None:
+@click.option("--with-files", is_flag=True,
+              help="Also put DUMP_FILE.files.tar back into the file store (FILE_STORAGE_URL, else instance/files/), "
+                   "which must be empty.")
+def restore_command(dump_file: Path, target_url: str, with_files: bool) -> None:
     """Restore a backup into a new, empty database."""
     from flowtrack.ops import backup
 
     try:
-        backup.restore(dump_file, target_url)
+        files = backup.restore(dump_file, target_url, files_into=storage_at(_instance_path()) if with_files else None)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
+    if with_files:
+        click.echo(f"{files:,} stored files restored")
     click.echo("restored; now run: flowtrack smoke --database-url <that URL>")
 
 

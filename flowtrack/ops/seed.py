@@ -4,7 +4,6 @@ each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -14,13 +13,13 @@ from flowtrack.companies import services as companies
 from flowtrack.companies.services import create_company
 from flowtrack.core.db import Database, bind_company
 from flowtrack.core.permissions import Role
-from flowtrack.core.storage import storage_at
+from flowtrack.core.storage import FileStorage
 from flowtrack.customers import services as customers
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from flowtrack.field_tests import report
 from flowtrack.field_tests import services as testing
-from flowtrack.field_tests.tasks import print_report, reports_dir_at
+from flowtrack.field_tests.tasks import print_report
 from flowtrack.invoices import services as invoices
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company
@@ -46,9 +45,9 @@ def demo_logins() -> list[str]:
     return [f"{person}@{domain}" for _, domain, _ in DEMO_COMPANIES for person, _, _ in DEMO_PEOPLE]
 
 
-def seed_demo(db: Database, *, production: bool, instance_path: Path) -> list[Company]:
+def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[Company]:
     """Create the demo companies that do not exist yet (idempotent); their files (signatures, report PDFs) go
-    where the app at `instance_path` keeps them."""
+    into the app's file store."""
     if production:
         raise RuntimeError("demo data is refused in production")
     created = []
@@ -69,7 +68,7 @@ def seed_demo(db: Database, *, production: bool, instance_path: Path) -> list[Co
         session.commit()
     for company, domain in created:
         seed_records(db, company)
-        seed_tests(db, company, instance_path)
+        seed_tests(db, company, storage)
         link_portal_user(db, company, f"customer@{domain}")
     return [company for company, _ in created]
 
@@ -182,11 +181,10 @@ DEMO_TESTS = (
 PORTAL_CUSTOMER = "Harbor View Apartments"
 
 
-def seed_tests(db: Database, company: Company, instance_path: Path) -> None:
+def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
     """Submitted tests through the technician's service, and their reports printed as the worker prints them
     (so the test pages, the portal's certificates and the district's mail have something)."""
     prefix = company.name[:2].upper()
-    storage = storage_at(instance_path)
     with db.service() as session:
         bind_company(session, company.id)
         technician = bookings.technicians(session)[0]
@@ -200,7 +198,7 @@ def seed_tests(db: Database, company: Company, instance_path: Path) -> None:
             recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
         session.commit()
         for record in recorded:
-            print_report(session, record, storage=storage, reports_dir=reports_dir_at(instance_path))
+            print_report(session, record, storage=storage)
 
 
 def link_portal_user(db: Database, company: Company, email: str) -> None:

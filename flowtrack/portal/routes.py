@@ -3,7 +3,7 @@ Phone-first: most customers arrive from an email on their phone."""
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
@@ -11,13 +11,13 @@ from flowtrack.companies import services as companies
 from flowtrack.core.config import setting
 from flowtrack.core.extensions import limiter
 from flowtrack.core.permissions import PORTAL_VIEW, requires
+from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.web import CSP
 from flowtrack.field_tests import report
 from flowtrack.field_tests import services as testing
-from flowtrack.field_tests.tasks import storage_dir
 from flowtrack.invoices import payments
 from flowtrack.invoices import services as invoices
-from flowtrack.invoices.tasks import pdf_path
+from flowtrack.invoices.tasks import pdf_key
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.portal import services
@@ -56,7 +56,7 @@ def invoice(invoice_id: uuid.UUID):
     if found is None:
         abort(404)
     company = g.db.get(Company, current_user.company_id)
-    return render_template("portal/invoice.html", invoice=found, pdf_ready=pdf_path(found).exists(),
+    return render_template("portal/invoice.html", invoice=found, pdf_ready=file_storage().exists(pdf_key(found)),
                            paying=request.args.get("paid") == "1", company=company,
                            online=payments.online_payments_ready(company, setting("STRIPE_PUBLISHABLE_KEY")))
 
@@ -100,22 +100,29 @@ def _csp_with_stripe(js_url: str) -> str:
 @requires(PORTAL_VIEW)
 def invoice_pdf(invoice_id: uuid.UUID):
     found = invoices.get_invoice(g.db, invoice_id, customer_id=_own_customer().id)
-    if found is None or not pdf_path(found).exists():
+    if found is None:
+        abort(404)
+    try:
+        response = send_stored(file_storage(), pdf_key(found), mimetype="application/pdf",
+                               download_name=f"{found.label.lower().replace(' ', '-')}.pdf")
+    except StoredFileMissing:
         abort(404)
     audit.record(g.db, "invoice.downloaded", entity_type="invoice", entity_id=found.id, changes={"by": "portal"})
     g.db.commit()
-    return send_file(pdf_path(found), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{found.label.lower().replace(' ', '-')}.pdf")
+    return response
 
 
 @bp.get("/certificates/<uuid:test_id>.pdf")
 @requires(PORTAL_VIEW)
 def certificate(test_id: uuid.UUID):
     record = services.certificate(g.db, _own_customer().id, test_id)
-    path = report.report_path(storage_dir(), record) if record else None
-    if path is None or not path.exists():
+    if record is None:
+        abort(404)
+    try:
+        response = report.send_report(file_storage(), record)
+    except StoredFileMissing:
         abort(404)
     audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id,
                  changes={"by": "portal"})
     g.db.commit()
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=report.download_name(record))
+    return response

@@ -43,6 +43,8 @@ DISTRICT = "tests/district_portal/test_district_tests.py"
 DISTRICT_ACCESS = "tests/district_portal/test_access.py"
 ACCESS_LOG = "tests/account/test_access_log.py"
 PHOTOS = "tests/photos/test_photos.py"
+BACKUP = "tests/operations/test_backup_drill.py"
+INVOICE_SWEEP = "tests/invoices/test_sweep.py"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("Encryption",
@@ -275,8 +277,11 @@ CLAIMS: tuple[Claim, ...] = (
           "After those 30 days a daily run at 04:00 Los Angeles time anonymizes the company in a transaction of its "
           "own: the company record stays as a tombstone and the audit log keeps its entries with names and contact "
           "details removed (its chain still verifies); the team, their login accounts, sessions, links, emails and "
-          "exports, stored files included, are deleted, and nobody of the company can sign in again.",
+          "exports are deleted with every stored file of the company (photos, signatures, printed reports and "
+          "invoice copies, exports), and nobody of the company can sign in again.",
           "data-retention.md", (f"{SWEEP}::test_an_expired_company_keeps_only_its_survivors_and_no_identity",
+                                f"{INVOICE_SWEEP}::test_invoices_survive_the_sweep_without_their_customer_and_with_the_"
+                                "billed_identity",
                                 f"{SWEEP}::test_the_sweep_fires_at_four_in_los_angeles_winter_and_summer",
                                 f"{SWEEP}::test_the_cron_job_runs_the_sweep",
                                 f"{SWEEP}::test_a_crash_mid_sweep_leaves_that_company_untouched_and_the_next_is_processed")),
@@ -291,9 +296,10 @@ CLAIMS: tuple[Claim, ...] = (
           "data-retention.md", (f"{SWEEP}::test_the_sweep_is_idempotent_and_catches_up_missed_days",)),
     Claim("Backups",
           "A backup can be restored into a new, empty database and checked: migrations, data, a working session "
-          "and intact audit chains. The drill runs with every test run.",
-          "backup-policy.md",
-          ("tests/operations/test_backup_drill.py::test_backup_restore_and_smoke_into_a_new_database",)),
+          "and intact audit chains; taken with its stored files, it puts them back into a new, empty file store. "
+          "The drill runs with every test run.",
+          "backup-policy.md", (f"{BACKUP}::test_backup_restore_and_smoke_into_a_new_database",
+                               f"{BACKUP}::test_files_are_restored_only_into_an_empty_store_and_never_half")),
 )
 
 POLICIES = {

@@ -6,6 +6,7 @@ from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.ops.seed import link_portal_user, seed_records, seed_tests
 from tests.customers.test_sweep import counts
+from tests.factories import file_store
 
 
 def test_demo_records_fill_every_page(app, factory, login):
@@ -26,7 +27,7 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
     tenant = factory.tenant("Demo")
     db = app.extensions["flowtrack.db"]
     seed_records(db, tenant.company)
-    seed_tests(db, tenant.company, app.extensions["flowtrack.settings"].instance_path)
+    seed_tests(db, tenant.company, file_store(app))
     link_portal_user(db, tenant.company, tenant.members["customer"].email)
 
     with db.service() as s:

@@ -3,7 +3,6 @@ import io
 
 from pypdf import PdfReader
 
-from flowtrack.core.storage import storage_at
 from flowtrack.field_tests import district_mail
 from flowtrack.models.customers import District
 from tests.customers.test_customers import audit_entries
@@ -102,7 +101,7 @@ def test_a_report_whose_file_is_gone_is_not_sent_without_it(app, factory, acme, 
     printed_test(app, factory, acme, device)  # queues delivery after its commit
     [email] = emails_to(app, "gone@district.example")
     assert email.status == "queued"
-    storage_at(app.extensions["flowtrack.settings"].instance_path).delete(email.attachment_key)
+    file_storage_of(app).delete(email.attachment_key)
     run_worker()
     [failed] = emails_to(app, "gone@district.example")
     assert failed.status == "failed" and failed.error == "StoredFileMissing" and inbox.messages == []

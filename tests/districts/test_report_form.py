@@ -8,9 +8,9 @@ from pypdf import PdfReader
 
 from flowtrack.districts import services as districts
 from flowtrack.field_tests import report
-from flowtrack.field_tests.tasks import storage_dir
 from flowtrack.models.customers import District
 from tests.customers.test_customers import audit_entries
+from tests.factories import file_store
 from tests.field_tests.factories import printed_test
 
 EWEB_FORM = ("<h1>EWEB cross-connection report</h1>\n"
@@ -51,13 +51,8 @@ def test_the_admin_writes_a_form_saves_it_and_the_next_report_is_printed_on_it(a
 
     device = records.device(acme, records.location(acme, district_id=district.id), device_type="DC", serial="DC-77")
     record = printed_test(app, factory, acme, device)
-    text = pdf_text(report.report_path(storage_dir_of(app), record).read_bytes())
+    text = pdf_text(file_store(app).get(report.report_key(record)))
     assert "EWEB cross-connection report" in text and "DC-77 PASS" in text
-
-
-def storage_dir_of(app):
-    with app.app_context():
-        return storage_dir()
 
 
 def test_the_editor_starts_from_the_standard_form_and_an_unchanged_copy_stays_the_standard(app, acme, office,

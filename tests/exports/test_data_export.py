@@ -14,6 +14,7 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import District
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
+from tests.factories import file_store
 from tests.field_tests.factories import device_photo, recorded_test
 from tests.invoices.test_logo import picture, upload
 
@@ -128,7 +129,7 @@ def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, fac
 
 def test_the_invoice_logo_travels_in_the_archive(app, admin, office, acme, run_worker):
     upload(office, picture("PNG"))
-    stored = logo.logo_path(app.extensions["flowtrack.settings"].instance_path, acme.id).read_bytes()
+    stored = file_store(app).get(logo.logo_key(acme.id))
     archive = zipfile.ZipFile(io.BytesIO(_start_and_build(admin, run_worker).data))
     assert archive.read("files/invoice-logo.png") == stored
     manifest = json.loads(archive.read("manifest.json"))

@@ -6,13 +6,12 @@ import io
 
 from PIL import Image, ImageDraw
 
-from flowtrack.core.storage import storage_at
 from flowtrack.field_tests import services
 from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.models.customers import Device
 from flowtrack.photos import services as photos
 from tests.customers.factories import Records, _device
-from tests.factories import Tenant
+from tests.factories import Tenant, file_store
 
 DC_PASSING = {"check1_psid": "2.4", "check2_psid": "1.8"}
 
@@ -56,8 +55,7 @@ def submit_rp(browser, device, kit, **fields):
 
 
 def file_storage_of(app):
-    with app.app_context():
-        return storage_at(app.extensions["flowtrack.settings"].instance_path)
+    return file_store(app)
 
 
 def recorded_test(app, factory, tenant: Tenant, device=None, **fields):

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from flowtrack.ops.seed import DEMO_PASSWORD, demo_logins, seed_demo
+from tests.factories import file_store
 
 
 def _free_port() -> int:
@@ -66,13 +67,13 @@ def test_flowtrack_dev_runs_everything_embedded_and_demo_logins_work(tmp_path):
 
 
 def test_demo_data_loads_once_and_never_in_production(app):
-    db, files = app.extensions["flowtrack.db"], app.extensions["flowtrack.settings"].instance_path
-    first = seed_demo(db, production=False, instance_path=files)
+    db, files = app.extensions["flowtrack.db"], file_store(app)
+    first = seed_demo(db, production=False, storage=files)
     assert [c.name for c in first] == ["Acme Backflow", "Bravo Testing"]
-    assert seed_demo(db, production=False, instance_path=files) == []
+    assert seed_demo(db, production=False, storage=files) == []
     assert len(demo_logins()) == 12
     with pytest.raises(RuntimeError):
-        seed_demo(db, production=True, instance_path=files)
+        seed_demo(db, production=True, storage=files)
 
 
 def test_production_refuses_a_weak_secret_key(monkeypatch, tmp_path):

@@ -1,10 +1,13 @@
 """The office puts the company's logo on its invoices; anything that is not a usable picture is refused."""
 import io
 
+import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from flowtrack.core.storage import StoredFileMissing
 from tests.customers.test_customers import audit_entries
+from tests.factories import file_store
 from tests.invoices.factories import printed_invoice
 
 
@@ -22,8 +25,8 @@ def upload(browser, data: bytes, name="logo.png"):
 def test_an_uploaded_logo_is_shrunk_and_printed_on_invoices(app, office, acme):
     saved = upload(office, picture("JPEG"), "logo.jpg")
     assert "Logo saved" in saved.text and 'alt="Your logo as invoices print it"' in saved.text
-    stored = app.extensions["flowtrack.settings"].instance_path / "logos" / str(acme.id) / "logo.png"
-    with Image.open(stored) as image:
+    store = file_store(app)
+    with Image.open(io.BytesIO(store.get(f"{acme.id}/logos/logo.png"))) as image:
         assert image.format == "PNG" and max(image.size) == 600
     invoice = printed_invoice(app, acme)
     pdf = PdfReader(io.BytesIO(office.get(f"/invoices/{invoice.id}/pdf").data))
@@ -31,7 +34,8 @@ def test_an_uploaded_logo_is_shrunk_and_printed_on_invoices(app, office, acme):
     assert audit_entries(app, acme, "invoices.logo_changed")[0].changes == {"logo": "uploaded"}
 
     office.submit("/invoices/logo/delete")
-    assert not stored.exists()
+    with pytest.raises(StoredFileMissing):
+        store.get(f"{acme.id}/logos/logo.png")
 
 
 def test_files_that_are_not_usable_pictures_are_refused(office):

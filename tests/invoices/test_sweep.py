@@ -9,6 +9,7 @@ from flowtrack.lifecycle import anonymize
 from flowtrack.models.invoicing import Invoice
 from flowtrack.models.scheduling import WorkOrder
 from flowtrack.work_orders import services as work_orders
+from tests.factories import file_store
 from tests.invoices.factories import printed_invoice
 from tests.invoices.test_invoices import sa_invoices
 from tests.lifecycle.helpers import end_subscription
@@ -36,10 +37,11 @@ def test_invoices_survive_the_sweep_without_their_customer_and_with_the_billed_i
         draft = services.invoice_from_work_order(session, work_orders.get_work_order(session, order.id))
     kept = printed_invoice(app, bravo)
     pdf_before = rows(app, acme, "invoices")
+    store = file_store(app)
+    assert store.exists(f"{acme.id}/invoices/{sent.id}.pdf")
 
     end_subscription(app, acme.id, ago=31 * dt.timedelta(days=1))
-    summary = anonymize.sweep(app.extensions["flowtrack.db"], dt.datetime.now(dt.timezone.utc),
-                              files_root=app.extensions["flowtrack.settings"].instance_path)
+    summary = anonymize.sweep(app.extensions["flowtrack.db"], dt.datetime.now(dt.timezone.utc), storage=store)
     [result] = [r for r in summary.by_status("anonymized") if r.company_id == acme.id]
     assert result.counts["invoices_customer_nulled"] == 2
 
@@ -54,6 +56,6 @@ def test_invoices_survive_the_sweep_without_their_customer_and_with_the_billed_i
                                                      "phone": "541-555-0177", "billing_address": "400 Mill Rd"}
     for table in GONE:
         assert rows(app, acme, table) == 0, table
-    assert not (app.extensions["flowtrack.settings"].instance_path / "invoices" / str(acme.id)).exists()
+    assert list(store.keys(str(acme.id))) == []  # the printed copies went with the rest of its files
     assert [i.customer_id is not None for i in sa_invoices(app, bravo)] == [True]
-    assert (app.extensions["flowtrack.settings"].instance_path / "invoices" / str(bravo.id) / f"{kept.id}.pdf").exists()
+    assert store.exists(f"{bravo.id}/invoices/{kept.id}.pdf")

@@ -17,7 +17,9 @@ from flowtrack.auth.services import add_member
 from flowtrack.companies import state
 from flowtrack.companies.jobs import company_session
 from flowtrack.field_tests import services as testing
+from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.imports import services as imports
+from flowtrack.invoices import logo
 from flowtrack.invoices import services as invoices
 from flowtrack.lifecycle import anonymize
 from flowtrack.models.billing import StripeEvent
@@ -29,7 +31,9 @@ from flowtrack.photos import services as photos
 from flowtrack.reminders import services as reminders
 from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
+from tests.factories import file_store
 from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
+from tests.invoices.test_logo import picture
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
 
@@ -74,15 +78,13 @@ def whole_database(app) -> str:
 
 
 def files_of(app, company_id) -> list[str]:
-    """The company's files on disk: its exports, and its photos and signatures in the file storage."""
-    instance = app.extensions["flowtrack.settings"].instance_path
-    roots = [instance / "exports" / str(company_id), instance / "files" / str(company_id)]
-    return sorted(p.name for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+    """The company's files in the file store: its export, photos, signatures, printed reports and invoices."""
+    return list(file_store(app).keys(str(company_id)))
 
 
 def run_sweep(app, now=None, **kwargs):
     return anonymize.sweep(app.extensions["flowtrack.db"], now or dt.datetime.now(dt.timezone.utc),
-                           files_root=app.extensions["flowtrack.settings"].instance_path, **kwargs)
+                           storage=file_store(app), **kwargs)
 
 
 def result_for(summary, company_id):
@@ -136,11 +138,11 @@ class People:
                                      self.tenant.members["technician"].user_id, camera_photo(), caption=self.name)
             order = work_orders.get_work_order(session, job.work_order_id)
             work_orders.add_line(session, order, description="Permit fee", quantity=1, unit_price_cents=2500)
-            testing.record_test(session, session.get(Device, device.id), self.tenant.members["technician"].user_id,
-                                testing.Submission(test_type="annual", gauge_id=gauge.id, **SIGNED,
-                                                   photo_ids=[photo.id],
-                                                   readings={"check1_psid": "2.4", "check2_psid": "1.8"}),
-                                storage=file_storage_of(app))
+            self.test_id = testing.record_test(
+                session, session.get(Device, device.id), self.tenant.members["technician"].user_id,
+                testing.Submission(test_type="annual", gauge_id=gauge.id, **SIGNED, photo_ids=[photo.id],
+                                   readings={"check1_psid": "2.4", "check2_psid": "1.8"}),
+                storage=file_storage_of(app)).id
             reminders.save_settings(session, enabled=True, lead_days=[30], when_overdue=True)
             invoice = invoices.blank_invoice(session, session.get(Customer, customer.id))
             invoices.add_line(session, invoice, "Annual backflow test", 1, 8500, True)
@@ -164,8 +166,12 @@ def people(app, factory, client):
 
 
 def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people, bravo, login):
+    # Its printed report and its invoice logo join the export, the photo and the signature in the file store.
+    with app.app_context():
+        render_test_report(str(people.id), str(people.test_id))
+    logo.save_logo(file_store(app), people.id, picture("PNG"))
     end_subscription(app, people.id, ago=31 * DAYS)
-    assert files_of(app, people.id)
+    assert len(files_of(app, people.id)) == 6
     before = dump(app, people.id)
     # Data in every table of the company (a checkpoint exists only once retention has pruned the log).
     assert [table for table, rows in before.items() if not rows] == ["audit_checkpoints"]
@@ -176,8 +182,8 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
     assert result.counts["users"] == 7 and result.counts["profiles"] == 7 and result.counts["exports"] == 1
-    # The four files removed: an export, a photo, its thumbnail, a signature.
-    assert result.files_removed == 4 and files_of(app, people.id) == []
+    # The export, the photo, its thumbnail, the signature, the printed report and the logo: one prefix.
+    assert result.files_removed == 6 and files_of(app, people.id) == []
     after = dump(app, people.id)
     left = {table for table, rows in after.items() if rows}
     assert left <= set(anonymize.SURVIVING_TABLES) and {"companies", "audit_log", "stripe_events"} <= left
@@ -241,7 +247,7 @@ def test_a_failing_safety_layer_alone_writes_nothing(app, people, layer):
     before, files = dump(app, people.id), files_of(app, people.id)
     result = anonymize.anonymize_company(app.extensions["flowtrack.db"], people.id,
                                          dt.datetime.now(dt.timezone.utc),
-                                         files_root=app.extensions["flowtrack.settings"].instance_path)
+                                         storage=file_store(app))
     assert result.status == "skipped" and result.reason.startswith(
         {"cancellation": "cancellation", "no clock": "grace", "grace not over": "grace"}[layer])
     assert dump(app, people.id) == before and files_of(app, people.id) == files

@@ -7,10 +7,11 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from flowtrack.core.storage import StoredFileMissing, storage_at
+from flowtrack.core.storage import StoredFileMissing
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.field_tests import DevicePhoto
 from tests.customers.factories import records  # noqa: F401  (the fixture)
+from tests.factories import file_store
 from tests.field_tests.factories import DC_PASSING, SIGNED, camera_photo
 from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
 
@@ -40,8 +41,7 @@ def _stored_photos(app, device_id) -> list[DevicePhoto]:
 
 
 def _file(app, key: str) -> bytes:
-    with app.app_context():
-        return storage_at(app.extensions["flowtrack.settings"].instance_path).get(key)
+    return file_store(app).get(key)
 
 
 def test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed(app, technician, device):
@@ -79,8 +79,7 @@ def test_when_one_of_several_photos_is_refused_none_is_kept_not_even_its_files(a
     response = _upload(technician, device, ("IMG_0002.JPG", camera_photo(800, 600)), ("notes.jpg", b"not a picture"))
     assert response.status_code == 422 and "not a picture" in response.text
     assert _stored_photos(app, device.id) == []
-    folder = app.extensions["flowtrack.settings"].instance_path / "files" / str(acme.id) / "photos"
-    assert not folder.exists() or not any(folder.iterdir())
+    assert list(file_store(app).keys(f"{acme.id}/photos")) == []
 
 
 def test_an_upload_without_a_file_asks_for_one(technician, device):
