@@ -242,6 +242,6 @@ def send_stored(storage: FileStorage, key: str, *, mimetype: str, download_name:
         stored = storage.stored_object(key)
         response = send_file(stored["Body"], mimetype=mimetype, as_attachment=True, download_name=download_name,
                              last_modified=stored.get("LastModified"))
-        response.content_length = stored.get("ContentLength")
+        response.content_length = int(stored["ContentLength"])
         return response
     return send_file(storage.open(key), mimetype=mimetype, as_attachment=True, download_name=download_name)
