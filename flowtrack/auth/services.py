@@ -37,6 +37,7 @@ class CurrentUser:
     session_id: uuid.UUID
     company_id: uuid.UUID
     company_name: str
+    timezone: str  # the company's: the zone its people read every time in
     email: str
     full_name: str
     role: str
@@ -164,7 +165,7 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
         session.commit()
     return CurrentUser(
         user_id=user_id, profile_id=profile_id, session_id=session_id, company_id=company.id,
-        company_name=company.name, email=email, full_name=full_name, role=role,
+        company_name=company.name, timezone=company.timezone, email=email, full_name=full_name, role=role,
     )
 
 

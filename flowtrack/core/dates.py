@@ -33,6 +33,11 @@ def local_time(value: dt.datetime, zone: str | dt.tzinfo) -> str:
     return f"{local:%B} {local.day}, {local:%Y} at {local:%H:%M %Z}"
 
 
+def utc(moment: dt.datetime) -> str:
+    """A moment in UTC to the second, for auditors who compare logs across places: "2026-12-07 00:12:33"."""
+    return f"{moment.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
+
+
 def clock(moment: dt.datetime, zone: str | dt.tzinfo) -> str:
     """The wall-clock time of a moment in the company's zone: "09:30"."""
     return f"{moment.astimezone(_zone(zone)):%H:%M}"

@@ -1,15 +1,18 @@
-"""What every template may use: one set of filters and globals, registered once by `init_app`."""
+"""What every template may use: one set of filters and globals, registered once by `init_app`.
+
+Times are shown in the zone a template names, or else in the signed-in person's company's zone
+(`current_user.timezone`): a moment with neither is refused rather than shown in UTC.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, has_request_context
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 
-from flowtrack.core import menu, permissions
-from flowtrack.core.dates import clock, date, local_time
+from flowtrack.core import dates, menu, permissions
 from flowtrack.core.money import format_cents
 
 
@@ -22,6 +25,25 @@ def is_fragment() -> bool:
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 new customer', '2 new customers', '0 new customers'."""
     return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+def _zone(zone):
+    """The zone named, else the signed-in person's company's (none in a job: its templates name the zone)."""
+    if zone or not has_request_context():
+        return zone
+    return getattr(current_user, "timezone", None)
+
+
+def date(value, zone=None, *, long: bool = False) -> str:
+    return dates.date(value, _zone(zone) if isinstance(value, dt.datetime) else None, long=long)
+
+
+def local_time(value, zone=None) -> str:
+    return dates.local_time(value, _zone(zone))
+
+
+def clock(value, zone=None) -> str:
+    return dates.clock(value, _zone(zone))
 
 
 def permission_check(role: str | None) -> Callable[[str], bool]:
@@ -40,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(clock, "clock")
     app.add_template_filter(plural, "plural")
+    app.add_template_filter(dates.utc, "utc")
     app.add_template_global(dt.timedelta, "timedelta")
     app.add_template_global(menu.menu_for, "menu_for")
 

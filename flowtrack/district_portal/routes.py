@@ -86,7 +86,7 @@ def report_pdf(test_id: uuid.UUID):
     if record is None or record.report_status != ReportStatus.done.value:
         abort(404)
     try:
-        response = report.send_report(file_storage(), record)
+        response = report.send_report(file_storage(), record, company_timezone(g.db))
     except StoredFileMissing:
         abort(404)
     audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id,

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import tempfile
 import uuid
+import zoneinfo
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -58,7 +59,8 @@ def file_key(export: Export) -> str:
 
 def download_name(company: Company, export: Export) -> str:
     stem = {"data_zip": "flowtrack-export", "audit_csv": "audit-report", "audit_pdf": "audit-report"}[export.kind]
-    return f"{stem}-{export.created_at:%Y%m%d-%H%M}.{FILE_SUFFIX[export.kind]}"
+    made = export.created_at.astimezone(zoneinfo.ZoneInfo(company.timezone))  # the company's day and hour
+    return f"{stem}-{made:%Y%m%d-%H%M}.{FILE_SUFFIX[export.kind]}"
 
 
 class _ProgressReporter:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
+from flowtrack.companies import services as companies
 from flowtrack.core.storage import FileStorage
 from flowtrack.field_tests import report
 from flowtrack.models.customers import CustomerLocation, Device, District
@@ -44,9 +45,10 @@ def email_report(session: so.Session, record: TestRecord, district: District, co
     facts = record.facts
     device, result = facts["device"], TestResult(record.result).label.upper()
     subject = f"Backflow test report: {device['type']} {device['serial']}, {result} ({facts['location']})"
-    email = notifications.send_email(
-        session, district.report_email, subject, _body(record, district, company_name, result),
-        attachment=notifications.Attachment(report_key(record), report.download_name(record), "application/pdf"))
+    attachment = notifications.Attachment(
+        report_key(record), report.download_name(record, companies.company_timezone(session)), "application/pdf")
+    email = notifications.send_email(session, district.report_email, subject,
+                                     _body(record, district, company_name, result), attachment=attachment)
     changes = {"to": email.to_address, "email_id": str(email.id), "status": email.status, "district": district.name}
     audit.record(session, "test_report.emailed", entity_type="test_record", entity_id=record.id,
                  changes={**changes, "again": True} if again else changes)

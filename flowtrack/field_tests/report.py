@@ -9,6 +9,7 @@ nothing, so a template cannot be used to reach other machines.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -236,11 +237,13 @@ def report_key(record: TestRecord) -> str:
     return f"{record.company_id}/reports/{record.id}.pdf"
 
 
-def send_report(storage: FileStorage, record: TestRecord):
+def send_report(storage: FileStorage, record: TestRecord, zone: dt.tzinfo):
     """The printed report as a download (StoredFileMissing until it is printed)."""
-    return send_stored(storage, report_key(record), mimetype="application/pdf", download_name=download_name(record))
+    return send_stored(storage, report_key(record), mimetype="application/pdf",
+                       download_name=download_name(record, zone))
 
 
-def download_name(record: TestRecord) -> str:
+def download_name(record: TestRecord, zone: dt.tzinfo) -> str:
+    """test-report-<serial>-<the day of the test where the company is>.pdf"""
     serial = "".join(c if c.isalnum() else "-" for c in record.facts["device"]["serial"])
-    return f"test-report-{serial}-{record.tested_at:%Y%m%d}.pdf"
+    return f"test-report-{serial}-{record.tested_at.astimezone(zone):%Y%m%d}.pdf"

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
+from flowtrack.companies.services import company_timezone
 from flowtrack.core.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
 from flowtrack.core.queue import enqueue_for_company
 from flowtrack.core.storage import StoredFileMissing, file_storage
@@ -234,7 +235,7 @@ def report_pdf(test_id: uuid.UUID):
     if record.report_status != ReportStatus.done.value:
         abort(404)
     try:
-        response = report.send_report(file_storage(), record)
+        response = report.send_report(file_storage(), record, company_timezone(g.db))
     except StoredFileMissing:
         abort(404)
     audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.companies import services as companies
+from flowtrack.companies.services import company_timezone
 from flowtrack.core.config import setting
 from flowtrack.core.extensions import limiter
 from flowtrack.core.permissions import PORTAL_VIEW, requires
@@ -119,7 +120,7 @@ def certificate(test_id: uuid.UUID):
     if record is None:
         abort(404)
     try:
-        response = report.send_report(file_storage(), record)
+        response = report.send_report(file_storage(), record, company_timezone(g.db))
     except StoredFileMissing:
         abort(404)
     audit.record(g.db, "test_report.downloaded", entity_type="test_record", entity_id=record.id,
