@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import sqlalchemy.orm as so
 from flask import render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
@@ -11,7 +12,7 @@ from weasyprint.urls import URLFetcher
 from flowtrack.companies.jobs import company_session
 from flowtrack.core.dates import date
 from flowtrack.core.money import format_cents
-from flowtrack.core.storage import file_storage
+from flowtrack.core.storage import FileStorage, file_storage
 from flowtrack.invoices.logo import logo_data_uri
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice
@@ -33,24 +34,31 @@ def render_pdf(invoice: Invoice, company: Company) -> bytes:
     return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
 
 
+def print_and_mail(session: so.Session, invoice: Invoice, storage: FileStorage) -> bool:
+    """The sent invoice as a PDF in the file store (its hash on the row), then an email to the customer.
+    Returns whether it was emailed; the caller commits."""
+    company = session.get(Company, invoice.company_id)
+    data = render_pdf(invoice, company)
+    storage.put(pdf_key(invoice), data, "application/pdf")
+    invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
+    email = (invoice.customer_snapshot or {}).get("email")
+    if email:
+        send_email(session, email, f"{invoice.label} from {company.name}",
+                   f"Hello {invoice.customer_snapshot.get('name', '')},\n\n"
+                   f"{company.name} sent you {invoice.label.lower()} for {format_cents(invoice.total_cents)}"
+                   + (f", due {date(invoice.due_on, long=True)}" if invoice.due_on else "") + ".\n\n"
+                   f"See it, download it or pay it online in your account:\n"
+                   f"{external_url('portal.invoice', invoice_id=invoice.id)}\n\n"
+                   f"(Ask {company.name} for a sign-in if you have none yet.)\n\nThank you.\n{company.name}\n")
+    return bool(email)
+
+
 def print_and_mail_invoice(company_id: str, invoice_id: str) -> dict:
-    """The sent invoice as a PDF in the file store (its hash on the row), then an email to the customer, once."""
+    """The job: print and mail a sent invoice, once."""
     with company_session(uuid.UUID(company_id), actor_label="invoice job") as session:
         invoice = session.get(Invoice, uuid.UUID(invoice_id))
         if invoice is None or invoice.pdf_sha256:
             return {"status": "done" if invoice else "missing"}
-        company = session.get(Company, invoice.company_id)
-        data = render_pdf(invoice, company)
-        file_storage().put(pdf_key(invoice), data, "application/pdf")
-        invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
-        email = (invoice.customer_snapshot or {}).get("email")
-        if email:
-            send_email(session, email, f"{invoice.label} from {company.name}",
-                       f"Hello {invoice.customer_snapshot.get('name', '')},\n\n"
-                       f"{company.name} sent you {invoice.label.lower()} for {format_cents(invoice.total_cents)}"
-                       + (f", due {date(invoice.due_on, long=True)}" if invoice.due_on else "") + ".\n\n"
-                       f"See it, download it or pay it online in your account:\n"
-                       f"{external_url('portal.invoice', invoice_id=invoice.id)}\n\n"
-                       f"(Ask {company.name} for a sign-in if you have none yet.)\n\nThank you.\n{company.name}\n")
+        emailed = print_and_mail(session, invoice, file_storage())
         session.commit()
-        return {"status": "done", "emailed": bool(email)}
+        return {"status": "done", "emailed": emailed}

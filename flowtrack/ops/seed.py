@@ -21,6 +21,7 @@ from flowtrack.field_tests import report
 from flowtrack.field_tests import services as testing
 from flowtrack.field_tests.tasks import print_report
 from flowtrack.invoices import services as invoices
+from flowtrack.invoices import tasks as invoice_tasks
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
@@ -67,7 +68,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
             created.append((company, domain))
         session.commit()
     for company, domain in created:
-        seed_records(db, company)
+        seed_records(db, company, storage)
         seed_tests(db, company, storage)
         link_portal_user(db, company, f"customer@{domain}")
     return [company for company, _ in created]
@@ -92,7 +93,7 @@ DEMO_CUSTOMERS = (
 )
 
 
-def seed_records(db: Database, company: Company) -> None:
+def seed_records(db: Database, company: Company, storage: FileStorage) -> None:
     """A working office's records for one demo company, made through the services (so they are audited)."""
     today = dt.date.today()
     prefix = company.name[:2].upper()
@@ -125,7 +126,7 @@ def seed_records(db: Database, company: Company) -> None:
                                  calibration_due_on=today - dt.timedelta(days=calibrated_days_ago - 365))
         seed_price_list(session)
         seed_schedule(session, prefix)
-        seed_billing(session)
+        seed_billing(session, storage)
         session.commit()
 
 
@@ -160,13 +161,17 @@ def seed_price_list(session) -> None:
     invoices.save_settings(session, tax_rate_bp=0, payment_terms_days=30)
 
 
-def seed_billing(session) -> None:
-    """One sent invoice, so the invoice pages and the aging have something."""
-    customer = session.scalar(sa.select(Customer).where(Customer.name == "Maple Street Dental"))
-    invoice = invoices.blank_invoice(session, customer)
-    invoices.add_line(session, invoice, "Backflow test, PVB 3/4″", 1, 6500, True)
-    invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
-    invoices.send(session, invoice, companies.company_today(session))
+def seed_billing(session, storage: FileStorage) -> None:
+    """Two sent invoices with their PDFs: one of this week, and one 15 days overdue for the aging and the
+    dashboard to show."""
+    today = companies.company_today(session)
+    for name, issued in (("Maple Street Dental", today), ("Oakwood Elementary School", today - dt.timedelta(days=45))):
+        customer = session.scalar(sa.select(Customer).where(Customer.name == name))
+        invoice = invoices.blank_invoice(session, customer)
+        invoices.add_line(session, invoice, "Backflow test, PVB 3/4″", 1, 6500, True)
+        invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
+        invoices.send(session, invoice, issued)
+        invoice_tasks.print_and_mail(session, invoice, storage)
 
 
 RP_PASSING = {"check1_psid": "6.2", "relief_opened_psid": "2.8", "check2_psid": "1.6", "check2_closed_tight": "yes",

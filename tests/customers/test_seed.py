@@ -3,6 +3,7 @@ import sqlalchemy as sa
 
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import TestRecord
+from flowtrack.models.invoicing import Invoice
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.ops.seed import link_portal_user, seed_records, seed_tests
 from tests.customers.test_sweep import counts
@@ -11,7 +12,8 @@ from tests.factories import file_store
 
 def test_demo_records_fill_every_page(app, factory, login):
     tenant = factory.tenant("Demo")
-    seed_records(app.extensions["flowtrack.db"], tenant.company)
+    with app.app_context():
+        seed_records(app.extensions["flowtrack.db"], tenant.company, file_store(app))
     assert counts(app, tenant) == {"districts": 2, "customers": 4, "customer_locations": 5, "devices": 7, "gauges": 2}
     office = login(tenant, "office")
     assert "Harbor View Apartments" in office.get("/customers/").text
@@ -19,6 +21,13 @@ def test_demo_records_fill_every_page(app, factory, login):
     assert "Springfield Utility Board" in office.get("/districts/").text
     assert "Harbor View Apartments" in office.get("/schedule/").text  # booked today
     assert "Maple Street Dental" in office.get("/invoices/").text
+    # A real office's week: an invoice gone past its due date, and every sent invoice with its PDF.
+    aging = office.get("/invoices/aging").text
+    assert "Oakwood Elementary School" in aging and "1-30" in aging
+    with app.extensions["flowtrack.db"].service() as s:
+        sent = list(s.scalars(sa.select(Invoice).where(Invoice.company_id == tenant.id, Invoice.status == "sent")))
+    assert len(sent) == 2 and all(invoice.pdf_sha256 for invoice in sent)
+    assert all(office.get(f"/invoices/{invoice.id}/pdf").status_code == 200 for invoice in sent)
     technician = login(tenant, "technician")
     assert "Harbor View Apartments" in technician.get("/my-day/").text
 
@@ -26,7 +35,8 @@ def test_demo_records_fill_every_page(app, factory, login):
 def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, factory, login):
     tenant = factory.tenant("Demo")
     db = app.extensions["flowtrack.db"]
-    seed_records(db, tenant.company)
+    with app.app_context():
+        seed_records(db, tenant.company, file_store(app))
     seed_tests(db, tenant.company, file_store(app))
     link_portal_user(db, tenant.company, tenant.members["customer"].email)
 
@@ -51,3 +61,6 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
     assert portal.get(f"/portal/certificates/{tests['DE-1001'].id}.pdf").status_code == 200
     # The first district asks for its reports by email: each waits in the outbox with its PDF.
     assert sorted(m.to_address for m in mail) == ["backflow@eweb.example"] * 3
+    # The failed DC waits for repair where the office plans work, and the portal says so.
+    assert "DE-1002" in office.get("/due/needs-repair").text
+    assert "needs repair" in home
