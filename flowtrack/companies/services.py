@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
+from flowtrack.core.forms import clean
 from flowtrack.models.companies import Company, CompanySettings
 
 DEFAULT_LEAD_DAYS = (60, 30)  # reminders go out this many days before a test is due
@@ -33,6 +34,27 @@ def company_timezone(session: so.Session) -> zoneinfo.ZoneInfo:
 def company_today(session: so.Session) -> dt.date:
     """Today where the company is (dates typed by its people are theirs, not the server's)."""
     return dt.datetime.now(company_timezone(session)).date()
+
+
+DETAILS = ("address", "phone", "email", "remit_to")
+
+
+def save_details(session: so.Session, company: Company, *, name: str, timezone: str, **details: str | None) -> dict:
+    """The company's name, time zone and the details its customers read; audited. Returns what changed."""
+    settings = settings_of(session)
+    before = {"name": company.name, "timezone": company.timezone,
+              **{field: getattr(settings, field) for field in DETAILS}}
+    company.name, company.timezone = name.strip(), timezone
+    for field in DETAILS:
+        setattr(settings, field, clean(details.get(field)))
+    session.add(settings)
+    session.flush()
+    after = {"name": company.name, "timezone": company.timezone,
+             **{field: getattr(settings, field) for field in DETAILS}}
+    changes = audit.changes_between(before, after)
+    if changes:
+        audit.record(session, "settings.changed", entity_type="company", entity_id=company.id, changes=changes)
+    return changes
 
 
 def settings_of(session: so.Session) -> CompanySettings:

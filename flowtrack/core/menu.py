@@ -26,6 +26,7 @@ SECTIONS = (  # (endpoint, label, permission that shows it)
     ("exports.index", "Data export", p.DATA_EXPORT),
     ("billing.index", "Billing", p.BILLING_MANAGE),
     ("team.index", "Team", p.TEAM_MANAGE),
+    ("companies.settings", "Company settings", p.SETTINGS_MANAGE),
     ("account.sessions", "My account", p.ACCOUNT_SELF),
 )
 

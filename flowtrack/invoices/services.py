@@ -224,6 +224,12 @@ def customer_snapshot(customer: Customer | None) -> dict:
             "phone": customer.phone}
 
 
+def _service_address(session: so.Session, invoice: Invoice) -> dict:
+    """Where the billed work was done, frozen with the billed identity (a blank invoice has none)."""
+    order = session.get(WorkOrder, invoice.work_order_id) if invoice.work_order_id else None
+    return {"service_address": order.location.one_line} if order is not None else {}
+
+
 def send(session: so.Session, invoice: Invoice, today: dt.date) -> None:
     """Issue the invoice: it is frozen as it is, with the customer's identity as it is today."""
     _refuse_unless_draft(invoice)
@@ -235,7 +241,7 @@ def send(session: so.Session, invoice: Invoice, today: dt.date) -> None:
                              + " (the price list has none), or remove the line, before sending.")
     if invoice.kind == InvoiceKind.invoice.value and invoice.total_cents <= 0:
         raise InvoiceRefused("An invoice's total must be more than $0.00.")
-    invoice.customer_snapshot = customer_snapshot(invoice.customer)
+    invoice.customer_snapshot = {**customer_snapshot(invoice.customer), **_service_address(session, invoice)}
     invoice.issued_on = today
     invoice.due_on = today + dt.timedelta(days=settings_of(session).payment_terms_days)
     invoice.sent_at = utcnow()

@@ -10,9 +10,12 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from flowtrack.companies.jobs import company_session
+from flowtrack.companies.services import settings_of
+from flowtrack.core.config import setting
 from flowtrack.core.dates import date
 from flowtrack.core.money import format_cents
 from flowtrack.core.storage import FileStorage, file_storage
+from flowtrack.invoices import payments
 from flowtrack.invoices.logo import logo_data_uri
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice
@@ -27,10 +30,12 @@ def pdf_key(invoice: Invoice) -> str:
     return f"{invoice.company_id}/invoices/{invoice.id}.pdf"
 
 
-def render_pdf(invoice: Invoice, company: Company) -> bytes:
-    html = render_template("invoices/pdf.html", invoice=invoice, company=company,
-                           customer=invoice.customer_snapshot or {},
-                           logo=logo_data_uri(file_storage(), company.id))
+def render_pdf(session: so.Session, invoice: Invoice, company: Company) -> bytes:
+    """The invoice as the customer keeps it: who bills, who is billed and for what work where, and how to pay."""
+    online = payments.online_payments_ready(company, setting("STRIPE_PUBLISHABLE_KEY"))
+    html = render_template("invoices/pdf.html", invoice=invoice, company=company, details=settings_of(session),
+                           customer=invoice.customer_snapshot or {}, logo=logo_data_uri(file_storage(), company.id),
+                           pay_online=external_url("portal.invoice", invoice_id=invoice.id) if online else None)
     return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
 
 
@@ -38,7 +43,7 @@ def print_and_mail(session: so.Session, invoice: Invoice, storage: FileStorage) 
     """The sent invoice as a PDF in the file store (its hash on the row), then an email to the customer.
     Returns whether it was emailed; the caller commits."""
     company = session.get(Company, invoice.company_id)
-    data = render_pdf(invoice, company)
+    data = render_pdf(session, invoice, company)
     storage.put(pdf_key(invoice), data, "application/pdf")
     invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
     email = (invoice.customer_snapshot or {}).get("email")

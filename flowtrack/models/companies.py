@@ -56,4 +56,13 @@ class CompanySettings(TenantScoped, Base):
     remind_when_overdue: so.Mapped[bool] = so.mapped_column(default=True)
     tax_rate_bp: so.Mapped[int] = so.mapped_column(default=0)  # sales tax on taxable lines, basis points
     payment_terms_days: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=30)
+    # What customers read on invoices and in the portal; checks go to remit_to, else to the address.
+    address: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    remit_to: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+
+    @property
+    def mail_checks_to(self) -> str | None:
+        return self.remit_to or self.address
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

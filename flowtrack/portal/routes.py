@@ -59,6 +59,7 @@ def invoice(invoice_id: uuid.UUID):
     company = g.db.get(Company, current_user.company_id)
     return render_template("portal/invoice.html", invoice=found, pdf_ready=file_storage().exists(pdf_key(found)),
                            paying=request.args.get("paid") == "1", company=company,
+                           details=companies.settings_of(g.db),
                            online=payments.online_payments_ready(company, setting("STRIPE_PUBLISHABLE_KEY")))
 
 

@@ -1,19 +1,12 @@
-import zoneinfo
-
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
 
 from flowtrack.account.services import MIN_PASSWORD_LENGTH
+from flowtrack.companies.forms import COMMON_TIMEZONES, TIMEZONES
 from flowtrack.core.forms import EmailAddress
 from flowtrack.models.companies import Plan
 
-# Where most backflow-testing companies work first; every other IANA zone follows in alphabetical order.
-COMMON_TIMEZONES = ("America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago",
-                    "America/New_York", "America/Anchorage", "Pacific/Honolulu")
-TIMEZONES = COMMON_TIMEZONES + tuple(sorted(
-    name for name in zoneinfo.available_timezones()
-    if "/" in name and name not in COMMON_TIMEZONES and not name.startswith("Etc/")) + ["UTC"])
 PLANS = [(plan.value, plan.value.capitalize()) for plan in Plan]
 
 

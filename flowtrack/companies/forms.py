@@ -1,0 +1,29 @@
+"""The admin's form for the company's own details."""
+import zoneinfo
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+from flowtrack.core.forms import EmailAddress, phone
+
+# Where most backflow-testing companies work first; every other IANA zone follows in alphabetical order.
+COMMON_TIMEZONES = ("America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago",
+                    "America/New_York", "America/Anchorage", "Pacific/Honolulu")
+TIMEZONES = COMMON_TIMEZONES + tuple(sorted(
+    name for name in zoneinfo.available_timezones()
+    if "/" in name and name not in COMMON_TIMEZONES and not name.startswith("Etc/")) + ["UTC"])
+
+
+class CompanyDetailsForm(FlaskForm):
+    name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
+    timezone = SelectField("Time zone", choices=[(name, name.replace("_", " ")) for name in TIMEZONES],
+                           validators=[DataRequired(), AnyOf(TIMEZONES, message="Choose a time zone from the list.")],
+                           description="Every date and time your people and customers read is in this zone.")
+    address = TextAreaField("Address", validators=[Optional(), Length(max=500)], render_kw={"rows": 3},
+                            description="On your invoices and in the customer portal.")
+    phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
+    email = StringField("Email for customers", validators=[Optional(), Length(max=254), EmailAddress()],
+                        render_kw={"type": "email", "inputmode": "email"})
+    remit_to = TextAreaField("Mail checks to", validators=[Optional(), Length(max=500)], render_kw={"rows": 3},
+                             description="Leave empty when checks go to the address above.")
