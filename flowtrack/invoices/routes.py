@@ -32,7 +32,7 @@ from flowtrack.invoices.forms import (
     PaymentForm,
     PriceForm,
 )
-from flowtrack.invoices.tasks import pdf_key, print_and_mail_invoice
+from flowtrack.invoices.tasks import pdf_key, print_and_mail_invoice, reprint_invoice
 from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem
 from flowtrack.notifications.services import enqueue_after_commit
 from flowtrack.work_orders import pricing
@@ -241,6 +241,31 @@ def pdf(invoice_id: uuid.UUID):
     audit.record(g.db, "invoice.downloaded", entity_type="invoice", entity_id=invoice.id)
     g.db.commit()
     return response
+
+
+@bp.get("/invoices/<uuid:invoice_id>/pdf/status")
+@requires(INVOICES_VIEW)
+def pdf_status(invoice_id: uuid.UUID):
+    """The PDF's part of the invoice page, polled while it is being printed."""
+    invoice = _invoice(invoice_id)
+    return render_template("invoices/_pdf.html", invoice=invoice, pdf_ready=file_storage().exists(pdf_key(invoice)))
+
+
+@bp.post("/invoices/<uuid:invoice_id>/pdf/print")
+@requires(INVOICES_MANAGE)
+def print_pdf(invoice_id: uuid.UUID):
+    """Print a sent invoice's missing PDF again (it was never printed, or it was lost)."""
+    invoice = _invoice(invoice_id)
+    if invoice.status == InvoiceStatus.draft.value:
+        abort(404)
+    audit.record(g.db, "invoice.pdf_reprinted", entity_type="invoice", entity_id=invoice.id)
+    enqueue_after_commit(g.db, reprint_invoice, current_user.company_id, str(invoice.id),
+                         description="Invoice PDF")
+    g.db.commit()
+    if is_fragment():
+        return render_template("invoices/_pdf.html", invoice=invoice, pdf_ready=False, printing=True)
+    flash("The PDF is being printed.", "success")
+    return redirect(url_for("invoices.detail", invoice_id=invoice.id), code=303)
 
 
 @bp.get("/invoices/aging")

@@ -39,13 +39,17 @@ def render_pdf(session: so.Session, invoice: Invoice, company: Company) -> bytes
     return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
 
 
-def print_and_mail(session: so.Session, invoice: Invoice, storage: FileStorage) -> bool:
-    """The sent invoice as a PDF in the file store (its hash on the row), then an email to the customer.
-    Returns whether it was emailed; the caller commits."""
-    company = session.get(Company, invoice.company_id)
-    data = render_pdf(session, invoice, company)
+def print_pdf(session: so.Session, invoice: Invoice, storage: FileStorage) -> None:
+    """The sent invoice as a PDF in the file store, its hash on the row."""
+    data = render_pdf(session, invoice, session.get(Company, invoice.company_id))
     storage.put(pdf_key(invoice), data, "application/pdf")
     invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
+
+
+def print_and_mail(session: so.Session, invoice: Invoice, storage: FileStorage) -> bool:
+    """Print the sent invoice, then email the customer. Returns whether it was emailed; the caller commits."""
+    print_pdf(session, invoice, storage)
+    company = session.get(Company, invoice.company_id)
     email = (invoice.customer_snapshot or {}).get("email")
     if email:
         send_email(session, email, f"{invoice.label} from {company.name}",
@@ -56,6 +60,18 @@ def print_and_mail(session: so.Session, invoice: Invoice, storage: FileStorage) 
                    f"{external_url('portal.invoice', invoice_id=invoice.id)}\n\n"
                    f"(Ask {company.name} for a sign-in if you have none yet.)\n\nThank you.\n{company.name}\n")
     return bool(email)
+
+
+def reprint_invoice(company_id: str, invoice_id: str) -> dict:
+    """The job the office starts when a sent invoice has no PDF (never printed, or lost): print it, mail nothing."""
+    with company_session(uuid.UUID(company_id), actor_label="invoice job") as session:
+        invoice = session.get(Invoice, uuid.UUID(invoice_id))
+        storage = file_storage()
+        if invoice is None or storage.exists(pdf_key(invoice)):
+            return {"status": "done" if invoice else "missing"}
+        print_pdf(session, invoice, storage)
+        session.commit()
+        return {"status": "done"}
 
 
 def print_and_mail_invoice(company_id: str, invoice_id: str) -> dict:

@@ -65,6 +65,8 @@ INVOICE_URLS = {
     **{endpoint: _invoice for endpoint in ("invoices.detail", "invoices.send", "invoices.void", "invoices.add_line",
                                            "invoices.record_payment", "invoices.credit")},
     "invoices.pdf": _printed_invoice,
+    "invoices.pdf_status": _printed_invoice,
+    "invoices.print_pdf": _printed_invoice,
     "invoices.remove_line": _draft_line,
     "invoices.price_line": _draft_line,
     "invoices.remove_price": _price,

@@ -202,3 +202,19 @@ def test_only_the_office_and_admins_reach_invoices(login, acme, app):
         browser = login(acme, role)
         assert browser.get("/invoices/").status_code == 403
         assert browser.get(f"/invoices/{invoice.id}").status_code == 403
+
+
+def test_a_sent_invoice_without_its_pdf_says_so_and_the_office_prints_it_again(app, office, acme, run_worker):
+    invoice = sent_invoice(app, acme, amount_cents=20000)  # sent, but no worker has printed it yet
+    page = office.get(f"/invoices/{invoice.id}").text
+    assert "The PDF is being printed" in page and "Print it now" in page and "Download PDF" not in page
+    polled = office.htmx("get", f"/invoices/{invoice.id}/pdf/status")
+    assert polled.status_code == 200 and 'hx-trigger="load delay:2s"' in polled.text
+
+    started = office.htmx("post", f"/invoices/{invoice.id}/pdf/print")
+    assert started.status_code == 200 and "Print it now" not in started.text
+    assert audit_entries(app, acme, "invoice.pdf_reprinted")
+    run_worker()
+    ready = office.htmx("get", f"/invoices/{invoice.id}/pdf/status").text
+    assert "Download PDF" in ready and "hx-trigger" not in ready
+    assert office.get(f"/invoices/{invoice.id}/pdf").mimetype == "application/pdf"
