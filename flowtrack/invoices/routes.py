@@ -49,6 +49,14 @@ def _invoice(invoice_id: uuid.UUID) -> Invoice:
     return invoice
 
 
+def _sent_invoice(invoice_id: uuid.UUID) -> Invoice:
+    """An invoice that was sent (a draft has no PDF to print or download)."""
+    invoice = _invoice(invoice_id)
+    if invoice.status == InvoiceStatus.draft.value:
+        abort(404)
+    return invoice
+
+
 def _detail(invoice: Invoice, status: int = 200, **forms):
     payment_form = forms.get("payment_form") or PaymentForm(formdata=None, received_on=company_today(g.db))
     return render_template(
@@ -230,9 +238,7 @@ def credit(invoice_id: uuid.UUID):
 @bp.get("/invoices/<uuid:invoice_id>/pdf")
 @requires(INVOICES_VIEW)
 def pdf(invoice_id: uuid.UUID):
-    invoice = _invoice(invoice_id)
-    if invoice.status == InvoiceStatus.draft.value:
-        abort(404)
+    invoice = _sent_invoice(invoice_id)
     try:
         response = send_stored(file_storage(), pdf_key(invoice), mimetype="application/pdf",
                                download_name=f"{invoice.label.lower().replace(' ', '-')}.pdf")
@@ -255,9 +261,7 @@ def pdf_status(invoice_id: uuid.UUID):
 @requires(INVOICES_MANAGE)
 def print_pdf(invoice_id: uuid.UUID):
     """Print a sent invoice's missing PDF again (it was never printed, or it was lost)."""
-    invoice = _invoice(invoice_id)
-    if invoice.status == InvoiceStatus.draft.value:
-        abort(404)
+    invoice = _sent_invoice(invoice_id)
     audit.record(g.db, "invoice.pdf_reprinted", entity_type="invoice", entity_id=invoice.id)
     enqueue_after_commit(g.db, reprint_invoice, current_user.company_id, str(invoice.id),
                          description="Invoice PDF")

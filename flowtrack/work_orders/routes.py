@@ -124,6 +124,20 @@ def _lines(order: WorkOrder, form: LineForm, status: int = 200):
     return redirect(url_for("work_orders.detail", work_order_id=order.id), code=303)
 
 
+def _change_lines(order: WorkOrder, change, form: LineForm):
+    """Make a change to the lines, answering with them; a refusal shows under the line form, the lines unchanged."""
+    try:
+        change()
+    except LookupError:
+        abort(404)
+    except services.WorkRefused as refused:
+        g.db.rollback()
+        form.description.errors.append(str(refused))
+        return _lines(order, form, 422)
+    g.db.commit()
+    return _lines(order, LineForm(formdata=None))
+
+
 @bp.post("/work-orders/<uuid:work_order_id>/lines")
 @requires(WORK_ORDERS_EDIT)
 def add_line(work_order_id: uuid.UUID):
@@ -131,15 +145,9 @@ def add_line(work_order_id: uuid.UUID):
     form = LineForm()
     if not form.validate_on_submit():
         return _lines(order, form, 422)
-    try:
-        services.add_line(g.db, order, description=form.description.data, quantity=form.quantity.data,
-                          unit_price_cents=cents(form.unit_price.data))
-    except services.WorkRefused as refused:
-        g.db.rollback()
-        form.description.errors.append(str(refused))
-        return _lines(order, form, 422)
-    g.db.commit()
-    return _lines(order, LineForm(formdata=None))
+    return _change_lines(order, lambda: services.add_line(
+        g.db, order, description=form.description.data, quantity=form.quantity.data,
+        unit_price_cents=cents(form.unit_price.data)), form)
 
 
 @bp.post("/work-orders/<uuid:work_order_id>/lines/<uuid:line_id>/price")
@@ -151,30 +159,12 @@ def price_line(work_order_id: uuid.UUID, line_id: uuid.UUID):
     if not form.validate_on_submit():
         lines.description.errors.append(f"Price not saved: {form.unit_price.errors[0]}")
         return _lines(order, lines, 422)
-    try:
-        services.set_line_price(g.db, order, line_id, cents(form.unit_price.data))
-    except LookupError:
-        abort(404)
-    except services.WorkRefused as refused:
-        g.db.rollback()
-        lines.description.errors.append(str(refused))
-        return _lines(order, lines, 422)
-    g.db.commit()
-    return _lines(order, lines)
+    return _change_lines(order, lambda: services.set_line_price(g.db, order, line_id, cents(form.unit_price.data)),
+                         lines)
 
 
 @bp.post("/work-orders/<uuid:work_order_id>/lines/<uuid:line_id>/delete")
 @requires(WORK_ORDERS_EDIT)
 def remove_line(work_order_id: uuid.UUID, line_id: uuid.UUID):
     order = _work_order(work_order_id)
-    form = LineForm(formdata=None)
-    try:
-        services.remove_line(g.db, order, line_id)
-    except LookupError:
-        abort(404)
-    except services.WorkRefused as refused:
-        g.db.rollback()
-        form.description.errors.append(str(refused))
-        return _lines(order, form, 422)
-    g.db.commit()
-    return _lines(order, form)
+    return _change_lines(order, lambda: services.remove_line(g.db, order, line_id), LineForm(formdata=None))
