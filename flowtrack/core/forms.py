@@ -25,6 +25,9 @@ class DayField(DateField):
     with one message in words, and what was typed stays in the field."""
 
     def process_formdata(self, valuelist):
+        if not valuelist or not "".join(valuelist).strip():
+            self.data = None  # nothing chosen: whether that may be is the validators' to say
+            return
         try:
             super().process_formdata(valuelist)
         except ValueError:

@@ -124,3 +124,8 @@ def test_a_tampered_row_makes_the_viewers_verification_fail(app, auditor, acme, 
     poll_url = re.search(r'hx-get="([^"]+)"', auditor.htmx("post", "/audit/verify").text).group(1)
     run_worker()
     assert "Chain broken: entry 3" in auditor.htmx("get", poll_url).text
+
+
+def test_empty_date_filters_are_no_filters(auditor):
+    page = auditor.get("/audit/?date_from=&date_to=&action=login")
+    assert page.status_code == 200 and "These filters could not be used" not in page.text

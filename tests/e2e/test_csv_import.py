@@ -21,7 +21,7 @@ def test_the_office_fixes_a_bad_row_and_imports_the_file(visit, acme, tmp_path, 
     page.set_input_files("#file", str(bad))
     page.click("text=Upload and check")
     page.wait_for_selector("text=Rows with problems")
-    assert "device_type: Not a valid choice." in page.inner_text("main")
+    assert "device_type: “XYZ” is not one of RP, RPDA, DC, DCDA, PVB, SVB, AVB." in page.inner_text("main")
     assert page.locator("text=Import 3 rows").count() == 0
     assert tab.axe_violations() == []
     assert page.evaluate(OVERFLOW) == []
