@@ -2,7 +2,7 @@
 from flask import Blueprint, g, render_template
 from flask_login import current_user
 
-from flowtrack.companies.services import company_today
+from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.permissions import DASHBOARD_VIEW, Role, requires
 from flowtrack.dashboard import services
 
@@ -20,6 +20,8 @@ def home():
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(context["team"], today)
         context["due"] = services.devices_due(g.db, today)
+        context["summary"] = services.office_summary(g.db, today)
+        context["work"] = services.todays_work(g.db, today, company_timezone(g.db))
     if role in (Role.company_admin, Role.auditor):
         context["activity"] = services.recent_activity(g.db)
     if role is Role.technician:

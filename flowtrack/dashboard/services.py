@@ -11,9 +11,14 @@ import sqlalchemy.orm as so
 from flowtrack.core.cache import kept
 from flowtrack.core.permissions import Role
 from flowtrack.due.services import due_counts
+from flowtrack.invoices.services import OPEN
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.audit import AuditEntry
-from flowtrack.models.customers import DeviceVersion
+from flowtrack.models.companies import CompanySettings
+from flowtrack.models.customers import Customer, DeviceVersion, District, Gauge
+from flowtrack.models.invoicing import Invoice, PriceItem
+from flowtrack.models.scheduling import ScheduledJob
+from flowtrack.work_orders.bookings import day_bounds, overlapping
 
 
 def team(session: so.Session) -> list[tuple[Profile, User]]:
@@ -48,6 +53,45 @@ def devices_due(session: so.Session, today: dt.date) -> dict[str, int]:
     version = session.scalar(sa.select(DeviceVersion.version)) or 0
     key = f"flowtrack:devices-due:{session.info['company_id']}:{today.isoformat()}:{version}"
     return json.loads(kept(key, lambda: json.dumps(due_counts(session, today))))
+
+
+SOON = dt.timedelta(days=30)
+
+
+# A new company's first steps, each done once its records exist (the dashboard lists what is left).
+SETUP_STEPS = {
+    "details": sa.select(CompanySettings.company_id).where(CompanySettings.address.is_not(None)),
+    "districts": sa.select(District.id),
+    "kits": sa.select(Gauge.id),
+    "prices": sa.select(PriceItem.id),
+    "team": sa.select(Profile.id).where(Profile.role.in_((Role.office.value, Role.technician.value))),
+    "customers": sa.select(Customer.id),
+}
+
+
+def office_summary(session: so.Session, today: dt.date) -> dict:
+    """In one statement: the invoices past their due date (how many, how much is still owed), the test kits whose
+    calibration runs out within 30 days, and which set-up steps a new company has done."""
+    overdue = (sa.select((Invoice.total_cents - Invoice.paid_cents).label("owed"))
+               .where(Invoice.status.in_(OPEN), Invoice.due_on < today).subquery())
+    row = session.execute(sa.select(
+        sa.select(sa.func.count()).select_from(overdue).scalar_subquery().label("overdue_invoices"),
+        sa.select(sa.cast(sa.func.coalesce(sa.func.sum(overdue.c.owed), 0), sa.BigInteger))  # cents, not numeric
+        .scalar_subquery().label("overdue_cents"),
+        sa.select(sa.func.count()).select_from(Gauge).where(Gauge.calibration_due_on <= today + SOON)
+        .scalar_subquery().label("kits_due"),
+        *(sa.exists(statement).label(step) for step, statement in SETUP_STEPS.items()))).one()
+    return dict(row._mapping)
+
+
+def todays_work(session: so.Session, today: dt.date, zone) -> list[dict]:
+    """Each technician's jobs today: how many, and how many are done."""
+    start, end = day_bounds(today, 1, zone)
+    rows = session.execute(
+        sa.select(Profile.full_name, sa.func.count(), sa.func.count().filter(ScheduledJob.completed_at.is_not(None)))
+        .join(Profile, Profile.user_id == ScheduledJob.technician_id)
+        .where(*overlapping(start, end)).group_by(Profile.full_name).order_by(Profile.full_name))
+    return [{"technician": name, "jobs": jobs, "done": done} for name, jobs, done in rows]
 
 
 def recent_activity(session: so.Session, limit: int = 10) -> list[AuditEntry]:

@@ -119,12 +119,12 @@ def due_counts(session: so.Session, today: dt.date) -> dict[str, int]:
     """How many active devices are overdue, fall due within 30 days, and failed and need repair, for the office's
     dashboard."""
     soon = today + dt.timedelta(days=30)
-    overdue, within_30 = session.execute(
+    overdue, within_30, failed = session.execute(
         sa.select(sa.func.count().filter(Device.next_test_due < today),
-                  sa.func.count().filter(Device.next_test_due.between(today, soon)))
-        .where(Device.status == DeviceStatus.active.value, Device.next_test_due <= soon)).one()
-    failed = session.scalar(sa.select(sa.func.count()).where(Device.status == DeviceStatus.active.value,
-                                                              Device.failed_on.is_not(None)))
+                  sa.func.count().filter(Device.next_test_due.between(today, soon)),
+                  sa.func.count().filter(Device.failed_on.is_not(None)))
+        .where(Device.status == DeviceStatus.active.value,
+               sa.or_(Device.next_test_due <= soon, Device.failed_on.is_not(None)))).one()
     return {"overdue": overdue, "within_30": within_30, "needs_repair": failed}
 
 

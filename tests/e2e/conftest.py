@@ -73,8 +73,9 @@ class Visit:
         self.page.fill("#email", email)
         self.page.fill("#password", password)
         self.page.click("button[type=submit]")
-        # Everyone starts on the dashboard, district admins on their district's tests.
-        self.page.wait_for_url(re.compile(r".*/(dashboard|district)/$"))
+        # Each role starts where its work is: the office on the dashboard, a technician on their day, a customer
+        # in the portal, an auditor on the log, a district admin on the district's tests.
+        self.page.wait_for_url(re.compile(r".*/(dashboard|my-day|portal|audit|district)/$"))
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Signing in and out, server-side sessions, timeouts, rate limits and CSRF."""
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from flowtrack.auth.routes import LOGIN_FAILED
@@ -32,6 +33,15 @@ def test_an_office_worker_signs_in_and_lands_on_the_dashboard(app, client, acme)
     assert client.get("/dashboard/").status_code == 200
     assert len(_sessions(app, office)) == 1
     assert _actions(app, acme.id)[-1] == "login.succeeded"
+
+
+@pytest.mark.parametrize("role, start", [("company_admin", "/dashboard/"), ("office", "/dashboard/"),
+                                         ("technician", "/my-day/"), ("customer", "/portal/"),
+                                         ("auditor", "/audit/"), ("district_admin", "/district/")])
+def test_each_role_lands_where_its_work_is(app, acme, role, start):
+    member = acme.members[role]
+    response = _sign_in(app.test_client(), member.email, member.password)
+    assert response.status_code == 303 and response.headers["Location"] == start
 
 
 def test_sign_in_starts_a_new_session_id(client, acme):

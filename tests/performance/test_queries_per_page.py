@@ -8,9 +8,10 @@ from tests.factories import Factory
 # Statements each page runs for a signed-in admin. The session lookup also loads the company (which the
 # deletion banner and most pages need), and the login token rides with the transaction's BEGIN, so neither
 # costs a statement of its own; a page that needs more must say why here. The dashboard: the team (whose
-# technicians give the certifications too), devices due (one count of both windows) and recent activity. The
+# technicians give the certifications too), devices due (one count of both windows), recent activity, today's
+# jobs by technician, and one statement for the money owed, the kits due and the new company's set-up steps. The
 # team page: the MFA setting, the members, and the water districts a district admin may be given.
-STATEMENTS = {"/dashboard/": 4, "/audit/": 3, "/account/export/": 2, "/team/": 4}
+STATEMENTS = {"/dashboard/": 6, "/audit/": 3, "/account/export/": 2, "/team/": 4}
 PAGES = list(STATEMENTS)
 
 
