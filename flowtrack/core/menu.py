@@ -7,28 +7,31 @@ from flask import current_app, request, url_for
 
 from flowtrack.core import permissions as p
 
-SECTIONS = (  # (endpoint, label, permission that shows it)
-    ("dashboard.home", "Dashboard", p.DASHBOARD_VIEW),
-    ("customers.index", "Customers", p.CUSTOMERS_VIEW),
-    ("devices.index", "Devices", p.DEVICES_VIEW),
-    ("portal.home", "Your account", p.PORTAL_VIEW),
-    ("district_portal.index", "District tests", p.DISTRICT_PORTAL_VIEW),
-    ("day.my_day", "My day", p.JOBS_WORK),
-    ("due.index", "Due", p.DEVICES_DUE),
-    ("work_orders.index", "Work orders", p.WORK_ORDERS_VIEW),
-    ("schedule.board", "Schedule", p.SCHEDULE_MANAGE),
-    ("invoices.index", "Invoices", p.INVOICES_VIEW),
-    ("reminders.index", "Reminders", p.REMINDERS_MANAGE),
-    ("testing.index", "Tests", p.TESTS_VIEW),
-    ("gauges.index", "Test kits", p.GAUGES_VIEW),
-    ("districts.index", "Districts", p.DISTRICTS_MANAGE),
-    ("audit.index", "Audit log", p.AUDIT_VIEW),
-    ("exports.index", "Data export", p.DATA_EXPORT),
-    ("billing.index", "Billing", p.BILLING_MANAGE),
-    ("team.index", "Team", p.TEAM_MANAGE),
-    ("companies.settings", "Company settings", p.SETTINGS_MANAGE),
-    ("account.sessions", "My account", p.ACCOUNT_SELF),
+# The menu as people look for things: a few groups, each of the sections a role may open. A group a role sees
+# one section of is shown as that section's link.
+GROUPS = (  # (group label or None for links of their own, ((endpoint, label, permission that shows it), ...))
+    (None, (("dashboard.home", "Dashboard", p.DASHBOARD_VIEW),
+            ("portal.home", "Your account", p.PORTAL_VIEW),
+            ("district_portal.index", "District tests", p.DISTRICT_PORTAL_VIEW),
+            ("day.my_day", "My day", p.JOBS_WORK))),
+    ("Work", (("due.index", "Due and failed", p.DEVICES_DUE),
+              ("work_orders.index", "Work orders", p.WORK_ORDERS_VIEW),
+              ("schedule.board", "Schedule", p.SCHEDULE_MANAGE),
+              ("testing.index", "Tests", p.TESTS_VIEW))),
+    ("Customers", (("customers.index", "Customers", p.CUSTOMERS_VIEW),
+                   ("devices.index", "Devices", p.DEVICES_VIEW),
+                   ("districts.index", "Districts", p.DISTRICTS_MANAGE),
+                   ("gauges.index", "Test kits", p.GAUGES_VIEW))),
+    ("Money", (("invoices.index", "Invoices", p.INVOICES_VIEW),
+               ("reminders.index", "Reminders", p.REMINDERS_MANAGE))),
+    ("Company", (("companies.settings", "Company settings", p.SETTINGS_MANAGE),
+                 ("team.index", "Team", p.TEAM_MANAGE),
+                 ("billing.index", "Billing", p.BILLING_MANAGE),
+                 ("audit.index", "Audit log", p.AUDIT_VIEW),
+                 ("exports.index", "Data export", p.DATA_EXPORT))),
+    (None, (("account.sessions", "My account", p.ACCOUNT_SELF),)),
 )
+SECTIONS = tuple(section for _, sections in GROUPS for section in sections)  # in the menu's order
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,25 @@ class MenuLink:
     blueprint: str  # the link is marked as the current page on this blueprint's pages
 
 
-def menu_for(role: str) -> tuple[MenuLink, ...]:
-    """The links a role sees. Every page's layout shows them, so each role's list is built once per process
-    (and mount point: the URLs start with it), not once per page: 19 permission checks and URL builds."""
+@dataclass(frozen=True)
+class MenuGroup:
+    label: str
+    links: tuple[MenuLink, ...]
+
+
+def menu_for(role: str) -> tuple[MenuLink | MenuGroup, ...]:
+    """The links and groups a role sees. Every page's layout shows them, so each role's menu is built once per
+    process (and mount point: the URLs start with it), not once per page: 19 permission checks and URL builds."""
     menus = current_app.extensions.setdefault("flowtrack.menus", {})
     key = (role, request.script_root)
     if key not in menus:
-        menus[key] = tuple(MenuLink(url_for(endpoint), label, endpoint.partition(".")[0])
-                           for endpoint, label, permission in SECTIONS if p.allowed(role, permission))
+        entries: list[MenuLink | MenuGroup] = []
+        for group, sections in GROUPS:
+            links = tuple(MenuLink(url_for(endpoint), label, endpoint.partition(".")[0])
+                          for endpoint, label, permission in sections if p.allowed(role, permission))
+            if group is None or len(links) == 1:
+                entries.extend(links)
+            elif links:
+                entries.append(MenuGroup(group, links))
+        menus[key] = tuple(entries)
     return menus[key]

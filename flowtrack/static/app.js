@@ -117,3 +117,10 @@ document.addEventListener("htmx:afterSettle", function (event) {
     heading.focus();
   }
 });
+
+// One menu group open at a time, and a click elsewhere closes it (the groups are <details>: they work without this).
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.nav-group[open]").forEach(function (group) {
+    if (!group.contains(event.target)) { group.removeAttribute("open"); }
+  });
+});

@@ -16,10 +16,9 @@ def test_every_role_signs_in_and_sees_a_clean_dashboard(visit, acme, role, viewp
     tab = visit(viewport)
     member = acme.members[role]
     tab.sign_in(member.email, member.password)
-    page = tab.page
-    if role == "district_admin":
-        assert page.url.endswith("/district/")
-        page = tab.go("/dashboard/")
+    start = {"technician": "/my-day/", "customer": "/portal/", "auditor": "/audit/", "district_admin": "/district/"}
+    assert tab.page.url.endswith(start.get(role, "/dashboard/"))
+    page = tab.go("/dashboard/")
     assert page.locator("h1").inner_text() == acme.company.name
     # Nothing wider than the screen except inside the scrollable table wrappers.
     overflow = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(el => {
@@ -31,6 +30,27 @@ def test_every_role_signs_in_and_sees_a_clean_dashboard(visit, acme, role, viewp
     page.click("text=Sign out")
     page.wait_for_url("**/login")
     tab.screenshot("signed-out")
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_office_finds_its_pages_in_a_few_menu_groups(visit, acme, viewport):
+    tab = visit(viewport)
+    tab.sign_in(acme.members["office"].email, acme.members["office"].password)
+    page = tab.page
+    nav = page.locator("nav.nav")
+    if viewport is PHONE:
+        page.click("label.nav-toggle-label")
+    assert [s.strip() for s in nav.locator("summary").all_inner_texts()] == ["Work", "Customers", "Money"]
+    assert not nav.locator("text=Work orders").is_visible()  # inside its closed group
+    nav.locator("summary", has_text="Work").click()
+    nav.locator("a", has_text="Work orders").click()
+    page.wait_for_url("**/work-orders/")
+    if viewport is PHONE:
+        page.click("label.nav-toggle-label")
+    assert "current" in nav.locator("details", has_text="Work").get_attribute("class")
+    assert tab.axe_violations() == []
+    tab.screenshot("menu")
     tab.assert_clean()
 
 
