@@ -18,7 +18,7 @@ TIMEZONES = COMMON_TIMEZONES + tuple(sorted(
 class CompanyDetailsForm(FlaskForm):
     name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
     timezone = SelectField("Time zone", choices=[(name, name.replace("_", " ")) for name in TIMEZONES],
-                           validators=[DataRequired(), AnyOf(TIMEZONES, message="Choose a time zone from the list.")],
+                           validators=[AnyOf(TIMEZONES, message="Choose a time zone from the list.")],
                            description="Every date and time your people and customers read is in this zone.")
     address = TextAreaField("Address", validators=[Optional(), Length(max=500)], render_kw={"rows": 3},
                             description="On your invoices and in the customer portal.")

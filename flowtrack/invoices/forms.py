@@ -27,19 +27,19 @@ class LineForm(FlaskForm):
 
 class PaymentForm(FlaskForm):
     amount = AmountField("Amount ($)", minimum=Decimal("0.01"))
-    method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")], validators=[InputRequired()])
+    method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")])
     reference = StringField("Check number or note", validators=[Optional(), Length(max=100)])
     received_on = DateField("Received on", validators=[InputRequired()])
 
 
 class CreditForm(FlaskForm):
-    amount = AmountField("Credit ($)", minimum=Decimal("0.01"))
+    amount = AmountField("Credit ($)", minimum=Decimal("0.01"), id="credit-amount")  # beside the payment's amount
     reason = StringField("Reason", validators=[InputRequired(), Length(max=150)])
 
 
 class PriceForm(FlaskForm):
     kind = SelectField("What", choices=[(PriceKind.test.value, "Test fee"), (PriceKind.repair.value, "Repair part"),
-                                        (PriceKind.trip.value, "Trip charge")], validators=[InputRequired()])
+                                        (PriceKind.trip.value, "Trip charge")])
     device_type = SelectField("Assembly type", choices=[("", "—")] + [(t.value, t.value) for t in DeviceType],
                               validators=[Optional()])
     size = SelectField("Size", choices=[("", "Every size")] + [(s, f"{s}″") for s in SIZES], validators=[Optional()])

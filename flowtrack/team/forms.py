@@ -28,11 +28,11 @@ class InviteForm(DistrictChoice, FlaskForm):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none", "autocomplete": "off"})
-    role = SelectField("Role", choices=ROLE_CHOICES, default="office", validators=[DataRequired()])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="office")
 
 
 class RoleForm(DistrictChoice, FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = SelectField("Role", choices=ROLE_CHOICES)
 
 
 class RequireMfaForm(FlaskForm):

@@ -73,7 +73,7 @@ def test_an_invited_person_sets_a_password_with_the_emailed_link_and_signs_in(ne
     assert _user(app, newcomer).password_set_at is not None
 
     signed_in = client.submit("/login", {"email": newcomer, "password": NEW_PASSWORD})
-    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/dashboard/"
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/my-day/"  # a technician's start
     assert [e.action for e in _audit(app, acme.id, "user.invitation_accepted")] == ["user.invitation_accepted"]
     assert _audit(app, acme.id, "user.invited")[0].changes["role"]["after"] == "technician"
 

@@ -1,0 +1,54 @@
+"""The pages people use every day are valid HTML: the Nu validator (vnu-jar, on the machine's Java) finds no error
+on them but htmx's hx- attributes, which it does not know."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.customers.factories import records  # noqa: F401 (the fixture)
+from tests.invoices.factories import printed_invoice
+from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
+
+VNU = Path(__file__).parents[2] / ".e2e" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+def _validator() -> list[str]:
+    if not VNU.exists() or not shutil.which("java"):
+        if os.environ.get("FLOWTRACK_REQUIRE_BROWSER"):
+            raise RuntimeError(f"the Nu validator needs Java and {VNU} (npm install --prefix .e2e vnu-jar)")
+        pytest.skip("the Nu validator is not installed (npm install --prefix .e2e vnu-jar)")
+    return ["java", "-jar", str(VNU), "--errors-only", "--format", "json"]
+
+
+def test_the_pages_of_every_role_are_valid_html(app, login, acme, records, planner, tmp_path):  # noqa: F811
+    command = _validator()
+    location = records.location(acme)
+    device = records.device(acme, location, device_type="RP")
+    order = planner.work_order(acme)
+    job = planner.job(acme)
+    invoice = printed_invoice(app, acme)
+    pages = {
+        "office": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
+                   f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
+                   f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
+                   "/invoices/prices", "/invoices/aging", "/reminders/", "/tests/", "/gauges/", "/districts/",
+                   "/import/"],
+        "company_admin": ["/settings/", "/team/", "/billing/", "/account/export/", "/audit/", "/account/sessions"],
+        "technician": ["/my-day/", f"/jobs/{job.id}"],
+    }
+    files = []
+    for role, urls in pages.items():
+        browser = login(acme, role)
+        for url in urls:
+            response = browser.get(url)
+            assert response.status_code == 200, (role, url)
+            files.append(tmp_path / f"{len(files):02d}-{role}{url.replace('/', '_')}.html")
+            files[-1].write_text(response.text)
+    result = subprocess.run([*command, *map(str, files)], capture_output=True, text=True, timeout=300)
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    errors = [f"{Path(m['url']).name}:{m.get('lastLine')}: {m['message']}" for m in messages
+              if m["type"] == "error" and "“hx-" not in m["message"]]
+    assert errors == []
