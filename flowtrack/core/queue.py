@@ -4,6 +4,7 @@ A job that acts for one company runs in `flowtrack.companies.jobs.company_sessio
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any, Callable
 
@@ -13,8 +14,12 @@ from flask import current_app
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from sqlalchemy import event
 
 from flowtrack.core.db import Database, bind_company
+
+log = logging.getLogger("flowtrack.core.queue")
+_PENDING = "flowtrack.jobs_after_commit"
 
 
 def queue_name(app=None) -> str:
@@ -33,6 +38,32 @@ def enqueue_for_company(func: Callable, company_id: uuid.UUID, *args: Any, descr
         meta={"company_id": str(company_id), "progress": 0, "description": description},
         result_ttl=24 * 3600, failure_ttl=24 * 3600, job_timeout=3600,
     )
+
+
+def enqueue_after_commit(session: so.Session, func: Callable, company_id: uuid.UUID, *args: Any,
+                         **options: Any) -> None:
+    """Queue a job for the company once the session's transaction commits, never for rolled-back work: the job
+    finds the rows it needs, and a failed request queues nothing."""
+    pending = session.info.setdefault(_PENDING, [])
+    if not session.info.get(_PENDING + ".hooked"):
+        event.listen(session, "after_commit", _enqueue_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+        session.info[_PENDING + ".hooked"] = True
+    pending.append((func, company_id, args, options))
+
+
+def _enqueue_pending(session: so.Session) -> None:
+    pending, session.info[_PENDING] = session.info.get(_PENDING, []), []
+    for func, company_id, args, options in pending:
+        try:
+            enqueue_for_company(func, company_id, *args, **options)
+        except Exception:
+            # The row stays queued; the cron jobs that look for stale work pick it up on their next run.
+            log.exception("could not queue %s for company %s", func.__name__, company_id)
+
+
+def _forget_pending(session: so.Session) -> None:
+    session.info[_PENDING] = []
 
 
 def fetch_company_job(job_id: str, company_id: uuid.UUID) -> Job | None:

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.core.db import utcnow
-from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.templating import is_fragment
 from flowtrack.exports import services
@@ -15,10 +15,10 @@ from flowtrack.models.companies import Company
 
 
 def start(kind: str, blueprint: str, params: dict | None = None):
-    """Record the request, commit, then queue the build (never the other way round)."""
+    """Record the request and queue the build once it is committed (never the other way round)."""
     export = services.request_export(g.db, kind, current_user.user_id, params)
+    enqueue_after_commit(g.db, build_export, current_user.company_id, str(export.id), description=kind)
     g.db.commit()
-    enqueue_for_company(build_export, current_user.company_id, str(export.id), description=kind)
     if is_fragment():
         return render_template("exports/_item.html", export=export, blueprint=blueprint, now=utcnow()), 202
     return redirect(url_for(f"{blueprint}.index"), code=303)

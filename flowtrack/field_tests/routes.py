@@ -7,7 +7,7 @@ from flask_login import current_user
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone
 from flowtrack.core.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
-from flowtrack.core.queue import enqueue_for_company
+from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import district_mail, report, rules, services
@@ -121,8 +121,8 @@ def _refused_page(device: Device, form: FieldTestForm, submission: services.Subm
 
 
 def _submitted(record):
+    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
     g.db.commit()
-    enqueue_for_company(render_test_report, current_user.company_id, str(record.id), description="test report")
     return redirect(url_for("testing.detail", test_id=record.id), code=303)
 
 

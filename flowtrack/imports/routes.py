@@ -8,12 +8,12 @@ from flask_login import current_user
 from flowtrack.companies.services import company_today
 from flowtrack.core.db import utcnow
 from flowtrack.core.permissions import CUSTOMERS_IMPORT, requires
+from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.templating import is_fragment
 from flowtrack.imports import services
 from flowtrack.imports.forms import UploadForm
 from flowtrack.imports.tasks import import_file
 from flowtrack.models.imports import CustomerImport, ImportStatus
-from flowtrack.notifications.services import enqueue_after_commit
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 SHOWN_ROWS = 200

@@ -20,6 +20,7 @@ from flowtrack.companies.services import company_today, settings_of
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.money import cents
 from flowtrack.core.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
+from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
@@ -34,7 +35,6 @@ from flowtrack.invoices.forms import (
 )
 from flowtrack.invoices.tasks import pdf_key, print_and_mail_invoice, reprint_invoice
 from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem
-from flowtrack.notifications.services import enqueue_after_commit
 from flowtrack.work_orders import pricing
 from flowtrack.work_orders import services as work_orders
 from flowtrack.work_orders.forms import LinePriceForm

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy import event
 
 from flowtrack.core.db import utcnow
+from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import FileStorage, StoredFileMissing
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.notifications import mail
@@ -28,7 +28,6 @@ log = logging.getLogger("flowtrack.notifications")
 HOURLY_EMAIL_LIMIT = 200
 MAX_ATTEMPTS = 3
 ERASED_BODY = "[erased after delivery: this message held a single-use link]"
-_PENDING = "notifications.pending_delivery"
 
 
 @dataclass(frozen=True)
@@ -77,32 +76,6 @@ def _deliver_after_commit(session: so.Session, company_id: uuid.UUID, email_id: 
     from flowtrack.notifications.tasks import deliver_email
 
     enqueue_after_commit(session, deliver_email, company_id, str(email_id), description="Email")
-
-
-def enqueue_after_commit(session: so.Session, func, company_id: uuid.UUID, *args, **options) -> None:
-    """Queue a job for the company once the session's transaction commits (never for rolled-back work)."""
-    pending = session.info.setdefault(_PENDING, [])
-    if not session.info.get(_PENDING + ".hooked"):
-        event.listen(session, "after_commit", _enqueue_pending)
-        event.listen(session, "after_rollback", _forget_pending)
-        session.info[_PENDING + ".hooked"] = True
-    pending.append((func, company_id, args, options))
-
-
-def _enqueue_pending(session: so.Session) -> None:
-    from flowtrack.core.queue import enqueue_for_company
-
-    pending, session.info[_PENDING] = session.info.get(_PENDING, []), []
-    for func, company_id, args, options in pending:
-        try:
-            enqueue_for_company(func, company_id, *args, **options)
-        except Exception:
-            # The row stays 'queued'; the stale-message cron job picks it up on its next run.
-            log.exception("could not queue %s for company %s", func.__name__, company_id)
-
-
-def _forget_pending(session: so.Session) -> None:
-    session.info[_PENDING] = []
 
 
 def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSettings | None,

@@ -30,6 +30,7 @@ from flowtrack.audit import services as audit
 from flowtrack.companies.services import settings_of
 from flowtrack.core.dates import date
 from flowtrack.core.db import new_id, utcnow
+from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.notifications import NotificationLog
@@ -213,7 +214,7 @@ def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable
 def _queue_texts(session: so.Session, customer_id: uuid.UUID) -> None:
     from flowtrack.reminders.tasks import deliver_texts, text_retry
 
-    outbox.enqueue_after_commit(session, deliver_texts, session.info["company_id"], str(customer_id),
+    enqueue_after_commit(session, deliver_texts, session.info["company_id"], str(customer_id),
                                 description="Text message", retry=text_retry())
 
 
