@@ -34,3 +34,10 @@ def test_the_office_sees_todays_jobs_money_owed_and_kits_due(office, acme, recor
     assert "Technician Person: 1 job" in page
     assert "1 invoice</strong> past due, $200.00 still owed" in page
     assert "1 test kit due for calibration within 30 days" in page
+
+
+def test_ones_own_account_and_the_public_security_page_are_two_names_not_one(office):
+    page = office.get("/dashboard/").text
+    assert ">My account</a>" in page
+    assert '<a href="/security/">How FlowTrack protects your data</a>' in page
+    assert ">Security</a>" not in page

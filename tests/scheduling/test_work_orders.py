@@ -140,6 +140,7 @@ def test_a_new_work_order_offers_only_the_devices_not_already_planned_and_names_
     assert re.search(rf'<input checked [^>]*value="{free.id}"', page)  # offered and ticked
     assert f'value="{booked.id}"' not in page  # not offered, so the form cannot fail on it
     assert "Already on unfinished work" in page and "PLANNED-1" in page
+    assert '<fieldset class="field"><legend>Devices</legend>' in page
     created = office.submit(f"/locations/{location.id}/work-orders/new", {"kind": "test", "devices": [str(free.id)]})
     assert created.status_code == 303
 
