@@ -30,18 +30,18 @@ def pdf_key(invoice: Invoice) -> str:
     return f"{invoice.company_id}/invoices/{invoice.id}.pdf"
 
 
-def render_pdf(session: so.Session, invoice: Invoice, company: Company) -> bytes:
+def render_pdf(session: so.Session, invoice: Invoice, company: Company, storage: FileStorage) -> bytes:
     """The invoice as the customer keeps it: who bills, who is billed and for what work where, and how to pay."""
     online = payments.online_payments_ready(company, setting("STRIPE_PUBLISHABLE_KEY"))
     html = render_template("invoices/pdf.html", invoice=invoice, company=company, details=settings_of(session),
-                           customer=invoice.customer_snapshot or {}, logo=logo_data_uri(file_storage(), company.id),
+                           customer=invoice.customer_snapshot or {}, logo=logo_data_uri(storage, company.id),
                            pay_online=external_url("portal.invoice", invoice_id=invoice.id) if online else None)
     return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
 
 
 def print_pdf(session: so.Session, invoice: Invoice, storage: FileStorage) -> None:
     """The sent invoice as a PDF in the file store, its hash on the row."""
-    data = render_pdf(session, invoice, session.get(Company, invoice.company_id))
+    data = render_pdf(session, invoice, session.get(Company, invoice.company_id), storage)
     storage.put(pdf_key(invoice), data, "application/pdf")
     invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
 

@@ -68,12 +68,13 @@ def test_flowtrack_dev_runs_everything_embedded_and_demo_logins_work(tmp_path):
 
 def test_demo_data_loads_once_and_never_in_production(app):
     db, files = app.extensions["flowtrack.db"], file_store(app)
-    first = seed_demo(db, production=False, storage=files)
-    assert [c.name for c in first] == ["Acme Backflow", "Bravo Testing"]
-    assert seed_demo(db, production=False, storage=files) == []
-    assert len(demo_logins()) == 12
-    with pytest.raises(RuntimeError):
-        seed_demo(db, production=True, storage=files)
+    with app.app_context():  # as `flowtrack seed demo` runs it: the demo's invoices are printed
+        first = seed_demo(db, production=False, storage=files)
+        assert [c.name for c in first] == ["Acme Backflow", "Bravo Testing"]
+        assert seed_demo(db, production=False, storage=files) == []
+        assert len(demo_logins()) == 12
+        with pytest.raises(RuntimeError):
+            seed_demo(db, production=True, storage=files)
 
 
 def test_production_refuses_a_weak_secret_key(monkeypatch, tmp_path):

@@ -49,7 +49,8 @@ def test_backup_restore_and_smoke_into_a_new_database(app, app_factory, tmp_path
     with _new_database(app) as source, _new_database(app) as target:
         migrate.upgrade(source)
         deployment = app_factory(DATABASE_URL=source)
-        seed_demo(deployment.extensions["flowtrack.db"], production=False, storage=file_store(deployment))
+        with deployment.app_context():  # as `flowtrack seed demo` runs it
+            seed_demo(deployment.extensions["flowtrack.db"], production=False, storage=file_store(deployment))
         runner = deployment.test_cli_runner()
         dump = tmp_path / "flowtrack.dump"
         result = runner.invoke(cli, ["backup", str(dump), "--with-files"])
