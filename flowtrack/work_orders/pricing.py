@@ -79,8 +79,3 @@ def billing_order(order: WorkOrder) -> list[WorkOrderLine]:
         return (1 if line.kind == LineKind.trip.value else 2, 0, 0, index)
 
     return [line for _, line in sorted(enumerate(order.lines), key=key)]
-
-
-def unpriced(lines: list[WorkOrderLine]) -> list[WorkOrderLine]:
-    """Lines the price list had no price for and that still ask $0.00: the office's to settle."""
-    return [line for line in lines if line.price_missing and line.unit_price_cents == 0]
