@@ -83,14 +83,6 @@ def _within_time(render, seconds: float) -> str:
         return render()
     finally:
         sys.settrace(previous)
-READING_LABELS = {
-    "check1_psid": "Check valve 1 (psid)", "check2_psid": "Check valve 2 (psid)",
-    "relief_opened_psid": "Relief valve opened at (psid)",
-    "check2_closed_tight": "Check valve 2 tight against backpressure",
-    "shutoff2_held": "Shutoff valve 2 tight", "check_psid": "Check valve (psid)",
-    "air_inlet_opened_psid": "Air inlet opened at (psid)", "air_inlet_fully_open": "Air inlet fully open",
-    "air_inlet_opens": "Air inlet opens", "air_inlet_seals": "Air inlet seals",
-}
 
 
 class FormTemplateError(ValueError):
@@ -104,7 +96,7 @@ class FormTemplateError(ValueError):
 def _readings(values: dict | None, assembly_type: str) -> list[dict]:
     if not values:
         return []
-    return [{"key": key, "label": READING_LABELS.get(key, key), "value": values.get(key, "")}
+    return [{"key": key, "label": rules.LABELS[key], "value": values.get(key, "")}
             for key in rules.required_readings(assembly_type)]
 
 

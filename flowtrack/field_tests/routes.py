@@ -1,11 +1,12 @@
 """Field tests: the technician's test form with live pass/fail, a test's page, and its report PDF."""
+import datetime as dt
 import uuid
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
-from flowtrack.companies.services import company_timezone
+from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage
@@ -45,11 +46,21 @@ def _test(test_id: uuid.UUID):
     return record
 
 
-def _form(data: dict | None = None) -> FieldTestForm:
+def _form(data: dict | None = None, *, on: dt.date | None = None) -> FieldTestForm:
+    """The form with the company's test kits: those past calibration on the day of the test shown but disabled,
+    with the reason; a new test starts with the last calibrated kit this technician used."""
     form = FieldTestForm(data=data)
+    on = on or company_today(g.db)
+    kits = services.test_kits(g.db)
     form.gauge_id.choices = [("", "Choose…")] + [
-        (str(gauge.id), f"{gauge.make} {gauge.serial} (calibration due {gauge.calibration_due_on:%b %-d, %Y})")
-        for gauge in services.usable_gauges(g.db)]
+        (str(kit.id), f"{kit.serial} {kit.make} (calibration due {kit.calibration_due_on:%b %-d, %Y})")
+        if kit.calibration_due_on >= on else
+        (str(kit.id), f"{kit.serial} {kit.make}: calibration was due {kit.calibration_due_on:%b %-d, %Y}",
+         {"disabled": True})
+        for kit in kits]
+    if data is None and not form.is_submitted():
+        kit = services.kit_to_offer(g.db, current_user.user_id, kits, on)
+        form.gauge_id.data = str(kit.id) if kit else ""
     return form
 
 
@@ -90,7 +101,9 @@ def _form_page(device: Device, form: FieldTestForm, status: int, errors: dict | 
                            waiting_photos=photos.waiting_photos(g.db, device.id,
                                                                 _ids(request.form.getlist("photo_id"))),
                            keys=rules.required_readings(device.device_type), is_psid=rules.is_psid,
-                           labels=report.READING_LABELS, typed=request.form if typed is None else typed), status
+                           labels=rules.LABELS, typed=request.form if typed is None else typed,
+                           rules_table=rules.table(device.device_type, services.district_thresholds(g.db, device))), \
+        status
 
 
 @bp.route("/devices/<uuid:device_id>/tests/new", methods=["GET", "POST"])
@@ -120,10 +133,19 @@ def _refused_page(device: Device, form: FieldTestForm, submission: services.Subm
     return _form_page(device, form, 422, refused.errors, verdict, amending)
 
 
-def _submitted(record):
+def _submitted(record, *, back_to_job: bool = True):
+    """Queue the report and go on: back to the job with the next device at hand when the test was part of one,
+    else to the test's page."""
     enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
+    job = work_orders.job_of_test(g.db, record.id) if back_to_job else None
     g.db.commit()
-    return redirect(url_for("testing.detail", test_id=record.id), code=303)
+    if job is None or job.technician_id != current_user.user_id:
+        return redirect(url_for("testing.detail", test_id=record.id), code=303)
+    device = record.device
+    outcome = ("failed: needs repair" if device.failed_on else "repaired and passed"
+               if record.initial_result == TestResult.failed.value else TestResult(record.result).label.lower())
+    flash(f"{device.device_type} {device.serial} {outcome}.", "error" if device.failed_on else "success")
+    return redirect(url_for("day.job", job_id=job.id, tested=record.id), code=303)
 
 
 @bp.route("/tests/<uuid:test_id>/amend", methods=["GET", "POST"])
@@ -136,10 +158,11 @@ def amend(test_id: uuid.UUID):
         flash("This test has been amended already; this is its newest version.", "info")
         return redirect(url_for("testing.amend", test_id=newer.id), code=303)
     device = original.device
+    tested_on = original.tested_at.astimezone(company_timezone(g.db)).date()
     if request.method == "GET":
-        return _form_page(device, _form(services.form_values(original)), 200, amending=original,
+        return _form_page(device, _form(services.form_values(original), on=tested_on), 200, amending=original,
                           typed=services.typed_readings(original))
-    form = _form()
+    form = _form(on=tested_on)
     form.validate()
     submission = _submission(form, device)
     try:
@@ -150,21 +173,7 @@ def amend(test_id: uuid.UUID):
     except services.TestRefused as refused:
         return _refused_page(device, form, submission, refused, amending=original)
     flash("Amendment saved; the original test is kept as it was.", "success")
-    return _submitted(record)
-
-
-@bp.post("/devices/<uuid:device_id>/tests/check")
-@requires(TESTS_RECORD)
-def check(device_id: uuid.UUID):
-    """Live feedback while readings are typed: the same rules the submission is judged by."""
-    device = _device(device_id)
-    form = _form()
-    form.validate()
-    submission = _submission(form, device)
-    if submission.test_type not in {t.value for t in TestType}:
-        abort(400)
-    verdict = services.judge(device, submission, services.district_thresholds(g.db, device))
-    return render_template("testing/_verdict.html", verdict=verdict, typed=request.form)
+    return _submitted(record, back_to_job=False)
 
 
 @bp.get("/tests/")
@@ -186,7 +195,7 @@ def detail(test_id: uuid.UUID):
                            amended=(services.get_test(g.db, record.amends_id, own_work_of(current_user))
                                     if record.amends_id else None),
                            amended_by=services.person_name(g.db, record.amended_by_id),
-                           labels=report.READING_LABELS, keys=rules.required_readings(record.device.device_type),
+                           labels=rules.LABELS, keys=rules.required_readings(record.device.device_type),
                            test_type=TestType(record.test_type).label, timezone=_timezone(),
                            job=work_orders.job_of_test(g.db, record.id))
 

@@ -2,7 +2,9 @@
 
 Pure functions, no Flask, no database: `evaluate(assembly_type, readings)`
 judges a set of readings and says, check by check, what passed and why. The
-server is the only judge; the browser's live feedback calls the same code.
+server judges every submission. The phone judges as readings are typed, in a
+vault with no signal too, from this module's own table (`table()`: criteria,
+thresholds, labels), so both judge by one source (field.js applies it).
 
 Readings (keys are stable; values may be numbers or the strings a form sends):
 
@@ -38,11 +40,24 @@ negative, non-numeric, NaN or above 100 psid is an error, never a pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+import re
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Mapping
 
 MAX_PSID = Decimal("100")
+# A reading as a gauge shows it: digits with at most one decimal point (no exponent, no sign but a minus).
+_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+
+# What each reading is called on the form, in messages and on the report.
+LABELS = {
+    "check1_psid": "Check valve 1 (psid)", "check2_psid": "Check valve 2 (psid)",
+    "relief_opened_psid": "Relief valve opened at (psid)",
+    "check2_closed_tight": "Check valve 2 tight against backpressure",
+    "shutoff2_held": "Shutoff valve 2 tight", "check_psid": "Check valve (psid)",
+    "air_inlet_opened_psid": "Air inlet opened at (psid)", "air_inlet_fully_open": "Air inlet fully open",
+    "air_inlet_opens": "Air inlet opens", "air_inlet_seals": "Air inlet seals",
+}
 
 DEFAULT_THRESHOLDS: dict[str, Decimal] = {
     "rp_check1_min_psid": Decimal("5.0"),
@@ -195,20 +210,27 @@ def _judge(criterion: Criterion, values: dict, thresholds: dict[str, Decimal]) -
                        f"{value} psid, needs at least {minimum}")
 
 
+def table(assembly_type: str, overrides: Mapping[str, object] | None = None) -> dict:
+    """One assembly type's criteria, thresholds (the district's where it sets its own) and labels, as JSON for
+    the phone's live verdict."""
+    kind = _type(assembly_type)
+    thresholds = {**DEFAULT_THRESHOLDS, **validate_overrides(overrides or {})}
+    return {"max_psid": str(MAX_PSID), "thresholds": {name: str(value) for name, value in thresholds.items()},
+            "readings": [{"key": key, "label": LABELS[key], "psid": is_psid(key)} for key in required_readings(kind)],
+            "criteria": [{"kind": type(c).__name__, **asdict(c)} for c in RULES[kind]],
+            "yes": sorted(_YES), "no": sorted(_NO)}
+
+
 def parse_psid(raw: object) -> Decimal:
-    """A differential reading in psid: a finite number from 0 to 100."""
+    """A differential reading in psid: a plain decimal number from 0 to 100."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValueError("missing")
-    if isinstance(raw, bool):
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not _DECIMAL.fullmatch(text):
         raise ValueError("not a number")
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not value.is_finite():
-        raise ValueError("not a number")
-    if value < 0:
+    if text.startswith("-"):
         raise ValueError("cannot be negative")
+    value = Decimal(text)
     if value > MAX_PSID:
         raise ValueError(f"over {MAX_PSID} psid: check the gauge reading")
     return value

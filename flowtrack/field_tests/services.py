@@ -146,8 +146,20 @@ def judge(device: Device, submission: Submission, overrides: Mapping[str, object
     return Verdict(initial, retest)
 
 
-def usable_gauges(session: so.Session) -> list[Gauge]:
+def test_kits(session: so.Session) -> list[Gauge]:
     return list(session.scalars(sa.select(Gauge).order_by(Gauge.serial)))
+
+
+def kit_to_offer(session: so.Session, technician_user_id: uuid.UUID, kits: list[Gauge], on: dt.date) -> Gauge | None:
+    """The kit a technician most likely has in the van: the last one they tested with that is still calibrated
+    on `on`; else the company's only calibrated kit, if it has just one."""
+    calibrated = [kit for kit in kits if kit.calibration_due_on >= on]
+    last = session.scalar(sa.select(TestRecord.gauge_id).where(
+        TestRecord.technician_id == technician_user_id,
+        TestRecord.gauge_id.in_([kit.id for kit in calibrated])).order_by(TestRecord.tested_at.desc()).limit(1))
+    if last is not None:
+        return next(kit for kit in calibrated if kit.id == last)
+    return calibrated[0] if len(calibrated) == 1 else None
 
 
 def record_test(session: so.Session, device: Device, technician_user_id: uuid.UUID, submission: Submission,

@@ -42,23 +42,24 @@ def my_day():
 @requires(JOBS_WORK)
 def job(job_id: uuid.UUID):
     return render_template("schedule/job.html", job=_own_job(job_id), zone=company_timezone(g.db),
-                           not_tested_form=NotTestedForm())
+                           not_tested_form=NotTestedForm(), tested=request.args.get("tested", type=uuid.UUID))
 
 
 def _back(job: ScheduledJob):
     return redirect(url_for("day.job", job_id=job.id), code=303)
 
 
-def _act(job: ScheduledJob, action, done: str):
+def _act(job: ScheduledJob, action, done: str, *, then=None):
+    """Do it and say so; back to the job (or to `then` once done), or back with the reason it was refused."""
     try:
         action()
     except work_orders.WorkRefused as refused:
         g.db.rollback()
         flash(str(refused), "error")
-    else:
-        g.db.commit()
-        flash(done, "success")
-    return _back(job)
+        return _back(job)
+    g.db.commit()
+    flash(done, "success")
+    return then or _back(job)
 
 
 @bp.post("/jobs/<uuid:job_id>/start")
@@ -72,7 +73,10 @@ def start(job_id: uuid.UUID):
 @requires(JOBS_WORK)
 def complete(job_id: uuid.UUID):
     job = _own_job(job_id)
-    return _act(job, lambda: services.complete_job(g.db, job), "Job completed.")
+    day = job.starts_at.astimezone(company_timezone(g.db)).date()
+    return _act(job, lambda: services.complete_job(g.db, job), "Job completed.",  # on to the next stop
+                then=redirect(url_for("day.my_day", date=None if day == company_today(g.db) else day.isoformat()),
+                              code=303))
 
 
 @bp.post("/jobs/<uuid:job_id>/devices/<uuid:item_id>/not-tested")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
 
@@ -52,6 +53,13 @@ def submit_rp(browser, device, kit, **fields):
     data = {"test_type": "annual", "gauge_id": str(kit.id), "line_pressure_psi": "72", "shutoff1_tight": "yes",
             **RP_PASSING, **SIGNED, **fields}
     return browser.submit(f"/devices/{device.id}/tests/new", data)
+
+
+def submitted_test_id(response) -> str:
+    """The test a submission recorded: named by the page it leads to (the test's own, or the job's `tested`)."""
+    assert response.status_code == 303, response.text[:2000]
+    location = urlsplit(response.headers["Location"])
+    return parse_qs(location.query)["tested"][0] if location.query else location.path.rsplit("/", 1)[1]
 
 
 def file_storage_of(app):
@@ -104,7 +112,7 @@ def _photo(app, factory, tenant):
 
 
 TESTING_URLS = {
-    **{endpoint: _device for endpoint in ("testing.new_test", "testing.check", "photos.add")},
+    **{endpoint: _device for endpoint in ("testing.new_test", "photos.add")},
     **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
     **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "testing.email_district_again")},
     "testing.signature": _signature,

@@ -17,12 +17,14 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import TestRecord
 from tests.customers.factories import Records
-from tests.field_tests.factories import DC_PASSING, RP_PASSING, drawn_signature, recorded_test, submit_rp
-
-
-def _test_id(response) -> str:
-    assert response.status_code == 303, response.text[:2000]
-    return response.headers["Location"].rsplit("/", 1)[1]
+from tests.field_tests.factories import (
+    DC_PASSING,
+    RP_PASSING,
+    drawn_signature,
+    recorded_test,
+    submit_rp,
+    submitted_test_id,
+)
 
 
 def _record(app, test_id) -> TestRecord:
@@ -63,7 +65,7 @@ def test_a_test_without_the_testers_signature_is_not_submitted_and_nothing_typed
 
 
 def test_the_tester_signs_and_the_report_prints_the_signature(app, technician, rp, kit, run_worker):
-    test_id = _test_id(submit_rp(technician, rp, kit))
+    test_id = submitted_test_id(submit_rp(technician, rp, kit))
     page = technician.get(f"/tests/{test_id}").text
     assert f"/tests/{test_id}/signatures/technician" in page
     signature = technician.get(f"/tests/{test_id}/signatures/technician")
@@ -91,7 +93,7 @@ def test_where_the_district_asks_the_customer_signs_too(app, office, technician,
     assert "asks for the customer's signature" in unsigned.text.replace("&#39;", "'")
     assert "Write the name of the person who signed." in unsigned.text
 
-    test_id = _test_id(submit_rp(technician, rp, kit, customer_signature=drawn_signature(width=400),
+    test_id = submitted_test_id(submit_rp(technician, rp, kit, customer_signature=drawn_signature(width=400),
                                  customer_signer_name="Pat Alvarez"))
     assert _record(app, test_id).customer_signer_name == "Pat Alvarez"
     assert technician.get(f"/tests/{test_id}/signatures/customer").status_code == 200
@@ -102,7 +104,7 @@ def test_where_the_district_asks_the_customer_signs_too(app, office, technician,
 
 
 def test_the_office_amends_a_test_and_the_original_is_kept(app, office, technician, rp, kit, run_worker):
-    original_id = _test_id(submit_rp(technician, rp, kit, notes="Typed 2.8 for relief"))
+    original_id = submitted_test_id(submit_rp(technician, rp, kit, notes="Typed 2.8 for relief"))
     form = office.get(f"/tests/{original_id}/amend")
     assert form.status_code == 200 and 'value="6.2"' in form.text and "Typed 2.8 for relief" in form.text
 
@@ -111,7 +113,7 @@ def test_the_office_amends_a_test_and_the_original_is_kept(app, office, technici
     assert no_reason.status_code == 422 and "Say what this amendment corrects." in no_reason.text
     assert 'value="2.5"' in no_reason.text  # what was typed stays
 
-    amendment_id = _test_id(office.submit(f"/tests/{original_id}/amend", {
+    amendment_id = submitted_test_id(office.submit(f"/tests/{original_id}/amend", {
         "test_type": "annual", "gauge_id": str(kit.id), **RP_PASSING, "r_relief_opened_psid": "2.5",
         "amendment_reason": "Relief opening was misread"}))
     original, amendment = _record(app, original_id), _record(app, amendment_id)
@@ -137,8 +139,8 @@ def test_the_office_amends_a_test_and_the_original_is_kept(app, office, technici
 
 
 def test_an_amended_test_is_amended_again_through_its_newest_version(app, office, technician, rp, kit):
-    original_id = _test_id(submit_rp(technician, rp, kit))
-    amendment_id = _test_id(office.submit(f"/tests/{original_id}/amend", {
+    original_id = submitted_test_id(submit_rp(technician, rp, kit))
+    amendment_id = submitted_test_id(office.submit(f"/tests/{original_id}/amend", {
         "test_type": "annual", "gauge_id": str(kit.id), **RP_PASSING, "amendment_reason": "Kit serial"}))
     again = office.get(f"/tests/{original_id}/amend")
     assert again.status_code == 303 and again.headers["Location"].endswith(f"/tests/{amendment_id}/amend")
@@ -149,10 +151,10 @@ def test_an_amended_test_is_amended_again_through_its_newest_version(app, office
 
 def test_an_amendment_that_changes_the_result_moves_the_due_date(app, office, technician, acme, rp, kit):
     today = dt.datetime.now(zoneinfo.ZoneInfo(acme.company.timezone)).date()
-    failed_id = _test_id(submit_rp(technician, rp, kit, r_check1_psid="4.9"))
+    failed_id = submitted_test_id(submit_rp(technician, rp, kit, r_check1_psid="4.9"))
     with app.extensions["flowtrack.db"].service() as s:
         assert s.get(Device, rp.id).last_test_on < today
-    passed_id = _test_id(office.submit(f"/tests/{failed_id}/amend", {
+    passed_id = submitted_test_id(office.submit(f"/tests/{failed_id}/amend", {
         "test_type": "annual", "gauge_id": str(kit.id), **RP_PASSING, "amendment_reason": "Check 1 was 6.2"}))
     with app.extensions["flowtrack.db"].service() as s:
         assert s.get(Device, rp.id).last_test_on == today
@@ -163,7 +165,7 @@ def test_an_amendment_that_changes_the_result_moves_the_due_date(app, office, te
 
 
 def test_a_technician_amends_only_their_own_tests(login, factory, acme, technician, rp, kit):
-    test_id = _test_id(submit_rp(technician, rp, kit))
+    test_id = submitted_test_id(submit_rp(technician, rp, kit))
     acme.members["second_tech"] = factory.member(acme.id, "technician")
     assert login(acme, "second_tech").get(f"/tests/{test_id}/amend").status_code == 404
     assert technician.get(f"/tests/{test_id}/amend").status_code == 200

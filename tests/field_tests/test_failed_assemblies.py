@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flowtrack.models.customers import Device
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder
 from tests.customers.test_customers import audit_entries
-from tests.field_tests.factories import RP_PASSING
+from tests.field_tests.factories import RP_PASSING, submitted_test_id
 from tests.field_tests.factories import submit_rp as _submit
 from tests.notifications.outbox import emails_to
 
@@ -19,18 +19,13 @@ def _device(app, device_id) -> Device:
         return session.get(Device, device_id)
 
 
-def _test_id(response) -> str:
-    assert response.status_code == 303, response.text
-    return response.headers["Location"].rsplit("/", 1)[1]
-
-
 def test_a_failed_assembly_is_marked_everywhere_planned_for_repair_and_closed_by_a_passing_retest(
         app, office, technician, records, acme, rp, kit, dairy):
     address = f"ops-{secrets.token_hex(3)}@harbordairy.example"  # the suite's mail is all in one outbox
     with records.session(acme) as session:  # the customer has an address to be told at
         session.get(Device, rp.id).location.customer.email = address
     due_before = _device(app, rp.id).next_test_due
-    _test_id(_submit(technician, rp, kit, r_relief_opened_psid="1.9"))
+    submitted_test_id(_submit(technician, rp, kit, r_relief_opened_psid="1.9"))
     failed = _device(app, rp.id)
     assert failed.failed_on is not None and failed.next_test_due == due_before
     day = f"{failed.failed_on:%b} {failed.failed_on.day}, {failed.failed_on.year}"
@@ -66,7 +61,7 @@ def test_a_failed_assembly_is_marked_everywhere_planned_for_repair_and_closed_by
     assert "planned" in office.get("/due/needs-repair").text
 
     # A passing retest takes it off the list and moves its due date on.
-    _test_id(_submit(technician, rp, kit, test_type="repair_retest", repairs=["replaced disc"]))
+    submitted_test_id(_submit(technician, rp, kit, test_type="repair_retest", repairs=["replaced disc"]))
     fixed = _device(app, rp.id)
     assert fixed.failed_on is None and fixed.next_test_due > dt.date.today() + dt.timedelta(days=300)
     assert "RP-4512" not in office.get("/due/needs-repair").text
@@ -74,19 +69,19 @@ def test_a_failed_assembly_is_marked_everywhere_planned_for_repair_and_closed_by
 
 
 def test_a_failed_test_with_a_passing_retest_on_the_spot_is_no_failure(app, technician, rp, kit):
-    _test_id(_submit(technician, rp, kit, r_check1_psid="4.1", repairs=["replaced disc"],
+    submitted_test_id(_submit(technician, rp, kit, r_check1_psid="4.1", repairs=["replaced disc"],
                      **{f"retest_{k}": v for k, v in RP_PASSING.items()}))
     assert _device(app, rp.id).failed_on is None
 
 
 def test_an_amendment_decides_whether_the_assembly_failed(app, office, technician, rp, kit):
-    original = _test_id(_submit(technician, rp, kit))
+    original = submitted_test_id(_submit(technician, rp, kit))
     assert _device(app, rp.id).failed_on is None
-    failing = _test_id(office.submit(f"/tests/{original}/amend", {
+    failing = submitted_test_id(office.submit(f"/tests/{original}/amend", {
         "test_type": "annual", "gauge_id": str(kit.id), **RP_PASSING, "r_relief_opened_psid": "1.9",
         "amendment_reason": "Relief opening was misread"}))
     assert _device(app, rp.id).failed_on is not None
-    _test_id(office.submit(f"/tests/{failing}/amend", {
+    submitted_test_id(office.submit(f"/tests/{failing}/amend", {
         "test_type": "annual", "gauge_id": str(kit.id), **RP_PASSING,
         "amendment_reason": "The first reading was right after all"}))
     assert _device(app, rp.id).failed_on is None
@@ -94,6 +89,6 @@ def test_an_amendment_decides_whether_the_assembly_failed(app, office, technicia
 
 def test_the_needs_repair_list_is_the_offices_and_another_companys_failures_stay_out_of_it(
         app, login, bravo, records, technician, rp, kit):
-    _test_id(_submit(technician, rp, kit, r_relief_opened_psid="1.9"))
+    submitted_test_id(_submit(technician, rp, kit, r_relief_opened_psid="1.9"))
     assert "RP-4512" not in login(bravo, "office").get("/due/needs-repair").text
     assert login(bravo, "technician").get("/due/needs-repair").status_code == 403

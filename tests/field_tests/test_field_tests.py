@@ -12,9 +12,9 @@ from pypdf import PdfReader
 
 from flowtrack.districts import services as districts
 from flowtrack.models.audit import AuditEntry
-from flowtrack.models.customers import Device, District
+from flowtrack.models.customers import Device, District, Gauge
 from flowtrack.models.field_tests import TestRecord
-from tests.field_tests.factories import RP_PASSING, SIGNED
+from tests.field_tests.factories import RP_PASSING, SIGNED, submitted_test_id
 from tests.field_tests.factories import submit_rp as _submit
 
 
@@ -36,29 +36,10 @@ def test_the_form_asks_exactly_for_the_readings_of_the_assembly_type(technician,
     assert 'inputmode="decimal"' in page.text and "psid" in page.text
 
 
-def test_pass_and_fail_show_live_as_readings_are_typed(technician, rp, kit):
-    url = f"/devices/{rp.id}/tests/check"
-    half = technician.htmx("post", url, {"test_type": "annual", "r_check1_psid": "4.9"})
-    assert half.status_code == 200
-    assert "Check valve 1 held: 4.9 psid, needs at least 5.0" in half.text and "still to enter" in half.text
-    full = technician.htmx("post", url, {"test_type": "annual", **RP_PASSING})
-    assert "Passes" in full.text and "Fails" not in full.text
-    gap = technician.htmx("post", url, {"test_type": "annual", **RP_PASSING, "r_check1_psid": "5.7"})
-    assert "Fails" in gap.text and "2.9 psid above, needs at least 3.0" in gap.text
-    absurd = technician.htmx("post", url, {"test_type": "annual", "r_check1_psid": "150"})
-    assert "over 100 psid" in absurd.text
-
-
-def test_the_live_check_needs_the_csrf_token_like_any_post(technician, rp):
-    response = technician.post(f"/devices/{rp.id}/tests/check", data={"test_type": "annual", **RP_PASSING},
-                               headers={"HX-Request": "true"})
-    assert response.status_code == 400
-
-
 def test_a_passing_test_is_recorded_locked_audited_and_moves_the_due_date(app, technician, acme, rp, kit):
     response = _submit(technician, rp, kit)
     assert response.status_code == 303
-    test_id = response.headers["Location"].rsplit("/", 1)[1]
+    test_id = submitted_test_id(response)
     record = _stored(app, test_id)
     assert record.result == "pass" and record.initial_result == "pass"
     assert record.readings["check1_psid"] == "6.2"
@@ -75,7 +56,7 @@ def test_a_passing_test_is_recorded_locked_audited_and_moves_the_due_date(app, t
 
 
 def test_a_submitted_test_cannot_be_changed_even_by_sql_as_the_app(app, technician, rp, kit):
-    test_id = _submit(technician, rp, kit).headers["Location"].rsplit("/", 1)[1]
+    test_id = submitted_test_id(_submit(technician, rp, kit))
     engine = app.extensions["flowtrack.db"].app_engine
     with engine.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
         connection.execute(sa.text("UPDATE test_records SET result = 'fail' WHERE id = :id"), {"id": test_id})
@@ -84,7 +65,7 @@ def test_a_submitted_test_cannot_be_changed_even_by_sql_as_the_app(app, technici
 def test_a_failed_test_with_repairs_and_a_passing_retest_passes_in_one_record(app, technician, rp, kit):
     response = _submit(technician, rp, kit, r_check1_psid="4.1", repairs=["replaced disc", "cleaned seat"],
                        **{f"retest_{k}": v for k, v in RP_PASSING.items()})
-    record = _stored(app, response.headers["Location"].rsplit("/", 1)[1])
+    record = _stored(app, submitted_test_id(response))
     assert record.initial_result == "fail" and record.result == "pass"
     assert record.repairs == ["replaced disc", "cleaned seat"]
     assert record.retest_readings["check1_psid"] == "6.2"
@@ -93,7 +74,7 @@ def test_a_failed_test_with_repairs_and_a_passing_retest_passes_in_one_record(ap
 def test_a_failed_test_without_a_retest_fails_and_leaves_the_due_date(app, technician, rp, kit):
     before = rp.next_test_due
     response = _submit(technician, rp, kit, r_relief_opened_psid="1.9")
-    record = _stored(app, response.headers["Location"].rsplit("/", 1)[1])
+    record = _stored(app, submitted_test_id(response))
     assert record.result == "fail"
     assert any(c["key"] == "relief_opened_psid" and not c["passed"] for c in record.checks)
     with app.extensions["flowtrack.db"].service() as s:
@@ -119,6 +100,29 @@ def test_a_kit_past_its_calibration_due_date_is_refused_with_a_clear_message(tec
     assert "Use a calibrated kit" in response.text
 
 
+def _offered_kit(technician, device) -> str | None:
+    page = technician.get(f"/devices/{device.id}/tests/new").text
+    kits = re.search(r'<select id="gauge_id".*?</select>', page, re.S).group(0)
+    chosen = re.search(r'<option selected value="([^"]+)">', kits)
+    return chosen.group(1) if chosen else None
+
+
+def test_the_form_offers_the_last_calibrated_kit_the_technician_used(app, technician, records, acme, rp, dairy):
+    first, second = records.gauge(acme, serial="G-2001"), records.gauge(acme, serial="G-2002")
+    assert _offered_kit(technician, rp) is None  # two kits and none used yet: the technician chooses
+    submitted_test_id(_submit(technician, rp, second))
+    other = records.device(acme, dairy, device_type="RP")
+    assert _offered_kit(technician, other) == str(second.id)
+    with app.extensions["flowtrack.db"].service() as s:  # the van's kit runs out of calibration
+        s.execute(sa.update(Gauge).where(Gauge.id == second.id)
+                  .values(last_calibrated_on=dt.date.today() - dt.timedelta(days=400),
+                          calibration_due_on=dt.date.today() - dt.timedelta(days=40)))
+        s.commit()
+    page = technician.get(f"/devices/{other.id}/tests/new").text
+    assert re.search(r'<option disabled value="[^"]+">G-2002 Midwest: calibration was due', page)
+    assert _offered_kit(technician, other) == str(first.id)  # the one calibrated kit left
+
+
 def test_a_technician_with_a_lapsed_certification_cannot_submit(app, login, factory, acme, rp, kit, planner,
                                                                  dairy):
     lapsed = factory.member(acme.id, "technician", certification_number="BAT-9",
@@ -142,7 +146,7 @@ def test_removed_and_capped_needs_no_readings_and_retires_the_device(app, techni
 
 
 def test_the_worker_prints_the_report_with_readings_and_result(app, technician, acme, rp, kit, run_worker):
-    test_id = _submit(technician, rp, kit).headers["Location"].rsplit("/", 1)[1]
+    test_id = submitted_test_id(_submit(technician, rp, kit))
     certification = _stored(app, test_id).facts["certification_number"]
     waiting = technician.htmx("get", f"/tests/{test_id}/report")
     assert "Waiting for a worker" in waiting.text and 'hx-trigger="load delay:1s"' in waiting.text
@@ -169,7 +173,7 @@ def test_a_district_form_is_used_and_cannot_reach_the_network(technician, record
     planner.assign(acme, device)
     response = technician.submit(f"/devices/{device.id}/tests/new", {
         "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.1", "r_check2_psid": "1.4", **SIGNED})
-    test_id = response.headers["Location"].rsplit("/", 1)[1]
+    test_id = submitted_test_id(response)
     run_worker()
     pdf = technician.get(f"/tests/{test_id}/report.pdf")
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
@@ -177,7 +181,7 @@ def test_a_district_form_is_used_and_cannot_reach_the_network(technician, record
 
 
 def test_technicians_see_only_their_own_tests(app, login, factory, acme, technician, rp, kit):
-    test_id = _submit(technician, rp, kit).headers["Location"].rsplit("/", 1)[1]
+    test_id = submitted_test_id(_submit(technician, rp, kit))
     acme.members["other_tech"] = factory.member(acme.id, "technician")
     other = login(acme, "other_tech")
     assert other.get(f"/tests/{test_id}").status_code == 404

@@ -1,6 +1,7 @@
 """The pass/fail rules, table by table, with the boundary values districts care about."""
 import pytest
 
+from flowtrack.field_tests import rules
 from flowtrack.field_tests.rules import evaluate, required_readings, validate_overrides
 
 GOOD_RP = {"check1_psid": "6.2", "relief_opened_psid": "2.8", "check2_psid": "1.8",
@@ -67,7 +68,8 @@ def test_atmospheric_vacuum_breakers(opens, seals, result):
 
 @pytest.mark.parametrize("bad, message", [
     (None, "missing"), ("", "missing"), ("   ", "missing"), ("abc", "not a number"), ("NaN", "not a number"),
-    ("inf", "not a number"), ("-0.5", "cannot be negative"), ("100.1", "over 100"), (True, "not a number"),
+    ("inf", "not a number"), ("-0.5", "cannot be negative"), ("-0", "cannot be negative"), ("100.1", "over 100"),
+    (True, "not a number"), ("1e1", "not a number"), ("+5", "not a number"), ("5 psi", "not a number"),
 ])
 def test_missing_or_malformed_readings_are_errors_never_a_pass(bad, message):
     evaluation = evaluate("DC", {"check1_psid": bad, "check2_psid": "2.0"})
@@ -106,3 +108,16 @@ def test_every_check_says_why():
     evaluation = evaluate("RP", rp(check1_psid="4.2"))
     failed = [c for c in evaluation.checks if not c.passed]
     assert failed[0].reason == "4.2 psid, needs at least 5.0"
+
+
+def test_the_phone_gets_the_rules_as_data_with_the_districts_own_thresholds():
+    """What field.js judges by (tests/e2e/test_field_test.py checks it judges exactly as evaluate does)."""
+    table = rules.table("rp", {"rp_check1_min_psid": "5.5"})
+    assert table["thresholds"]["rp_check1_min_psid"] == "5.5" and table["thresholds"]["check_min_psid"] == "1.0"
+    assert [r["key"] for r in table["readings"]] == rules.required_readings("RP")
+    assert table["readings"][0] == {"key": "check1_psid", "label": "Check valve 1 (psid)", "psid": True}
+    assert {"kind": "GapAtLeast", "key": "check1_psid", "minus": "relief_opened_psid",
+            "label": "Check valve 1 above relief opening", "threshold": "rp_check1_over_relief_psid"} \
+        in table["criteria"]
+    with pytest.raises(ValueError):
+        rules.table("RP", {"made_up": "1"})

@@ -12,7 +12,7 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.models.field_tests import DevicePhoto
 from tests.customers.factories import records  # noqa: F401  (the fixture)
 from tests.factories import file_store
-from tests.field_tests.factories import DC_PASSING, SIGNED, camera_photo
+from tests.field_tests.factories import DC_PASSING, SIGNED, camera_photo, submitted_test_id
 from tests.scheduling.factories import planner  # noqa: F401  (the fixture)
 
 
@@ -96,7 +96,7 @@ def test_photos_join_the_test_on_submit_and_then_stay_with_it(app, technician, o
         "test_type": "annual", "gauge_id": str(records.gauge(acme).id), **{f"r_{k}": v for k, v in DC_PASSING.items()},
         "photo_id": kept + dropped, **SIGNED})
     assert response.status_code == 303
-    test_page = technician.get(response.headers["Location"]).text
+    test_page = technician.get(f"/tests/{submitted_test_id(response)}").text
     assert f"/photos/{kept[0]}/thumbnail" in test_page
     [photo] = _stored_photos(app, device.id)
     assert str(photo.id) == kept[0] and photo.test_record_id is not None

@@ -30,7 +30,8 @@ class Planner:
             return work_orders.create_work_order(session, session.get(CustomerLocation, location.id),
                                                  [d.id for d in made], created_by=None)
 
-    def assign(self, tenant: Tenant, *devices, location=None, technician: Member | None = None) -> ScheduledJob:
+    def assign(self, tenant: Tenant, *devices, location=None, technician: Member | None = None,
+               day: dt.date | None = None) -> ScheduledJob:
         """Book a technician (the company's, unless told) for these devices of one location, or for repair work
         at a location: what brings them within a technician's reach."""
         location_id = devices[0].location_id if devices else location.id
@@ -38,7 +39,7 @@ class Planner:
             order = work_orders.create_work_order(session, session.get(CustomerLocation, location_id),
                                                   [d.id for d in devices], created_by=None,
                                                   kind="test" if devices else "repair")
-        return self.job(tenant, technician=technician, order=order)
+        return self.job(tenant, technician=technician, order=order, day=day)
 
     def job(self, tenant: Tenant, *, technician: Member | None = None, day: dt.date | None = None,
             starts: dt.time = dt.time(9), ends: dt.time = dt.time(11), order: WorkOrder | None = None,

@@ -9,7 +9,7 @@ from flowtrack.models.customers import Device
 from flowtrack.models.scheduling import WorkOrder
 from flowtrack.schedule import services as schedule
 from tests.customers.test_customers import audit_entries
-from tests.field_tests.factories import SIGNED
+from tests.field_tests.factories import SIGNED, submitted_test_id
 from tests.scheduling.factories import company_today
 
 
@@ -106,7 +106,9 @@ def test_a_test_recorded_before_pressing_start_starts_the_job_and_leads_back_to_
         "test_type": "annual", "gauge_id": str(kit.id), "r_check1_psid": "2.4", "r_check2_psid": "1.8", **SIGNED})
     assert response.status_code == 303
     assert stored_order(app, job.work_order_id).status == "in_progress"
-    page = technician.get(f"/jobs/{job.id}").text
-    assert "Start job" not in page and "Passed" in page
-    result = technician.get(response.headers["Location"]).text
+    assert response.headers["Location"].startswith(f"/jobs/{job.id}?tested=")  # back on the job, not a dead end
+    page = technician.get(response.headers["Location"]).text
+    assert "Start job" not in page and "Passed" in page and "passed." in page
+    assert "Complete job" in page and "you just recorded" in page  # its only device is done: completing is next
+    result = technician.get(f"/tests/{submitted_test_id(response)}").text
     assert f'href="/jobs/{job.id}">Back to the job</a>' in result
