@@ -59,7 +59,7 @@ def test_a_failed_assembly_is_red_on_the_job_and_the_office_plans_its_repair(
     page = admin.go("/settings/")
     page.fill("#address", "12 Valve Way\nBoise, ID 83702")
     page.fill("#phone", "208-555-0140")
-    page.click("button:has-text('Save')")
+    page.click("button:has-text('Save company details')")
     page.wait_for_selector("text=Company settings saved.")
     assert page.input_value("#phone") == "208-555-0140"
     assert admin.axe_violations() == [] and page.evaluate(OVERFLOW) == []
