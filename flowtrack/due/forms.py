@@ -37,6 +37,6 @@ class FromDueForm(FlaskForm):
                        validators=[AnyOf((WorkKind.test.value, WorkKind.repair.value), message="Not a kind of work.")])
 
     def with_technicians(self, profiles) -> "FromDueForm":
-        self.technician.choices = [(AUTO_ASSIGN, "Whoever has the fewest jobs that day")] + [
+        self.technician.choices = [(AUTO_ASSIGN, "Whoever has the fewest jobs")] + [
             (str(p.user_id), p.full_name) for p in profiles]
         return self

@@ -22,7 +22,7 @@ from flowtrack.models.scheduling import WorkOrder, WorkOrderDevice
 from flowtrack.work_orders.services import UNFINISHED
 
 # Overdue devices are in every window: they need a visit first.
-WINDOWS = {"overdue": "Overdue only", "month": "Overdue or due by the end of this month",
+WINDOWS = {"overdue": "Overdue only", "month": "Overdue or due this month",
            "30": "Overdue or due within 30 days", "60": "Overdue or due within 60 days",
            "90": "Overdue or due within 90 days"}
 DEFAULT_WINDOW = "30"

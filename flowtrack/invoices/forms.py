@@ -68,6 +68,6 @@ class BillingSettingsForm(FlaskForm):
 
 
 class TripChargeForm(FlaskForm):
-    trip_charge = AmountField("Trip charge ($)", optional=True,
+    trip_charge = AmountField("Amount per visit ($)", optional=True,
                               description="Added once to each visit's work order. Leave empty to charge none.")
     trip_taxable = BooleanField("Taxable")

@@ -21,9 +21,17 @@ from flowtrack.reminders.forms import ReminderSettingsForm
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
+# What a refusal says at the top of the page (on a phone the section may be far below): (what, section's id, heading)
+NOT_SAVED = {"details": ("Your company's details were", "company", "Your company"),
+             "billing": ("The tax rate and payment terms were", "invoicing", "Invoices"),
+             "trip": ("The trip charge was", "invoicing", "Invoices"),
+             "logo_error": ("The logo was", "invoicing", "Invoices"),
+             "reminders": ("The reminder settings were", "reminders", "Test-due reminders")}
+
+
 def _page(status: int = 200, **refused):
     """The whole page: every section's form as saved, except the one refused (given by name, with what was typed
-    and its errors)."""
+    and its errors), which the top of the page then points to."""
     company = g.db.get(Company, current_user.company_id)
     saved = companies.settings_of(g.db)
     trip = invoices.trip_charge(g.db)
@@ -38,7 +46,8 @@ def _page(status: int = 200, **refused):
                                           when_overdue=saved.remind_when_overdue),
         "logo_error": None,
     }
-    return render_template("settings/index.html", **(forms | refused),
+    not_saved = next((NOT_SAVED[name] for name in refused), None)
+    return render_template("settings/index.html", **(forms | refused), not_saved=not_saved,
                            logo=logo.logo_data_uri(file_storage(), current_user.company_id)), status
 
 

@@ -9,7 +9,7 @@ from flowtrack.models.invoicing import PriceItem
 from tests.customers.test_customers import audit_entries
 
 EVERY_SETTING = ("Company name", "Time zone", "Address", "Phone", "Email for customers", "Mail checks to",
-                 "Sales tax (%)", "Payment due after (days)", "Trip charge ($)", "Logo on invoices",
+                 "Sales tax (%)", "Payment due after (days)", "Amount per visit ($)", "Logo on invoices",
                  "Send test-due reminders", "Days before the due date", "And once more when a device is overdue")
 
 
@@ -62,6 +62,7 @@ def test_a_refused_setting_shows_why_beside_what_was_typed_and_the_rest_of_the_p
     assert refused.status_code == 422
     assert "At most two decimals" in refused.text and 'value="8.255"' in refused.text
     assert "12 Valve Way" in refused.text and "Send test-due reminders" in refused.text  # the other sections
+    assert 'The tax rate and payment terms were not saved: see <a href="#invoicing">Invoices</a>' in refused.text
     refused = admin.submit("/settings/trip-charge", {"trip_charge": "a lot"})
     assert refused.status_code == 422 and "Enter a number of dollars and cents" in refused.text
     assert 'value="a lot"' in refused.text
