@@ -66,7 +66,6 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.audit_log.routes import bp as audit_bp
     from flowtrack.auth.routes import bp as auth_bp
     from flowtrack.billing.routes import bp as billing_bp
-    from flowtrack.companies.routes import bp as companies_bp
     from flowtrack.customers.routes import bp as customers_bp
     from flowtrack.dashboard.routes import bp as dashboard_bp
     from flowtrack.devices.gauge_routes import bp as gauges_bp
@@ -84,13 +83,14 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.reminders.routes import bp as reminders_bp
     from flowtrack.schedule.day_routes import bp as day_bp
     from flowtrack.schedule.routes import bp as schedule_bp
+    from flowtrack.settings.routes import bp as settings_bp
     from flowtrack.signup.routes import bp as signup_bp
     from flowtrack.team.routes import bp as team_bp
     from flowtrack.trust.routes import bp as trust_bp
     from flowtrack.work_orders.routes import bp as work_orders_bp
 
     for blueprint in (home_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
-                      signup_bp, companies_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
+                      signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
                       photos_bp, district_portal_bp):
         app.register_blueprint(blueprint)

@@ -24,7 +24,7 @@ GROUPS = (  # (group label or None for links of their own, ((endpoint, label, pe
                    ("gauges.index", "Test kits", p.GAUGES_VIEW))),
     ("Money", (("invoices.index", "Invoices", p.INVOICES_VIEW),
                ("reminders.index", "Reminders", p.REMINDERS_MANAGE))),
-    ("Company", (("companies.settings", "Company settings", p.SETTINGS_MANAGE),
+    ("Company", (("settings.index", "Company settings", p.SETTINGS_MANAGE),
                  ("team.index", "Team", p.TEAM_MANAGE),
                  ("billing.index", "Billing", p.BILLING_MANAGE),
                  ("audit.index", "Audit log", p.AUDIT_VIEW),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from wtforms import DecimalField
-from wtforms.validators import InputRequired, NumberRange, StopValidation, ValidationError
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
 
@@ -34,14 +34,19 @@ class AmountField(DecimalField):
     widget = TextInput()
 
     def __init__(self, label: str, *, minimum: Decimal = Decimal(0), maximum: Decimal = Decimal(1_000_000),
-                 required: str = "Enter an amount, like 85.00.", **kwargs):
+                 required: str = "Enter an amount, like 85.00.", optional: bool = False, **kwargs):
+        """`optional`: left empty, the field holds None (no amount) instead of being refused."""
         limits = f"from {format_cents(cents(minimum))} to {format_cents(cents(maximum))}"
-        super().__init__(label, validators=[InputRequired(message=required),
+        self.optional = optional
+        super().__init__(label, validators=[Optional() if optional else InputRequired(message=required),
                                             NumberRange(min=minimum, max=maximum, message=f"Enter an amount {limits}."),
                                             whole_cents],
                          render_kw={"inputmode": "decimal", "autocomplete": "off"}, **kwargs)
 
     def process_formdata(self, valuelist):
+        if self.optional and valuelist and not valuelist[0].strip():
+            self.data = None
+            return
         typed = [valuelist[0].strip().removeprefix("$").replace(",", "")] if valuelist and valuelist[0] else valuelist
         try:
             super().process_formdata(typed)

@@ -15,7 +15,7 @@ def home():
     """The signed-in person's start page, shaped by their role."""
     today = company_today(g.db)
     role = Role(current_user.role)
-    context = {"role": role}
+    context = {"role": role, "today": today}
     if role in (Role.company_admin, Role.office):
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(context["team"], today)

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, SelectMultipleField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, SelectMultipleField
 from wtforms.validators import UUID, AnyOf, InputRequired, Optional
 
 from flowtrack.due.services import DEFAULT_WINDOW, NO_DISTRICT, WINDOWS
@@ -15,6 +15,7 @@ class DueFilterForm(FlaskForm):
     window = SelectField("Due", choices=list(WINDOWS.items()), default=DEFAULT_WINDOW)
     district = SelectField("Water district", choices=[], validators=[Optional()])
     customer = HiddenField(validators=[Optional(), UUID(message="Not a customer of this company.")])
+    unbooked = BooleanField("Only those not yet booked", description="On no unfinished work order.")
 
     def with_districts(self, districts: list[tuple[str, str]]) -> "DueFilterForm":
         self.district.choices = [("", "Every district"), (NO_DISTRICT, "No district")] + districts
@@ -36,6 +37,6 @@ class FromDueForm(FlaskForm):
                        validators=[AnyOf((WorkKind.test.value, WorkKind.repair.value), message="Not a kind of work.")])
 
     def with_technicians(self, profiles) -> "FromDueForm":
-        self.technician.choices = [(AUTO_ASSIGN, "Whoever has the fewest jobs that day")] + [
+        self.technician.choices = [(AUTO_ASSIGN, "Whoever has the fewest jobs")] + [
             (str(p.user_id), p.full_name) for p in profiles]
         return self

@@ -29,7 +29,7 @@ def _filters() -> tuple[DueFilterForm, services.DueQuery, bool]:
     if customer is not None and customers.get_customer(g.db, customer) is None:
         abort(404)
     return form, services.DueQuery(window=form.window.data, district=form.district.data or None, customer=customer,
-                                   after=request.args.get("after")), True
+                                   unbooked=form.unbooked.data, after=request.args.get("after")), True
 
 
 @bp.get("/")

@@ -22,7 +22,8 @@ from flowtrack.models.scheduling import WorkOrder, WorkOrderDevice
 from flowtrack.work_orders.services import UNFINISHED
 
 # Overdue devices are in every window: they need a visit first.
-WINDOWS = {"overdue": "Overdue only", "30": "Overdue or due within 30 days", "60": "Overdue or due within 60 days",
+WINDOWS = {"overdue": "Overdue only", "month": "Overdue or due this month",
+           "30": "Overdue or due within 30 days", "60": "Overdue or due within 60 days",
            "90": "Overdue or due within 90 days"}
 DEFAULT_WINDOW = "30"
 NO_DISTRICT = "none"
@@ -31,19 +32,27 @@ CSV_HEADER = ("serial", "type", "size", "manufacturer", "model", "customer", "lo
               "last_passing_test", "next_test_due", "days_overdue")
 
 
+def month_end(day: dt.date) -> dt.date:
+    """The last day of the day's month."""
+    first_of_next = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return first_of_next - dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class DueQuery:
-    """Which devices the list shows: a window, optionally one district (or none) and one customer, after a row."""
+    """Which devices the list shows: a window, optionally one district (or none) and one customer, only those not
+    yet booked, after a row."""
 
     window: str = DEFAULT_WINDOW
     district: str | None = None
     customer: uuid.UUID | None = None
+    unbooked: bool = False
     after: str | None = None
 
     def params(self, **changes) -> dict[str, str]:
         """The query string of this list (without defaults), for links, pushed URLs and the CSV link."""
-        values = {"window": self.window, "district": self.district, "customer": self.customer, "after": self.after,
-                  **changes}
+        values = {"window": self.window, "district": self.district, "customer": self.customer,
+                  "unbooked": "y" if self.unbooked else None, "after": self.after, **changes}
         return {k: str(v) for k, v in values.items() if v and not (k == "window" and v == DEFAULT_WINDOW)}
 
 
@@ -81,6 +90,8 @@ def _statement(query: DueQuery, today: dt.date) -> sa.Select:
     statement = _devices()
     if window == "overdue":
         statement = statement.where(Device.next_test_due < today)
+    elif window == "month":
+        statement = statement.where(Device.next_test_due <= month_end(today))
     else:
         statement = statement.where(Device.next_test_due <= today + dt.timedelta(days=int(window)))
     if query.district == NO_DISTRICT:
@@ -89,6 +100,8 @@ def _statement(query: DueQuery, today: dt.date) -> sa.Select:
         statement = statement.where(CustomerLocation.district_id == uuid.UUID(query.district))
     if query.customer:
         statement = statement.where(Customer.id == query.customer)
+    if query.unbooked:
+        statement = statement.where(~_booked())
     return statement.order_by(Device.next_test_due, Device.id)
 
 
@@ -116,16 +129,18 @@ def due_csv(session: so.Session, query: DueQuery, today: dt.date) -> Iterator[st
 
 
 def due_counts(session: so.Session, today: dt.date) -> dict[str, int]:
-    """How many active devices are overdue, fall due within 30 days, and failed and need repair, for the office's
+    """How many active devices are overdue, fall due within 30 days, failed and need repair, and are overdue or due
+    by the end of this month but on no unfinished work order yet (the month's tests left to book), for the office's
     dashboard."""
-    soon = today + dt.timedelta(days=30)
-    overdue, within_30, failed = session.execute(
+    soon = today + dt.timedelta(days=30)  # never before the month's end: a month has at most 31 days
+    overdue, within_30, failed, unbooked = session.execute(
         sa.select(sa.func.count().filter(Device.next_test_due < today),
                   sa.func.count().filter(Device.next_test_due.between(today, soon)),
-                  sa.func.count().filter(Device.failed_on.is_not(None)))
+                  sa.func.count().filter(Device.failed_on.is_not(None)),
+                  sa.func.count().filter(Device.next_test_due <= month_end(today), ~_booked()))
         .where(Device.status == DeviceStatus.active.value,
                sa.or_(Device.next_test_due <= soon, Device.failed_on.is_not(None)))).one()
-    return {"overdue": overdue, "within_30": within_30, "needs_repair": failed}
+    return {"overdue": overdue, "within_30": within_30, "needs_repair": failed, "month_unbooked": unbooked}
 
 
 REPAIRS_SHOWN = 200

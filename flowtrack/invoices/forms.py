@@ -38,8 +38,8 @@ class CreditForm(FlaskForm):
 
 
 class PriceForm(FlaskForm):
-    kind = SelectField("What", choices=[(PriceKind.test.value, "Test fee"), (PriceKind.repair.value, "Repair part"),
-                                        (PriceKind.trip.value, "Trip charge")])
+    # The trip charge is a company setting (TripChargeForm, on the admin's settings page), not a line of this list.
+    kind = SelectField("What", choices=[(PriceKind.test.value, "Test fee"), (PriceKind.repair.value, "Repair part")])
     device_type = SelectField("Assembly type", choices=[("", "—")] + [(t.value, t.value) for t in DeviceType],
                               validators=[Optional()])
     size = SelectField("Size", choices=[("", "Every size")] + [(s, f"{s}″") for s in SIZES], validators=[Optional()])
@@ -65,3 +65,9 @@ class BillingSettingsForm(FlaskForm):
     def validate_tax_rate(self, field):
         if field.data is not None and field.data.as_tuple().exponent < -2:
             raise ValidationError("At most two decimals (8.25).")
+
+
+class TripChargeForm(FlaskForm):
+    trip_charge = AmountField("Amount per visit ($)", optional=True,
+                              description="Added once to each visit's work order. Leave empty to charge none.")
+    trip_taxable = BooleanField("Taxable")

@@ -1,5 +1,6 @@
 """Invoices for the office: the list, one invoice (lines while a draft; send, payments, credit, void), making
-one from a completed work order or by hand, the PDF, the aging of open invoices, and the price list."""
+one from a completed work order or by hand, the PDF, the aging of open invoices, and the price list (the tax
+rate, terms, trip charge and logo are company settings: flowtrack/settings)."""
 import uuid
 
 from flask import (
@@ -17,7 +18,6 @@ from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_today, settings_of
-from flowtrack.core.images import PictureRefused
 from flowtrack.core.money import cents
 from flowtrack.core.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
 from flowtrack.core.queue import enqueue_after_commit
@@ -26,7 +26,6 @@ from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
 from flowtrack.invoices import logo, services
 from flowtrack.invoices.forms import (
-    BillingSettingsForm,
     CreditForm,
     InvoiceFilterForm,
     LineForm,
@@ -34,7 +33,7 @@ from flowtrack.invoices.forms import (
     PriceForm,
 )
 from flowtrack.invoices.tasks import pdf_key, print_and_mail_invoice, reprint_invoice
-from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem
+from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem, PriceKind
 from flowtrack.work_orders import pricing
 from flowtrack.work_orders import services as work_orders
 from flowtrack.work_orders.forms import LinePriceForm
@@ -291,14 +290,13 @@ def aging_csv():
                     headers={"Content-Disposition": f'attachment; filename="aging-{today.isoformat()}.csv"'})
 
 
-def _prices_page(form: PriceForm | None = None, settings_form: BillingSettingsForm | None = None,
-                 status: int = 200):
-    settings = settings_of(g.db)
-    settings_form = settings_form or BillingSettingsForm(formdata=None, tax_rate=settings.tax_rate_bp / 100,
-                                                         payment_terms_days=settings.payment_terms_days)
-    return render_template("invoices/prices.html", items=pricing.price_list(g.db),
-                           form=form or PriceForm(formdata=None), settings_form=settings_form,
-                           logo=logo.logo_data_uri(file_storage(), current_user.company_id)), status
+def _prices_page(form: PriceForm | None = None, status: int = 200):
+    """The price list: test fees and repair parts. The tax rate, terms, trip charge and logo it is billed with are
+    company settings, shown here for reference."""
+    items = [item for item in pricing.price_list(g.db) if item.kind != PriceKind.trip.value]
+    return render_template("invoices/prices.html", items=items, form=form or PriceForm(formdata=None),
+                           settings=settings_of(g.db), trip=services.trip_charge(g.db),
+                           has_logo=file_storage().exists(logo.logo_key(current_user.company_id))), status
 
 
 @bp.get("/invoices/prices")
@@ -324,52 +322,9 @@ def set_price():
 @requires(INVOICES_MANAGE)
 def remove_price(item_id: uuid.UUID):
     item = g.db.get(PriceItem, item_id)
-    if item is None:
+    if item is None or item.kind == PriceKind.trip.value:  # the trip charge is the admin's, in company settings
         abort(404)
     services.remove_price(g.db, item)
     g.db.commit()
     flash("Price removed.", "success")
     return redirect(url_for("invoices.prices"), code=303)
-
-
-@bp.post("/invoices/settings")
-@requires(INVOICES_MANAGE)
-def save_settings():
-    form = BillingSettingsForm()
-    if not form.validate_on_submit():
-        return _prices_page(settings_form=form, status=422)
-    services.save_settings(g.db, tax_rate_bp=cents(form.tax_rate.data), payment_terms_days=form.payment_terms_days.data)
-    g.db.commit()
-    flash("Tax rate and payment terms saved; they apply to invoices made from now on.", "success")
-    return redirect(url_for("invoices.prices"), code=303)
-
-
-@bp.post("/invoices/logo")
-@requires(INVOICES_MANAGE)
-def upload_logo():
-    """The logo printed on invoices from now on."""
-    upload = request.files.get("logo")
-    try:
-        if upload is None or not upload.filename:
-            raise PictureRefused("Choose a picture to upload.")
-        logo.save_logo(file_storage(), current_user.company_id, upload.read(logo.MAX_BYTES + 1))
-    except PictureRefused as refused:
-        flash(str(refused), "error")
-        return redirect(url_for("invoices.prices"), code=303)
-    audit.record(g.db, "invoices.logo_changed", entity_type="company", entity_id=current_user.company_id,
-                 changes={"logo": "uploaded"})
-    g.db.commit()
-    flash("Logo saved; it is printed on invoices sent from now on.", "success")
-    return redirect(url_for("invoices.prices"), code=303)
-
-
-@bp.post("/invoices/logo/delete")
-@requires(INVOICES_MANAGE)
-def remove_logo():
-    if logo.remove_logo(file_storage(), current_user.company_id):
-        audit.record(g.db, "invoices.logo_changed", entity_type="company", entity_id=current_user.company_id,
-                     changes={"logo": "removed"})
-        g.db.commit()
-    flash("Logo removed.", "success")
-    return redirect(url_for("invoices.prices"), code=303)
-

@@ -116,6 +116,26 @@ def set_price(session: so.Session, *, kind: str, device_type: str = "", size: st
     return item
 
 
+def trip_charge(session: so.Session) -> PriceItem | None:
+    """The charge added once to each visit, or None when the company charges none."""
+    return session.scalar(sa.select(PriceItem).where(PriceItem.kind == PriceKind.trip.value))
+
+
+def set_trip_charge(session: so.Session, unit_price_cents: int | None, *, taxable: bool) -> bool:
+    """The trip charge of work orders made from now on; None: no trip charge. Audited as a price set or
+    removed. Returns whether anything changed."""
+    trip = trip_charge(session)
+    if unit_price_cents is None:
+        if trip is None:
+            return False
+        remove_price(session, trip)
+        return True
+    if trip is not None and (trip.unit_price_cents, trip.taxable) == (unit_price_cents, taxable):
+        return False
+    set_price(session, kind=PriceKind.trip.value, unit_price_cents=unit_price_cents, taxable=taxable)
+    return True
+
+
 def save_settings(session: so.Session, *, tax_rate_bp: int, payment_terms_days: int) -> None:
     """The tax rate and payment terms of invoices made from now on."""
     settings = settings_of(session)

@@ -1,5 +1,6 @@
-"""Reminders for the office (settings, what was sent, the outbox, letters to print), the customer's opt-out
-page, reached from the link in a reminder, and the SMS provider's webhook for STOP and START replies."""
+"""Reminders for the office (what was sent, the outbox, letters to print; the settings are the admin's, on the
+company settings page), the customer's opt-out page, reached from the link in a reminder, and the SMS provider's
+webhook for STOP and START replies."""
 import datetime as dt
 import logging
 
@@ -16,7 +17,7 @@ from flowtrack.notifications import services as outbox
 from flowtrack.notifications import sms
 from flowtrack.notifications.links import external_url
 from flowtrack.reminders import services
-from flowtrack.reminders.forms import OptOutForm, ReminderSettingsForm
+from flowtrack.reminders.forms import OptOutForm
 from flowtrack.reminders.letters import letters_pdf
 from flowtrack.reminders.links import read_token
 
@@ -24,34 +25,14 @@ bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 log = logging.getLogger("flowtrack.reminders")
 
 
-def _page(form: ReminderSettingsForm | None = None, status: int = 200):
-    if form is None:
-        settings = settings_of(g.db)
-        form = ReminderSettingsForm(formdata=None, enabled=settings.reminders_enabled,
-                                    lead_days=", ".join(str(d) for d in settings.reminder_lead_days),
-                                    when_overdue=settings.remind_when_overdue)
-    return render_template("reminders/index.html", form=form, notices=services.recent_notices(g.db),
-                           emails=outbox.recent_emails(g.db), letters=services.waiting_letters(g.db),
-                           timezone=company_timezone(g.db).key, stage_label=services.stage_label), status
-
-
 @bp.get("/")
 @requires(REMINDERS_MANAGE)
 def index():
-    return _page()
-
-
-@bp.post("/settings")
-@requires(REMINDERS_MANAGE)
-def save_settings():
-    form = ReminderSettingsForm()
-    if not form.validate_on_submit():
-        return _page(form, 422)
-    services.save_settings(g.db, enabled=form.enabled.data, lead_days=services.parse_lead_days(form.lead_days.data),
-                           when_overdue=form.when_overdue.data)
-    g.db.commit()
-    flash("Reminder settings saved.", "success")
-    return redirect(url_for("reminders.index"), code=303)
+    """What was sent, the outbox and the letters to print; the settings they follow are the admin's, in company
+    settings."""
+    return render_template("reminders/index.html", settings=settings_of(g.db), notices=services.recent_notices(g.db),
+                           emails=outbox.recent_emails(g.db), letters=services.waiting_letters(g.db),
+                           timezone=company_timezone(g.db).key, stage_label=services.stage_label)
 
 
 @bp.post("/letters.pdf")

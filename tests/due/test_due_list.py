@@ -183,3 +183,40 @@ def test_the_dashboards_kept_counts_of_devices_due_follow_every_change_to_a_devi
     engine.dispose()
     due_in(records, acme, -1)
     assert _dashboard_counts(office) == (1, 0)
+
+
+def _left_to_book(browser) -> tuple[int, str, str]:
+    """The dashboard's count of devices due this month not yet booked: (count, month named, link)."""
+    page = browser.get("/dashboard/").text
+    found = re.search(r'<a href="([^"]+)"><strong>(\d+)</strong> devices? overdue or due by the end of (\w+) '
+                      r'and not yet booked</a>', page)
+    return int(found.group(2)), found.group(3), html.unescape(found.group(1))
+
+
+def test_the_office_sees_how_many_devices_due_this_month_are_not_yet_booked_and_opens_just_those(
+        office, acme, records, count_queries):
+    from flowtrack.due.services import month_end
+    to_month_end = (month_end(TODAY) - TODAY).days
+    late = due_in(records, acme, -20)
+    this_month = due_in(records, acme, to_month_end)  # the month's last day
+    booked = due_in(records, acme, -5)
+    next_month = due_in(records, acme, to_month_end + 1)
+    assert office.submit("/due/plan", {"devices": [str(booked.id)]}).status_code == 303  # an open work order
+
+    count, month, link = _left_to_book(office)
+    assert (count, month) == (2, f"{TODAY:%B}")
+    assert link == "/due/?window=month&unbooked=y"
+    page = office.get(link).text
+    assert serials(page, [late, this_month, booked, next_month]) == [late.serial, this_month.serial]
+    everything = office.get("/due/?window=60").text  # the booked one is still on the list, marked planned
+    assert booked.serial in everything and "planned" in everything
+
+    with count_queries() as kept:
+        assert _left_to_book(office)[0] == 2
+    assert not any("count(" in statement and "FROM devices" in statement for statement in kept)
+    # The work order is canceled: the device is left to book again, and the kept count does not hide it.
+    with records.session(acme) as session:
+        order_id = session.scalar(sa.text("SELECT work_order_id FROM work_order_devices WHERE device_id = :d"),
+                                  {"d": booked.id})
+    assert office.submit(f"/work-orders/{order_id}/cancel").status_code == 303
+    assert _left_to_book(office)[0] == 3

@@ -127,8 +127,8 @@ def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, fac
         "device_photos": {"rows": 1}, "test_signatures": {"rows": 1}, "district_report_forms": {"rows": 0}}
 
 
-def test_the_invoice_logo_travels_in_the_archive(app, admin, office, acme, run_worker):
-    upload(office, picture("PNG"))
+def test_the_invoice_logo_travels_in_the_archive(app, admin, acme, run_worker):
+    upload(admin, picture("PNG"))
     stored = file_store(app).get(logo.logo_key(acme.id))
     archive = zipfile.ZipFile(io.BytesIO(_start_and_build(admin, run_worker).data))
     assert archive.read("files/invoice-logo.png") == stored

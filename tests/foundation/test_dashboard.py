@@ -21,7 +21,7 @@ def test_a_new_company_is_shown_what_to_set_up_first_until_it_has(admin, office,
     admin.submit("/settings/", {"name": acme.company.name, "timezone": "America/Los_Angeles", "address": "1 Main"})
     records.district(acme)
     records.gauge(acme)
-    office.submit("/invoices/prices", {"kind": "trip", "unit_price": "45"})
+    office.submit("/invoices/prices", {"kind": "test", "device_type": "RP", "unit_price": "95"})
     records.customer(acme)
     assert "Setting up" not in admin.get("/dashboard/").text
 

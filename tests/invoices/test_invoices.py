@@ -61,12 +61,12 @@ def completed_work_order(app, acme, records, planner, technician):
 
 
 def test_an_invoice_from_a_completed_work_order_bills_each_test_repair_and_trip(
-        app, office, technician, acme, records, planner, run_worker):
+        app, admin, office, technician, acme, records, planner, run_worker):
     office.submit("/invoices/prices", {"kind": "test", "device_type": "DC", "unit_price": "85.00", "taxable": "y"})
     office.submit("/invoices/prices", {"kind": "repair", "part": "Replaced disc", "unit_price": "32.50",
                                        "taxable": "y"})
-    office.submit("/invoices/prices", {"kind": "trip", "unit_price": "45", "taxable": ""})
-    office.submit("/invoices/settings", {"tax_rate": "8.25", "payment_terms_days": "30"})
+    admin.submit("/settings/trip-charge", {"trip_charge": "45", "trip_taxable": ""})
+    admin.submit("/settings/invoicing", {"tax_rate": "8.25", "payment_terms_days": "30"})
     order = completed_work_order(app, acme, records, planner, technician)
     with records.session(acme) as session:  # the customer has an address to mail the invoice to
         customer = session.get(Customer, order.customer_id)

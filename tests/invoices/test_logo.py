@@ -1,4 +1,5 @@
-"""The office puts the company's logo on its invoices; anything that is not a usable picture is refused."""
+"""The admin puts the company's logo on its invoices, from the company settings; anything that is not a usable
+picture is refused there, and the office only reads whether there is one."""
 import io
 
 import pytest
@@ -18,12 +19,12 @@ def picture(fmt="PNG", size=(1200, 400)) -> bytes:
 
 
 def upload(browser, data: bytes, name="logo.png"):
-    return browser.submit("/invoices/logo", {"logo": (io.BytesIO(data), name)}, content_type="multipart/form-data",
+    return browser.submit("/settings/logo", {"logo": (io.BytesIO(data), name)}, content_type="multipart/form-data",
                           follow_redirects=True)
 
 
-def test_an_uploaded_logo_is_shrunk_and_printed_on_invoices(app, office, acme):
-    saved = upload(office, picture("JPEG"), "logo.jpg")
+def test_an_uploaded_logo_is_shrunk_and_printed_on_invoices(app, admin, office, acme):
+    saved = upload(admin, picture("JPEG"), "logo.jpg")
     assert "Logo saved" in saved.text and 'alt="Your logo as invoices print it"' in saved.text
     store = file_store(app)
     with Image.open(io.BytesIO(store.get(f"{acme.id}/logos/logo.png"))) as image:
@@ -32,17 +33,22 @@ def test_an_uploaded_logo_is_shrunk_and_printed_on_invoices(app, office, acme):
     pdf = PdfReader(io.BytesIO(office.get(f"/invoices/{invoice.id}/pdf").data))
     assert len(pdf.pages[0].images) == 1
     assert audit_entries(app, acme, "invoices.logo_changed")[0].changes == {"logo": "uploaded"}
+    assert "Your logo is printed on invoices" in office.get("/invoices/prices").text
+    assert upload(office, picture("PNG")).status_code == 403
 
-    office.submit("/invoices/logo/delete")
+    assert "Logo removed." in admin.submit("/settings/logo/delete", follow_redirects=True).text
     with pytest.raises(StoredFileMissing):
         store.get(f"{acme.id}/logos/logo.png")
+    assert audit_entries(app, acme, "invoices.logo_changed")[-1].changes == {"logo": "removed"}
 
 
-def test_files_that_are_not_usable_pictures_are_refused(office):
-    assert "not a picture we can read" in upload(office, b"%PDF-1.4 not a picture", "logo.png").text
+def test_files_that_are_not_usable_pictures_are_refused_next_to_the_upload(admin):
+    refused = upload(admin, b"%PDF-1.4 not a picture", "logo.png")
+    assert refused.status_code == 422 and "not a picture we can read" in refused.text
+    assert 'aria-describedby="logo-errors"' in refused.text
     gif = io.BytesIO()
     Image.new("RGB", (10, 10)).save(gif, format="GIF")
-    assert "PNG or JPEG" in upload(office, gif.getvalue(), "logo.gif").text
-    assert "at most 2 MB" in upload(office, b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 1)).text
-    assert "too large" in upload(office, picture(size=(6000, 6000))).text
-    assert "Choose a picture" in office.submit("/invoices/logo", {}, follow_redirects=True).text
+    assert "PNG or JPEG" in upload(admin, gif.getvalue(), "logo.gif").text
+    assert "at most 2 MB" in upload(admin, b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 1)).text
+    assert "too large" in upload(admin, picture(size=(6000, 6000))).text
+    assert "Choose a logo" in admin.submit("/settings/logo", {}).text

@@ -25,14 +25,15 @@ PRICES = (
     {"kind": "test", "device_type": "RP", "unit_price": "120.00", "taxable": "y"},
     {"kind": "test", "device_type": "DC", "unit_price": "75.00", "taxable": "y"},
     {"kind": "repair", "part": "replaced disc", "unit_price": "32.50", "taxable": "y"},
-    {"kind": "trip", "unit_price": "45", "taxable": ""},
 )
 
 
-def set_prices(office, tax_rate="8.25"):
+def set_prices(office, admin, tax_rate="8.25"):
+    """The office's price list; the admin's tax rate, terms and trip charge (company settings)."""
     for price in PRICES:
         assert office.submit("/invoices/prices", price).status_code == 303
-    office.submit("/invoices/settings", {"tax_rate": tax_rate, "payment_terms_days": "30"})
+    assert admin.submit("/settings/trip-charge", {"trip_charge": "45", "trip_taxable": ""}).status_code == 303
+    assert admin.submit("/settings/invoicing", {"tax_rate": tax_rate, "payment_terms_days": "30"}).status_code == 303
 
 
 def lines_of(app, order_id):
@@ -54,8 +55,8 @@ def invoice_of(app, order_id) -> Invoice:
 
 
 def test_the_visit_is_priced_from_the_list_and_invoiced_to_the_cent_without_billing_a_test_twice(
-        app, office, technician, acme, records, planner):
-    set_prices(office)
+        app, office, admin, technician, acme, records, planner):
+    set_prices(office, admin)
     location = records.location(acme)
     rp = records.device(acme, location, device_type="RP", size="3/4", serial="RP-3001")
     dc = records.device(acme, location, device_type="DC", size="1", serial="DC-3002")
@@ -106,8 +107,8 @@ def test_the_visit_is_priced_from_the_list_and_invoiced_to_the_cent_without_bill
 
 
 def test_a_price_the_list_lacks_is_the_offices_to_set_and_never_printed_for_the_customer(
-        app, office, acme, records, run_worker):
-    set_prices(office, tax_rate="0")
+        app, office, admin, acme, records, run_worker):
+    set_prices(office, admin, tax_rate="0")
     location = records.location(acme)
     avb = records.device(acme, location, device_type="AVB", serial="AVB-77")
     with records.session(acme) as session:

@@ -168,20 +168,24 @@ def test_customers_without_email_get_a_printed_letter(app, office, acme, records
     assert "No letters are waiting to be printed." in again.text
 
 
-def test_the_office_sets_lead_times_or_turns_reminders_off(app, office, acme, records):
-    saved = office.submit("/reminders/settings", {"enabled": "y", "lead_days": "45, 15", "when_overdue": "y"},
-                          follow_redirects=True)
+def test_the_admin_sets_lead_times_or_turns_reminders_off_and_the_office_reads_them(
+        app, admin, office, acme, records):
+    saved = admin.submit("/settings/reminders", {"enabled": "y", "lead_days": "45, 15", "when_overdue": "y"},
+                         follow_redirects=True)
     assert "Reminder settings saved." in saved.text and 'value="45, 15"' in saved.text
     assert audit_entries(app, acme, "reminders.settings_changed")
-    bad = office.submit("/reminders/settings", {"enabled": "y", "lead_days": "soon"})
-    assert bad.status_code == 422 and "Whole numbers of days" in bad.text
+    bad = admin.submit("/settings/reminders", {"enabled": "y", "lead_days": "soon"})
+    assert bad.status_code == 422 and "Whole numbers of days" in bad.text and 'value="soon"' in bad.text
+    assert "On: 45, 15 days before a test is due, and once more when it is overdue." in office.get("/reminders/").text
+    assert office.submit("/settings/reminders", {"lead_days": "7"}).status_code == 403
 
     customer_due(records, acme, 50)
     _, [inside] = customer_due(records, acme, 40)
     assert run(app, acme).devices == 1
     assert [(r.device_id, r.stage) for r in log_rows(app, acme)] == [(inside.id, "45d")]
 
-    office.submit("/reminders/settings", {"lead_days": "45"})  # unticked: reminders off
+    admin.submit("/settings/reminders", {"lead_days": "45"})  # unticked: reminders off
+    assert "Off: no test-due reminders go out." in office.get("/reminders/").text
     customer_due(records, acme, 3)
     assert run(app, acme).devices == 0
 

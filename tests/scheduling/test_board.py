@@ -159,6 +159,24 @@ def test_the_kept_board_changes_with_whatever_it_shows_whoever_changes_it(app, o
     engine.dispose()
 
 
+def test_the_admin_changes_the_time_zone_and_the_kept_board_shows_its_cards_in_the_new_zone_at_once(
+        app, admin, acme, planner, count_queries):
+    day = next_weekday(acme)
+    job = planner.job(acme, day=day, starts=dt.time(9), ends=dt.time(11))  # 09:00 in Los Angeles
+    url = f"/schedule/?week={day.isoformat()}"
+    assert "09:00–11:00" in admin.get(url).text
+    with count_queries() as kept:
+        assert "09:00–11:00" in admin.get(url).text
+    assert not any("FROM scheduled_jobs" in statement for statement in kept), "the board is kept"
+
+    moved = admin.submit("/settings/", {"name": acme.company.name, "timezone": "America/New_York"},
+                         follow_redirects=True)
+    assert "Company settings saved." in moved.text
+    board = admin.get(url).text
+    assert "12:00–14:00" in board and "09:00–11:00" not in board  # the same moment, on New York's clock
+    assert job_row(app, job.id).starts_at == job.starts_at
+
+
 def test_the_board_still_opens_when_its_cache_is_down(app, office, acme, planner, monkeypatch):
     from redis import Redis
 
