@@ -57,10 +57,13 @@ def save_details(session: so.Session, company: Company, *, name: str, timezone: 
     return changes
 
 
+FAR_FROM_LOCATION_M = 300  # a test recorded farther than this from its location is flagged
+
+
 def settings_of(session: so.Session) -> CompanySettings:
     """The company's settings; the defaults (not yet saved) when nobody changed them. Add the object to the
     session to save a change."""
     found = session.scalar(sa.select(CompanySettings))
     return found or CompanySettings(company_id=session.info.get("company_id"), reminders_enabled=True,
                                     reminder_lead_days=list(DEFAULT_LEAD_DAYS), remind_when_overdue=True,
-                                    tax_rate_bp=0, payment_terms_days=30)
+                                    tax_rate_bp=0, payment_terms_days=30, far_from_location_m=FAR_FROM_LOCATION_M)

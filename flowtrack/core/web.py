@@ -30,6 +30,8 @@ def client_ip() -> str | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized():
+    if request.accept_mimetypes.best == "application/json":  # the phone's outbox: it asks the person to sign in
+        return current_app.response_class('{"status": "signin"}', status=401, mimetype="application/json")
     if is_fragment():
         response = current_app.response_class(status=401)
         response.headers["HX-Redirect"] = url_for("auth.login")

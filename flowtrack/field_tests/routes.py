@@ -2,22 +2,28 @@
 import datetime as dt
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.db import utcnow
+from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import district_mail, report, rules, services
+from flowtrack.field_tests import evidence as visit
 from flowtrack.field_tests.forms import FieldTestForm
 from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
 from flowtrack.photos import services as photos
+from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import services as work_orders
 
 bp = Blueprint("testing", __name__)
@@ -26,6 +32,11 @@ bp = Blueprint("testing", __name__)
 @bp.app_template_filter("test_result")
 def result_label(value: str) -> str:
     return TestResult(value).label
+
+
+@bp.app_template_filter("visit_flag")
+def visit_flag(flag: dict) -> str:
+    return visit.describe(flag)
 
 
 def _timezone() -> str:
@@ -133,19 +144,28 @@ def _refused_page(device: Device, form: FieldTestForm, submission: services.Subm
     return _form_page(device, form, 422, refused.errors, verdict, amending)
 
 
-def _submitted(record, *, back_to_job: bool = True):
-    """Queue the report and go on: back to the job with the next device at hand when the test was part of one,
-    else to the test's page."""
-    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
-    job = work_orders.job_of_test(g.db, record.id) if back_to_job else None
-    g.db.commit()
-    if job is None or job.technician_id != current_user.user_id:
-        return redirect(url_for("testing.detail", test_id=record.id), code=303)
+def _outcome(record) -> str:
     device = record.device
     outcome = ("failed: needs repair" if device.failed_on else "repaired and passed"
                if record.initial_result == TestResult.failed.value else TestResult(record.result).label.lower())
-    flash(f"{device.device_type} {device.serial} {outcome}.", "error" if device.failed_on else "success")
-    return redirect(url_for("day.job", job_id=job.id, tested=record.id), code=303)
+    return f"{device.device_type} {device.serial} {outcome}."
+
+
+def _next_page(record, job) -> str:
+    """Back to the job with the next device at hand when the test was part of one, else the test's page."""
+    if job is None or job.technician_id != current_user.user_id:
+        return url_for("testing.detail", test_id=record.id)
+    return url_for("day.job", job_id=job.id, tested=record.id)
+
+
+def _submitted(record, *, back_to_job: bool = True):
+    """Queue the report, say how the test came out and go on."""
+    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
+    job = work_orders.job_of_test(g.db, record.id) if back_to_job else None
+    g.db.commit()
+    if job is not None:
+        flash(_outcome(record), "error" if record.device.failed_on else "success")
+    return redirect(_next_page(record, job), code=303)
 
 
 @bp.route("/tests/<uuid:test_id>/amend", methods=["GET", "POST"])
@@ -174,6 +194,85 @@ def amend(test_id: uuid.UUID):
         return _refused_page(device, form, submission, refused, amending=original)
     flash("Amendment saved; the original test is kept as it was.", "success")
     return _submitted(record, back_to_job=False)
+
+
+@bp.get("/outbox/token")
+@requires(TESTS_RECORD)
+def outbox_token():
+    """A fresh CSRF token for the phone's outbox: the page it was queued from may be hours old."""
+    return jsonify(csrf=generate_csrf())
+
+
+@bp.post("/outbox/tests/<uuid:client_id>")
+@requires(TESTS_RECORD)
+def arrive(client_id: uuid.UUID):
+    """A test from the phone's outbox, taken perhaps hours ago with no signal: stored once however often it arrives,
+    checked and judged exactly as a test submitted from the form, with the phone's evidence of the visit. Answers
+    in JSON; a refusal says what to fix, and the phone keeps the test until it is fixed or sent."""
+    stored = services.test_from_phone(g.db, client_id)
+    if stored is not None:
+        return _arrived(stored, 200)
+    device = _device(_uuid_or_404(request.form.get("device_id")))
+    job = None
+    if request.form.get("job_id"):
+        job = schedule.get_job(g.db, _uuid_or_404(request.form["job_id"]), technician_user_id=current_user.user_id)
+        if job is None:
+            abort(404)
+    files = request.files.getlist("photo")
+    try:
+        evidence = visit.from_phone(request.form, utcnow())
+        form = _form()
+        form.validate()
+        submission = _submission(form, device)
+        if form.errors:
+            raise services.TestRefused({name: messages[0] for name, messages in form.errors.items()})
+        if len(files) > photos.MAX_PER_TEST:
+            raise services.TestRefused({"photos": f"A test can carry at most {photos.MAX_PER_TEST} photos."})
+        if job is not None:
+            services.still_on_job(job, device)
+        record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage(),
+                                      client_id=client_id, evidence=evidence)
+        photos.attach_to_test(photos.add_photos(g.db, file_storage(), device, current_user.user_id,
+                                                [file.read() for file in files]), record.id)
+        g.db.flush()
+    except visit.EvidenceRefused as refused:
+        return _refused_json({"evidence": str(refused)})
+    except PictureRefused as refused:
+        return _refused_json({"photos": str(refused)})
+    except services.TestRefused as refused:
+        return _refused_json(refused.errors)
+    except IntegrityError:  # the same test arriving twice at once: the other request stored it
+        g.db.rollback()
+        stored = services.test_from_phone(g.db, client_id)
+        if stored is None:
+            raise
+        return _arrived(stored, 200)
+    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
+    g.db.commit()
+    return _arrived(record, 201)
+
+
+def _uuid_or_404(value: str | None) -> uuid.UUID:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        abort(404)
+
+
+def _arrived(record, status: int):
+    if record.technician_id != current_user.user_id:
+        abort(404)  # an id another technician's phone gave: not this one's to know about
+    job = work_orders.job_of_test(g.db, record.id)
+    message = _outcome(record)
+    if request.headers.get("X-Outbox-Foreground"):  # the technician waits on this answer: the next page says it
+        flash(message, "error" if record.device.failed_on else "success")
+    return jsonify(status="stored", message=message, next=_next_page(record, job),
+                   test=url_for("testing.detail", test_id=record.id)), status
+
+
+def _refused_json(errors: dict[str, str]):
+    g.db.rollback()
+    return jsonify(status="refused", errors=errors, message=" ".join(dict.fromkeys(errors.values()))), 422
 
 
 @bp.get("/tests/")

@@ -24,6 +24,8 @@ from flowtrack.core.db import utcnow
 from flowtrack.core.storage import FileStorage
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import rules, signatures
+from flowtrack.field_tests.evidence import PhoneEvidence, can_place_location
+from flowtrack.field_tests.evidence import flags as visit_flags
 from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus, District, Gauge
@@ -37,6 +39,7 @@ from flowtrack.models.field_tests import (
     visible_tests,
 )
 from flowtrack.models.notifications import NotificationEmail
+from flowtrack.models.scheduling import ScheduledJob, WorkOrderStatus
 from flowtrack.notifications import services as notifications
 from flowtrack.photos import services as photos
 from flowtrack.work_orders import services as work_orders
@@ -163,8 +166,15 @@ def kit_to_offer(session: so.Session, technician_user_id: uuid.UUID, kits: list[
 
 
 def record_test(session: so.Session, device: Device, technician_user_id: uuid.UUID, submission: Submission,
-                *, storage: FileStorage, today: dt.date | None = None) -> TestRecord:
-    """Record a submitted test, or raise TestRefused naming every problem at once."""
+                *, storage: FileStorage, today: dt.date | None = None, client_id: uuid.UUID | None = None,
+                evidence: PhoneEvidence | None = None) -> TestRecord:
+    """Record a submitted test, or raise TestRefused naming every problem at once.
+
+    A test from the phone's outbox brings its id (`client_id`) and the phone's `evidence`: it is dated when the
+    phone submitted it, and the kit and the tester's certification are judged on that day."""
+    tested_at = evidence.tested_at if evidence is not None else utcnow()
+    if evidence is not None:
+        today = tested_at.astimezone(companies.company_timezone(session)).date()
     today = today or companies.company_today(session)
     errors: dict[str, str] = {}
     if device.status != DeviceStatus.active.value:
@@ -182,7 +192,9 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
         raise TestRefused(errors)
 
     record = _new_record(session, device, submission, verdict, gauge, technician_id=technician_user_id,
-                         tested_at=utcnow(), facts=_facts(session, device, profile, gauge))
+                         tested_at=tested_at, facts=_facts(session, device, profile, gauge))
+    if evidence is not None:
+        _keep_evidence(session, record, device, client_id, evidence)
     for signer, png in drawn.items():
         key = signatures.signature_key(device.company_id, record.id, signer)
         storage.put(key, png, "image/png")
@@ -199,8 +211,49 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
     if record.result == TestResult.failed.value:
         tell_customer_of_failure(session, record, today)
     audit.record(session, "test.submitted", entity_type="test_record", entity_id=record.id,
-                 changes=audit.changes_between(None, _audited(record, device, gauge)))
+                 changes=audit.changes_between(None, {**_audited(record, device, gauge),
+                                                      **({"from_phone": str(client_id), "flags": record.flags}
+                                                         if evidence is not None else {})}))
     return record
+
+
+def _keep_evidence(session: so.Session, record: TestRecord, device: Device, client_id: uuid.UUID | None,
+                   evidence: PhoneEvidence) -> None:
+    """The phone's account of the visit on the record, with what the office should look at; a location with no
+    coordinates yet takes them from its first test with a good position."""
+    location = device.location
+    record.client_id = client_id
+    record.steps = {name: moment.isoformat() for name, moment in evidence.steps.items()}
+    record.clock_skew_seconds = round(evidence.skew.total_seconds())
+    if evidence.position is not None:
+        record.latitude, record.longitude = evidence.position.latitude, evidence.position.longitude
+        record.position_accuracy_m = evidence.position.accuracy_m
+    placed = (location.latitude, location.longitude) if location.latitude is not None else None
+    record.flags = visit_flags(evidence, placed, companies.settings_of(session).far_from_location_m,
+                               has_gauge_readings=any(rules.is_psid(key) for key in record.readings))
+    if placed is None and can_place_location(evidence):
+        location.latitude, location.longitude = evidence.position.latitude, evidence.position.longitude
+        location.coordinates_source = "tests"
+        audit.record(session, "location.placed", entity_type="location", entity_id=location.id,
+                     changes={"latitude": location.latitude, "longitude": location.longitude,
+                              "from_test": str(record.id)})
+
+
+def test_from_phone(session: so.Session, client_id: uuid.UUID) -> TestRecord | None:
+    """The test stored for this id the phone gave it, if it has arrived before."""
+    return session.scalar(sa.select(TestRecord).where(TestRecord.client_id == client_id))
+
+
+def still_on_job(job: ScheduledJob, device: Device) -> None:
+    """A test taken on a job arrives later: the device must still be on that job, and the job still open."""
+    order = job.work_order
+    if device.id not in {item.device_id for item in order.devices}:
+        raise TestRefused({"job": f"{device.serial} was moved off this job by the office before the test arrived. "
+                                  "Send it as a test of the device on its own, or ask the office."})
+    if WorkOrderStatus(order.status).closed:
+        raise TestRefused({"job": f"This job was {WorkOrderStatus(order.status).label.lower()} before the test of "
+                                  f"{device.serial} arrived. Send it as a test of the device on its own, or ask "
+                                  "the office."})
 
 
 def amend_test(session: so.Session, original: TestRecord, amended_by: uuid.UUID, submission: Submission,

@@ -61,6 +61,7 @@ class CompanySettings(TenantScoped, Base):
     phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     remit_to: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    far_from_location_m: so.Mapped[int] = so.mapped_column(default=300)  # a test farther away is flagged (metres)
 
     @property
     def mail_checks_to(self) -> str | None:

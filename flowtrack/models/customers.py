@@ -148,6 +148,11 @@ class CustomerLocation(TenantScoped, Base):
     site_contact_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     site_contact_phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     access_notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    # Where the assemblies are, from the location's first test with a good position or set by the office
+    # (`coordinates_source`: 'tests' or 'office'); a test recorded far from here is flagged.
+    latitude: so.Mapped[float | None]
+    longitude: so.Mapped[float | None]
+    coordinates_source: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     customer: so.Mapped[Customer] = so.relationship(back_populates="locations")

@@ -59,6 +59,8 @@ class TestRecord(TenantScoped, Base):
         sa.Index("test_records_device_idx", "company_id", "device_id", "tested_at"),
         sa.Index("test_records_technician_idx", "company_id", "technician_id", "tested_at"),
         sa.Index("test_records_tested_idx", "company_id", "tested_at", "id"),
+        sa.Index("test_records_client_idx", "company_id", "client_id", unique=True,
+                 postgresql_where=sa.text("client_id IS NOT NULL")),
         _check_in("test_type", TestType, "test_records_type_check"),
         _check_in("result", TestResult, "test_records_result_check"),
         _check_in("report_status", ReportStatus, "test_records_report_status_check"),
@@ -94,6 +96,15 @@ class TestRecord(TenantScoped, Base):
     customer_signer_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # An amendment names the record it corrects (amends_id), who made it and why; the original stays as it was.
     amended_by_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    # Sent from the phone's outbox (migration 0027): the phone's id for it, the phone's clock at each step, how
+    # far that clock was from the server's, where the phone was, and what the office should look at.
+    client_id: so.Mapped[uuid.UUID | None]
+    steps: so.Mapped[dict | None] = so.mapped_column(JSONB)
+    clock_skew_seconds: so.Mapped[int | None]
+    latitude: so.Mapped[float | None]
+    longitude: so.Mapped[float | None]
+    position_accuracy_m: so.Mapped[float | None] = so.mapped_column(sa.REAL)
+    flags: so.Mapped[list] = so.mapped_column(JSONB, default=list)
     amendment_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
 
     device: so.Mapped[Device] = so.relationship()
