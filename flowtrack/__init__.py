@@ -74,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.districts.routes import bp as districts_bp
     from flowtrack.due.routes import bp as due_bp
     from flowtrack.exports.routes import bp as exports_bp
+    from flowtrack.field_tests.offline import bp as offline_bp
     from flowtrack.field_tests.routes import bp as field_tests_bp
     from flowtrack.home.routes import bp as home_bp
     from flowtrack.imports.routes import bp as imports_bp
@@ -92,7 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (home_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
-                      photos_bp, district_portal_bp):
+                      photos_bp, district_portal_bp, offline_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -102,15 +102,15 @@ def _submission(form: FieldTestForm, device: Device) -> services.Submission:
 
 
 def _form_page(device: Device, form: FieldTestForm, status: int, errors: dict | None = None, verdict=None,
-               amending=None, typed: dict | None = None):
+               amending=None, typed: dict | None = None, photo_ids: list[uuid.UUID] | None = None):
     errors = errors or {}
     retest_open = bool(form.repairs.data) or any(
         name.startswith(services.RETEST_PREFIX) and (value or name in errors) for name, value in request.form.items())
     return render_template("testing/new.html", device=device, form=form, errors=errors, verdict=verdict,
                            retest_open=retest_open, amending=amending, timezone=_timezone(),
                            customer_signature_required=services.customer_signature_required(g.db, device),
-                           waiting_photos=photos.waiting_photos(g.db, device.id,
-                                                                _ids(request.form.getlist("photo_id"))),
+                           waiting_photos=photos.waiting_photos(g.db, device.id, photo_ids or []),
+                           job=_job_of_form(device),
                            keys=rules.required_readings(device.device_type), is_psid=rules.is_psid,
                            labels=rules.LABELS, typed=request.form if typed is None else typed,
                            rules_table=rules.table(device.device_type, services.district_thresholds(g.db, device))), \
@@ -127,13 +127,42 @@ def new_test(device_id: uuid.UUID):
         return _form_page(device, form, 200)
     form.validate()
     submission = _submission(form, device)
+    photo_problem = _keep_sent_photos(device, submission)
     try:
-        if form.errors:
-            raise services.TestRefused({name: messages[0] for name, messages in form.errors.items()})
+        if form.errors or photo_problem:
+            raise services.TestRefused({**{name: messages[0] for name, messages in form.errors.items()},
+                                        **({"photos": photo_problem} if photo_problem else {})})
         record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage())
     except services.TestRefused as refused:
         return _refused_page(device, form, submission, refused)
     return _submitted(record)
+
+
+def _sent_photos() -> list[bytes]:
+    return [upload.read(photos.MAX_BYTES + 1) for upload in request.files.getlist("photo") if upload.filename]
+
+
+def _keep_sent_photos(device: Device, submission: services.Submission) -> str | None:
+    """Photos sent with the form (a phone without scripts) are stored first, so that a refused form keeps them
+    waiting in it; the reason when one is not a usable picture."""
+    sent = _sent_photos()
+    if not sent:
+        return None
+    try:
+        added = photos.add_photos(g.db, file_storage(), device, current_user.user_id, sent[:photos.MAX_PER_TEST])
+    except PictureRefused as refused:
+        g.db.rollback()
+        return str(refused)
+    g.db.commit()
+    submission.photo_ids.extend(photo.id for photo in added)
+    return None
+
+
+def _job_of_form(device: Device):
+    """The job the form was opened from (`?job=`), when it is this technician's and holds the device."""
+    job_id = request.args.get("job", type=uuid.UUID)
+    job = schedule.get_job(g.db, job_id, technician_user_id=current_user.user_id) if job_id else None
+    return job if job and device.id in {item.device_id for item in job.work_order.devices} else None
 
 
 def _refused_page(device: Device, form: FieldTestForm, submission: services.Submission,
@@ -141,7 +170,7 @@ def _refused_page(device: Device, form: FieldTestForm, submission: services.Subm
     g.db.rollback()
     verdict = services.judge(device, submission, services.district_thresholds(g.db, device)) \
         if submission.test_type in {t.value for t in TestType} else None
-    return _form_page(device, form, 422, refused.errors, verdict, amending)
+    return _form_page(device, form, 422, refused.errors, verdict, amending, photo_ids=submission.photo_ids)
 
 
 def _outcome(record) -> str:
@@ -199,8 +228,9 @@ def amend(test_id: uuid.UUID):
 @bp.get("/outbox/token")
 @requires(TESTS_RECORD)
 def outbox_token():
-    """A fresh CSRF token for the phone's outbox: the page it was queued from may be hours old."""
-    return jsonify(csrf=generate_csrf())
+    """A fresh CSRF token for the phone's outbox (the page a record was made on may be hours old), and who is
+    signed in: the phone sends only that person's records."""
+    return jsonify(csrf=generate_csrf(), user=str(current_user.user_id))
 
 
 @bp.post("/outbox/tests/<uuid:client_id>")
@@ -212,13 +242,19 @@ def arrive(client_id: uuid.UUID):
     stored = services.test_from_phone(g.db, client_id)
     if stored is not None:
         return _arrived(stored, 200)
-    device = _device(_uuid_or_404(request.form.get("device_id")))
+    device = devices.device_with_place(g.db, _uuid_or_none(request.form.get("device_id")),
+                                       technician_user_id=own_work_of(current_user))
+    if device is None:
+        return _refused_json({"device": "This device is not on any of your jobs now: the office may have canceled "
+                                        "or moved the visit. Ask the office to book it again, then send the test."},
+                             404)
     job = None
     if request.form.get("job_id"):
-        job = schedule.get_job(g.db, _uuid_or_404(request.form["job_id"]), technician_user_id=current_user.user_id)
+        job = schedule.get_job(g.db, _uuid_or_none(request.form["job_id"]), technician_user_id=current_user.user_id)
         if job is None:
-            abort(404)
-    files = request.files.getlist("photo")
+            return _refused_json({"job": "This job is not yours now: the office canceled it or gave it to someone "
+                                         "else. Send the test of the device on its own, or ask the office."}, 404)
+    files = _sent_photos()
     try:
         evidence = visit.from_phone(request.form, utcnow())
         form = _form()
@@ -232,8 +268,8 @@ def arrive(client_id: uuid.UUID):
             services.still_on_job(job, device)
         record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage(),
                                       client_id=client_id, evidence=evidence)
-        photos.attach_to_test(photos.add_photos(g.db, file_storage(), device, current_user.user_id,
-                                                [file.read() for file in files]), record.id)
+        photos.attach_to_test(photos.add_photos(g.db, file_storage(), device, current_user.user_id, files),
+                              record.id)
         g.db.flush()
     except visit.EvidenceRefused as refused:
         return _refused_json({"evidence": str(refused)})
@@ -252,11 +288,11 @@ def arrive(client_id: uuid.UUID):
     return _arrived(record, 201)
 
 
-def _uuid_or_404(value: str | None) -> uuid.UUID:
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value or "")
     except ValueError:
-        abort(404)
+        return None
 
 
 def _arrived(record, status: int):
@@ -270,9 +306,9 @@ def _arrived(record, status: int):
                    test=url_for("testing.detail", test_id=record.id)), status
 
 
-def _refused_json(errors: dict[str, str]):
+def _refused_json(errors: dict[str, str], status: int = 422):
     g.db.rollback()
-    return jsonify(status="refused", errors=errors, message=" ".join(dict.fromkeys(errors.values()))), 422
+    return jsonify(status="refused", errors=errors, message=" ".join(dict.fromkeys(errors.values()))), status
 
 
 @bp.get("/tests/")

@@ -1,13 +1,12 @@
 """Photos of devices: add one (from the phone's camera or a file), look at it, remove one not on a test."""
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import DEVICES_EDIT, DEVICES_VIEW, PHOTOS_ADD, allowed, own_work_of, requires
 from flowtrack.core.storage import StoredFileMissing, file_storage
-from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services as devices
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import DevicePhoto
@@ -32,11 +31,9 @@ def _photo(photo_id: uuid.UUID) -> DevicePhoto:
     return photo
 
 
-def _refused(refused: PictureRefused, status: int, device_id: uuid.UUID):
-    """Nothing changed: the reason in place of the photos (in the test form), or on the device's page."""
+def _refused(refused: PictureRefused, device_id: uuid.UUID):
+    """Nothing changed: the reason on the device's page."""
     g.db.rollback()
-    if is_fragment():
-        return render_template("photos/_refused.html", message=str(refused)), status
     flash(str(refused), "error")
     return redirect(url_for("devices.detail", device_id=device_id), code=303)
 
@@ -44,7 +41,7 @@ def _refused(refused: PictureRefused, status: int, device_id: uuid.UUID):
 @bp.post("/devices/<uuid:device_id>/photos")
 @requires(PHOTOS_ADD)
 def add(device_id: uuid.UUID):
-    """Store the chosen photos; from the test form (htmx) the answer is the new thumbnails, to join the test."""
+    """Store the chosen photos of a device (the test form sends its photos with the test instead)."""
     device = _device(device_id)
     uploads = [upload for upload in request.files.getlist("photo") if upload.filename]
     try:
@@ -54,10 +51,8 @@ def add(device_id: uuid.UUID):
                                     [upload.read(services.MAX_BYTES + 1) for upload in uploads[:services.MAX_PER_TEST]],
                                     request.form.get("caption"))
     except PictureRefused as refused:
-        return _refused(refused, 422, device.id)
+        return _refused(refused, device.id)
     g.db.commit()
-    if is_fragment():
-        return render_template("photos/_added.html", photos=added)
     flash("Photo added." if len(added) == 1 else f"{len(added)} photos added.", "success")
     return redirect(url_for("devices.detail", device_id=device.id), code=303)
 
@@ -94,11 +89,9 @@ def delete(photo_id: uuid.UUID):
     try:
         keys = services.delete_photo(g.db, photo)
     except PictureRefused as refused:
-        return _refused(refused, 409, photo.device_id)
+        return _refused(refused, photo.device_id)
     g.db.commit()
     for key in keys:
         file_storage().delete(key)
-    if is_fragment():
-        return ""
     flash("Photo removed.", "success")
     return redirect(url_for("devices.detail", device_id=photo.device_id), code=303)

@@ -3,12 +3,12 @@ that could not be tested. A technician sees only jobs booked for them; anyone el
 import datetime as dt
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.permissions import JOBS_WORK, requires
-from flowtrack.models.scheduling import NotTestedReason, ScheduledJob
+from flowtrack.models.scheduling import DeviceOutcome, NotTestedReason, ScheduledJob, WorkOrderStatus
 from flowtrack.schedule import services
 from flowtrack.schedule.forms import NotTestedForm
 from flowtrack.work_orders import bookings
@@ -35,7 +35,16 @@ def my_day():
     jobs = services.day_jobs(g.db, current_user.user_id, day)
     technician = bookings.profile_of(g.db, current_user.user_id)
     return render_template("schedule/day.html", technician=technician, day=day, jobs=jobs,
-                           zone=company_timezone(g.db), today=today, office=False)
+                           zone=company_timezone(g.db), today=today, office=False,
+                           day_pages=_pages_for_offline(jobs) if day == today else None)
+
+
+def _pages_for_offline(jobs: list[ScheduledJob]) -> list[str]:
+    """What the phone keeps of today, for working with no signal: this list, each job, each device's test form."""
+    open_jobs = [job for job in jobs if not WorkOrderStatus(job.work_order.status).closed]
+    return [url_for("day.my_day"), *(url_for("day.job", job_id=job.id) for job in jobs),
+            *(url_for("testing.new_test", device_id=item.device_id, job=job.id)
+              for job in open_jobs for item in job.work_order.devices)]
 
 
 @bp.get("/jobs/<uuid:job_id>")
@@ -49,24 +58,37 @@ def _back(job: ScheduledJob):
     return redirect(url_for("day.job", job_id=job.id), code=303)
 
 
-def _act(job: ScheduledJob, action, done: str, *, then=None):
-    """Do it and say so; back to the job (or to `then` once done), or back with the reason it was refused."""
+def _act(job: ScheduledJob, action, done: str, *, settled, then: str | None = None):
+    """Do it and say so, then back to the job (or on to `then`); refused, back with the reason.
+
+    The phone's outbox sends the same request later, perhaps twice, asking for JSON: something already done
+    (`settled`) answers as done, so a replay changes nothing."""
+    outbox = request.accept_mimetypes.best == "application/json"
+    next_page = then or url_for("day.job", job_id=job.id)
+    if outbox and settled():
+        return jsonify(status="stored", message=done, next=next_page)
     try:
         action()
     except work_orders.WorkRefused as refused:
         g.db.rollback()
+        if outbox:
+            return jsonify(status="refused", errors={"job": str(refused)}, message=str(refused)), 422
         flash(str(refused), "error")
         return _back(job)
     g.db.commit()
-    flash(done, "success")
-    return then or _back(job)
+    if not outbox or request.headers.get("X-Outbox-Foreground"):
+        flash(done, "success")
+    if outbox:
+        return jsonify(status="stored", message=done, next=next_page)
+    return redirect(next_page, code=303)
 
 
 @bp.post("/jobs/<uuid:job_id>/start")
 @requires(JOBS_WORK)
 def start(job_id: uuid.UUID):
     job = _own_job(job_id)
-    return _act(job, lambda: services.start_job(g.db, job), "Job started.")
+    return _act(job, lambda: services.start_job(g.db, job), "Job started.",
+                settled=lambda: job.work_order.status != WorkOrderStatus.scheduled.value)
 
 
 @bp.post("/jobs/<uuid:job_id>/complete")
@@ -75,8 +97,8 @@ def complete(job_id: uuid.UUID):
     job = _own_job(job_id)
     day = job.starts_at.astimezone(company_timezone(g.db)).date()
     return _act(job, lambda: services.complete_job(g.db, job), "Job completed.",  # on to the next stop
-                then=redirect(url_for("day.my_day", date=None if day == company_today(g.db) else day.isoformat()),
-                              code=303))
+                settled=lambda: job.work_order.status == WorkOrderStatus.completed.value,
+                then=url_for("day.my_day", date=None if day == company_today(g.db) else day.isoformat()))
 
 
 @bp.post("/jobs/<uuid:job_id>/devices/<uuid:item_id>/not-tested")
@@ -92,4 +114,5 @@ def not_tested(job_id: uuid.UUID, item_id: uuid.UUID):
         return _back(job)
     reason = NotTestedReason(form.reason.data)
     return _act(job, lambda: work_orders.mark_not_tested(g.db, item, reason),
-                f"{item.device.serial}: could not test ({reason.label.lower()}).")
+                f"{item.device.serial}: could not test ({reason.label.lower()}).",
+                settled=lambda: (item.outcome, item.reason) == (DeviceOutcome.could_not_test.value, reason.value))

@@ -36,18 +36,27 @@ document.addEventListener("htmx:afterRequest", function (event) {
     context.lineCap = "round";
     context.lineJoin = "round";
     context.strokeStyle = context.fillStyle = "#111";
-    if (input.value) {  // a refused form comes back with the signature already given
+    // A refused form comes back with the signature already given; a test reopened from the phone's outbox
+    // puts it back in the input and says so.
+    function drawGiven() {
+      context.clearRect(0, 0, box.width, box.height);
+      if (!input.value) { return; }
       var earlier = new Image();
       earlier.onload = function () { context.drawImage(earlier, 0, 0, box.width, box.height); };
       earlier.src = input.value;
     }
+    drawGiven();
+    input.addEventListener("signature:given", drawGiven);
 
     var last = null;
     function at(event) {
       var now = canvas.getBoundingClientRect();
       return {x: event.clientX - now.left, y: event.clientY - now.top};
     }
-    function keep() { input.value = canvas.toDataURL("image/png"); }
+    function keep() {
+      input.value = canvas.toDataURL("image/png");
+      input.dispatchEvent(new Event("change", {bubbles: true}));  // the form notes when it was signed
+    }
     function wipe() { context.clearRect(0, 0, box.width, box.height); input.value = ""; }
 
     canvas.addEventListener("pointerdown", function (event) {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import threading
 from pathlib import Path
 
@@ -37,9 +38,49 @@ if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
 
 
+class Network:
+    """The phone's signal, between the browsers and the server. Up, it passes everything; down, it cuts every
+    connection (Playwright's offline switch does not reach a service worker's requests, so the cut is made here);
+    `drop_answer_to(prefix)` lets the next such request do its work on the server and cuts the connection before
+    the answer leaves, as a signal lost in the middle of a sync does."""
+
+    def __init__(self, app):
+        self.app, self.up, self._drop = app, True, None
+
+    def drop_answer_to(self, prefix: str) -> None:
+        self._drop = prefix
+
+    def __call__(self, environ, start_response):
+        if not self.up:
+            return self._cut(environ, start_response)
+        if self._drop and environ.get("PATH_INFO", "").startswith(self._drop):
+            self._drop = None
+            for _ in self.app(environ, lambda *args: None):  # the server does all of its work
+                pass
+            return self._cut(environ, start_response)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _cut(environ, start_response):
+        start_response("200 OK", [])
+        environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        return [b""]
+
+
 @pytest.fixture(scope="session")
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def network(app):
+    return Network(app)
+
+
+@pytest.fixture(autouse=True)
+def signal_restored(network):
+    yield
+    network.up, network._drop = True, None
+
+
+@pytest.fixture(scope="session")
+def live_server(network):
+    server = make_server("127.0.0.1", 0, network, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

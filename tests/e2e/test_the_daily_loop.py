@@ -28,8 +28,8 @@ TAX_BP = 825  # 8.25 %: on $280.00 of taxable work, exactly $23.10
 def _a_company_with_its_price_list(app, acme, records):  # noqa: F811
     with records.session(acme) as session:
         company = session.get(Company, acme.id)
-        companies.save_details(session, company, name=company.name, timezone=ZONE, address="12 Valve Way\nAuckland 1010",
-                               phone="09 555 0140", email="office@acme.example",
+        companies.save_details(session, company, name=company.name, timezone=ZONE,
+                               address="12 Valve Way\nAuckland 1010", phone="09 555 0140", email="office@acme.example",
                                remit_to="Acme Backflow\nPO Box 220\nAuckland 1140")
         invoices.save_settings(session, tax_rate_bp=TAX_BP, payment_terms_days=20)
         invoices.set_price(session, kind="test", device_type="RP", unit_price_cents=RP_FEE)

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
 
 from flowtrack.field_tests import services
+from flowtrack.field_tests.evidence import PhoneEvidence
 from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.models.customers import Device
 from flowtrack.photos import services as photos
@@ -66,8 +69,9 @@ def file_storage_of(app):
     return file_store(app)
 
 
-def recorded_test(app, factory, tenant: Tenant, device=None, **fields):
-    """A submitted passing test of a double check (a new one unless given), by the company's technician."""
+def recorded_test(app, factory, tenant: Tenant, device=None, client_id=None, evidence=None, **fields):
+    """A submitted passing test of a double check (a new one unless given), by the company's technician (sent
+    from the phone's outbox when given the phone's `client_id` and `evidence`)."""
     records = Records(app)
     device = device or records.device(tenant, device_type="DC")
     gauge = records.gauge(tenant)
@@ -75,7 +79,8 @@ def recorded_test(app, factory, tenant: Tenant, device=None, **fields):
                                         **SIGNED, **fields})
     with records.session(tenant) as session:
         return services.record_test(session, session.get(Device, device.id),
-                                    tenant.members["technician"].user_id, submission, storage=file_storage_of(app))
+                                    tenant.members["technician"].user_id, submission, storage=file_storage_of(app),
+                                    client_id=client_id, evidence=evidence)
 
 
 def printed_test(app, factory, tenant: Tenant, device=None):
@@ -107,6 +112,13 @@ def device_photo(app, tenant: Tenant, device_id=None):
                                 tenant.members["technician"].user_id, camera_photo(640, 480))
 
 
+def _phone_test(app, factory, tenant):
+    """A test that arrived from a phone's outbox, under the id the phone gave it."""
+    now = dt.datetime.now(dt.timezone.utc)
+    record = recorded_test(app, factory, tenant, client_id=uuid.uuid4(), evidence=PhoneEvidence(now, now))
+    return {"client_id": record.client_id}
+
+
 def _photo(app, factory, tenant):
     return {"photo_id": device_photo(app, tenant).id}
 
@@ -116,5 +128,6 @@ TESTING_URLS = {
     **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
     **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "testing.email_district_again")},
     "testing.signature": _signature,
+    "testing.arrive": _phone_test,
     **{endpoint: _photo for endpoint in ("photos.full", "photos.thumbnail", "photos.delete")},
 }

@@ -1,5 +1,6 @@
-"""A technician photographs an assembly from the test form on a phone: the picture is checked, shrunk, stripped
-of its GPS position, kept with a thumbnail, joins the test on submit and stays with it."""
+"""Photos of an assembly, from the device's page or sent with a test (the phone's test form keeps them with the
+test until it is sent; tests/e2e and tests/field_tests/test_outbox.py follow that path): each picture is checked,
+shrunk, stripped of its GPS position, kept with a thumbnail; one on a test stays with it."""
 import io
 import re
 
@@ -24,15 +25,17 @@ def device(records, acme, planner):  # noqa: F811
     return device
 
 
-def _upload(browser, device, *pictures, htmx=True, caption=""):
+def _upload(browser, device, *pictures, caption=""):
     files = {"photo": [(io.BytesIO(data), name) for name, data in pictures], "caption": caption}
-    if htmx:
-        return browser.htmx("post", f"/devices/{device.id}/photos", files, content_type="multipart/form-data")
     return browser.submit(f"/devices/{device.id}/photos", files, content_type="multipart/form-data")
 
 
-def _photo_ids(html: str) -> list[str]:
-    return re.findall(r'name="photo_id" value="([0-9a-f-]{36})"', html)
+def _uploaded(app, browser, device, name="a.jpg") -> str:
+    """Upload one photo and return its id."""
+    before = {photo.id for photo in _stored_photos(app, device.id)}
+    assert _upload(browser, device, (name, camera_photo())).status_code == 303
+    [added] = [photo for photo in _stored_photos(app, device.id) if photo.id not in before]
+    return str(added.id)
 
 
 def _stored_photos(app, device_id) -> list[DevicePhoto]:
@@ -46,17 +49,17 @@ def _file(app, key: str) -> bytes:
 
 def test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed(app, technician, device):
     response = _upload(technician, device, ("IMG_0001.JPG", camera_photo(4032, 3024, gps=True)), caption="Relief port")
-    assert response.status_code == 200
-    [photo_id] = _photo_ids(response.text)
-    assert f"/photos/{photo_id}/thumbnail" in response.text and "Relief port" in response.text
+    assert response.status_code == 303
     [photo] = _stored_photos(app, device.id)
+    page = technician.get(response.headers["Location"]).text
+    assert "Photo added." in page and f"/photos/{photo.id}/thumbnail" in page and "Relief port" in page
     full = Image.open(io.BytesIO(_file(app, photo.key)))
     assert full.format == "JPEG" and max(full.size) == 1600 and (photo.width, photo.height) == (1600, 1200)
     assert not full.getexif() and "exif" not in full.info
-    thumbnail = technician.get(f"/photos/{photo_id}/thumbnail")
+    thumbnail = technician.get(f"/photos/{photo.id}/thumbnail")
     assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     assert max(Image.open(io.BytesIO(thumbnail.data)).size) == 320
-    assert technician.get(f"/photos/{photo_id}").data == _file(app, photo.key)
+    assert technician.get(f"/photos/{photo.id}").data == _file(app, photo.key)
     with app.extensions["flowtrack.db"].service() as s:
         actions = s.scalars(sa.select(AuditEntry.action).where(AuditEntry.entity_id == str(device.id))).all()
     assert "device.photo_added" in actions
@@ -71,47 +74,52 @@ def test_what_is_not_a_usable_picture_is_refused_with_the_reason(app, technician
     if data is None:
         data = camera_photo(40, 40, format="GIF")
     response = _upload(technician, device, (name, data))
-    assert response.status_code == 422 and message in response.text
+    assert message in technician.get(response.headers["Location"]).text
     assert _stored_photos(app, device.id) == []
 
 
 def test_when_one_of_several_photos_is_refused_none_is_kept_not_even_its_files(app, technician, device, acme):
     response = _upload(technician, device, ("IMG_0002.JPG", camera_photo(800, 600)), ("notes.jpg", b"not a picture"))
-    assert response.status_code == 422 and "not a picture" in response.text
+    assert "not a picture" in technician.get(response.headers["Location"]).text
     assert _stored_photos(app, device.id) == []
     assert list(file_store(app).keys(f"{acme.id}/photos")) == []
 
 
 def test_an_upload_without_a_file_asks_for_one(technician, device):
-    response = _upload(technician, device, htmx=False)
+    response = _upload(technician, device)
     assert response.status_code == 303
     assert "Choose a photo to add." in technician.get(response.headers["Location"]).text
 
 
-def test_photos_join_the_test_on_submit_and_then_stay_with_it(app, technician, office, records, acme, device):  # noqa: F811
-    kept = _photo_ids(_upload(technician, device, ("a.jpg", camera_photo())).text)
-    dropped = _photo_ids(_upload(technician, device, ("b.jpg", camera_photo())).text)
-    assert technician.htmx("post", f"/photos/{dropped[0]}/delete").status_code == 200
-    response = technician.submit(f"/devices/{device.id}/tests/new", {
-        "test_type": "annual", "gauge_id": str(records.gauge(acme).id), **{f"r_{k}": v for k, v in DC_PASSING.items()},
-        "photo_id": kept + dropped, **SIGNED})
-    assert response.status_code == 303
+def test_photos_sent_with_a_refused_test_wait_in_it_and_join_the_test_then_stay(
+        app, technician, office, records, acme, device):  # noqa: F811
+    """A phone without scripts sends the photos with the form: refused for a missing signature, the form keeps
+    them, one is unticked, and the other joins the test when it is signed."""
+    test = {"test_type": "annual", "gauge_id": str(records.gauge(acme).id),
+            **{f"r_{k}": v for k, v in DC_PASSING.items()}}
+    refused = technician.submit(f"/devices/{device.id}/tests/new", {
+        **test, "photo": [(io.BytesIO(camera_photo()), "a.jpg"), (io.BytesIO(camera_photo()), "b.jpg")]},
+        content_type="multipart/form-data")
+    assert refused.status_code == 422 and "Sign the test before you submit it." in refused.text
+    waiting = re.findall(r'name="photo_id" value="([0-9a-f-]{36})" checked> Keep with the test', refused.text)
+    assert len(waiting) == 2
+    response = technician.submit(f"/devices/{device.id}/tests/new", {**test, "photo_id": waiting[:1], **SIGNED})
     test_page = technician.get(f"/tests/{submitted_test_id(response)}").text
-    assert f"/photos/{kept[0]}/thumbnail" in test_page
-    [photo] = _stored_photos(app, device.id)
-    assert str(photo.id) == kept[0] and photo.test_record_id is not None
-    refused = office.htmx("post", f"/photos/{kept[0]}/delete")
-    assert refused.status_code == 409 and "part of a submitted test" in refused.text
-    assert _file(app, photo.key)
+    assert f"/photos/{waiting[0]}/thumbnail" in test_page and waiting[1] not in test_page
+    on_test = [photo for photo in _stored_photos(app, device.id) if photo.test_record_id is not None]
+    assert [str(photo.id) for photo in on_test] == waiting[:1]
+    kept = office.submit(f"/photos/{waiting[0]}/delete")
+    assert "part of a submitted test" in office.get(kept.headers["Location"]).text
+    assert _file(app, on_test[0].key)
 
 
 def test_a_technician_removes_only_their_own_photos_and_the_office_any(login, factory, app, technician, office,
                                                                         acme, device):
-    mine = _photo_ids(_upload(technician, device, ("a.jpg", camera_photo())).text)[0]
+    mine = _uploaded(app, technician, device)
     acme.members["second_tech"] = factory.member(acme.id, "technician")
     colleague = login(acme, "second_tech")
     assert colleague.submit(f"/photos/{mine}/delete").status_code == 404  # no job at this device
-    theirs = _photo_ids(_upload(office, device, ("b.jpg", camera_photo())).text)[0]
+    theirs = _uploaded(app, office, device, "b.jpg")
     assert technician.submit(f"/photos/{theirs}/delete").status_code == 403
     assert office.submit(f"/photos/{mine}/delete").status_code == 303
     [left] = _stored_photos(app, device.id)
@@ -120,9 +128,9 @@ def test_a_technician_removes_only_their_own_photos_and_the_office_any(login, fa
         _file(app, f"{acme.id}/photos/{mine}.jpg")
 
 
-def test_photos_are_out_of_reach_of_other_technicians_customers_and_companies(login, factory, technician, customer,
-                                                                             acme, bravo, device):
-    photo_id = _photo_ids(_upload(technician, device, ("a.jpg", camera_photo())).text)[0]
+def test_photos_are_out_of_reach_of_other_technicians_customers_and_companies(app, login, factory, technician,
+                                                                             customer, acme, bravo, device):
+    photo_id = _uploaded(app, technician, device)
     acme.members["second_tech"] = factory.member(acme.id, "technician")
     colleague = login(acme, "second_tech")
     assert colleague.get(f"/photos/{photo_id}").status_code == 404
