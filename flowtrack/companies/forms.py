@@ -2,8 +2,8 @@
 import zoneinfo
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TelField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms import IntegerField, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from flowtrack.core.forms import EmailAddress, phone
 
@@ -27,3 +27,12 @@ class CompanyDetailsForm(FlaskForm):
                         render_kw={"type": "email", "inputmode": "email"})
     remit_to = TextAreaField("Mail checks to", validators=[Optional(), Length(max=500)], render_kw={"rows": 3},
                              description="Leave empty when checks go to the address above.")
+
+
+class FieldEvidenceForm(FlaskForm):
+    far_from_location_m = IntegerField(
+        "Flag a test recorded farther from its location than (metres)",
+        validators=[InputRequired(message="Give a distance in metres."),
+                    NumberRange(50, 50000, message="Give a distance from 50 to 50,000 metres.")],
+        render_kw={"inputmode": "numeric"},
+        description="Flagged tests are marked for the office and the district to look at; they are never refused.")

@@ -60,6 +60,18 @@ def save_details(session: so.Session, company: Company, *, name: str, timezone: 
 FAR_FROM_LOCATION_M = 300  # a test recorded farther than this from its location is flagged
 
 
+def save_far_from_location(session: so.Session, company: Company, meters: int) -> dict:
+    """How far from its location a test may be recorded before it is flagged; audited. Returns what changed."""
+    settings = settings_of(session)
+    changes = audit.changes_between({"far_from_location_m": settings.far_from_location_m},
+                                    {"far_from_location_m": meters})
+    settings.far_from_location_m = meters
+    session.add(settings)
+    if changes:
+        audit.record(session, "settings.changed", entity_type="company", entity_id=company.id, changes=changes)
+    return changes
+
+
 def settings_of(session: so.Session) -> CompanySettings:
     """The company's settings; the defaults (not yet saved) when nobody changed them. Add the object to the
     session to save a change."""

@@ -1,6 +1,15 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SearchField, SelectField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    SearchField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from flowtrack.core.forms import EmailAddress, phone
 from flowtrack.customers.services import SORTS, STATUSES
@@ -57,6 +66,21 @@ class LocationForm(FlaskForm):
     access_notes = TextAreaField("Access notes", validators=[Optional(), Length(max=2000)],
                                  description="Gate codes, dogs, where the assembly is, when to come.",
                                  render_kw={"rows": 3})
+    # Where the assemblies are: a test sent from a phone far from here is flagged. Left empty, the location takes
+    # them from its first test with a good position.
+    latitude = DecimalField("Latitude", places=None, validators=[
+        Optional(), NumberRange(-90, 90, message="A latitude is from -90 to 90.")],
+        render_kw={"inputmode": "decimal", "type": "text"}, description="Like 44.0521.")
+    longitude = DecimalField("Longitude", places=None, validators=[
+        Optional(), NumberRange(-180, 180, message="A longitude is from -180 to 180.")],
+        render_kw={"inputmode": "decimal", "type": "text"}, description="Like -123.0868.")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and (self.latitude.data is None) != (self.longitude.data is None):
+            self.longitude.errors.append("Give both the latitude and the longitude, or neither.")
+            return False
+        return valid
 
 
 class PortalInviteForm(FlaskForm):

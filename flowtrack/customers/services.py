@@ -31,7 +31,7 @@ from flowtrack.models.customers import Customer, CustomerLocation, Device, Distr
 CUSTOMER_FIELDS = ("name", "billing_address", "email", "phone", "sms_consent", "notes")
 CONTACT_FIELDS = ("email", "phone")
 LOCATION_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code", "site_contact_name",
-                   "site_contact_phone", "access_notes", "district_id")
+                   "site_contact_phone", "access_notes", "district_id", "latitude", "longitude")
 
 STATUSES = ("active", "archived", "all")
 SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "newest": "Newest first"}
@@ -203,9 +203,13 @@ def _same_place(session: so.Session, location: CustomerLocation) -> CustomerLoca
 
 
 def fill_location(location: CustomerLocation, values: dict[str, Any]) -> None:
-    """Set a location's fields from typed values, and the key its address is matched by."""
+    """Set a location's fields from typed values, and the key its address is matched by; coordinates typed in
+    are the office's (those a test placed stay the tests' until someone changes them)."""
+    placed = (location.latitude, location.longitude)
     for field, value in _cleaned(values, LOCATION_FIELDS).items():
-        setattr(location, field, value)
+        setattr(location, field, float(value) if field in ("latitude", "longitude") and value is not None else value)
+    if (location.latitude, location.longitude) != placed:
+        location.coordinates_source = "office" if location.latitude is not None else None
     location.state = location.state.upper() if location.state else None
     location.postal_code = location.postal_code.upper() if location.postal_code else None
     location.address_key = address_key(location.address_line1, location.address_line2, location.city,

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_login import current_user
 
 from flowtrack.companies import services as companies
-from flowtrack.companies.forms import CompanyDetailsForm
+from flowtrack.companies.forms import CompanyDetailsForm, FieldEvidenceForm
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.money import cents
 from flowtrack.core.permissions import SETTINGS_MANAGE, requires
@@ -26,7 +26,8 @@ NOT_SAVED = {"details": ("Your company's details were", "company", "Your company
              "billing": ("The tax rate and payment terms were", "invoicing", "Invoices"),
              "trip": ("The trip charge was", "invoicing", "Invoices"),
              "logo_error": ("The logo was", "invoicing", "Invoices"),
-             "reminders": ("The reminder settings were", "reminders", "Test-due reminders")}
+             "reminders": ("The reminder settings were", "reminders", "Test-due reminders"),
+             "evidence": ("The field test setting was", "field-tests", "Field tests")}
 
 
 def _page(status: int = 200, **refused):
@@ -45,6 +46,7 @@ def _page(status: int = 200, **refused):
                                           lead_days=", ".join(str(days) for days in saved.reminder_lead_days),
                                           when_overdue=saved.remind_when_overdue),
         "logo_error": None,
+        "evidence": FieldEvidenceForm(formdata=None, far_from_location_m=saved.far_from_location_m),
     }
     not_saved = next((NOT_SAVED[name] for name in refused), None)
     return render_template("settings/index.html", **(forms | refused), not_saved=not_saved,
@@ -129,3 +131,15 @@ def reminder_settings():
     reminders.save_settings(g.db, enabled=form.enabled.data, lead_days=reminders.parse_lead_days(form.lead_days.data),
                             when_overdue=form.when_overdue.data)
     return _saved("Reminder settings saved.")
+
+
+@bp.post("/field-tests")
+@requires(SETTINGS_MANAGE)
+def field_evidence():
+    """How far from its location a test may be recorded before the office is asked to look at it."""
+    form = FieldEvidenceForm()
+    if not form.validate_on_submit():
+        return _page(422, evidence=form)
+    changed = companies.save_far_from_location(g.db, g.db.get(Company, current_user.company_id),
+                                               form.far_from_location_m.data)
+    return _saved("Field test setting saved." if changed else "Nothing changed.")

@@ -70,12 +70,13 @@ async function kept(request) {
 }
 
 async function page(request) {
+  if (new URL(request.url).pathname === "/login") {
+    // Signed out, or the session ended (the server sends the phone here): the kept pages go. The outbox stays,
+    // to be sent once the technician has signed in again.
+    await forgetDays();
+  }
   try {
-    var response = await patiently(request);
-    if (response.redirected && new URL(response.url).pathname === "/login") {
-      await forgetDays();  // the session ended: the kept pages go (the outbox stays, to be sent after signing in)
-    }
-    return response;
+    return await patiently(request);
   } catch (offline) {
     return (await kept(request)) ||
       new Response(OFFLINE_PAGE, {status: 503, headers: {"Content-Type": "text/html; charset=utf-8"}});

@@ -100,3 +100,23 @@ def test_a_technician_reads_the_location_page_but_cannot_change_it(acme, technic
     assert "Edit location" not in page.text and "Add device" not in page.text
     assert f"/customers/{location.customer_id}" not in page.text
     assert technician.get(f"/locations/{location.id}/edit").status_code == 403
+
+
+def test_the_office_places_a_location_on_the_map_for_tests_far_from_it_to_be_flagged(app, acme, office, records):
+    customer = records.customer(acme, name="Harbor View")
+    half = office.submit(f"/customers/{customer.id}/locations/new", {**ADDRESS, "latitude": "44.0521"})
+    assert half.status_code == 422 and "Give both the latitude and the longitude, or neither." in half.text
+    assert 'value="44.0521"' in half.text
+    wrong = office.submit(f"/customers/{customer.id}/locations/new",
+                          {**ADDRESS, "latitude": "95", "longitude": "-123.0868"})
+    assert wrong.status_code == 422 and "A latitude is from -90 to 90." in wrong.text
+    placed = office.submit(f"/customers/{customer.id}/locations/new",
+                           {**ADDRESS, "latitude": "44.0521", "longitude": "-123.0868"})
+    assert placed.status_code == 303
+    [location] = locations_of(app, acme)
+    assert (location.latitude, location.longitude, location.coordinates_source) == (44.0521, -123.0868, "office")
+    cleared = office.submit(f"/locations/{location.id}/edit", {**ADDRESS, "latitude": "", "longitude": ""})
+    assert cleared.status_code == 303
+    [location] = locations_of(app, acme)
+    assert (location.latitude, location.coordinates_source) == (None, None)
+    assert audit_entries(app, acme, "location.updated")[-1].changes["latitude"] == {"before": "44.0521", "after": None}

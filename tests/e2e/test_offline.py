@@ -2,11 +2,13 @@
 pages; two tests with photos and signatures and the job's completion wait in the phone's outbox, through a reload;
 when the signal comes back they arrive once each, even when it drops in the middle of sending; a test the server
 refuses comes back to the phone with its reason and a way to fix it; signing out leaves nothing of the day."""
+import gzip
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from flowtrack.models.accounts import AuthSession
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import DevicePhoto, TestRecord
 from flowtrack.models.scheduling import WorkOrder, WorkOrderDevice
@@ -187,3 +189,62 @@ def test_signing_out_leaves_nothing_of_the_day_and_asks_before_dropping_what_wai
     assert page.evaluate("caches.keys().then(names => names.filter(n => n.startsWith('day-')).length)") == 0
     assert page.evaluate(OUTBOX_SIZE) == 0
     assert len(_stored(app, TestRecord, technician_id=acme.members["technician"].user_id)) == 1
+
+
+WEIGHT = """() => {
+    const loaded = [performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")];
+    return loaded.map(entry => ({name: new URL(entry.name).pathname, bytes: entry.encodedBodySize}));
+}"""
+
+
+def test_the_test_form_loads_light_on_a_phone(visit, acme, records, planner, live_server):  # noqa: F811
+    """The first load of the test form: at most 4 requests and 60 KB over the wire, of which the offline code
+    (the outbox in field.js, and the service worker) is at most 30 KB."""
+    job = _stop_with_two_assemblies(acme, records, planner)
+    with records.session(acme) as session:
+        [item] = session.scalars(sa.select(WorkOrderDevice).filter_by(work_order_id=job.work_order_id)).all()[:1]
+    tab = visit(PHONE)
+    tab.sign_in(acme.members["technician"].email, acme.members["technician"].password)
+    fresh = visit(PHONE)  # a phone with nothing cached yet, signed in by its cookie
+    fresh.page.context.add_cookies(tab.page.context.cookies())
+    page = fresh.go(f"/devices/{item.device_id}/tests/new?job={job.id}")
+    page.wait_for_load_state("load")
+    loaded = page.evaluate(WEIGHT)
+    total = sum(entry["bytes"] for entry in loaded)
+    print(f"\nThe test form's first load: {len(loaded)} requests, {total / 1024:.1f} KB over the wire: "
+          + ", ".join(f"{e['name']} {e['bytes'] / 1024:.1f} KB" for e in loaded))
+    assert len(loaded) <= 4 and total <= 60 * 1024
+    worker = page.request.get(live_server + "/sw.js", headers={"Accept-Encoding": "gzip"})
+    field_js = next(entry["bytes"] for entry in loaded if entry["name"].endswith("/field.js"))
+    offline_bytes = field_js + len(gzip.compress(worker.body()))
+    print(f"The offline code: {offline_bytes / 1024:.1f} KB compressed (field.js with the rules and the verdict, "
+          "and sw.js)")
+    assert offline_bytes <= 30 * 1024
+
+
+def test_a_session_that_ended_offline_asks_to_sign_in_and_then_sends(visit, app, acme, records, planner,  # noqa: F811
+                                                                     network, tmp_path):
+    _stop_with_two_assemblies(acme, records, planner)
+    photo = tmp_path / "IMG_0104.JPG"
+    photo.write_bytes(camera_photo())
+    tab = _open_my_day_with_signal(visit, acme)
+    page = tab.page
+    _go_offline(tab, network)
+    page.click("text=Open job")
+    _record_offline(tab, "DC-1101", photo)
+    with app.extensions["flowtrack.db"].service() as s:  # the session runs out while the phone is in the vault
+        s.execute(sa.update(AuthSession).where(AuthSession.user_id == acme.members["technician"].user_id)
+                  .values(revoked_at=sa.func.now()))
+        s.commit()
+    _come_back(tab, network)
+    page.goto(tab.base_url + "/my-day/")
+    page.wait_for_url(re.compile(r".*/login.*"))  # asked to sign in again; the test waits on the phone
+    assert page.evaluate(OUTBOX_SIZE) == 1
+    assert page.evaluate("caches.keys().then(names => names.filter(n => n.startsWith('day-')).length)") == 0
+    tab.sign_in(acme.members["technician"].email, acme.members["technician"].password)
+    for _ in range(50):
+        if _stored(app, TestRecord, technician_id=acme.members["technician"].user_id):
+            break
+        page.wait_for_timeout(200)
+    assert len(_stored(app, TestRecord, technician_id=acme.members["technician"].user_id)) == 1
+    page.wait_for_selector("#outbox-badge", state="hidden")

@@ -87,3 +87,15 @@ def test_the_office_reads_the_billing_settings_on_the_price_list_and_changes_non
     [trip] = trip_items(app, acme)
     assert office.submit(f"/invoices/prices/{trip.id}/delete").status_code == 404
     assert (saved_settings(app, acme).tax_rate_bp, trip_items(app, acme)[0].unit_price_cents) == (825, 4500)
+
+
+def test_the_admin_chooses_how_far_from_its_location_a_test_is_flagged(app, admin, office, acme):
+    refused = admin.submit("/settings/field-tests", {"far_from_location_m": "20"})
+    assert refused.status_code == 422 and "from 50 to 50,000 metres" in refused.text and 'value="20"' in refused.text
+    assert "The field test setting was not saved" in refused.text
+    saved = admin.submit("/settings/field-tests", {"far_from_location_m": "800"}, follow_redirects=True).text
+    assert "Field test setting saved." in saved and 'value="800"' in saved
+    assert saved_settings(app, acme).far_from_location_m == 800
+    assert audit_entries(app, acme, "settings.changed")[-1].changes == {
+        "far_from_location_m": {"before": 300, "after": 800}}
+    assert office.submit("/settings/field-tests", {"far_from_location_m": "900"}).status_code == 403

@@ -1,0 +1,161 @@
+"""A day with no signal, then the signal back: 20 tests with 3 photos each wait in a phone's outbox, then sync.
+
+    python bench/offline_sync.py [--tests 20] [--photos 3]
+
+Serves FlowTrack under gunicorn (2 workers), opens My day as the large company's benchmark technician in Debian's
+Chromium at 360 px, puts the tests in the phone's outbox as the test form does (each with its photos made smaller
+on the phone, 1600 px JPEGs, and a signature), then lets the outbox send them all, as it does when the signal
+returns. Prints the time until every test is stored (checked in the database), the bytes the phone sent, and the
+ratio of those bytes to the photos themselves: the least any sync could send.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import os
+import random
+import uuid
+
+from _common import bench_app, seed_large_company
+from pages import _cookie, _serve
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Build each record as field.js's test form does, and time the outbox's sending of all of them.
+QUEUE_AND_SEND = """async ({records, photos, signature}) => {
+    const blobs = photos.map(b64 => new Blob([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], {type: "image/jpeg"}));
+    for (const record of records) {
+        record.fields.push(["technician_signature", signature]);
+        record.photos = blobs;
+        await Field.queue(record);
+    }
+    const started = performance.now();
+    let outcome;
+    do { outcome = await Field.send(); } while (outcome.stopped === null && (await Outbox.all()).length);
+    return {seconds: (performance.now() - started) / 1000, left: (await Outbox.all()).length, stopped: outcome.stopped};
+}"""
+
+
+def _photo(seed: int) -> bytes:
+    """A 1600 x 1200 JPEG at the phone's quality, busy enough to weigh what a photo of a valve does."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)
+    image = Image.effect_noise((1600, 1200), 40).convert("RGB").filter(ImageFilter.GaussianBlur(2))
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(1600), rng.randrange(1200)
+        draw.rectangle([x, y, x + rng.randrange(40, 400), y + rng.randrange(40, 300)],
+                       fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=82)
+    return out.getvalue()
+
+
+def _signature() -> str:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 160), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(20, 120), (200, 30), (570, 110)], fill="black", width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def _technicians_devices(db, company, count: int):
+    """The benchmark technician, `count` double checks at the locations of their work, and a calibrated kit."""
+    import sqlalchemy as sa
+
+    from flowtrack.models.accounts import Profile, User
+    from flowtrack.models.customers import Device, Gauge
+    from flowtrack.models.scheduling import ScheduledJob, WorkOrder
+
+    with db.service() as session:
+        technician = session.scalars(sa.select(User).join(Profile, Profile.user_id == User.id)
+                                     .where(User.company_id == company, Profile.role == "technician")
+                                     .order_by(User.email)).first()
+        places = sa.select(WorkOrder.location_id).join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id) \
+            .where(ScheduledJob.technician_id == technician.id)
+        devices = session.scalars(sa.select(Device.id).where(
+            Device.company_id == company, Device.device_type == "DC", Device.status == "active",
+            Device.location_id.in_(places)).order_by(Device.serial).limit(count)).all()
+        calibrated = Gauge.calibration_due_on >= dt.date.today() + dt.timedelta(days=2)
+        kit = session.scalar(sa.select(Gauge.id).where(Gauge.company_id == company, calibrated))
+        return technician.id, devices, kit
+
+
+def _stored(db, company, ids) -> int:
+    import sqlalchemy as sa
+
+    from flowtrack.models.field_tests import TestRecord
+
+    with db.service() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(TestRecord)
+                              .where(TestRecord.company_id == company, TestRecord.client_id.in_(ids)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tests", type=int, default=20)
+    parser.add_argument("--photos", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    app = bench_app()
+    settings, db = app.extensions["flowtrack.settings"], app.extensions["flowtrack.db"]
+    company = seed_large_company(app)
+    technician, devices, kit = _technicians_devices(db, company, args.tests)
+    if len(devices) < args.tests or kit is None:
+        raise SystemExit(f"the benchmark technician reaches {len(devices)} double checks; {args.tests} needed")
+    photos = [_photo(n) for n in range(args.photos)]
+    now = dt.datetime.now(dt.timezone.utc)
+    records = []
+    for n, device in enumerate(devices):
+        client_id = str(uuid.uuid4())
+        taken = now - dt.timedelta(hours=3) + dt.timedelta(minutes=8 * n)
+        steps = {"opened": (taken - dt.timedelta(minutes=11)).isoformat(), "submitted": taken.isoformat()}
+        records.append({"id": client_id, "kind": "test", "url": f"/outbox/tests/{client_id}", "device": str(device),
+                        "job": None, "label": f"Test {n + 1}", "verdict": "Passes", "formUrl": "/my-day/",
+                        "fields": [["test_type", "annual"], ["gauge_id", str(kit)], ["r_check1_psid", "2.4"],
+                                   ["r_check2_psid", "1.8"], ["device_id", str(device)],
+                                   ["phone_steps", json.dumps(steps)]]})
+    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+               SECRET_KEY=settings.secret_key)
+    web, base = _serve("wsgi:app", env, 2)
+    sent = []
+    try:
+        name, value = _cookie(app, company, "technician").split("=", 1)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+            context = browser.new_context(viewport={"width": 360, "height": 740})
+            context.add_cookies([{"name": name, "value": value, "url": base}])
+            page = context.new_page()
+            page.on("requestfinished", lambda request: sent.append(
+                (request.url, request.sizes()["requestBodySize"] + request.sizes()["requestHeadersSize"])))
+            page.goto(base + "/my-day/")
+            page.wait_for_function("() => typeof Field !== 'undefined' && Field.user")
+            result = page.evaluate(QUEUE_AND_SEND, {"records": records,
+                                                    "photos": [base64.b64encode(p).decode() for p in photos],
+                                                    "signature": _signature()})
+            browser.close()
+    finally:
+        web.terminate()
+    stored = _stored(db, company, [r["id"] for r in records])
+    uploads = [size for url, size in sent if "/outbox/tests/" in url]
+    photo_bytes = sum(len(p) for p in photos) * args.tests
+    average = sum(len(p) for p in photos) / args.photos / 1024
+    print(f"{args.tests} tests with {args.photos} photos each ({average:.0f} KB a photo), queued offline, then synced "
+          "by the phone's outbox")
+    print(f"stored: {stored} of {args.tests}; left on the phone: {result['left']}")
+    print(f"time until all stored: {result['seconds']:.2f} s ({result['seconds'] / args.tests * 1000:.0f} ms a test, "
+          "each checked, judged, its photos re-encoded and thumbnailed on the server)")
+    print(f"bytes sent for the tests: {sum(uploads) / 1024 / 1024:.2f} MB in {len(uploads)} requests; "
+          f"the photos alone are {photo_bytes / 1024 / 1024:.2f} MB: ratio {sum(uploads) / photo_bytes:.3f} "
+          "(1.0 is the least any sync could send)")
+    print(f"at a 5 Mbit/s phone uplink those bytes take {sum(uploads) * 8 / 5e6:.1f} s on the wire")
+
+
+if __name__ == "__main__":
+    main()
