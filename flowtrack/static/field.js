@@ -347,10 +347,10 @@ var Field = (function () {
         completed = true;
       }
     });
-    if (completed) {
-      document.getElementById("job-status").textContent = "Completed · waiting to send";
-    } else if (started) {
-      document.getElementById("job-status").textContent = "In progress";
+    var status = document.getElementById("job-status");
+    if (completed || started) {
+      status.replaceChildren(Object.assign(document.createElement("span"), {
+        className: "badge badge-expiring", textContent: completed ? "Completed · waiting to send" : "In progress"}));
     }
     var next = document.querySelector("li.stop[data-outcome='pending']");
     var link = document.getElementById("next-device");
@@ -359,7 +359,7 @@ var Field = (function () {
       if (next) { link.href = next.dataset.testUrl; link.textContent = "Test " + next.dataset.label; }
     }
     show("#start-job", !started && !completed && !!document.getElementById("start-job"));
-    var startedHere = started || document.getElementById("job-status").textContent.indexOf("In progress") >= 0;
+    var startedHere = started || status.textContent.indexOf("In progress") >= 0;
     show("#complete-job", !completed && !next && startedHere && !!document.getElementById("complete-job"));
   }
 
