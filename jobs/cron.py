@@ -15,7 +15,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from flowtrack.audit_log.tasks import log_chain_heads, prune_audit_logs
-from flowtrack.core.queue import queue_name
+from flowtrack.core.queue import queue_name, resend_queued_jobs
 from flowtrack.exports.tasks import delete_expired_exports
 from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.lifecycle.tasks import anonymization_sweep
@@ -34,6 +34,7 @@ SCHEDULE = (
     (send_due_reminders, "0 6 * * *"),  # each company's "today" is its own (reminders.services)
     (requeue_stale_emails, "*/10 * * * *"),
     (requeue_stale_texts, "5-59/10 * * * *"),
+    (resend_queued_jobs, "*/2 * * * *"),  # flowtrack.core.queue.RESEND_AFTER
 )
 
 

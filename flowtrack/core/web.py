@@ -2,6 +2,7 @@
 error pages."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -101,6 +102,7 @@ ERROR_TITLES = {
     413: "Upload too large",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Try again in a minute",
 }
 
 
@@ -128,6 +130,19 @@ def _handle_http_error(error: HTTPException):
     response = make_response(render_error(error.code, message))
     # What the exception says besides its page: Allow on a 405, Retry-After where given.
     response.headers.extend((name, value) for name, value in error.get_headers() if name.lower() != "content-type")
+    return response
+
+
+def _handle_database_gone(error: sa.exc.DBAPIError):
+    """The database went away in the middle of the request (restarted, failed over, the network dropped): the
+    request's transaction did not commit; the pool checks connections before use, so the next request reconnects.
+    Any other database error is a fault like any other."""
+    if not (error.connection_invalidated or isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError))):
+        return _handle_unexpected(error)
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    response = make_response(render_error(503, "FlowTrack lost its connection to its database. What this page was "
+                                               "saving when it happened was not saved: try again in a minute."))
+    response.headers["Retry-After"] = "30"
     return response
 
 
@@ -162,5 +177,6 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.after_request(_compress_static_files)
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(sa.exc.DBAPIError, _handle_database_gone)
     app.register_error_handler(Exception, _handle_unexpected)
 

@@ -46,7 +46,8 @@ DELETED_TABLES = (
     "customers", "customer_locations", "districts", "devices", "device_versions", "gauges", "test_records",
     "device_photos", "work_orders", "work_order_devices", "work_order_lines", "scheduled_jobs", "schedule_versions",
     "notification_log", "notification_emails",
-    "company_settings", "invoice_counters", "payments", "price_items", "exports", "customer_imports", "profiles",
+    "company_settings", "invoice_counters", "payments", "price_items", "exports", "customer_imports", "queued_jobs",
+    "profiles",
     "account_tokens", "recovery_codes", "users", "auth_sessions",
 )
 
