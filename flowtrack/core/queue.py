@@ -114,7 +114,8 @@ def run_queued_job(company_id: str, queued_id: str, function: str, *args: str) -
     """The worker's side: mark the job's row as this job's, run it, and drop the row once it has run. A second
     copy (handed over again while the first waited in the queue) finds the row taken and has nothing to do; RQ's
     own retries of this job are this job, and run."""
-    this_job = get_current_job().id
+    current = get_current_job()
+    this_job = current.id if current is not None else f"direct-{uuid.uuid4()}"  # called outside a worker
     rows = sa.update(QueuedJob).where(QueuedJob.id == uuid.UUID(queued_id))
     with current_app.extensions["flowtrack.db"].service() as session:
         taken = session.execute(rows.where(sa.or_(QueuedJob.started_job.is_(None),
