@@ -19,7 +19,7 @@ from flowtrack.core.queue import queue_name
 from flowtrack.exports.tasks import delete_expired_exports
 from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.lifecycle.tasks import anonymization_sweep
-from flowtrack.notifications.tasks import requeue_stale_emails
+from flowtrack.notifications.tasks import release_throttled_emails, requeue_stale_emails
 from flowtrack.reminders.tasks import requeue_stale_texts, send_due_reminders
 
 CRON_TIMEZONE = "America/Los_Angeles"
@@ -33,6 +33,7 @@ SCHEDULE = (
     (anonymization_sweep, "0 4 * * *"),  # companies.state.SWEEP_HOUR, promised on the data page
     (send_due_reminders, "0 6 * * *"),  # each company's "today" is its own (reminders.services)
     (requeue_stale_emails, "*/10 * * * *"),
+    (release_throttled_emails, "*/10 * * * *"),  # mail held over a company's hourly cap goes out in a later hour
     (requeue_stale_texts, "5-59/10 * * * *"),
 )
 
