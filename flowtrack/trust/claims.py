@@ -4,6 +4,7 @@ test, or names one that does not exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,12 @@ POLICIES = {
     "backup-policy.md": "Backups and recovery",
     "hosting-regions.md": "Hosting regions",
 }
+
+
+def policy_text(name: str) -> str:
+    """One policy document as installed with the app: flowtrack/trust/policies/ is package data (docs/ links to the
+    same files), so an installed FlowTrack serves them without its source tree."""
+    return resources.files(__package__).joinpath("policies", name).read_text(encoding="utf-8")
 
 
 def sections() -> dict[str, list[Claim]]:
