@@ -20,13 +20,18 @@ from flowtrack.exports.tasks import delete_expired_exports
 from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.lifecycle.tasks import anonymization_sweep
 from flowtrack.notifications.tasks import release_throttled_emails, requeue_stale_emails
+from flowtrack.ops.tasks import take_daily_backup
 from flowtrack.reminders.tasks import requeue_stale_texts, send_due_reminders
 
 CRON_TIMEZONE = "America/Los_Angeles"
 
+# A backup of a large company's files takes longer than RQ's default three minutes.
+BACKUP_TIMEOUT = 6 * 3600
+
 SCHEDULE = (
-    # (function, cron expression in CRON_TIMEZONE)
+    # (function, cron expression in CRON_TIMEZONE[, options for RQ's register])
     (log_chain_heads, "15 0 * * *"),
+    (take_daily_backup, "0 2 * * *", {"job_timeout": BACKUP_TIMEOUT}),  # docs/backup-policy.md: daily, 7 kept
     (prune_audit_logs, "30 3 * * *"),
     (delete_expired_exports, "45 3 * * *"),
     (forget_stale_imports, "50 3 * * *"),
@@ -45,8 +50,8 @@ def pin_timezone() -> None:
 
 def build_scheduler(connection: Redis, queue: str) -> CronScheduler:
     scheduler = CronScheduler(connection=connection, name=f"flowtrack-cron-{os.getpid()}")
-    for func, expression in SCHEDULE:
-        scheduler.register(func, queue, cron=expression)
+    for func, expression, *options in SCHEDULE:
+        scheduler.register(func, queue, cron=expression, **(options[0] if options else {}))
     return scheduler
 
 

@@ -301,6 +301,11 @@ CLAIMS: tuple[Claim, ...] = (
           "The drill runs with every test run.",
           "backup-policy.md", (f"{BACKUP}::test_backup_restore_and_smoke_into_a_new_database",
                                f"{BACKUP}::test_files_are_restored_only_into_an_empty_store_and_never_half")),
+    Claim("Backups",
+          "Every night the database and every stored file (photos, signatures, reports, invoices) are backed up, "
+          "and the seven newest backups are kept.",
+          "backup-policy.md", (f"{BACKUP}::test_the_cron_takes_the_daily_backup_into_the_configured_folder",
+                               f"{BACKUP}::test_the_daily_backup_keeps_the_newest_seven")),
 )
 
 POLICIES = {
