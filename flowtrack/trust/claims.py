@@ -30,6 +30,7 @@ RESET = "tests/account/test_password_reset.py"
 SESSIONS = "tests/account/test_sessions.py"
 TEAM = "tests/team/test_team.py"
 WEBHOOK = "tests/billing/test_webhook.py"
+RESUBSCRIBE = "tests/billing/test_subscribe_again.py"
 GRACE = "tests/lifecycle/test_grace.py"
 SWEEP = "tests/lifecycle/test_sweep.py"
 HTTPS = "tests/security/test_https_behind_a_proxy.py"
@@ -274,6 +275,12 @@ CLAIMS: tuple[Claim, ...] = (
                                 f"{GRACE}::test_viewing_signing_out_and_the_export_still_work_in_grace",
                                 f"{GRACE}::test_people_of_a_company_in_grace_can_sign_in",
                                 f"{GRACE}::test_jobs_that_write_are_refused_in_grace_and_reading_jobs_run")),
+    Claim("Deletion on cancellation",
+          "Until then a company admin can subscribe again on the Billing page: once Stripe confirms the payment the "
+          "company is writable again with everything it had, and nothing is deleted.",
+          "data-retention.md", (f"{RESUBSCRIBE}::test_a_company_in_grace_subscribes_again_and_keeps_everything",
+                                f"{RESUBSCRIBE}::test_a_declined_card_keeps_the_company_read_only_until_stripe_is_paid",
+                                f"{WEBHOOK}::test_a_new_subscription_during_grace_restores_the_company")),
     Claim("Deletion on cancellation",
           "After those 30 days a daily run at 04:00 Los Angeles time anonymizes the company in a transaction of its "
           "own: the company record stays as a tombstone and the audit log keeps its entries with names and contact "
