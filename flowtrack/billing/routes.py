@@ -8,8 +8,8 @@ import stripe
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.billing import services
-from flowtrack.billing.forms import PaymentAccountForm
+from flowtrack.billing import services, stripe_api
+from flowtrack.billing.forms import PaymentAccountForm, SubscribeAgainForm
 from flowtrack.companies import state
 from flowtrack.core.config import setting
 from flowtrack.core.db import utcnow
@@ -69,12 +69,32 @@ def index():
     return _page(company)
 
 
-def _page(company: Company, form: PaymentAccountForm | None = None, status: int = 200):
+def _page(company: Company, form: PaymentAccountForm | None = None, status: int = 200,
+          subscribe_form: SubscribeAgainForm | None = None):
     form = form or PaymentAccountForm(formdata=None, stripe_account_id=company.stripe_account_id)
+    subscribe_form = subscribe_form or SubscribeAgainForm(formdata=None, plan=company.plan)
     return render_template("billing/index.html", company=company, portal_url=setting("STRIPE_PORTAL_URL"),
-                           account_form=form,
+                           account_form=form, subscribe_form=subscribe_form,
+                           can_subscribe_again=services.can_subscribe_again(company) and _stripe() is not None,
                            read_only=state.grace_started(company, utcnow()),
                            deletion_at=state.scheduled_deletion(company), grace_days=state.GRACE_DAYS), status
+
+
+def _stripe() -> stripe_api.StripeSettings | None:
+    try:
+        return stripe_api.load_settings(setting)
+    except stripe_api.Misconfigured as error:
+        log.error("billing: %s", error)
+        return None
+
+
+SUBSCRIBED_AGAIN = ("Subscribed again. As soon as Stripe confirms the payment (usually within a minute) FlowTrack "
+                    "is writable again, and nothing is deleted.")
+NOT_PAID = ("Stripe could not take the first payment with the card on file. Change the card under \"Manage billing "
+            "in Stripe\" and pay the open invoice there; FlowTrack is writable again once Stripe confirms it.")
+NO_CARD = ("Stripe did not start the subscription (is there a card on file?). Add or change the card under "
+           "\"Manage billing in Stripe\", then subscribe again.")
+UNREACHABLE = "We could not reach Stripe, so nothing was changed or charged. Please try again in a few minutes."
 
 
 @bp.post("/billing/payment-account")
@@ -88,4 +108,30 @@ def payment_account():
     services.set_payment_account(g.db, company, form.stripe_account_id.data or None)
     g.db.commit()
     flash("Payment account saved.", "success")
+    return redirect(url_for("billing.index"), code=303)
+
+
+@bp.post("/billing/subscribe-again")
+@requires(BILLING_MANAGE)
+def subscribe_again():
+    """A new subscription for a company whose paid period has ended (allowed in grace: it ends the grace)."""
+    company = g.db.get(Company, current_user.company_id)
+    form = SubscribeAgainForm()
+    settings = _stripe()
+    if not form.validate_on_submit() or settings is None:
+        return _page(company, subscribe_form=form, status=422 if settings else 503)
+    try:
+        started = services.subscribe_again(g.db, company, settings, form.plan.data)
+    except services.CannotSubscribeAgain:
+        flash("The subscription has not ended: change or resume it under \"Manage billing in Stripe\".", "error")
+    except services.AlreadySubscribed as existing:
+        flash(SUBSCRIBED_AGAIN if existing.paid else NOT_PAID, "success" if existing.paid else "error")
+    except stripe_api.BillingFailed as failure:
+        log.error("subscribing again failed at Stripe: %s", failure)
+        flash(NO_CARD if failure.reachable else UNREACHABLE, "error")
+    else:
+        g.db.commit()
+        if not started.paid and started.pay_url:
+            return redirect(started.pay_url, code=303)  # Stripe's page for the first invoice
+        flash(SUBSCRIBED_AGAIN if started.paid else NOT_PAID, "success" if started.paid else "error")
     return redirect(url_for("billing.index"), code=303)

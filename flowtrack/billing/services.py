@@ -15,6 +15,12 @@ A canceled subscription never becomes active again in Stripe, so once a
 subscription is canceled no later-delivered state of that same subscription
 can revive it. Only a new, paid subscription of the same Stripe customer can
 (re-subscribing during grace).
+
+Re-subscribing: once the paid period has ended, the company admin can
+subscribe again from the billing page until the sweep runs (`subscribe_again`).
+That asks Stripe for a new subscription of the company's own Stripe customer;
+the company changes when Stripe's webhook says it is paid, as for every change
+made at Stripe, and then nothing of the company has been lost.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
+from flowtrack.billing import stripe_api
 from flowtrack.core.db import utcnow
 from flowtrack.invoices import payments
 from flowtrack.models.billing import StripeEvent
@@ -182,3 +189,52 @@ def set_payment_account(session: so.Session, company: Company, account_id: str |
     company.stripe_account_id = account_id
     audit.record(session, "company.payment_account_changed", entity_type="company", entity_id=company.id,
                  changes=audit.changes_between({"stripe_account_id": before}, {"stripe_account_id": account_id}))
+
+
+class CannotSubscribeAgain(Exception):
+    """The subscription has not ended (change or resume it in the Stripe portal), or there is no Stripe customer."""
+
+
+class AlreadySubscribed(Exception):
+    """The company's Stripe customer already has a subscription that is not over: paid, and the webhook has not
+    said so yet, or waiting for its first payment."""
+
+    def __init__(self, subscription: dict):
+        super().__init__(subscription.get("status"))
+        self.subscription = subscription
+
+    @property
+    def paid(self) -> bool:
+        return self.subscription.get("status") in stripe_api.PAID
+
+
+def can_subscribe_again(company: Company) -> bool:
+    """Whether the company's subscription has ended and the company is still there: in grace, before the sweep."""
+    return (company.tombstoned_at is None and company.stripe_customer_id is not None
+            and company.subscription_status in ENDED_STATUSES)
+
+
+def subscribe_again(session: so.Session, company: Company, settings: stripe_api.StripeSettings,
+                    plan: str) -> stripe_api.Resubscribed:
+    """A new subscription to `plan` for a company whose subscription has ended, charged to the card on file at
+    Stripe; audited in the caller's transaction (the caller commits). The company itself changes when Stripe's
+    webhook says the subscription is paid (`handle_event`). The session's transaction ends before Stripe is asked:
+    no transaction waits on Stripe. Raises CannotSubscribeAgain, AlreadySubscribed or stripe_api.BillingFailed."""
+    if not can_subscribe_again(company):
+        raise CannotSubscribeAgain(company.subscription_status)
+    customer_id, ended = company.stripe_customer_id, company.stripe_subscription_id
+    session.commit()
+    live = stripe_api.live_subscriptions(settings, customer_id)
+    if live:
+        raise AlreadySubscribed(live[0])
+    # The same company, ended subscription and plan make the same request: a second click returns the first.
+    started = stripe_api.subscribe_again(settings, customer_id=customer_id, plan=plan,
+                                         key=f"{company.id}-{ended}-{plan}")
+    audit.record(session, "subscription.requested", entity_type="company", entity_id=company.id,
+                 company_id=company.id,
+                 changes=audit.changes_between(None, {"plan": plan,
+                                                      "stripe_subscription_id": started.subscription["id"],
+                                                      "status": started.subscription.get("status")}))
+    log.info("company %s subscribed again: Stripe subscription %s is %s", company.id, started.subscription["id"],
+             started.subscription.get("status"))
+    return started

@@ -1,4 +1,5 @@
-"""Calls to Stripe's API: the customer and subscription that sign-up starts. Plain functions, no Flask.
+"""Calls to Stripe's API: the customer and subscription that sign-up starts, and a new subscription of a company
+whose subscription has ended. Plain functions, no Flask.
 
 Settings (environment, or the app's config in tests): `STRIPE_SECRET_KEY`, one price id per plan
 (`STRIPE_PRICE_BASIC`, `STRIPE_PRICE_PROFESSIONAL`, `STRIPE_PRICE_ENTERPRISE`), `STRIPE_TRIAL_DAYS`
@@ -64,10 +65,10 @@ class BillingFailed(Exception):
         self.reachable = reachable
 
 
-def _failure(error: stripe.StripeError, step: str, attempt: uuid.UUID) -> BillingFailed:
+def _failure(error: stripe.StripeError, step: str, attempt: uuid.UUID | str, doing: str = "sign-up") -> BillingFailed:
     reachable = not isinstance(error, stripe.APIConnectionError)
     # Stripe's messages name objects and parameters, never the key (an invalid key is shown masked).
-    detail = (f"sign-up {attempt}, {step}: {type(error).__name__} (HTTP {error.http_status}, code {error.code}, "
+    detail = (f"{doing} {attempt}, {step}: {type(error).__name__} (HTTP {error.http_status}, code {error.code}, "
               f"request {error.request_id}): {error.user_message or error}")
     return BillingFailed(reachable, detail)
 
@@ -130,3 +131,57 @@ def discard_customer(settings: StripeSettings, customer_id: str) -> bool:
         log.error("could not delete Stripe customer %s of a failed sign-up (%s: %s); delete it in the Stripe "
                   "dashboard", customer_id, type(error).__name__, error.user_message or error)
         return False
+
+
+# A subscription in one of these states is over at Stripe: it will never be paid again.
+OVER = frozenset({"canceled", "incomplete_expired"})
+# Paid for (or in a trial): the subscription keeps the company's data.
+PAID = frozenset({"active", "trialing"})
+
+
+def live_subscriptions(settings: StripeSettings, customer_id: str) -> list[dict]:
+    """The customer's subscriptions that are not over (paid, or waiting for a payment), newest first."""
+    try:
+        listed = _client(settings).v1.subscriptions.list(params={"customer": customer_id, "status": "all",
+                                                                  "limit": 20})
+    except stripe.StripeError as error:
+        raise _failure(error, "listing the subscriptions", customer_id, doing="subscribing again,") from error
+    live = [subscription.to_dict() for subscription in listed.data if subscription.status not in OVER]
+    return sorted(live, key=lambda subscription: subscription.get("created") or 0, reverse=True)
+
+
+@dataclass(frozen=True)
+class Resubscribed:
+    subscription: dict  # as Stripe returned it
+    pay_url: str | None = None  # Stripe's page for the first invoice, when the card on file did not pay it
+
+    @property
+    def paid(self) -> bool:
+        return self.subscription.get("status") in PAID
+
+
+def subscribe_again(settings: StripeSettings, *, customer_id: str, plan: str, key: str) -> Resubscribed:
+    """A new subscription of the company's own Stripe customer to the plan's price, charged to the card on file;
+    no trial (the company had it). BillingFailed when Stripe does not make it (no card, say).
+
+    `key` names this request in the idempotency key: the same request sent twice (a retry after a lost answer,
+    a double click) returns the first subscription instead of making a second. If the first payment does not go
+    through, the subscription waits for it ('incomplete'), and Stripe's page for that invoice is returned."""
+    client = _client(settings)
+    params = {"customer": customer_id, "items": [{"plan": settings.prices[plan]}],
+              "metadata": {"flowtrack_resubscribe": key, "flowtrack_plan": plan}}
+    try:
+        subscription = client.v1.subscriptions.create(params=params,
+                                                      options={"idempotency_key": f"flowtrack-resubscribe-{key}"})
+    except stripe.StripeError as error:
+        raise _failure(error, "creating the subscription", customer_id, doing="subscribing again,") from error
+    started = Resubscribed(subscription.to_dict())
+    invoice_id = started.subscription.get("latest_invoice")
+    if started.paid or not isinstance(invoice_id, str):
+        return started
+    try:
+        invoice = client.v1.invoices.retrieve(invoice_id)
+    except stripe.StripeError as error:
+        log.warning("could not read invoice %s of a new subscription: %s", invoice_id, type(error).__name__)
+        return started
+    return Resubscribed(started.subscription, invoice.to_dict().get("hosted_invoice_url"))

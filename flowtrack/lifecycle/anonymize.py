@@ -168,9 +168,10 @@ def _anonymize(session: so.Session, company: Company) -> dict[str, int]:
             {"c": company_id}).rowcount
     counts["other_references_nulled"] = _detach_survivors(session, company_id, tables)
     counts["audit_entries_stripped"] = audit.strip_identity(session, company_id)
-    # The Stripe ids would lead back to the customer record at Stripe; a late event then matches no company.
+    # The Stripe ids would lead back to the customer record at Stripe, and the company's own Stripe account (where
+    # its customers paid) to the company; a late event then matches no company.
     company.name = TOMBSTONE_NAME
-    company.stripe_customer_id = company.stripe_subscription_id = None
+    company.stripe_customer_id = company.stripe_subscription_id = company.stripe_account_id = None
     company.tombstoned_at = utcnow()
     session.flush()
     for table in deletion_order(session, [t for t in DELETED_TABLES if t in tables]):

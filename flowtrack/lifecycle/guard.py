@@ -16,12 +16,13 @@ from flowtrack.models.companies import Company
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What a company in grace may still do: sign in (every step) and out (also its other devices), take the full
-# data export, and hear from Stripe. Endpoints by name: a renamed one is refused, never silently allowed.
+# data export, subscribe again, and hear from Stripe. Endpoints by name: a renamed one is refused, never silently
+# allowed.
 ALLOWED_IN_GRACE = frozenset({
     "auth.login", "auth.second_step", "auth.enrol",
     "auth.logout", "account.revoke_session", "account.revoke_other_sessions", "account.revoke_all_sessions",
     "exports.start",
-    "billing.stripe_webhook",
+    "billing.subscribe_again", "billing.stripe_webhook",
 })
 
 

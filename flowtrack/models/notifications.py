@@ -12,11 +12,18 @@ from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
 class NotificationEmail(TenantScoped, Base):
     """One email in a company's outbox: kept there without SMTP, delivered by a job with it.
 
-    status: outbox (no mail server configured), queued, sent, failed, throttled (over the hourly cap).
+    status: outbox (no mail server configured), queued, sent, failed, throttled (over the hourly cap, until the cron
+    job lets it out in a later hour).
     """
 
     __tablename__ = "notification_emails"
-    __table_args__ = (sa.Index("notification_emails_company_created_idx", "company_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("notification_emails_company_created_idx", "company_id", "created_at"),
+        sa.Index("notification_emails_company_queued_idx", "company_id", "queued_at"),
+        # Only the few messages that wait: the cron job finds them without reading the whole outbox.
+        sa.Index("notification_emails_waiting_idx", "status", "company_id",
+                 postgresql_where=sa.text("status IN ('queued', 'throttled')")),
+    )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
     to_address: so.Mapped[str] = so.mapped_column(sa.String(254))
@@ -27,6 +34,9 @@ class NotificationEmail(TenantScoped, Base):
     status: so.Mapped[str] = so.mapped_column(sa.String(12))
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    # When it took its place in the company's hourly allowance: when written, or when a throttled message was let
+    # out (None while throttled). The hourly cap counts by it. Rows older than revision 0029 may lack it.
+    queued_at: so.Mapped[dt.datetime | None]
     sent_at: so.Mapped[dt.datetime | None]
     error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     # One attached file, kept in the storage backend (flowtrack/core/storage.py) under this key until the company goes.

@@ -5,6 +5,11 @@ queued only after that transaction commits (a job must never look for a row
 that is not there yet, nor send mail for work that was rolled back).
 Delivery is safe to run twice: the job locks the row and sends only a
 'queued' message.
+
+One company sends at most HOURLY_EMAIL_LIMIT messages an hour. A message over
+the cap is kept as 'throttled'; a cron job (`release_throttled`, every ten
+minutes) lets throttled messages out, oldest first, as the company's allowance
+frees in a later hour, and they are delivered like any other.
 """
 from __future__ import annotations
 
@@ -45,31 +50,60 @@ def send_email(session: so.Session, to: str, subject: str, body: str, *, company
     """Put a message in the company's outbox; with SMTP configured it is delivered after commit."""
     company_id = company_id or session.info["company_id"]
     settings = mail.smtp_settings()
+    queued_at: dt.datetime | None = utcnow()
     if sent_in_last_hour(session, company_id) >= HOURLY_EMAIL_LIMIT:
-        status = "throttled"
+        status, queued_at = "throttled", None
     else:
         status = "queued" if settings else "outbox"
     email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200], body=body,
-                              sensitive=sensitive, status=status, attempts=0)
+                              sensitive=sensitive, status=status, attempts=0, queued_at=queued_at)
     if attachment is not None:
         email.attachment_key, email.attachment_name, email.attachment_type = \
             attachment.key, attachment.name, attachment.content_type
     session.add(email)
     session.flush()
     if status == "throttled":
-        log.warning("email to company %s throttled: over %s an hour", company_id, HOURLY_EMAIL_LIMIT)
+        log.warning("email of company %s held: over %s an hour; it goes out in a later hour", company_id,
+                    HOURLY_EMAIL_LIMIT)
     elif status == "queued":
         _deliver_after_commit(session, company_id, email.id)
     return email
 
 
 def sent_in_last_hour(session: so.Session, company_id: uuid.UUID) -> int:
+    """How much of the company's hourly allowance is used: the messages written, or let out after being held, in
+    the last hour (held ones have no `queued_at` and do not count)."""
     return session.scalar(
         sa.select(sa.func.count()).select_from(NotificationEmail)
         .where(NotificationEmail.company_id == company_id,
-               NotificationEmail.created_at > utcnow() - dt.timedelta(hours=1),
-               NotificationEmail.status != "throttled")
+               NotificationEmail.queued_at > utcnow() - dt.timedelta(hours=1))
     )
+
+
+def release_throttled(session: so.Session, *, smtp_configured: bool) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Let held messages out, oldest first, as far as each company's hourly allowance has room now (service role:
+    all companies); the caller commits, then queues the delivery of the (company, email) returned. Without SMTP
+    they go to the outbox, as any message does then."""
+    released: list[tuple[uuid.UUID, uuid.UUID]] = []
+    companies = session.scalars(sa.select(NotificationEmail.company_id).distinct()
+                                .where(NotificationEmail.status == "throttled")).all()
+    for company_id in companies:
+        room = HOURLY_EMAIL_LIMIT - sent_in_last_hour(session, company_id)
+        if room <= 0:
+            continue
+        held = session.scalars(
+            sa.select(NotificationEmail)
+            .where(NotificationEmail.company_id == company_id, NotificationEmail.status == "throttled")
+            .order_by(NotificationEmail.created_at, NotificationEmail.id).limit(room)
+            .with_for_update(skip_locked=True)).all()
+        now = utcnow()
+        for email in held:
+            email.status, email.queued_at = ("queued" if smtp_configured else "outbox"), now
+            if smtp_configured:
+                released.append((company_id, email.id))
+        log.info("let out %d held emails of company %s", len(held), company_id)
+    session.flush()
+    return released
 
 
 def _deliver_after_commit(session: so.Session, company_id: uuid.UUID, email_id: uuid.UUID) -> None:
@@ -127,8 +161,9 @@ def recent_emails(session: so.Session, limit: int = 50) -> list[NotificationEmai
 
 def stale_queued(session: so.Session, older_than: dt.timedelta) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(company, email) of queued messages whose delivery job never ran (service role: all companies)."""
+    queued_at = sa.func.coalesce(NotificationEmail.queued_at, NotificationEmail.created_at)
     return [(company_id, email_id) for company_id, email_id in session.execute(
         sa.select(NotificationEmail.company_id, NotificationEmail.id)
-        .where(NotificationEmail.status == "queued", NotificationEmail.created_at < utcnow() - older_than)
+        .where(NotificationEmail.status == "queued", queued_at < utcnow() - older_than)
     )]
 

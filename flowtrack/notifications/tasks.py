@@ -19,6 +19,16 @@ def deliver_email(company_id: str, email_id: str) -> str:
         return services.deliver(session, uuid.UUID(email_id), mail.smtp_settings(), file_storage())
 
 
+def release_throttled_emails() -> int:
+    """Every ten minutes: let mail held over a company's hourly cap out as its allowance frees, and deliver it."""
+    with get_db().service() as session:
+        released = services.release_throttled(session, smtp_configured=mail.smtp_settings() is not None)
+        session.commit()
+    for company_id, email_id in released:
+        enqueue_for_company(deliver_email, company_id, str(email_id), description="Email (held over the hourly cap)")
+    return len(released)
+
+
 def requeue_stale_emails() -> int:
     """Every few minutes: queue delivery again for messages still waiting (delivery is idempotent)."""
     with get_db().service() as session:

@@ -4,10 +4,16 @@ file store's files in a tar archive beside the dump, put back into a new, empty 
 The drill (docs/backup-policy.md) is: `flowtrack backup FILE --with-files`, create an empty
 database (and an empty file store), `flowtrack restore FILE --into URL --with-files`, then
 `flowtrack smoke --database-url URL`.
+
+The daily backup (`flowtrack backup-daily`, and the cron job of the same name) writes both into one folder as
+`flowtrack-YYYYMMDD.dump` and `flowtrack-YYYYMMDD.dump.files.tar`, then keeps the newest seven of them.
 """
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
 import mimetypes
+import re
 import shutil
 import subprocess
 import tarfile
@@ -149,6 +155,66 @@ def restore(dump_file: Path, target_url: str, *, files_into: FileStorage | None 
     engine.dispose()
     _run([pg_tool("pg_restore"), "--exit-on-error", "--dbname", libpq_url(target_url), str(dump_file)])
     return restore_files(files_archive(dump_file), files_into) if files_into is not None else 0
+
+
+# The policy's promise (docs/backup-policy.md): seven daily backups are kept.
+DAILY_KEEP = 7
+DAILY_NAME = re.compile(r"^flowtrack-(\d{8})\.dump(?:\.files\.tar)?(?:\.partial)?$")
+
+
+@dataclass(frozen=True)
+class DailyBackup:
+    dump: Path
+    files: int  # stored files in the archive beside the dump
+    removed: list[Path]  # older backups' files, pruned
+
+
+def daily_name(folder: Path, day: dt.date) -> Path:
+    return folder / f"flowtrack-{day:%Y%m%d}.dump"
+
+
+def daily_backup(database_url: str, storage: FileStorage, folder: Path, *, keep: int = DAILY_KEEP,
+                 today: dt.date | None = None) -> DailyBackup:
+    """Today's backup, database and stored files, into `folder` (a second run the same day replaces it), then
+    only the newest `keep` backups are kept. The dump gets its name last, so a backup that failed half-way is
+    never counted as one, and nothing is pruned unless today's backup is complete. One at a time per folder:
+    BackupError if another is being written there."""
+    if keep < 1:
+        raise BackupError("keep at least one backup")
+    folder.mkdir(parents=True, exist_ok=True)
+    dump = daily_name(folder, today or dt.datetime.now(dt.timezone.utc).date())
+    partial = dump.with_name(dump.name + ".partial")
+    with (folder / ".flowtrack-backup.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError(f"another backup is being written to {folder}") from None
+        try:
+            backup(database_url, partial)
+            files = backup_files(storage, files_archive(dump))  # after the dump: every row finds its file
+            partial.replace(dump)
+        finally:
+            partial.unlink(missing_ok=True)
+        return DailyBackup(dump, files, prune(folder, keep))
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Remove the files of every daily backup older than the newest `keep` complete ones (those with their dump);
+    other files in the folder are left alone. Returns what was removed."""
+    by_day: dict[str, list[Path]] = {}
+    for path in folder.iterdir():
+        match = DAILY_NAME.match(path.name)
+        if match and path.is_file():
+            by_day.setdefault(match.group(1), []).append(path)
+    complete = sorted((day for day, paths in by_day.items()
+                       if any(p.name == f"flowtrack-{day}.dump" for p in paths)), reverse=True)
+    if len(complete) <= keep:
+        return []
+    oldest_kept = complete[keep - 1]
+    removed = sorted(path for day, paths in by_day.items() if day < oldest_kept for path in paths)
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The `flowtrack` command: dev, db upgrade, seed demo, worker, cron, audit verify, sweep."""
+"""The `flowtrack` command: dev, db upgrade, seed demo, worker, cron, audit verify, sweep, backup and restore."""
 from __future__ import annotations
 
 import logging
@@ -220,6 +220,28 @@ def backup_command(out_file: Path, with_files: bool) -> None:
         archive = backup.files_archive(out_file)
         count = backup.backup_files(file_storage(), archive)
         click.echo(f"{count:,} stored files written to {archive} ({archive.stat().st_size:,} bytes)")
+
+
+@cli.command("backup-daily")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), envvar="FLOWTRACK_BACKUP_DIR",
+              required=True, help="The backup folder (FLOWTRACK_BACKUP_DIR unless given).")
+@click.option("--keep", default=7, show_default=True, type=click.IntRange(min=1),
+              help="How many daily backups to keep, the newest.")
+def backup_daily_command(folder: Path, keep: int) -> None:
+    """Today's backup with the stored files (also the 02:00 cron job): FOLDER/flowtrack-YYYYMMDD.dump and its
+    .files.tar, then only the newest KEEP backups are kept."""
+    from flowtrack.ops import backup
+    from flowtrack.ops.tasks import backup_database_url
+
+    try:
+        result = backup.daily_backup(backup_database_url(), file_storage(), folder, keep=keep)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written to {result.dump} ({result.dump.stat().st_size:,} bytes)")
+    archive = backup.files_archive(result.dump)
+    click.echo(f"{result.files:,} stored files written to {archive} ({archive.stat().st_size:,} bytes)")
+    for path in result.removed:
+        click.echo(f"removed {path}")
 
 
 @cli.command("restore", with_appcontext=False)

@@ -31,7 +31,8 @@ def index():
     """What was sent, the outbox and the letters to print; the settings they follow are the admin's, in company
     settings."""
     return render_template("reminders/index.html", settings=settings_of(g.db), notices=services.recent_notices(g.db),
-                           emails=outbox.recent_emails(g.db), letters=services.waiting_letters(g.db),
+                           emails=outbox.recent_emails(g.db), hourly_email_limit=outbox.HOURLY_EMAIL_LIMIT,
+                           letters=services.waiting_letters(g.db),
                            timezone=company_timezone(g.db).key, stage_label=services.stage_label)
 
 

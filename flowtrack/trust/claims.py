@@ -4,6 +4,7 @@ test, or names one that does not exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ RESET = "tests/account/test_password_reset.py"
 SESSIONS = "tests/account/test_sessions.py"
 TEAM = "tests/team/test_team.py"
 WEBHOOK = "tests/billing/test_webhook.py"
+RESUBSCRIBE = "tests/billing/test_subscribe_again.py"
 GRACE = "tests/lifecycle/test_grace.py"
 SWEEP = "tests/lifecycle/test_sweep.py"
 HTTPS = "tests/security/test_https_behind_a_proxy.py"
@@ -274,6 +276,12 @@ CLAIMS: tuple[Claim, ...] = (
                                 f"{GRACE}::test_people_of_a_company_in_grace_can_sign_in",
                                 f"{GRACE}::test_jobs_that_write_are_refused_in_grace_and_reading_jobs_run")),
     Claim("Deletion on cancellation",
+          "Until then a company admin can subscribe again on the Billing page: once Stripe confirms the payment the "
+          "company is writable again with everything it had, and nothing is deleted.",
+          "data-retention.md", (f"{RESUBSCRIBE}::test_a_company_in_grace_subscribes_again_and_keeps_everything",
+                                f"{RESUBSCRIBE}::test_a_declined_card_keeps_the_company_read_only_until_stripe_is_paid",
+                                f"{WEBHOOK}::test_a_new_subscription_during_grace_restores_the_company")),
+    Claim("Deletion on cancellation",
           "After those 30 days a daily run at 04:00 Los Angeles time anonymizes the company in a transaction of its "
           "own: the company record stays as a tombstone and the audit log keeps its entries with names and contact "
           "details removed (its chain still verifies); the team, their login accounts, sessions, links, emails and "
@@ -300,6 +308,11 @@ CLAIMS: tuple[Claim, ...] = (
           "The drill runs with every test run.",
           "backup-policy.md", (f"{BACKUP}::test_backup_restore_and_smoke_into_a_new_database",
                                f"{BACKUP}::test_files_are_restored_only_into_an_empty_store_and_never_half")),
+    Claim("Backups",
+          "Every night the database and every stored file (photos, signatures, reports, invoices) are backed up, "
+          "and the seven newest backups are kept.",
+          "backup-policy.md", (f"{BACKUP}::test_the_cron_takes_the_daily_backup_into_the_configured_folder",
+                               f"{BACKUP}::test_the_daily_backup_keeps_the_newest_seven")),
 )
 
 POLICIES = {
@@ -308,6 +321,12 @@ POLICIES = {
     "backup-policy.md": "Backups and recovery",
     "hosting-regions.md": "Hosting regions",
 }
+
+
+def policy_text(name: str) -> str:
+    """One policy document as installed with the app: flowtrack/trust/policies/ is package data (docs/ links to the
+    same files), so an installed FlowTrack serves them without its source tree."""
+    return resources.files(__package__).joinpath("policies", name).read_text(encoding="utf-8")
 
 
 def sections() -> dict[str, list[Claim]]:

@@ -1,10 +1,9 @@
 """The public security page and the policies behind it."""
 from flask import Blueprint, abort, render_template
 
-from flowtrack.core.config import PROJECT_ROOT
 from flowtrack.core.extensions import limiter
 from flowtrack.core.permissions import public
-from flowtrack.trust.claims import POLICIES, sections
+from flowtrack.trust.claims import POLICIES, policy_text, sections
 
 bp = Blueprint("trust", __name__, url_prefix="/security")
 
@@ -21,8 +20,7 @@ def security():
 @public
 @limiter.limit("60 per minute")
 def policy(name: str):
-    """One policy document, as written in the repository."""
+    """One policy document, as installed with the app."""
     if name not in POLICIES:
         abort(404)
-    text = (PROJECT_ROOT / "docs" / name).read_text()
-    return render_template("trust/policy.html", title=POLICIES[name], text=text)
+    return render_template("trust/policy.html", title=POLICIES[name], text=policy_text(name))

@@ -99,10 +99,14 @@ class People:
         self.id = self.tenant.id
         tag = secrets.token_hex(4)
         self.name, self.email, self.phone = f"Zelda Quixote {tag}", f"zelda.{tag}@example.com", f"+1 555 01{tag}"
-        self.needles = [self.name, self.email, self.phone, self.tenant.company.name,
+        # Its subscription at Stripe, and its own Stripe account where its customers paid its invoices.
+        self.stripe_ids = (f"cus_{tag}doomed", f"sub_{tag}doomed", f"acct_{tag}doomed")
+        self.needles = [self.name, self.email, self.phone, self.tenant.company.name, *self.stripe_ids,
                         *(m.email for m in self.tenant.members.values())]
         db = app.extensions["flowtrack.db"]
         with db.service() as session:
+            company = session.get(Company, self.id)
+            company.stripe_customer_id, company.stripe_subscription_id, company.stripe_account_id = self.stripe_ids
             profile = add_member(session, self.id, email=self.email, password="zelda's password 1", role="office",
                                  full_name=self.name, phone=self.phone)
             now = dt.datetime.now(dt.timezone.utc)
@@ -203,7 +207,8 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     with app.extensions["flowtrack.db"].service() as session:
         company = session.get(Company, people.id)
         assert company.name == anonymize.TOMBSTONE_NAME and company.tombstoned_at is not None
-        assert company.stripe_customer_id is None
+        assert (company.stripe_customer_id, company.stripe_subscription_id, company.stripe_account_id) == \
+            (None, None, None)
         verification = audit.verify_chain(session, people.id)
         assert verification.ok, verification.problem
         assert verification.entries == len(before["audit_log"]) + 1

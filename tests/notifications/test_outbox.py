@@ -3,6 +3,7 @@ import datetime as dt
 import secrets
 
 import pytest
+import sqlalchemy as sa
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.models.notifications import NotificationEmail
@@ -116,6 +117,92 @@ def test_one_company_cannot_send_more_than_the_hourly_cap(app, factory, acme):
     with app.app_context(), company_session(acme.id, db=app.extensions["flowtrack.db"]) as session:
         assert services.send_email(session, "calm@example.com", "Hi", "Body").status == "outbox"
         session.commit()
+
+
+def _mail_already_sent(app, company_id, count: int, minutes_ago: int) -> None:
+    """The company's earlier mail, delivered `minutes_ago` (an hour's worth fills its allowance)."""
+    when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=minutes_ago)
+    with app.extensions["flowtrack.db"].service() as s:
+        s.add_all(NotificationEmail(company_id=company_id, to_address=f"earlier{i}@example.com", subject="Invoice",
+                                    body="Body", sensitive=False, status="sent", attempts=1, created_at=when,
+                                    queued_at=when, sent_at=when) for i in range(count))
+        s.commit()
+
+
+def _time_passes(app, company_id, minutes: int) -> None:
+    """Move the company's outbox `minutes` into the past, as if that much time had gone by."""
+    with app.extensions["flowtrack.db"].service() as s:
+        s.execute(sa.update(NotificationEmail).where(NotificationEmail.company_id == company_id).values(
+            created_at=NotificationEmail.created_at - dt.timedelta(minutes=minutes),
+            queued_at=NotificationEmail.queued_at - dt.timedelta(minutes=minutes),
+            sent_at=NotificationEmail.sent_at - dt.timedelta(minutes=minutes)))
+        s.commit()
+
+
+def _statuses(app, emails) -> list[str]:
+    return [_email(app, email.id).status for email in emails]
+
+
+def test_mail_over_the_hourly_cap_goes_out_in_a_later_hour_within_the_cap(app, factory, smtp_server, monkeypatch,
+                                                                           run_worker):
+    from flowtrack.notifications.tasks import release_throttled_emails
+
+    host, port, inbox = smtp_server
+    _smtp_env(monkeypatch, host, port)
+    busy = factory.company("Busy Season")
+    limit = services.HOURLY_EMAIL_LIMIT
+    # In the last hour the office sent a whole hour's worth of invoices; five more are written now.
+    _mail_already_sent(app, busy.id, 2, minutes_ago=50)
+    _mail_already_sent(app, busy.id, limit - 2, minutes_ago=20)
+    with app.app_context(), company_session(busy.id, db=app.extensions["flowtrack.db"]) as session:
+        held = [services.send_email(session, f"late{i}@example.com", f"Invoice {i}", "Body") for i in range(5)]
+        session.commit()
+    assert _statuses(app, held) == ["throttled"] * 5
+
+    # Within the hour the cron job lets nothing out: the cap still holds.
+    with app.app_context():
+        assert release_throttled_emails() == 0
+    run_worker()
+    assert inbox.messages == [] and _statuses(app, held) == ["throttled"] * 5
+
+    # Ten minutes later the first two of those sends are over an hour old: two held invoices go, the oldest first.
+    _time_passes(app, busy.id, minutes=11)
+    with app.app_context():
+        assert release_throttled_emails() == 2
+    run_worker()
+    assert [m["Subject"] for _, m in inbox.messages] == ["Invoice 0", "Invoice 1"]
+    assert _statuses(app, held) == ["sent"] * 2 + ["throttled"] * 3
+
+    # In the next hour the rest go out.
+    _time_passes(app, busy.id, minutes=60)
+    with app.app_context():
+        assert release_throttled_emails() == 3
+    run_worker()
+    assert [m["Subject"] for _, m in inbox.messages] == [f"Invoice {i}" for i in range(5)]
+    assert _statuses(app, held) == ["sent"] * 5
+
+
+def test_held_mail_goes_to_the_outbox_when_no_mail_server_is_set(app, factory, login):
+    from flowtrack.notifications.tasks import release_throttled_emails
+
+    quiet = factory.tenant("No SMTP")
+    _mail_already_sent(app, quiet.id, services.HOURLY_EMAIL_LIMIT, minutes_ago=30)
+    with app.app_context(), company_session(quiet.id, db=app.extensions["flowtrack.db"]) as session:
+        held = services.send_email(session, "late@example.com", "Hi", "Body")
+        session.commit()
+    # The office sees why it waits.
+    assert "over 200 an hour: it goes out in a later hour" in login(quiet, "office").get("/reminders/").text
+    _time_passes(app, quiet.id, minutes=31)
+    with app.app_context():
+        assert release_throttled_emails() == 0  # nothing to deliver
+    assert _email(app, held.id).status == "outbox"
+
+
+def test_the_cron_lets_held_mail_out_every_ten_minutes():
+    from flowtrack.notifications.tasks import release_throttled_emails
+    from jobs.cron import SCHEDULE
+
+    assert (release_throttled_emails, "*/10 * * * *") in SCHEDULE
 
 
 def test_smtp_settings_never_show_the_password(monkeypatch):

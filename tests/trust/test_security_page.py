@@ -1,6 +1,12 @@
 """The public security page: every claim is backed by tests that exist, and links to its policy."""
 import ast
+import html
+import os
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +16,7 @@ from flowtrack.models.accounts import User
 from flowtrack.trust.claims import CLAIMS, POLICIES
 
 ROOT = Path(__file__).parents[2]
+POLICY_FOLDER = ROOT / "flowtrack" / "trust" / "policies"
 
 
 def _test_functions(path: Path) -> set[str]:
@@ -24,7 +31,7 @@ def test_every_claim_names_tests_that_exist(claim):
         file, _, name = reference.partition("::")
         assert (ROOT / file).exists(), reference
         assert name in _test_functions(ROOT / file), reference
-    assert claim.policy in POLICIES and (ROOT / "docs" / claim.policy).exists()
+    assert claim.policy in POLICIES and (POLICY_FOLDER / claim.policy).exists()
 
 
 def test_anyone_can_read_the_page_and_every_claim_is_on_it(client):
@@ -45,6 +52,52 @@ def test_every_policy_document_is_served_and_nothing_else(client):
         assert response.status_code == 200 and len(response.text) > 500
     assert client.get("/security/policies/..%2F..%2Fwsgi.py").status_code == 404
     assert client.get("/security/policies/README.md").status_code == 404
+
+
+def test_each_policy_has_one_text_the_package_serves_and_docs_links_to(client):
+    for name in POLICIES:
+        assert (ROOT / "docs" / name).resolve() == (POLICY_FOLDER / name).resolve(), f"docs/{name} is a copy"
+        served = html.unescape(client.get(f"/security/policies/{name}").text)
+        assert (POLICY_FOLDER / name).read_text() in served
+
+
+def test_an_installed_flowtrack_serves_the_policies_without_its_source_tree(services, tmp_path):
+    """Built into a wheel and unpacked elsewhere, as `pip install` of a release puts it: no docs/ beside it."""
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in ("flowtrack", "jobs"):
+        shutil.copytree(ROOT / part, source / part, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", source)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                            "--quiet", "--wheel-dir", str(tmp_path / "dist"), str(source)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    [wheel] = (tmp_path / "dist").glob("flowtrack-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert {f"flowtrack/trust/policies/{name}" for name in POLICIES} <= names
+        archive.extractall(tmp_path / "installed")
+
+    page = subprocess.run(
+        [sys.executable, "-c", SERVE_A_POLICY, str(tmp_path / "installed")], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(tmp_path / "installed"),
+                                     "DATABASE_URL": services["DATABASE_URL"], "REDIS_URL": services["REDIS_URL"],
+                                     "FLOWTRACK_ENV": "testing", "SECRET_KEY": "s" * 40})
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.startswith("200 ") and "# Data retention" in page.stdout
+
+
+SERVE_A_POLICY = """
+import sys
+from pathlib import Path
+
+import flowtrack
+from flowtrack import create_app
+
+assert Path(flowtrack.__file__).is_relative_to(sys.argv[1]), flowtrack.__file__
+response = create_app().test_client().get("/security/policies/data-retention.md")
+print(response.status_code, response.get_data(as_text=True))
+"""
 
 
 def test_passwords_are_stored_as_argon2id_hashes(app, acme):
