@@ -27,6 +27,7 @@ TRUST = "tests/trust/test_security_page.py"
 MFA = "tests/account/test_mfa.py"
 RESET = "tests/account/test_password_reset.py"
 SESSIONS = "tests/account/test_sessions.py"
+ROTATION = "tests/foundation/test_session_rotation.py"
 TEAM = "tests/team/test_team.py"
 WEBHOOK = "tests/billing/test_webhook.py"
 GRACE = "tests/lifecycle/test_grace.py"
@@ -114,6 +115,17 @@ CLAIMS: tuple[Claim, ...] = (
                           f"{SIGN_IN}::test_an_idle_session_expires",
                           f"{SIGN_IN}::test_a_session_ends_at_its_absolute_lifetime_even_when_busy",
                           f"{ISOLATION}::test_a_revoked_or_expired_session_stops_resolving_at_once")),
+    Claim("Sign-in and sessions",
+          "While a session is in use its token is replaced every 15 minutes. The token it replaces keeps working "
+          "for one more minute, so that requests already on their way do not fail, and never earns a new one; "
+          "after that minute it is refused, and signing out or ending the session stops both tokens at once.",
+          "security.md", (f"{ROTATION}::test_after_fifteen_minutes_of_use_the_response_carries_a_new_token",
+                          f"{ROTATION}::test_the_old_token_works_for_a_minute_and_then_never_again",
+                          f"{ROTATION}::test_an_old_token_never_earns_a_fresh_one",
+                          f"{ROTATION}::test_an_attacker_replaying_an_old_token_after_the_overlap_is_refused",
+                          f"{ROTATION}::test_signing_out_ends_the_new_and_the_old_token_at_once",
+                          f"{ROTATION}::test_revoking_the_session_ends_both_tokens",
+                          f"{ROTATION}::test_the_app_role_can_rotate_only_the_token_it_carries")),
     Claim("Sign-in and sessions",
           "Repeated sign-in attempts are rate limited per address and per account.",
           "security.md", (f"{SIGN_IN}::test_repeated_failures_on_one_account_are_rate_limited_from_any_address",
