@@ -19,8 +19,8 @@ import sqlalchemy.orm as so
 from flowtrack.core.db import utcnow
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import FileStorage, StoredFileMissing
-from flowtrack.models.notifications import NotificationEmail
-from flowtrack.notifications import mail
+from flowtrack.models.notifications import EmailSuppression, NotificationEmail
+from flowtrack.notifications import mail, suppressions
 
 log = logging.getLogger("flowtrack.notifications")
 
@@ -42,21 +42,28 @@ class Attachment:
 
 def send_email(session: so.Session, to: str, subject: str, body: str, *, company_id: uuid.UUID | None = None,
                sensitive: bool = False, attachment: Attachment | None = None) -> NotificationEmail:
-    """Put a message in the company's outbox; with SMTP configured it is delivered after commit."""
+    """Put a message in the company's outbox; with SMTP configured it is delivered after commit. A message to an
+    address that bounced or complained stays in the outbox as `suppressed` and is never sent."""
     company_id = company_id or session.info["company_id"]
     settings = mail.smtp_settings()
-    if sent_in_last_hour(session, company_id) >= HOURLY_EMAIL_LIMIT:
+    stopped = suppressions.standing(session, company_id, to)
+    if stopped is not None:
+        status = "suppressed"
+    elif sent_in_last_hour(session, company_id) >= HOURLY_EMAIL_LIMIT:
         status = "throttled"
     else:
         status = "queued" if settings else "outbox"
     email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200], body=body,
-                              sensitive=sensitive, status=status, attempts=0)
+                              sensitive=sensitive, status=status, attempts=0,
+                              error=_suppressed_because(stopped) if stopped is not None else None)
     if attachment is not None:
         email.attachment_key, email.attachment_name, email.attachment_type = \
             attachment.key, attachment.name, attachment.content_type
     session.add(email)
     session.flush()
-    if status == "throttled":
+    if status == "suppressed":
+        log.info("email %s of company %s not sent: its address %s", email.id, company_id, email.error)
+    elif status == "throttled":
         log.warning("email to company %s throttled: over %s an hour", company_id, HOURLY_EMAIL_LIMIT)
     elif status == "queued":
         _deliver_after_commit(session, company_id, email.id)
@@ -91,6 +98,13 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
         email.status = "outbox"
         session.commit()
         return email.status
+    stopped = suppressions.standing(session, email.company_id, email.to_address)
+    if stopped is not None:
+        # The provider reported the address after this message was queued.
+        email.status, email.error = "suppressed", _suppressed_because(stopped)
+        session.commit()
+        log.info("email %s not sent: its address %s", email.id, email.error)
+        return email.status
     email.attempts += 1
     attachments = []
     if email.attachment_key:
@@ -117,6 +131,10 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
         email.body = ERASED_BODY
     session.commit()
     return email.status
+
+
+def _suppressed_because(stopped: EmailSuppression) -> str:
+    return f"{suppressions.REASON_LABELS[stopped.reason]} on {stopped.reported_at:%Y-%m-%d}"
 
 
 def recent_emails(session: so.Session, limit: int = 50) -> list[NotificationEmail]:

@@ -28,6 +28,7 @@ MFA = "tests/account/test_mfa.py"
 RESET = "tests/account/test_password_reset.py"
 SESSIONS = "tests/account/test_sessions.py"
 ROTATION = "tests/foundation/test_session_rotation.py"
+BOUNCES = "tests/notifications/test_bounces.py"
 TEAM = "tests/team/test_team.py"
 WEBHOOK = "tests/billing/test_webhook.py"
 GRACE = "tests/lifecycle/test_grace.py"
@@ -226,6 +227,21 @@ CLAIMS: tuple[Claim, ...] = (
           "test reads every log line of a whole test run, web servers and workers included, for each of them.",
           "security.md", (f"{LOGS}::test_the_logs_of_the_whole_run_hold_no_secret",
                           f"{ACCESS_LOG}::test_a_link_token_is_blanked_in_the_web_servers_access_log")),
+    Claim("Application security",
+          "Reports of bounced email and spam complaints are acted on only with the mail service's valid signature "
+          "dated within five minutes of arrival; a forged, altered, stale or future-dated report, or any report "
+          "while no signing secret is configured, is refused and changes nothing.",
+          "security.md", (f"{BOUNCES}::test_a_bad_signature_is_refused_and_changes_nothing",
+                          f"{BOUNCES}::test_a_report_older_or_newer_than_five_minutes_is_refused",
+                          f"{BOUNCES}::test_without_a_configured_secret_every_report_is_refused")),
+    Claim("Application security",
+          "An address whose mail bounced for good, or whose owner marked our mail as spam, gets no more email from "
+          "the companies that wrote to it, not even messages already queued; each company's office sees the "
+          "address and clears it once it is fixed, and both are recorded in the audit log.",
+          "security.md", (f"{BOUNCES}::test_a_bounce_stops_the_next_email_and_the_office_sees_it",
+                          f"{BOUNCES}::test_mail_already_queued_when_the_bounce_arrives_is_not_sent",
+                          f"{BOUNCES}::test_a_complaint_stops_mail_in_every_company_that_mailed_the_address_and_in_no_other",
+                          f"{BOUNCES}::test_the_office_clears_a_fixed_address_and_mail_goes_to_it_again")),
     Claim("Application security",
           "Replies to our text messages (STOP, START) are acted on only with the SMS provider's valid signature; a "
           "forged one is refused and changes nothing.",
