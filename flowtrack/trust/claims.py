@@ -3,6 +3,7 @@ explains it and to the tests that prove it. A test fails if a claim names no
 test, or names one that does not exist."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 
@@ -29,6 +30,10 @@ RESET = "tests/account/test_password_reset.py"
 SESSIONS = "tests/account/test_sessions.py"
 ROTATION = "tests/foundation/test_session_rotation.py"
 BOUNCES = "tests/notifications/test_bounces.py"
+PRIVACY = "tests/trust/test_privacy_and_subprocessors.py"
+OUTBOX = "tests/notifications/test_outbox.py"
+PAYMENTS = "tests/invoices/test_online_payment.py"
+OFFLINE = "tests/e2e/test_offline.py"
 TEAM = "tests/team/test_team.py"
 WEBHOOK = "tests/billing/test_webhook.py"
 GRACE = "tests/lifecycle/test_grace.py"
@@ -330,8 +335,49 @@ CLAIMS: tuple[Claim, ...] = (
                                f"{BACKUP}::test_files_are_restored_only_into_an_empty_store_and_never_half")),
 )
 
+# What the privacy page promises (/security/privacy), each tied to tests as the security page's claims are. The
+# page and docs/privacy.md carry this date; a test keeps them equal.
+PRIVACY_LAST_UPDATED = dt.date(2026, 12, 7)
+
+PRIVACY_CLAIMS: tuple[Claim, ...] = (
+    Claim("Privacy",
+          "FlowTrack sets one cookie, the sign-in session, and runs no analytics, tracking or advertising: its pages "
+          "load scripts from FlowTrack alone, except the portal's card payment page, which loads Stripe's.",
+          "privacy.md", (f"{PRIVACY}::test_the_only_cookie_is_the_sign_in_session",
+                         f"{PRIVACY}::test_no_page_loads_a_script_from_elsewhere_but_the_card_payment_page",
+                         f"{HEADERS}::test_every_get_route_sends_the_security_headers",
+                         f"{PAYMENTS}::test_the_portal_starts_a_payment_and_only_the_signed_webhook_records_it_once")),
+    Claim("Privacy",
+          "Photos lose their EXIF data, the phone's position among it, before they are kept.",
+          "privacy.md", (f"{PHOTOS}::test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed",)),
+    Claim("Privacy",
+          "An email that carries a single-use link is erased from the outbox once it has been sent.",
+          "privacy.md", (f"{OUTBOX}::test_an_invitation_travels_through_the_worker_to_a_real_smtp_server",)),
+    Claim("Privacy",
+          "Signing out on a technician's phone leaves nothing of the day's pages or records on it.",
+          "privacy.md", (
+              f"{OFFLINE}::test_signing_out_leaves_nothing_of_the_day_and_asks_before_dropping_what_waits",)),
+    Claim("Privacy",
+          "A customer stops test-due reminder emails with the link in each one, and texts by replying STOP.",
+          "privacy.md", (
+              f"{REMINDERS}::test_a_customer_stops_reminders_from_the_link_and_the_next_run_leaves_them_alone",
+              f"{TEXTS}::test_stop_and_start_replies_change_texting_for_that_number_in_every_company")),
+    Claim("Privacy",
+          "A data export can be downloaded for 7 days and not after; the audit log is kept 30 days on Basic, a year "
+          "on Professional and without limit on Enterprise.",
+          "privacy.md", (f"{EXPORTS}::test_an_expired_export_is_gone",
+                         f"{REPORTS}::test_retention_prunes_by_plan_and_the_chain_still_verifies")),
+    Claim("Privacy",
+          "When a cancelled subscription's paid period has been over for 30 days, the next daily run deletes the "
+          "company's data, but for invoices without their customer and the audit log without names, addresses or "
+          "the recorded changes.",
+          "privacy.md", (f"{SWEEP}::test_an_expired_company_keeps_only_its_survivors_and_no_identity",
+                         f"{GRACE}::test_the_grace_clock_boundaries")),
+)
+
 POLICIES = {
     "security.md": "Security",
+    "privacy.md": "Privacy",
     "data-retention.md": "Data retention, export and deletion",
     "backup-policy.md": "Backups and recovery",
     "hosting-regions.md": "Hosting regions",
