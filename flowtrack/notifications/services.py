@@ -28,6 +28,7 @@ log = logging.getLogger("flowtrack.notifications")
 HOURLY_EMAIL_LIMIT = 200
 MAX_ATTEMPTS = 3
 ERASED_BODY = "[erased after delivery: this message held a single-use link]"
+UNSENT_BODY = "[erased, not sent: the address does not take our mail; this message held a single-use link]"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def send_email(session: so.Session, to: str, subject: str, body: str, *, company
         status = "throttled"
     else:
         status = "queued" if settings else "outbox"
-    email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200], body=body,
+    # A single-use link that will never be sent must not stay readable in the outbox either.
+    email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200],
+                              body=UNSENT_BODY if sensitive and stopped is not None else body,
                               sensitive=sensitive, status=status, attempts=0,
                               error=_suppressed_because(stopped) if stopped is not None else None)
     if attachment is not None:
@@ -102,6 +105,8 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
     if stopped is not None:
         # The provider reported the address after this message was queued.
         email.status, email.error = "suppressed", _suppressed_because(stopped)
+        if email.sensitive:
+            email.body = UNSENT_BODY
         session.commit()
         log.info("email %s not sent: its address %s", email.id, email.error)
         return email.status

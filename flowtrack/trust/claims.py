@@ -351,8 +351,10 @@ PRIVACY_CLAIMS: tuple[Claim, ...] = (
           "Photos lose their EXIF data, the phone's position among it, before they are kept.",
           "privacy.md", (f"{PHOTOS}::test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed",)),
     Claim("Privacy",
-          "An email that carries a single-use link is erased from the outbox once it has been sent.",
-          "privacy.md", (f"{OUTBOX}::test_an_invitation_travels_through_the_worker_to_a_real_smtp_server",)),
+          "An email that carries a single-use link is erased from the outbox once it has been sent, or at once when "
+          "its address takes no mail.",
+          "privacy.md", (f"{OUTBOX}::test_an_invitation_travels_through_the_worker_to_a_real_smtp_server",
+                         f"{BOUNCES}::test_a_single_use_link_to_a_stopped_address_is_not_kept_readable")),
     Claim("Privacy",
           "Signing out on a technician's phone leaves nothing of the day's pages or records on it.",
           "privacy.md", (

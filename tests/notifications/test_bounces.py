@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.notifications import EmailSuppression, NotificationEmail
+from flowtrack.notifications import services as outbox
 from flowtrack.notifications.delivery_reports import sign
 from tests.notifications.bounces import WEBHOOK_SECRET, bounce, mail, report
+from tests.notifications.outbox import emails_to
 from tests.notifications.test_outbox import _smtp_env
 
 
@@ -119,6 +121,15 @@ def test_mail_already_queued_when_the_bounce_arrives_is_not_sent(app, acme, webh
     assert report(app.test_client(), bounce(address)).status_code == 200
     run_worker()
     assert _email(app, queued.id).status == "suppressed" and inbox.messages == []
+
+
+def test_a_single_use_link_to_a_stopped_address_is_not_kept_readable(app, client, acme, webhook):
+    member = acme.members["office"]
+    mail(app, acme, member.email)
+    report(client, bounce(member.email))
+    assert client.submit("/password/forgot", {"email": member.email}).status_code in (200, 303)
+    [reset] = [e for e in emails_to(app, member.email) if e.sensitive]
+    assert reset.status == "suppressed" and reset.body == outbox.UNSENT_BODY
 
 
 def test_a_complaint_stops_mail_in_every_company_that_mailed_the_address_and_in_no_other(
