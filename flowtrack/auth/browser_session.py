@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from flowtrack.auth.services import SignIn
 from flowtrack.core.permissions import Role
@@ -32,10 +33,37 @@ def safe_next(target: str | None) -> str:
 
 
 def begin_session(token: str) -> None:
-    # A brand-new cookie session: new session id, new CSRF token.
+    # A brand-new cookie session: new session id, new CSRF token. Its token is the session's first (generation 0).
     session.clear()
     session["sid"] = token
     session.permanent = True
+
+
+def take_new_token(token: str, generation: int) -> None:
+    """The session's token was rotated during this request: the response's cookie carries the new one."""
+    session["sid"] = token
+    session["sid_generation"] = generation
+
+
+def cookie_generation() -> int:
+    """Which of its session's tokens this browser's cookie carries (0: the one it signed in with)."""
+    return int(session.get("sid_generation", 0))
+
+
+def keep_browsers_cookie() -> None:
+    """This request came with a token already replaced (it was on its way when another request rotated it): its
+    response must not write that old token back over the new cookie the browser has just received."""
+    g.keep_browsers_cookie = True
+
+
+class RotatingCookieSession(SecureCookieSessionInterface):
+    """Flask's signed cookie session, which leaves the browser's cookie alone when `keep_browsers_cookie` said so.
+    (Flask otherwise writes the cookie of a permanent session on every response.)"""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if g.get("keep_browsers_cookie"):
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def continue_sign_in(result: SignIn, email: str, next_url: str | None):

@@ -6,7 +6,13 @@ import datetime as dt
 from flask import current_app, g, request
 
 from flowtrack.audit.services import Actor
-from flowtrack.auth.services import CurrentUser, SessionPolicy, load_current_user
+from flowtrack.auth.browser_session import (
+    RotatingCookieSession,
+    cookie_generation,
+    keep_browsers_cookie,
+    take_new_token,
+)
+from flowtrack.auth.services import CurrentUser, SessionPolicy, load_current_user, rotate_token
 from flowtrack.core.db import bind_company
 from flowtrack.core.extensions import login_manager
 from flowtrack.core.web import client_ip, open_db_session
@@ -20,9 +26,16 @@ def session_policy() -> SessionPolicy:
 
 def _load_user(_request) -> CurrentUser | None:
     open_db_session()
-    user = load_current_user(g.db, session_policy())
+    policy = session_policy()
+    user = load_current_user(g.db, policy)
     if user is None:
         return None
+    if cookie_generation() < user.token_generation:
+        keep_browsers_cookie()  # an older token, still in its overlap: it earns no new one
+    else:
+        new = rotate_token(g.db, user, policy)
+        if new is not None:
+            take_new_token(new.token, new.generation)
     bind_company(g.db, user.company_id)
     g.db.info["audit_actor"] = Actor(user.user_id, user.email, client_ip(), request.user_agent.string)
     return user
@@ -30,3 +43,4 @@ def _load_user(_request) -> CurrentUser | None:
 
 def init_app(app) -> None:
     login_manager.request_loader(_load_user)
+    app.session_interface = RotatingCookieSession()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -21,11 +21,18 @@ from flowtrack.core.db import Database, token_hash, utcnow
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 
+# A session's token is replaced after this much use; the one it replaces still works for the overlap, so that
+# requests already on their way with it (a page's parallel fetches, the phone's outbox) are not signed out.
+TOKEN_ROTATION = dt.timedelta(minutes=15)
+TOKEN_OVERLAP = dt.timedelta(seconds=60)
+
 
 @dataclass(frozen=True)
 class SessionPolicy:
     idle_timeout: dt.timedelta
     lifetime: dt.timedelta
+    rotate_every: dt.timedelta = TOKEN_ROTATION
+    token_overlap: dt.timedelta = TOKEN_OVERLAP
 
 
 @dataclass
@@ -41,6 +48,9 @@ class CurrentUser:
     email: str
     full_name: str
     role: str
+    # The session's current token: when it was issued and its number (0 at sign-in, one more at each rotation).
+    token_issued_at: dt.datetime | None = None
+    token_generation: int = 0
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -136,8 +146,8 @@ def revoke_sessions(session: so.Session, user_id: uuid.UUID, *, keep: uuid.UUID 
 # The request's first statement, built once: constructing it and computing its cache key cost more than
 # running it. A scalar subquery, so the resolver runs once and the row is found through the primary key.
 _CURRENT_SESSION = (
-    sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, User.id, User.email,
-              Profile.id, Profile.full_name, Profile.role, Company)
+    sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, AuthSession.token_issued_at,
+              AuthSession.token_generation, User.id, User.email, Profile.id, Profile.full_name, Profile.role, Company)
     .join(User, User.id == AuthSession.user_id)
     .join(Profile, Profile.user_id == User.id)
     .join(Company, Company.id == AuthSession.company_id)
@@ -154,7 +164,8 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     row = session.execute(_CURRENT_SESSION).first()
     if row is None:
         return None
-    session_id, idle_expires_at, expires_at, user_id, email, profile_id, full_name, role, company = row
+    (session_id, idle_expires_at, expires_at, token_issued_at, token_generation, user_id, email, profile_id,
+     full_name, role, company) = row
     # The identity map holds objects weakly: this reference keeps the row there for the session's life.
     session.info["company"] = company
     now = utcnow()
@@ -166,7 +177,38 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     return CurrentUser(
         user_id=user_id, profile_id=profile_id, session_id=session_id, company_id=company.id,
         company_name=company.name, timezone=company.timezone, email=email, full_name=full_name, role=role,
+        token_issued_at=token_issued_at, token_generation=token_generation,
     )
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """The token that replaced the one a request came with (to be put in the browser's cookie)."""
+
+    token: str = field(repr=False)
+    generation: int
+
+
+def rotate_token(session: so.Session, user: CurrentUser, policy: SessionPolicy, *,
+                 now: dt.datetime | None = None) -> NewToken | None:
+    """A new token for the request's session when its current one has been in use for `policy.rotate_every`.
+
+    The database rotates only the session whose current token this DB session carries, only when that token is
+    due (so of two requests racing, one rotates), and keeps the old token working for `policy.token_overlap`.
+    None when nothing was due or another request rotated first; a request that came with the previous token
+    rotates nothing, so a token replaced once never earns a fresh one.
+    """
+    if user.token_issued_at is None or (now or utcnow()) - user.token_issued_at < policy.rotate_every:
+        return None
+    token = secrets.token_urlsafe(32)
+    generation = session.scalar(sa.select(sa.func.rotate_session_token(
+        token_hash(token), policy.rotate_every, policy.token_overlap)))
+    session.commit()
+    if generation is None:
+        return None
+    # The rest of this request's transactions carry the new token.
+    session.info["session_token"] = token
+    return NewToken(token, generation)
 
 
 def sign_out(session: so.Session, user: CurrentUser) -> None:

@@ -64,7 +64,8 @@ INVOICES_MANAGE = "invoices.manage"     # make, send, void and credit invoices; 
 PORTAL_VIEW = "portal.view"             # a portal user's own customer account: invoices, certificates
 DISTRICT_PORTAL_VIEW = "district_portal.view"  # a district admin's own district: its tests, reports and devices,
                                                # read-only
-REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print
+REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print,
+                                        # addresses that get no email (bounced, complained) and clearing them
 JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}

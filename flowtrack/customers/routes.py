@@ -24,6 +24,7 @@ from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerF
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
 from flowtrack.models.customers import Customer, CustomerLocation
+from flowtrack.notifications import suppressions
 from flowtrack.team import services as team
 from flowtrack.work_orders import services as work_orders
 
@@ -73,8 +74,10 @@ def detail(customer_id: uuid.UUID):
         abort(404)
     orders = work_orders.list_work_orders(g.db, customer_id=customer.id, page_size=10) \
         if allowed(current_user.role, WORK_ORDERS_VIEW) else None
+    undeliverable = suppressions.standing(g.db, customer.company_id, customer.email) if customer.email else None
     return render_template("customers/detail.html", customer=customer, orders=orders,
                            portal_users=services.portal_users(g.db, customer.id), invite_form=PortalInviteForm(),
+                           undeliverable=undeliverable, undeliverable_labels=suppressions.REASON_LABELS,
                            timezone=company_timezone(g.db).key)
 
 

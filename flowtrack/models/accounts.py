@@ -79,6 +79,14 @@ class AuthSession(TenantScoped, Base):
     revoked_at: so.Mapped[dt.datetime | None]
     ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(400))
+    # The token is replaced every few minutes of use (`rotate_session_token`, migration 0030): when the current one
+    # was issued, and how many came before it (the browser's cookie carries the number of its own token).
+    token_issued_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    token_generation: so.Mapped[int] = so.mapped_column(default=0)
+    # The token it replaced, accepted until the overlap ends so that requests already on their way do not fail.
+    previous_token_hash: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, unique=True, deferred=True,
+                                                                    deferred_raiseload=True)
+    previous_token_expires_at: so.Mapped[dt.datetime | None]
 
     def active_at(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now

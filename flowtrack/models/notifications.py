@@ -13,7 +13,8 @@ class NotificationEmail(TenantScoped, Base):
     """One email in a company's outbox: kept there without SMTP, delivered by a job with it.
 
     status: outbox (no mail server configured), queued, sent, failed, throttled (over the hourly cap, until the cron
-    job lets it out in a later hour).
+    job lets it out in a later hour), suppressed (the address bounced or complained: see `EmailSuppression`; never
+    sent).
     """
 
     __tablename__ = "notification_emails"
@@ -23,6 +24,8 @@ class NotificationEmail(TenantScoped, Base):
         # Only the few messages that wait: the cron job finds them without reading the whole outbox.
         sa.Index("notification_emails_waiting_idx", "status", "company_id",
                  postgresql_where=sa.text("status IN ('queued', 'throttled')")),
+        # The mail provider's reports name an address: the companies that mailed it are found through this.
+        sa.Index("notification_emails_to_address_idx", sa.func.lower(sa.text("to_address"))),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -80,3 +83,26 @@ class NotificationLog(TenantScoped, Base):
     error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
 
     email: so.Mapped[NotificationEmail | None] = so.relationship()
+
+
+class EmailSuppression(TenantScoped, Base):
+    """An address the company's outbox no longer mails: the mail provider reported a permanent bounce or a spam
+    complaint. It stands until the office clears it (`cleared_at`); cleared rows stay as the address's history."""
+
+    __tablename__ = "email_suppressions"
+    __table_args__ = (
+        sa.Index("email_suppressions_standing_key", "company_id", "address", unique=True,
+                 postgresql_where=sa.text("cleared_at IS NULL")),
+        sa.Index("email_suppressions_company_idx", "company_id", "created_at"),
+        sa.CheckConstraint("reason IN ('bounce', 'complaint')", name="email_suppressions_reason_check"),
+        sa.CheckConstraint("address = lower(address)", name="email_suppressions_address_check"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    address: so.Mapped[str] = so.mapped_column(sa.String(254))  # lower-cased
+    reason: so.Mapped[str] = so.mapped_column(sa.String(12))  # bounce, complaint
+    detail: so.Mapped[str | None] = so.mapped_column(sa.String(300))  # the provider's words
+    reported_at: so.Mapped[dt.datetime]  # when the provider saw it
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    cleared_at: so.Mapped[dt.datetime | None]
+    cleared_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

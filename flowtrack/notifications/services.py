@@ -24,8 +24,8 @@ import sqlalchemy.orm as so
 from flowtrack.core.db import utcnow
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import FileStorage, StoredFileMissing
-from flowtrack.models.notifications import NotificationEmail
-from flowtrack.notifications import mail
+from flowtrack.models.notifications import EmailSuppression, NotificationEmail
+from flowtrack.notifications import mail, suppressions
 
 log = logging.getLogger("flowtrack.notifications")
 
@@ -33,6 +33,7 @@ log = logging.getLogger("flowtrack.notifications")
 HOURLY_EMAIL_LIMIT = 200
 MAX_ATTEMPTS = 3
 ERASED_BODY = "[erased after delivery: this message held a single-use link]"
+UNSENT_BODY = "[erased, not sent: the address does not take our mail; this message held a single-use link]"
 
 
 @dataclass(frozen=True)
@@ -47,22 +48,31 @@ class Attachment:
 
 def send_email(session: so.Session, to: str, subject: str, body: str, *, company_id: uuid.UUID | None = None,
                sensitive: bool = False, attachment: Attachment | None = None) -> NotificationEmail:
-    """Put a message in the company's outbox; with SMTP configured it is delivered after commit."""
+    """Put a message in the company's outbox; with SMTP configured it is delivered after commit. A message to an
+    address that bounced or complained stays in the outbox as `suppressed` and is never sent."""
     company_id = company_id or session.info["company_id"]
     settings = mail.smtp_settings()
+    stopped = suppressions.standing(session, company_id, to)
     queued_at: dt.datetime | None = utcnow()
-    if sent_in_last_hour(session, company_id) >= HOURLY_EMAIL_LIMIT:
+    if stopped is not None:
+        status, queued_at = "suppressed", None
+    elif sent_in_last_hour(session, company_id) >= HOURLY_EMAIL_LIMIT:
         status, queued_at = "throttled", None
     else:
         status = "queued" if settings else "outbox"
-    email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200], body=body,
-                              sensitive=sensitive, status=status, attempts=0, queued_at=queued_at)
+    # A single-use link that will never be sent must not stay readable in the outbox either.
+    email = NotificationEmail(company_id=company_id, to_address=to, subject=subject[:200],
+                              body=UNSENT_BODY if sensitive and stopped is not None else body,
+                              sensitive=sensitive, status=status, attempts=0, queued_at=queued_at,
+                              error=_suppressed_because(stopped) if stopped is not None else None)
     if attachment is not None:
         email.attachment_key, email.attachment_name, email.attachment_type = \
             attachment.key, attachment.name, attachment.content_type
     session.add(email)
     session.flush()
-    if status == "throttled":
+    if status == "suppressed":
+        log.info("email %s of company %s not sent: its address %s", email.id, company_id, email.error)
+    elif status == "throttled":
         log.warning("email of company %s held: over %s an hour; it goes out in a later hour", company_id,
                     HOURLY_EMAIL_LIMIT)
     elif status == "queued":
@@ -125,6 +135,15 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
         email.status = "outbox"
         session.commit()
         return email.status
+    stopped = suppressions.standing(session, email.company_id, email.to_address)
+    if stopped is not None:
+        # The provider reported the address after this message was queued.
+        email.status, email.error = "suppressed", _suppressed_because(stopped)
+        if email.sensitive:
+            email.body = UNSENT_BODY
+        session.commit()
+        log.info("email %s not sent: its address %s", email.id, email.error)
+        return email.status
     email.attempts += 1
     attachments = []
     if email.attachment_key:
@@ -151,6 +170,10 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
         email.body = ERASED_BODY
     session.commit()
     return email.status
+
+
+def _suppressed_because(stopped: EmailSuppression) -> str:
+    return f"{suppressions.REASON_LABELS[stopped.reason]} on {stopped.reported_at:%Y-%m-%d}"
 
 
 def recent_emails(session: so.Session, limit: int = 50) -> list[NotificationEmail]:

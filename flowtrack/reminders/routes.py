@@ -14,7 +14,7 @@ from flowtrack.core.web import get_db
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.notifications import services as outbox
-from flowtrack.notifications import sms
+from flowtrack.notifications import sms, suppressions
 from flowtrack.notifications.links import external_url
 from flowtrack.reminders import services
 from flowtrack.reminders.forms import OptOutForm
@@ -33,6 +33,7 @@ def index():
     return render_template("reminders/index.html", settings=settings_of(g.db), notices=services.recent_notices(g.db),
                            emails=outbox.recent_emails(g.db), hourly_email_limit=outbox.HOURLY_EMAIL_LIMIT,
                            letters=services.waiting_letters(g.db),
+                           undeliverable=len(suppressions.standing_list(g.db)),
                            timezone=company_timezone(g.db).key, stage_label=services.stage_label)
 
 

@@ -35,7 +35,7 @@ from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.notifications import NotificationLog
 from flowtrack.notifications import services as outbox
-from flowtrack.notifications import sms
+from flowtrack.notifications import sms, suppressions
 
 OVERDUE = "overdue"
 MAX_LEAD_DAYS = 365
@@ -169,9 +169,13 @@ def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable
     for candidate in _candidates(session, settings, today):
         by_customer[candidate.customer.id].append(candidate)
     customers = {cid: items[0].customer for cid, items in by_customer.items()}
+    # An address that bounced or complained gets no mail: that customer is sent a letter instead.
+    undeliverable = suppressions.undeliverable(session, session.info["company_id"],
+                                               [c.email for c in customers.values() if c.email])
+    mailable = {cid for cid, c in customers.items() if c.email and c.email.strip().lower() not in undeliverable}
     mail = _within(outbox.HOURLY_EMAIL_LIMIT - outbox.sent_in_last_hour(session, session.info["company_id"]),
-                   [cid for cid, c in customers.items() if c.email], result)
-    letters = [cid for cid, c in customers.items() if not c.email]
+                   [cid for cid in customers if cid in mailable], result)
+    letters = [cid for cid in customers if cid not in mailable]
     texts = _within(HOURLY_SMS_LIMIT - texts_in_last_hour(session),
                     [cid for cid, c in customers.items() if textable(c)], result) \
         if sms.sms_settings() is not None else []

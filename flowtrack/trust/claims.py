@@ -3,6 +3,7 @@ explains it and to the tests that prove it. A test fails if a claim names no
 test, or names one that does not exist."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
 
@@ -28,6 +29,12 @@ TRUST = "tests/trust/test_security_page.py"
 MFA = "tests/account/test_mfa.py"
 RESET = "tests/account/test_password_reset.py"
 SESSIONS = "tests/account/test_sessions.py"
+ROTATION = "tests/foundation/test_session_rotation.py"
+BOUNCES = "tests/notifications/test_bounces.py"
+PRIVACY = "tests/trust/test_privacy_and_subprocessors.py"
+OUTBOX = "tests/notifications/test_outbox.py"
+PAYMENTS = "tests/invoices/test_online_payment.py"
+OFFLINE = "tests/e2e/test_offline.py"
 TEAM = "tests/team/test_team.py"
 WEBHOOK = "tests/billing/test_webhook.py"
 RESUBSCRIBE = "tests/billing/test_subscribe_again.py"
@@ -116,6 +123,17 @@ CLAIMS: tuple[Claim, ...] = (
                           f"{SIGN_IN}::test_an_idle_session_expires",
                           f"{SIGN_IN}::test_a_session_ends_at_its_absolute_lifetime_even_when_busy",
                           f"{ISOLATION}::test_a_revoked_or_expired_session_stops_resolving_at_once")),
+    Claim("Sign-in and sessions",
+          "While a session is in use its token is replaced every 15 minutes. The token it replaces keeps working "
+          "for one more minute, so that requests already on their way do not fail, and never earns a new one; "
+          "after that minute it is refused, and signing out or ending the session stops both tokens at once.",
+          "security.md", (f"{ROTATION}::test_after_fifteen_minutes_of_use_the_response_carries_a_new_token",
+                          f"{ROTATION}::test_the_old_token_works_for_a_minute_and_then_never_again",
+                          f"{ROTATION}::test_an_old_token_never_earns_a_fresh_one",
+                          f"{ROTATION}::test_an_attacker_replaying_an_old_token_after_the_overlap_is_refused",
+                          f"{ROTATION}::test_signing_out_ends_the_new_and_the_old_token_at_once",
+                          f"{ROTATION}::test_revoking_the_session_ends_both_tokens",
+                          f"{ROTATION}::test_the_app_role_can_rotate_only_the_token_it_carries")),
     Claim("Sign-in and sessions",
           "Repeated sign-in attempts are rate limited per address and per account.",
           "security.md", (f"{SIGN_IN}::test_repeated_failures_on_one_account_are_rate_limited_from_any_address",
@@ -217,6 +235,21 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{LOGS}::test_the_logs_of_the_whole_run_hold_no_secret",
                           f"{ACCESS_LOG}::test_a_link_token_is_blanked_in_the_web_servers_access_log")),
     Claim("Application security",
+          "Reports of bounced email and spam complaints are acted on only with the mail service's valid signature "
+          "dated within five minutes of arrival; a forged, altered, stale or future-dated report, or any report "
+          "while no signing secret is configured, is refused and changes nothing.",
+          "security.md", (f"{BOUNCES}::test_a_bad_signature_is_refused_and_changes_nothing",
+                          f"{BOUNCES}::test_a_report_older_or_newer_than_five_minutes_is_refused",
+                          f"{BOUNCES}::test_without_a_configured_secret_every_report_is_refused")),
+    Claim("Application security",
+          "An address whose mail bounced for good, or whose owner marked our mail as spam, gets no more email from "
+          "the companies that wrote to it, not even messages already queued; each company's office sees the "
+          "address and clears it once it is fixed, and both are recorded in the audit log.",
+          "security.md", (f"{BOUNCES}::test_a_bounce_stops_the_next_email_and_the_office_sees_it",
+                          f"{BOUNCES}::test_mail_already_queued_when_the_bounce_arrives_is_not_sent",
+                          f"{BOUNCES}::test_a_complaint_stops_mail_in_every_company_that_mailed_the_address_and_in_no_other",
+                          f"{BOUNCES}::test_the_office_clears_a_fixed_address_and_mail_goes_to_it_again")),
+    Claim("Application security",
           "Replies to our text messages (STOP, START) are acted on only with the SMS provider's valid signature; a "
           "forged one is refused and changes nothing.",
           "security.md", (f"{TEXTS}::test_stop_and_start_replies_change_texting_for_that_number_in_every_company",)),
@@ -315,8 +348,51 @@ CLAIMS: tuple[Claim, ...] = (
                                f"{BACKUP}::test_the_daily_backup_keeps_the_newest_seven")),
 )
 
+# What the privacy page promises (/security/privacy), each tied to tests as the security page's claims are. The
+# page and docs/privacy.md carry this date; a test keeps them equal.
+PRIVACY_LAST_UPDATED = dt.date(2026, 12, 7)
+
+PRIVACY_CLAIMS: tuple[Claim, ...] = (
+    Claim("Privacy",
+          "FlowTrack sets one cookie, the sign-in session, and runs no analytics, tracking or advertising: its pages "
+          "load scripts from FlowTrack alone, except the portal's card payment page, which loads Stripe's.",
+          "privacy.md", (f"{PRIVACY}::test_the_only_cookie_is_the_sign_in_session",
+                         f"{PRIVACY}::test_no_page_loads_a_script_from_elsewhere_but_the_card_payment_page",
+                         f"{HEADERS}::test_every_get_route_sends_the_security_headers",
+                         f"{PAYMENTS}::test_the_portal_starts_a_payment_and_only_the_signed_webhook_records_it_once")),
+    Claim("Privacy",
+          "Photos lose their EXIF data, the phone's position among it, before they are kept.",
+          "privacy.md", (f"{PHOTOS}::test_a_photo_from_the_phone_is_shrunk_stripped_of_its_position_and_thumbnailed",)),
+    Claim("Privacy",
+          "An email that carries a single-use link is erased from the outbox once it has been sent, or at once when "
+          "its address takes no mail.",
+          "privacy.md", (f"{OUTBOX}::test_an_invitation_travels_through_the_worker_to_a_real_smtp_server",
+                         f"{BOUNCES}::test_a_single_use_link_to_a_stopped_address_is_not_kept_readable")),
+    Claim("Privacy",
+          "Signing out on a technician's phone leaves nothing of the day's pages or records on it.",
+          "privacy.md", (
+              f"{OFFLINE}::test_signing_out_leaves_nothing_of_the_day_and_asks_before_dropping_what_waits",)),
+    Claim("Privacy",
+          "A customer stops test-due reminder emails with the link in each one, and texts by replying STOP.",
+          "privacy.md", (
+              f"{REMINDERS}::test_a_customer_stops_reminders_from_the_link_and_the_next_run_leaves_them_alone",
+              f"{TEXTS}::test_stop_and_start_replies_change_texting_for_that_number_in_every_company")),
+    Claim("Privacy",
+          "A data export can be downloaded for 7 days and not after; the audit log is kept 30 days on Basic, a year "
+          "on Professional and without limit on Enterprise.",
+          "privacy.md", (f"{EXPORTS}::test_an_expired_export_is_gone",
+                         f"{REPORTS}::test_retention_prunes_by_plan_and_the_chain_still_verifies")),
+    Claim("Privacy",
+          "When a cancelled subscription's paid period has been over for 30 days, the next daily run deletes the "
+          "company's data, but for invoices without their customer and the audit log without names, addresses or "
+          "the recorded changes.",
+          "privacy.md", (f"{SWEEP}::test_an_expired_company_keeps_only_its_survivors_and_no_identity",
+                         f"{GRACE}::test_the_grace_clock_boundaries")),
+)
+
 POLICIES = {
     "security.md": "Security",
+    "privacy.md": "Privacy",
     "data-retention.md": "Data retention, export and deletion",
     "backup-policy.md": "Backups and recovery",
     "hosting-regions.md": "Hosting regions",

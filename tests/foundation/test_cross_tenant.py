@@ -5,6 +5,8 @@ makes such an object for a tenant and returns the URL's arguments. A test
 fails when a route with arguments is missing here, so new routes join the
 sweep as they are written.
 """
+import secrets
+
 import pytest
 import sqlalchemy as sa
 from flask import url_for
@@ -48,6 +50,12 @@ def _profile(app, factory, tenant):
     return {"profile_id": tenant.members["office"].profile_id}
 
 
+def _undeliverable_address(app, factory, tenant):
+    from tests.notifications.bounces import bounced
+
+    return {"suppression_id": bounced(app, tenant, f"gone-{secrets.token_hex(4)}@example.com").id}
+
+
 def _live_session(app, factory, tenant):
     from flowtrack.models.accounts import AuthSession
 
@@ -63,6 +71,7 @@ TEAM_MEMBER_ENDPOINTS = ("team.change_role", "team.deactivate", "team.reactivate
 OBJECT_URLS = {
     **{endpoint: _profile for endpoint in TEAM_MEMBER_ENDPOINTS},
     "account.revoke_session": _live_session,
+    "notifications.clear_suppression": _undeliverable_address,
     "audit.verification": _verification_job,
     "audit.entry": _audit_entry,
     "audit.status": _export("audit_csv"),

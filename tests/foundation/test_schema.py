@@ -85,7 +85,8 @@ def test_the_audit_log_is_append_only_for_the_app(app):
 def test_the_app_cannot_read_password_hashes_or_session_tokens(app):
     engine = _admin(app)
     with engine.connect() as c:
-        for table, column in (("users", "password_hash"), ("users", "totp_secret"), ("auth_sessions", "token_hash")):
+        for table, column in (("users", "password_hash"), ("users", "totp_secret"), ("auth_sessions", "token_hash"),
+                              ("auth_sessions", "previous_token_hash")):
             assert not c.execute(sa.text("SELECT has_column_privilege(:role, :t, :c, 'SELECT')"),
                                  {"role": ROLE_APP, "t": table, "c": column}).scalar(), f"{table}.{column}"
     engine.dispose()

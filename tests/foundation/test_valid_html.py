@@ -10,6 +10,7 @@ import pytest
 
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.invoices.factories import printed_invoice
+from tests.notifications.bounces import bounced
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 
 VNU = Path(__file__).parents[2] / ".e2e" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -30,13 +31,16 @@ def test_the_pages_of_every_role_are_valid_html(app, login, acme, records, plann
     order = planner.work_order(acme)
     job = planner.job(acme)
     invoice = printed_invoice(app, acme)
+    bounced_customer = records.customer(acme, email="gone@example.com")
+    bounced(app, acme, bounced_customer.email)  # its page and the list of undeliverable addresses say so
     pages = {
         "office": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
                    f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
-                   "/invoices/prices", "/invoices/aging", "/reminders/", "/tests/", "/gauges/", "/districts/",
-                   "/import/"],
-        "company_admin": ["/settings/", "/team/", "/billing/", "/account/export/", "/audit/", "/account/sessions"],
+                   "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",
+                   f"/customers/{bounced_customer.id}", "/tests/", "/gauges/", "/districts/", "/import/"],
+        "company_admin": ["/settings/", "/team/", "/billing/", "/account/export/", "/audit/", "/account/sessions",
+                          "/security/", "/security/privacy", "/security/subprocessors"],
         "technician": ["/my-day/", f"/jobs/{job.id}"],
     }
     files = []

@@ -27,6 +27,8 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, Device
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.security import AccountToken, RecoveryCode
+from flowtrack.notifications import suppressions
+from flowtrack.notifications.delivery_reports import DeliveryReport
 from flowtrack.photos import services as photos
 from flowtrack.reminders import services as reminders
 from flowtrack.work_orders import services as work_orders
@@ -125,6 +127,11 @@ class People:
         factory.session_token(self.tenant.members["auditor"])
         factory.finished_export(self.tenant)
         self._fill_records(app)
+        with db.service() as session:  # and the mail service reported that mail to the person bounced
+            suppressions.record_report(session, DeliveryReport("bounce", self.email, permanent=True,
+                                                               detail=f"550 no mailbox {self.email}",
+                                                               occurred_at=None))
+            session.commit()
 
     def _fill_records(self, app) -> None:
         """The office's records too, with the person as a customer: every table of the company gets rows."""

@@ -4,6 +4,8 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.customers.factories import records  # noqa: F401  (the fixture, for the tests here)
+
 
 class Inbox:
     """A real SMTP server on the loopback interface that keeps what it receives."""

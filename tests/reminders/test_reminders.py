@@ -21,6 +21,7 @@ from flowtrack.reminders import services
 from flowtrack.reminders.links import opt_out_token, opt_out_url
 from flowtrack.reminders.tasks import remind_company
 from tests.customers.test_customers import audit_entries
+from tests.notifications.bounces import bounced
 from tests.notifications.outbox import emails_to, link_in
 
 TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
@@ -156,7 +157,7 @@ def test_customers_without_email_get_a_printed_letter(app, office, acme, records
     result = run(app, acme)
     assert (result.letters, result.emails) == (1, 0)
     page = office.get("/reminders/")
-    assert "1 customer without an email address is waiting for a letter." in page.text
+    assert "1 customer without a working email address is waiting for a letter." in page.text
 
     pdf = office.submit("/reminders/letters.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
@@ -166,6 +167,21 @@ def test_customers_without_email_get_a_printed_letter(app, office, acme, records
     assert audit_entries(app, acme, "reminders.letters_printed")[-1].changes == {"letters": 1, "devices": 1}
     again = office.submit("/reminders/letters.pdf", follow_redirects=True)
     assert "No letters are waiting to be printed." in again.text
+
+
+def test_a_customer_whose_email_bounced_gets_a_letter_until_the_address_is_fixed(app, office, acme, records):
+    customer, devices = customer_due(records, acme, -10, name="Quay Bakery")
+    suppression = bounced(app, acme, customer.email)
+    result = run(app, acme)
+    assert (result.letters, result.emails) == (1, 0)
+    assert [r.channel for r in log_rows(app, acme)] == ["letter"]
+    page = office.get("/reminders/")
+    assert "1 customer without a working email address is waiting for a letter." in page.text
+
+    office.submit(f"/email/undeliverable/{suppression.id}/clear")
+    records.device(acme, records.location(acme, customer), install_date=TODAY - dt.timedelta(days=5))
+    again = run(app, acme)
+    assert (again.emails, again.letters) == (1, 0)
 
 
 def test_the_admin_sets_lead_times_or_turns_reminders_off_and_the_office_reads_them(
