@@ -152,6 +152,7 @@ ERROR_TITLES = {
     405: "Wrong kind of request",
     410: "No longer available",
     413: "Upload too large",
+    422: "Not accepted",
     429: "Too many requests",
     500: "Something went wrong",
 }
@@ -178,6 +179,8 @@ def _handle_http_error(error: HTTPException):
         message = "Your form expired or was sent from another page. Reload the page and try again."
     elif error.code == 429:
         message = "Too many attempts. Wait a little and try again."
+    elif error.description != type(error).description:
+        message = error.description  # the view's own words: abort(400, "Not a date.")
     response = make_response(render_error(error.code, message))
     # What the exception says besides its page: Allow on a 405, Retry-After where given.
     response.headers.extend((name, value) for name, value in error.get_headers() if name.lower() != "content-type")

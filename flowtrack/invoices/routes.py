@@ -19,6 +19,7 @@ from flask_login import current_user
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_today, settings_of
 from flowtrack.core.money import cents
+from flowtrack.core.paging import number_position
 from flowtrack.core.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
@@ -85,7 +86,7 @@ def index():
     valid = form.validate()
     status = form.status.data if valid else None
     try:
-        after = int(request.args["after"]) if request.args.get("after") else None
+        after = number_position(request.args.get("after"))
     except ValueError:
         abort(400, "Not a page of this list.")
     page = services.list_invoices(g.db, status=status, after=after)

@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
+from wtforms import DateField, HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import UUID, DataRequired, InputRequired, NumberRange, Optional
 
+from flowtrack.core.forms import WholeNumberField
 from flowtrack.models.scheduling import NotTestedReason
 
 
@@ -12,7 +13,7 @@ class JobForm(FlaskForm):
     day = DateField("Day", validators=[InputRequired(message="Choose the day.")])
     starts = TimeField("From", validators=[InputRequired(message="Choose when the window starts.")])
     ends = TimeField("To", validators=[InputRequired(message="Choose when the window ends.")])
-    position = IntegerField("Order in the day", validators=[Optional(), NumberRange(min=1, max=99)],
+    position = WholeNumberField("Order in the day", validators=[Optional(), NumberRange(min=1, max=99)],
                             description="1 is the first stop; empty keeps it last.")
 
     def with_technicians(self, profiles) -> "JobForm":

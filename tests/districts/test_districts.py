@@ -48,7 +48,7 @@ def test_a_fixed_yearly_date_is_stated_and_checked(app, acme, office):
 @pytest.mark.parametrize("changes, message", [
     ({"name": ""}, "This field is required."),
     ({"test_interval_months": "0"}, "Number must be between 1 and 120."),
-    ({"test_interval_months": "twelve"}, "Not a valid integer value."),
+    ({"test_interval_months": "twelve"}, "Enter a whole number, like 12."),
     ({"early_window_days": "400"}, "Number must be between 0 and 365."),
     ({"due_anchor": "whenever"}, "Not a valid choice."),
     ({"report_email": "reports at district"}, "Enter an email address like name@example.com."),
