@@ -41,6 +41,19 @@ class DayField(DateField):
             raise StopValidation()
 
 
+def add_error(field, message: str) -> None:
+    """Show a refusal under a field, whether its form was validated or not. A field's errors are a list only after
+    validation; before (a form made with `formdata=None` to show a refusal of something else), they are WTForms'
+    empty tuple, which has no `append`."""
+    field.errors = [*field.errors, message]
+
+
+def first_error(form) -> str:
+    """The first message a refused form shows (the CSRF field's included), for a flash or another field."""
+    return next((message for messages in form.errors.values() for message in messages
+                 if isinstance(message, str)), "The form was not accepted; try again.")
+
+
 # Numbers as people type them: digits, a sign, a decimal point. No exponent ("1e309"), no NaN or infinity, no
 # underscores and no digits of other scripts, which Python's int() and Decimal() would take.
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")

@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from flowtrack.core.forms import DecimalNumberField, EmailAddress, phone
+from flowtrack.core.forms import DecimalNumberField, EmailAddress, add_error, phone
 from flowtrack.customers.services import SORTS, STATUSES
 
 
@@ -77,7 +77,7 @@ class LocationForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if valid and (self.latitude.data is None) != (self.longitude.data is None):
-            self.longitude.errors.append("Give both the latitude and the longitude, or neither.")
+            add_error(self.longitude, "Give both the latitude and the longitude, or neither.")
             return False
         return valid
 

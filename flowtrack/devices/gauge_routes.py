@@ -4,6 +4,7 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
 from flowtrack.companies.services import company_today
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import GAUGES_MANAGE, GAUGES_VIEW, requires
 from flowtrack.devices import services
 from flowtrack.devices.forms import GaugeForm
@@ -47,7 +48,7 @@ def new():
         gauge = services.create_gauge(g.db, **{field: form[field].data for field in services.GAUGE_FIELDS})
     except services.SerialTaken as taken:
         g.db.rollback()
-        form.serial.errors.append(str(taken))
+        add_error(form.serial, str(taken))
         return _page(form, None, 422)
     g.db.commit()
     flash(f"Test kit {gauge.serial} added.", "success")
@@ -66,7 +67,7 @@ def edit(gauge_id: uuid.UUID):
         services.update_gauge(g.db, gauge, **{field: form[field].data for field in services.GAUGE_FIELDS})
     except services.SerialTaken as taken:
         g.db.rollback()
-        form.serial.errors.append(str(taken))
+        add_error(form.serial, str(taken))
         return _page(form, gauge, 422)
     g.db.commit()
     flash("Changes saved.", "success")

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from flowtrack.core.forms import EmailAddress, WholeNumberField, phone
+from flowtrack.core.forms import EmailAddress, WholeNumberField, add_error, phone
 from flowtrack.devices.due_dates import FIXED_DATE, LAST_TEST, valid_day_of_year
 
 MONTHS = [("", "—")] + [(str(n), calendar.month_name[n]) for n in range(1, 13)]
@@ -51,10 +51,10 @@ class DistrictForm(FlaskForm):
         if valid and self.due_anchor.data == FIXED_DATE:
             month, day = self.fixed_due_month.data, self.fixed_due_day.data
             if month is None or day is None:
-                self.fixed_due_day.errors.append("Choose the month and day the tests are due by.")
+                add_error(self.fixed_due_day, "Choose the month and day the tests are due by.")
                 valid = False
             elif not valid_day_of_year(month, day):
-                self.fixed_due_day.errors.append("That month has no such day (February 29 is not every year's).")
+                add_error(self.fixed_due_day, "That month has no such day (February 29 is not every year's).")
                 valid = False
         return valid
 

@@ -7,6 +7,7 @@ from typing import Callable
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import SCHEDULE_MANAGE, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.models.scheduling import ScheduledJob
@@ -87,7 +88,7 @@ def _save(form: JobForm, verb: str, change: Callable[[], ScheduledJob]):
             services.reorder_to(g.db, job, form.position.data - 1)
     except services.WorkRefused as refused:
         g.db.rollback()
-        form.day.errors.append(str(refused))
+        add_error(form.day, str(refused))
         return None
     conflicts = bookings.conflicts_of(g.db, job)
     g.db.commit()
