@@ -1,4 +1,4 @@
-"""Test kits (gauges): the list with calibration state, add, edit, remove."""
+"""Test kits (gauges): the list with calibration state, add, edit, retire (or return to service), remove."""
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
@@ -77,8 +77,35 @@ def edit(gauge_id: uuid.UUID):
 @bp.post("/<uuid:gauge_id>/delete")
 @requires(GAUGES_MANAGE)
 def delete(gauge_id: uuid.UUID):
+    """Remove a kit added by mistake; one that tests were recorded with is refused, with the way to retire it."""
     gauge = _gauge(gauge_id)
-    services.delete_gauge(g.db, gauge)
+    try:
+        services.delete_gauge(g.db, gauge)
+    except services.KitInUse as in_use:
+        g.db.rollback()
+        flash(str(in_use), "error")
+        return redirect(url_for("gauges.index"), code=303)
     g.db.commit()
     flash(f"Test kit {gauge.serial} removed.", "success")
+    return redirect(url_for("gauges.index"), code=303)
+
+
+@bp.post("/<uuid:gauge_id>/retire")
+@requires(GAUGES_MANAGE)
+def retire(gauge_id: uuid.UUID):
+    """Take a kit out of service: it stays on its tests and reports and is no longer offered on the test form."""
+    gauge = _gauge(gauge_id)
+    services.retire_gauge(g.db, gauge, company_today(g.db))
+    g.db.commit()
+    flash(f"Test kit {gauge.serial} retired: it is no longer offered on the test form.", "success")
+    return redirect(url_for("gauges.index"), code=303)
+
+
+@bp.post("/<uuid:gauge_id>/return")
+@requires(GAUGES_MANAGE)
+def return_to_service(gauge_id: uuid.UUID):
+    gauge = _gauge(gauge_id)
+    services.return_gauge_to_service(g.db, gauge)
+    g.db.commit()
+    flash(f"Test kit {gauge.serial} is back in service.", "success")
     return redirect(url_for("gauges.index"), code=303)
