@@ -10,6 +10,8 @@ from wtforms import DateField, DecimalField, IntegerField
 from wtforms.validators import Email, Regexp, StopValidation
 from wtforms.widgets import TextInput
 
+from flowtrack.core.dates import FIRST_DAY, LAST_DAY, OUT_OF_RANGE
+
 # Digits with the usual separators, an optional leading + and an optional extension ("x12", "ext. 12").
 phone = Regexp(r"^\+?[0-9()./\- ]{7,30}( *(x|ext\.?) *[0-9]{1,6})?$",
                message="Enter a phone number: digits, spaces, dashes or brackets, optionally “ext. 12”.")
@@ -24,8 +26,8 @@ def clean(value: Any) -> Any:
 
 
 class DayField(DateField):
-    """A calendar day (the browser's date picker sends 2026-12-07). One that is no day (2026-13-45) is refused
-    with one message in words, and what was typed stays in the field."""
+    """A calendar day (the browser's date picker sends 2026-12-07). One that is no day (2026-13-45) or out of any
+    plausible range (9999-12-31) is refused with one message in words, and what was typed stays in the field."""
 
     def process_formdata(self, valuelist):
         if not valuelist or not "".join(valuelist).strip():
@@ -35,6 +37,9 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Not a date: choose one from the calendar, like 2026-12-07.") from None
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            self.data = None
+            raise ValueError(OUT_OF_RANGE)
 
     def pre_validate(self, form):
         if self.process_errors:

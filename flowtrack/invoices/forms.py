@@ -1,10 +1,10 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from flowtrack.core.forms import DecimalNumberField, WholeNumberField
+from flowtrack.core.forms import DayField, DecimalNumberField, WholeNumberField
 from flowtrack.core.money import AmountField
 from flowtrack.devices.services import SIZES
 from flowtrack.models.customers import DeviceType
@@ -31,7 +31,7 @@ class PaymentForm(FlaskForm):
     amount = AmountField("Amount ($)", minimum=Decimal("0.01"))
     method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")])
     reference = StringField("Check number or note", validators=[Optional(), Length(max=100)])
-    received_on = DateField("Received on", validators=[InputRequired()])
+    received_on = DayField("Received on", validators=[InputRequired()])
 
 
 class CreditForm(FlaskForm):

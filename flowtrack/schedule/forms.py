@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TimeField
+from wtforms import HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import UUID, DataRequired, InputRequired, NumberRange, Optional
 
-from flowtrack.core.forms import WholeNumberField
+from flowtrack.core.forms import DayField, WholeNumberField
 from flowtrack.models.scheduling import NotTestedReason
 
 
@@ -10,7 +10,7 @@ class JobForm(FlaskForm):
     """Book a work order or move its job: the keyboard's way to do what the board's drag does."""
 
     technician = SelectField("Technician", choices=[], validators=[InputRequired()])
-    day = DateField("Day", validators=[InputRequired(message="Choose the day.")])
+    day = DayField("Day", validators=[InputRequired(message="Choose the day.")])
     starts = TimeField("From", validators=[InputRequired(message="Choose when the window starts.")])
     ends = TimeField("To", validators=[InputRequired(message="Choose when the window ends.")])
     position = WholeNumberField("Order in the day", validators=[Optional(), NumberRange(min=1, max=99)],
@@ -26,8 +26,8 @@ class PlaceForm(FlaskForm):
 
     work_order = HiddenField(validators=[DataRequired(), UUID()])
     technician = HiddenField(validators=[DataRequired(), UUID()])
-    day = DateField(validators=[InputRequired()])
-    week = DateField(validators=[Optional()])
+    day = DayField(validators=[InputRequired()])
+    week = DayField(validators=[Optional()])
     order = StringField(validators=[Optional()])
 
 
