@@ -13,6 +13,7 @@ from flowtrack.auth.browser_session import continue_sign_in
 from flowtrack.auth.forms import CodeForm, EnrolForm
 from flowtrack.auth.request_user import session_policy
 from flowtrack.core.extensions import limiter
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
 from flowtrack.core.web import client_ip, get_db
 from flowtrack.models.accounts import User
@@ -49,7 +50,7 @@ def _stashed(purpose: str) -> str | None:
 def _password_errors(form: NewPasswordForm, email: str | None) -> bool:
     problem = services.password_problem(form.password.data or "", email)
     if problem:
-        form.password.errors = [*form.password.errors, problem]
+        add_error(form.password, problem)
     return bool(problem)
 
 
@@ -232,7 +233,7 @@ def mfa_enrol():
     codes = mfa.enrol(g.db, me, secret, form.code.data) if form.validate_on_submit() else None
     if codes is None:
         if not form.code.errors:
-            form.code.errors.append("That code is not right. Check the app and try the next code.")
+            add_error(form.code, "That code is not right. Check the app and try the next code.")
         return _mfa_page(me, enrol_form=form, status=422)
     g.db.commit()
     session.pop("mfa_secret", None)
@@ -243,7 +244,7 @@ def mfa_enrol():
 def _second_factor_ok(me: User, form: CodeForm) -> bool:
     if form.validate_on_submit() and mfa.verify_current_code(get_db(), me.id, form.code.data):
         return True
-    form.code.errors = [*form.code.errors, "That code is not right, or it was already used."]
+    add_error(form.code, "That code is not right, or it was already used.")
     return False
 
 

@@ -9,6 +9,7 @@ from flowtrack.audit.filters import AuditFilters
 from flowtrack.audit_log.forms import AuditFilterForm, AuditReportForm
 from flowtrack.audit_log.tasks import verify_company_chain
 from flowtrack.core.db import utcnow
+from flowtrack.core.paging import BIGINT_MAX, number_position
 from flowtrack.core.permissions import AUDIT_EXPORT, AUDIT_VERIFY, AUDIT_VIEW, requires
 from flowtrack.core.queue import enqueue_for_company, fetch_company_job
 from flowtrack.core.templating import is_fragment
@@ -35,7 +36,10 @@ def index():
     company = _company()
     valid = form.validate()
     filters = form.filters() if valid else AuditFilters()
-    before = request.args.get("before", type=int)
+    try:
+        before = number_position(request.args.get("before"), largest=BIGINT_MAX)
+    except ValueError:
+        abort(400, "Not a page of this list.")
     query = filters.apply(sa.select(AuditEntry), company.timezone).order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)
     if before:
         query = query.where(AuditEntry.seq < before)

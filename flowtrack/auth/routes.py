@@ -17,6 +17,7 @@ from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
 from flowtrack.auth.request_user import session_policy
 from flowtrack.auth.services import sign_in, sign_out
 from flowtrack.core.extensions import limiter, login_email_key
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
 from flowtrack.core.web import client_ip, get_db
 
@@ -39,9 +40,9 @@ def login():
                          ip=client_ip(), user_agent=request.user_agent.string)
         if result:
             return continue_sign_in(result, form.email.data, request.args.get("next"))
-        form.password.errors.append(LOGIN_FAILED)
+        add_error(form.password, LOGIN_FAILED)
     elif request.method == "POST" and not form.errors:
-        form.password.errors.append(LOGIN_FAILED)
+        add_error(form.password, LOGIN_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/login.html", form=form, demo=current_app.config["ENV_NAME"] != "production"), status
 
@@ -69,7 +70,7 @@ def second_step():
         if token:
             begin_session(token)
             return redirect(safe_next(pending.get("next")), code=303)
-        form.code.errors.append(CODE_FAILED)
+        add_error(form.code, CODE_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/verify.html", form=form), status
 
@@ -98,7 +99,7 @@ def enrol():
             # Shown once, in this response: the codes exist nowhere else in readable form.
             return render_template("account/recovery_codes.html", codes=codes,
                                    continue_url=safe_next(pending.get("next")))
-        form.code.errors.append(CODE_FAILED)
+        add_error(form.code, CODE_FAILED)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/enrol.html", form=form, secret=secret,
                            qr=mfa.qr_data_uri(secret, pending["email"])), status

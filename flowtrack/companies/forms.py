@@ -2,10 +2,10 @@
 import zoneinfo
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TelField, TextAreaField
+from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from flowtrack.core.forms import EmailAddress, phone
+from flowtrack.core.forms import EmailAddress, WholeNumberField, phone
 
 # Where most backflow-testing companies work first; every other IANA zone follows in alphabetical order.
 COMMON_TIMEZONES = ("America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago",
@@ -30,7 +30,7 @@ class CompanyDetailsForm(FlaskForm):
 
 
 class FieldEvidenceForm(FlaskForm):
-    far_from_location_m = IntegerField(
+    far_from_location_m = WholeNumberField(
         "Flag a test recorded farther from its location than (metres)",
         validators=[InputRequired(message="Give a distance in metres."),
                     NumberRange(50, 50000, message="Give a distance from 50 to 50,000 metres.")],

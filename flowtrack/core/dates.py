@@ -8,6 +8,21 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+# The days a person may type: any other is a typing mistake, and 9999-12-31 plus a day (the day after a range, the
+# week of a board) is beyond what Python's dates hold.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+OUT_OF_RANGE = "Choose a day from 1900 to 2199."
+
+
+def typed_day(text: str) -> dt.date:
+    """A calendar day as the browser's date picker sends it (2026-12-07), from 1900 to 2199; ValueError for text
+    that is no such day."""
+    day = dt.date.fromisoformat(text.strip())
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(OUT_OF_RANGE)
+    return day
+
 
 def _zone(zone: str | dt.tzinfo) -> dt.tzinfo:
     return zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone

@@ -7,6 +7,8 @@ from wtforms import DecimalField
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
+from flowtrack.core.forms import DECIMAL_NUMBER
+
 
 def format_cents(cents: int, currency: str = "USD") -> str:
     """12345 -> "$123.45"; -500 -> "-$5.00"; other currencies by code: "123.45 CAD"."""
@@ -29,7 +31,8 @@ def whole_cents(form, field) -> None:
 class AmountField(DecimalField):
     """Dollars and cents typed as text ("85", "85.00", "$1,250.50"). A number input would let the browser erase
     what it cannot read; as text, what was typed stays in the field when it is refused, with one message that
-    says why in plain words."""
+    says why in plain words: digits and a decimal point only (no "1e309", "NaN" or "inf", which Decimal would
+    take), within the field's limits (at most $1,000,000.00 unless told, as the price columns' checks allow)."""
 
     widget = TextInput()
 
@@ -49,8 +52,11 @@ class AmountField(DecimalField):
             return
         typed = [valuelist[0].strip().removeprefix("$").replace(",", "")] if valuelist and valuelist[0] else valuelist
         try:
+            if typed and not DECIMAL_NUMBER.fullmatch(typed[0]):
+                raise ValueError(typed[0])
             super().process_formdata(typed)
         except ValueError:
+            self.data = None
             raise ValueError("Enter a number of dollars and cents, like 85.00.") from None
 
     def pre_validate(self, form):

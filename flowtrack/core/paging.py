@@ -2,6 +2,7 @@
 before the page), and the link to the next page carries a cursor naming that last row."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Callable, Generic, Sequence, TypeVar
@@ -35,3 +36,18 @@ def position(cursor: str | None, parse: Callable[[str], Key]) -> tuple[Key, uuid
         return parse(value), uuid.UUID(row_id)
     except ValueError:
         return None
+
+
+INTEGER_MAX = 2**31 - 1  # PostgreSQL's integer
+BIGINT_MAX = 2**63 - 1
+
+
+def number_position(cursor: str | None, *, largest: int = INTEGER_MAX) -> int | None:
+    """The number a numeric cursor names (an invoice number, an audit entry's sequence number), None for no cursor.
+    ValueError for one that is not ours: not a whole number from 1 to `largest`, the most its column holds (a larger
+    one would fail in the database, not in the list)."""
+    if not cursor:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", cursor) or not 1 <= int(cursor) <= largest:
+        raise ValueError(f"not a position: {cursor[:40]!r}")
+    return int(cursor)

@@ -1,6 +1,9 @@
-"""Per-request plumbing: the tenant-bound DB session, permission checks (deny by default), security headers and
-error pages."""
+"""Per-request plumbing: what was sent is text, the tenant-bound DB session, permission checks (deny by default),
+security headers and error pages."""
 from __future__ import annotations
+
+import re
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, make_response, redirect, render_template, request, session, url_for
@@ -38,6 +41,56 @@ def _unauthorized():
         response.headers["HX-Redirect"] = url_for("auth.login")
         return response
     return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+# What PostgreSQL cannot hold in a text column: NUL, and half of a UTF-16 pair (a JSON "\\ud800" escape decodes to
+# one; a whole pair decodes to its character).
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+NOT_TEXT_MESSAGE = ("{where} holds a character that is not text (a NUL byte, or half of a two-part character "
+                    "such as an emoji), so nothing was done. Retype it without that character and try again.")
+
+
+def _holds_no_text(value: Any) -> bool:
+    """True when a string, or any key or string inside a JSON value, holds what PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return NOT_TEXT.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_no_text(key) or _holds_no_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_no_text(item) for item in value)
+    return False
+
+
+def _unreadable_part() -> str | None:
+    """Which part of the request is not text, in words, or None: the address, a form field's name or value (in
+    either encoding), an uploaded file's name, a JSON body. An uploaded file's own bytes are not looked at (a photo
+    holds NUL bytes)."""
+    try:
+        query = request.args
+    except UnicodeDecodeError:  # raw bytes that are no UTF-8 (a percent-encoded one is kept as typed)
+        return "The address"
+    if NOT_TEXT.search(request.path) or any(_holds_no_text(name) or _holds_no_text(value)
+                                            for name, value in query.items(multi=True)):
+        return "The address"
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if any(_holds_no_text(name) or _holds_no_text(value) for name, value in request.form.items(multi=True)):
+        return "The form"
+    if any(_holds_no_text(name) or _holds_no_text(upload.filename or "")
+           for name, upload in request.files.items(multi=True)):
+        return "The name of an uploaded file"
+    if request.is_json and _holds_no_text(request.get_json(silent=True)):
+        return "The data sent"
+    return None
+
+
+def _refuse_what_is_not_text():
+    """One check for every view: text PostgreSQL would refuse (a NUL, a lone surrogate) is a 400 that says so,
+    before anything reads it, instead of a database error (a 500) in whichever query meets it first."""
+    where = _unreadable_part()
+    if where is None:
+        return None
+    return render_error(400, NOT_TEXT_MESSAGE.format(where=where))
 
 
 def open_db_session() -> None:
@@ -100,6 +153,7 @@ ERROR_TITLES = {
     405: "Wrong kind of request",
     410: "No longer available",
     413: "Upload too large",
+    422: "Not accepted",
     429: "Too many requests",
     500: "Something went wrong",
     503: "Try again in a minute",
@@ -127,6 +181,8 @@ def _handle_http_error(error: HTTPException):
         message = "Your form expired or was sent from another page. Reload the page and try again."
     elif error.code == 429:
         message = "Too many attempts. Wait a little and try again."
+    elif error.description != type(error).description:
+        message = error.description  # the view's own words: abort(400, "Not a date.")
     response = make_response(render_error(error.code, message))
     # What the exception says besides its page: Allow on a 405, Retry-After where given.
     response.headers.extend((name, value) for name, value in error.get_headers() if name.lower() != "content-type")
@@ -171,6 +227,8 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     # First of all before-request hooks, ahead of the CSRF check and rate limits the extensions added.
     app.before_request_funcs.setdefault(None, []).insert(0, _require_https)
+    # Then, ahead of the CSRF check (which reads the form) and anything that could carry the text to the database.
+    app.before_request_funcs[None].insert(1, _refuse_what_is_not_text)
     app.before_request(open_db_session)
     app.before_request(_enforce_permission)
     app.teardown_request(_close_db_session)

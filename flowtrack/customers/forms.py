@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     SearchField,
     SelectField,
@@ -11,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from flowtrack.core.forms import EmailAddress, phone
+from flowtrack.core.forms import DecimalNumberField, EmailAddress, add_error, phone
 from flowtrack.customers.services import SORTS, STATUSES
 
 
@@ -68,17 +67,17 @@ class LocationForm(FlaskForm):
                                  render_kw={"rows": 3})
     # Where the assemblies are: a test sent from a phone far from here is flagged. Left empty, the location takes
     # them from its first test with a good position.
-    latitude = DecimalField("Latitude", places=None, validators=[
+    latitude = DecimalNumberField("Latitude", places=None, validators=[
         Optional(), NumberRange(-90, 90, message="A latitude is from -90 to 90.")],
-        render_kw={"inputmode": "decimal", "type": "text"}, description="Like 44.0521.")
-    longitude = DecimalField("Longitude", places=None, validators=[
+        message="Enter a latitude in degrees, like 44.0521.", description="Like 44.0521.")
+    longitude = DecimalNumberField("Longitude", places=None, validators=[
         Optional(), NumberRange(-180, 180, message="A longitude is from -180 to 180.")],
-        render_kw={"inputmode": "decimal", "type": "text"}, description="Like -123.0868.")
+        message="Enter a longitude in degrees, like -123.0868.", description="Like -123.0868.")
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if valid and (self.latitude.data is None) != (self.longitude.data is None):
-            self.longitude.errors.append("Give both the latitude and the longitude, or neither.")
+            add_error(self.longitude, "Give both the latitude and the longitude, or neither.")
             return False
         return valid
 

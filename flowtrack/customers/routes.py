@@ -8,6 +8,7 @@ from flask_login import current_user
 from flowtrack.account.links import invitation_link
 from flowtrack.companies.services import company_timezone
 from flowtrack.core.extensions import company_key, limiter
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import (
     CUSTOMERS_EDIT,
     CUSTOMERS_VIEW,
@@ -189,7 +190,7 @@ def new_location(customer_id: uuid.UUID):
         location = services.create_location(g.db, customer, **_location_values(form))
     except services.DuplicateLocation as duplicate:
         g.db.rollback()
-        form.address_line1.errors.append(str(duplicate))
+        add_error(form.address_line1, str(duplicate))
         return _location_page(form, customer, None, 422)
     g.db.commit()
     flash("Service location added.", "success")
@@ -217,7 +218,7 @@ def edit_location(location_id: uuid.UUID):
         services.update_location(g.db, found, **_location_values(form))
     except services.DuplicateLocation as duplicate:
         g.db.rollback()
-        form.address_line1.errors.append(str(duplicate))
+        add_error(form.address_line1, str(duplicate))
         return _location_page(form, services.get_customer(g.db, found.customer_id), found, 422)
     g.db.commit()
     flash("Changes saved.", "success")

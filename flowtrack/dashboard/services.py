@@ -81,7 +81,8 @@ def office_summary(session: so.Session, today: dt.date) -> dict:
         sa.select(sa.func.count()).select_from(overdue).scalar_subquery().label("overdue_invoices"),
         sa.select(sa.cast(sa.func.coalesce(sa.func.sum(overdue.c.owed), 0), sa.BigInteger))  # cents, not numeric
         .scalar_subquery().label("overdue_cents"),
-        sa.select(sa.func.count()).select_from(Gauge).where(Gauge.calibration_due_on <= today + SOON)
+        sa.select(sa.func.count()).select_from(Gauge).where(Gauge.calibration_due_on <= today + SOON,
+                                                           Gauge.retired_on.is_(None))
         .scalar_subquery().label("kits_due"),
         *(sa.exists(statement).label(step) for step, statement in SETUP_STEPS.items()))).one()
     return dict(row._mapping)

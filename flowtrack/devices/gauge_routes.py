@@ -1,9 +1,10 @@
-"""Test kits (gauges): the list with calibration state, add, edit, remove."""
+"""Test kits (gauges): the list with calibration state, add, edit, retire (or return to service), remove."""
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
 from flowtrack.companies.services import company_today
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import GAUGES_MANAGE, GAUGES_VIEW, requires
 from flowtrack.devices import services
 from flowtrack.devices.forms import GaugeForm
@@ -47,7 +48,7 @@ def new():
         gauge = services.create_gauge(g.db, **{field: form[field].data for field in services.GAUGE_FIELDS})
     except services.SerialTaken as taken:
         g.db.rollback()
-        form.serial.errors.append(str(taken))
+        add_error(form.serial, str(taken))
         return _page(form, None, 422)
     g.db.commit()
     flash(f"Test kit {gauge.serial} added.", "success")
@@ -66,7 +67,7 @@ def edit(gauge_id: uuid.UUID):
         services.update_gauge(g.db, gauge, **{field: form[field].data for field in services.GAUGE_FIELDS})
     except services.SerialTaken as taken:
         g.db.rollback()
-        form.serial.errors.append(str(taken))
+        add_error(form.serial, str(taken))
         return _page(form, gauge, 422)
     g.db.commit()
     flash("Changes saved.", "success")
@@ -76,8 +77,35 @@ def edit(gauge_id: uuid.UUID):
 @bp.post("/<uuid:gauge_id>/delete")
 @requires(GAUGES_MANAGE)
 def delete(gauge_id: uuid.UUID):
+    """Remove a kit added by mistake; one that tests were recorded with is refused, with the way to retire it."""
     gauge = _gauge(gauge_id)
-    services.delete_gauge(g.db, gauge)
+    try:
+        services.delete_gauge(g.db, gauge)
+    except services.KitInUse as in_use:
+        g.db.rollback()
+        flash(str(in_use), "error")
+        return redirect(url_for("gauges.index"), code=303)
     g.db.commit()
     flash(f"Test kit {gauge.serial} removed.", "success")
+    return redirect(url_for("gauges.index"), code=303)
+
+
+@bp.post("/<uuid:gauge_id>/retire")
+@requires(GAUGES_MANAGE)
+def retire(gauge_id: uuid.UUID):
+    """Take a kit out of service: it stays on its tests and reports and is no longer offered on the test form."""
+    gauge = _gauge(gauge_id)
+    services.retire_gauge(g.db, gauge, company_today(g.db))
+    g.db.commit()
+    flash(f"Test kit {gauge.serial} retired: it is no longer offered on the test form.", "success")
+    return redirect(url_for("gauges.index"), code=303)
+
+
+@bp.post("/<uuid:gauge_id>/return")
+@requires(GAUGES_MANAGE)
+def return_to_service(gauge_id: uuid.UUID):
+    gauge = _gauge(gauge_id)
+    services.return_gauge_to_service(g.db, gauge)
+    g.db.commit()
+    flash(f"Test kit {gauge.serial} is back in service.", "success")
     return redirect(url_for("gauges.index"), code=303)

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from flowtrack.companies.services import company_today
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import DEVICES_EDIT, DEVICES_VIEW, TESTS_VIEW, allowed, own_work_of, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services
@@ -36,7 +37,7 @@ def _page(status: int, **context):
 
 def _serial_taken(taken: services.SerialTaken, context: dict):
     g.db.rollback()
-    context["form"].serial.errors.append(str(taken))
+    add_error(context["form"].serial, str(taken))
     return _page(422, **context)
 
 

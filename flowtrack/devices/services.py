@@ -40,6 +40,10 @@ class SerialTaken(Exception):
         super().__init__(f"Serial {serial} is already recorded for another device.")
 
 
+class KitInUse(Exception):
+    """A test kit that tests were recorded with cannot be deleted; the message says how many and what to do."""
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -252,7 +256,9 @@ def replaced_devices(session: so.Session, device_id: uuid.UUID) -> list[Device]:
 # --- gauges ---------------------------------------------------------------------------------------------
 
 def gauge_state(gauge: Gauge, today: dt.date) -> str:
-    """expired (calibration due before today), due soon (within 30 days) or valid."""
+    """retired, expired (calibration due before today), due soon (within 30 days) or valid."""
+    if not gauge.in_service_on(today):
+        return "retired"
     if gauge.calibration_due_on < today:
         return "expired"
     if gauge.calibration_due_on <= today + dt.timedelta(days=DUE_SOON_DAYS):
@@ -265,8 +271,9 @@ def gauge_snapshot(gauge: Gauge) -> dict[str, Any]:
 
 
 def list_gauges(session: so.Session) -> list[Gauge]:
-    """Every test kit, the first to need calibration first."""
-    return list(session.scalars(sa.select(Gauge).order_by(Gauge.calibration_due_on, Gauge.serial)))
+    """Every test kit, the first to need calibration first; retired kits last."""
+    return list(session.scalars(sa.select(Gauge).order_by(Gauge.retired_on.is_not(None), Gauge.calibration_due_on,
+                                                          Gauge.serial)))
 
 
 def get_gauge(session: so.Session, gauge_id: uuid.UUID) -> Gauge | None:
@@ -309,12 +316,56 @@ def update_gauge(session: so.Session, gauge: Gauge, **values: Any) -> dict[str, 
     return changes
 
 
+def tests_with_gauge(session: so.Session, gauge: Gauge) -> int:
+    """How many tests (amendments and their originals alike) were recorded with the kit."""
+    return session.scalar(sa.select(sa.func.count()).select_from(TestRecord).where(TestRecord.gauge_id == gauge.id))
+
+
+def _kit_in_use(gauge: Gauge, tests: int) -> KitInUse:
+    recorded = f"{tests} tests were" if tests != 1 else "1 test was"
+    return KitInUse(f"{recorded} recorded with test kit {gauge.serial}, so it stays on them and their reports. "
+                    "Retire it instead: it is then no longer offered on the test form.")
+
+
 def delete_gauge(session: so.Session, gauge: Gauge) -> None:
+    """Remove a kit no test was recorded with (one added by mistake); KitInUse for any other."""
+    tests = tests_with_gauge(session, gauge)
+    if tests:
+        raise _kit_in_use(gauge, tests)
     before = gauge_snapshot(gauge)
-    session.delete(gauge)
-    session.flush()
+    try:
+        with session.begin_nested():  # a test recorded with it meanwhile: refused the same way, not a 500
+            session.delete(gauge)
+            session.flush()
+    except IntegrityError:
+        raise _kit_in_use(gauge, tests_with_gauge(session, gauge)) from None
     audit.record(session, "gauge.deleted", entity_type="gauge", entity_id=gauge.id,
                  changes=audit.changes_between(before, None))
+
+
+def retire_gauge(session: so.Session, gauge: Gauge, today: dt.date) -> bool:
+    """Take a kit out of service from today: kept on the tests recorded with it, no longer offered for new ones.
+    False when it was retired already."""
+    if gauge.retired_on is not None:
+        return False
+    gauge.retired_on = today
+    session.flush()
+    audit.record(session, "gauge.retired", entity_type="gauge", entity_id=gauge.id,
+                 changes={"serial": gauge.serial, **audit.changes_between({"retired_on": None},
+                                                                          {"retired_on": today})})
+    return True
+
+
+def return_gauge_to_service(session: so.Session, gauge: Gauge) -> bool:
+    """Undo a retirement (a kit back from repair, or retired by mistake). False when it was in service."""
+    if gauge.retired_on is None:
+        return False
+    before, gauge.retired_on = gauge.retired_on, None
+    session.flush()
+    audit.record(session, "gauge.returned_to_service", entity_type="gauge", entity_id=gauge.id,
+                 changes={"serial": gauge.serial, **audit.changes_between({"retired_on": before},
+                                                                          {"retired_on": None})})
+    return True
 
 
 # --- a device's history, a location's devices -----------------------------------------------------------

@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, SearchField, SelectField
+from wtforms import SearchField, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
+from flowtrack.core.forms import DayField
 from flowtrack.district_portal.services import RESULTS
 from flowtrack.models.customers import DeviceType
 
@@ -23,8 +24,8 @@ class DeviceFilterForm(FlaskForm):
 class TestFilterForm(DeviceFilterForm):
     """The test list's filters: the device's, and when and how the test went."""
 
-    tested_from = DateField("Tested from", validators=[Optional()])
-    tested_to = DateField("Tested to", validators=[Optional()])
+    tested_from = DayField("Tested from", validators=[Optional()])
+    tested_to = DayField("Tested to", validators=[Optional()])
     result = SelectField("Result", choices=[("", "Any result")] + list(RESULTS.items()), default="")
 
     def validate_tested_to(self, field):

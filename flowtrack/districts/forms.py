@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -13,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from flowtrack.core.forms import EmailAddress, phone
+from flowtrack.core.forms import EmailAddress, WholeNumberField, add_error, phone
 from flowtrack.devices.due_dates import FIXED_DATE, LAST_TEST, valid_day_of_year
 
 MONTHS = [("", "—")] + [(str(n), calendar.month_name[n]) for n in range(1, 13)]
@@ -29,7 +28,7 @@ class DistrictForm(FlaskForm):
     requires_customer_signature = BooleanField("Reports carry the customer's signature",
                                                description="The technician has the customer sign on the phone "
                                                            "before the test can be submitted.")
-    test_interval_months = IntegerField("Test every (months)", default=12,
+    test_interval_months = WholeNumberField("Test every (months)", default=12,
                                         validators=[InputRequired(), NumberRange(min=1, max=120)])
     due_anchor = RadioField("Next test is due", default=LAST_TEST, choices=[
         (LAST_TEST, "on the anniversary of the last passing test"),
@@ -37,8 +36,8 @@ class DistrictForm(FlaskForm):
     ])
     fixed_due_month = SelectField("Fixed date: month", choices=MONTHS, default="",
                                   coerce=lambda value: int(value) if value else None)
-    fixed_due_day = IntegerField("Fixed date: day", validators=[Optional(), NumberRange(min=1, max=31)])
-    early_window_days = IntegerField("Early-test window (days)", default=0,
+    fixed_due_day = WholeNumberField("Fixed date: day", validators=[Optional(), NumberRange(min=1, max=31)])
+    early_window_days = WholeNumberField("Early-test window (days)", default=0,
                                      validators=[InputRequired(), NumberRange(min=0, max=365)],
                                      description="A test this many days before the due date keeps the original "
                                                  "schedule (anniversary rule).")
@@ -52,10 +51,10 @@ class DistrictForm(FlaskForm):
         if valid and self.due_anchor.data == FIXED_DATE:
             month, day = self.fixed_due_month.data, self.fixed_due_day.data
             if month is None or day is None:
-                self.fixed_due_day.errors.append("Choose the month and day the tests are due by.")
+                add_error(self.fixed_due_day, "Choose the month and day the tests are due by.")
                 valid = False
             elif not valid_day_of_year(month, day):
-                self.fixed_due_day.errors.append("That month has no such day (February 29 is not every year's).")
+                add_error(self.fixed_due_day, "That month has no such day (February 29 is not every year's).")
                 valid = False
         return valid
 

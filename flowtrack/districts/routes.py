@@ -3,6 +3,7 @@ import uuid
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import DISTRICTS_MANAGE, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.districts import services
@@ -26,7 +27,7 @@ def _page(form: DistrictForm, district: District | None, status: int):
 
 def _refused(form: DistrictForm, district: District | None, error: services.DistrictError):
     g.db.rollback()
-    form[error.field].errors.append(str(error))
+    add_error(form[error.field], str(error))
     return _page(form, district, 422)
 
 

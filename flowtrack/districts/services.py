@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
 from flowtrack.core.db import new_id
@@ -147,20 +148,33 @@ def save_report_form(session: so.Session, district: District, source: str | None
     return True
 
 
-def delete_district(session: so.Session, district: District) -> None:
-    """Remove a district that no service location is in."""
+def _still_used(session: so.Session, district: District) -> DistrictError | None:
+    """What refers to the district and what to do about it, or None when nothing does."""
     in_use = session.scalar(sa.select(sa.func.count()).select_from(CustomerLocation)
                             .where(CustomerLocation.district_id == district.id))
     if in_use:
-        raise DistrictError("name", f"{district.name} is the district of {in_use} service location"
-                                    f"{'s' if in_use != 1 else ''}. Move them to another district first.")
+        return DistrictError("name", f"{district.name} is the district of {in_use} service location"
+                                     f"{'s' if in_use != 1 else ''}. Move them to another district first.")
     admins = session.scalar(sa.select(sa.func.count()).select_from(Profile).where(Profile.district_id == district.id))
     if admins:
-        raise DistrictError("name", f"{district.name} is the district of {admins} district admin"
-                                    f"{'s' if admins != 1 else ''}. Give them another district on the team page "
-                                    "first.")
+        return DistrictError("name", f"{district.name} is the district of {admins} district admin"
+                                     f"{'s' if admins != 1 else ''}. Give them another district on the team page "
+                                     "first.")
+    return None
+
+
+def delete_district(session: so.Session, district: District) -> None:
+    """Remove a district that no service location is in and no district admin belongs to."""
+    refused = _still_used(session, district)
+    if refused:
+        raise refused
     before = snapshot(district)
-    session.delete(district)
-    session.flush()
+    try:
+        with session.begin_nested():  # a location put in it meanwhile: refused the same way, not a 500
+            session.delete(district)
+            session.flush()
+    except IntegrityError:
+        raise _still_used(session, district) or DistrictError(
+            "name", f"Something was just put in {district.name}. Reload the page and try again.") from None
     audit.record(session, "district.deleted", entity_type="district", entity_id=district.id,
                  changes=audit.changes_between(before, None))

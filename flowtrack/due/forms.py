@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SelectField, SelectMultipleField
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField
 from wtforms.validators import UUID, AnyOf, InputRequired, Optional
 
+from flowtrack.core.forms import DayField
 from flowtrack.due.services import DEFAULT_WINDOW, NO_DISTRICT, WINDOWS
 from flowtrack.models.scheduling import WorkKind
 
@@ -30,7 +31,7 @@ class FromDueForm(FlaskForm):
 
     devices = SelectMultipleField(choices=[], validate_choice=False,
                                   validators=[InputRequired(message="Choose at least one device.")])
-    book_on = DateField("Book them on", validators=[Optional()], description="Leave empty to book on the board.")
+    book_on = DayField("Book them on", validators=[Optional()], description="Leave empty to book on the board.")
     technician = SelectField("For", choices=[], validators=[Optional()])
     # The due list plans tests; the list of failed devices plans repairs and retests.
     kind = HiddenField(default=WorkKind.test.value,

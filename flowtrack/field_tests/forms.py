@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from flowtrack.core.forms import WholeNumberField
 from flowtrack.field_tests.services import REPAIR_CHOICES
 from flowtrack.models.field_tests import TestType
 
@@ -19,7 +20,7 @@ class FieldTestForm(FlaskForm):
     test_type = SelectField("Kind of test", choices=[(t.value, t.label) for t in TestType], default="annual",
                             validators=[DataRequired(message="Choose the kind of test.")])
     gauge_id = SelectField("Test kit", choices=[], validate_choice=False)
-    line_pressure_psi = IntegerField("Line pressure (psi)", validators=[
+    line_pressure_psi = WholeNumberField("Line pressure (psi)", validators=[
         Optional(), NumberRange(0, 400, message="Line pressure is between 0 and 400 psi.")],
         render_kw={"inputmode": "numeric"})
     shutoff1_tight = RadioField("Shutoff valve 1", choices=[("yes", "Tight"), ("no", "Leaking")],

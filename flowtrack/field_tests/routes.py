@@ -57,12 +57,13 @@ def _test(test_id: uuid.UUID):
     return record
 
 
-def _form(data: dict | None = None, *, on: dt.date | None = None) -> FieldTestForm:
-    """The form with the company's test kits: those past calibration on the day of the test shown but disabled,
-    with the reason; a new test starts with the last calibrated kit this technician used."""
+def _form(data: dict | None = None, *, on: dt.date | None = None, kept_kit: uuid.UUID | None = None) -> FieldTestForm:
+    """The form with the company's test kits in service on the day of the test (retired ones are not offered);
+    those past calibration then shown but disabled, with the reason; a new test starts with the last calibrated kit
+    this technician used."""
     form = FieldTestForm(data=data)
     on = on or company_today(g.db)
-    kits = services.test_kits(g.db)
+    kits = services.test_kits(g.db, on, kept=kept_kit)
     form.gauge_id.choices = [("", "Choose…")] + [
         (str(kit.id), f"{kit.serial} {kit.make} (calibration due {kit.calibration_due_on:%b %-d, %Y})")
         if kit.calibration_due_on >= on else
@@ -209,9 +210,9 @@ def amend(test_id: uuid.UUID):
     device = original.device
     tested_on = original.tested_at.astimezone(company_timezone(g.db)).date()
     if request.method == "GET":
-        return _form_page(device, _form(services.form_values(original), on=tested_on), 200, amending=original,
-                          typed=services.typed_readings(original))
-    form = _form(on=tested_on)
+        return _form_page(device, _form(services.form_values(original), on=tested_on, kept_kit=original.gauge_id),
+                          200, amending=original, typed=services.typed_readings(original))
+    form = _form(on=tested_on, kept_kit=original.gauge_id)
     form.validate()
     submission = _submission(form, device)
     try:

@@ -149,8 +149,11 @@ def judge(device: Device, submission: Submission, overrides: Mapping[str, object
     return Verdict(initial, retest)
 
 
-def test_kits(session: so.Session) -> list[Gauge]:
-    return list(session.scalars(sa.select(Gauge).order_by(Gauge.serial)))
+def test_kits(session: so.Session, on: dt.date, *, kept: uuid.UUID | None = None) -> list[Gauge]:
+    """The kits a test of that day may name: those in service then (a kit retired since stays on the form of an
+    earlier day's test), and `kept`, the kit of the test an amendment corrects."""
+    return list(session.scalars(sa.select(Gauge).where(sa.or_(Gauge.retired_on.is_(None), Gauge.retired_on > on,
+                                                              Gauge.id == kept)).order_by(Gauge.serial)))
 
 
 def kit_to_offer(session: so.Session, technician_user_id: uuid.UUID, kits: list[Gauge], on: dt.date) -> Gauge | None:
@@ -273,7 +276,7 @@ def amend_test(session: so.Session, original: TestRecord, amended_by: uuid.UUID,
     if amendment_of(session, original.id) is not None:
         errors["amends"] = "This test has been amended already; amend its newest version."
     tested_on = original.tested_at.astimezone(companies.company_timezone(session)).date()
-    verdict, gauge = _judged(session, device, submission, tested_on, errors)
+    verdict, gauge = _judged(session, device, submission, tested_on, errors, kept_kit=original.gauge_id)
     if errors:
         raise TestRefused(errors)
 
@@ -302,11 +305,11 @@ def amend_test(session: so.Session, original: TestRecord, amended_by: uuid.UUID,
 
 
 def _judged(session: so.Session, device: Device, submission: Submission, on: dt.date,
-            errors: dict[str, str]) -> tuple[Verdict | None, Gauge | None]:
+            errors: dict[str, str], *, kept_kit: uuid.UUID | None = None) -> tuple[Verdict | None, Gauge | None]:
     """Check what was typed and judge the readings; problems go into `errors` under the form's field names."""
     if submission.test_type not in {t.value for t in TestType}:
         errors["test_type"] = "Choose the kind of test."
-    gauge = _check_gauge(session, device, submission, on, errors)
+    gauge = _check_gauge(session, device, submission, on, errors, kept_kit=kept_kit)
     if submission.line_pressure_psi is not None and not 0 <= submission.line_pressure_psi <= 400:
         errors["line_pressure_psi"] = "Line pressure is between 0 and 400 psi."
     unknown = set(submission.repairs) - set(REPAIR_CHOICES)
@@ -429,8 +432,9 @@ def _audited(record: TestRecord, device: Device, gauge: Gauge | None) -> dict:
 
 
 def _check_gauge(session: so.Session, device: Device, submission: Submission, on: dt.date,
-                 errors: dict[str, str]) -> Gauge | None:
-    """The kit used: required for every test with readings in psid; refused once past its calibration due date."""
+                 errors: dict[str, str], *, kept_kit: uuid.UUID | None = None) -> Gauge | None:
+    """The kit used: required for every test with readings in psid; refused once past its calibration due date or
+    retired (but for `kept_kit`, the kit of the test an amendment corrects: its readings were taken with it)."""
     needs_gauge = submission.test_type != TestType.removed_capped.value and any(
         rules.is_psid(key) for key in rules.required_readings(device.device_type))
     gauge = session.get(Gauge, submission.gauge_id) if submission.gauge_id else None
@@ -438,7 +442,10 @@ def _check_gauge(session: so.Session, device: Device, submission: Submission, on
         if needs_gauge:
             errors["gauge_id"] = "Choose the test kit you used."
         return None
-    if gauge.calibration_due_on < on:
+    if not gauge.in_service_on(on) and gauge.id != kept_kit:
+        errors["gauge_id"] = (f"Test kit {gauge.serial} was retired on {gauge.retired_on:%b %-d, %Y}. "
+                              "Choose the kit you used; the office can return this one to service.")
+    elif gauge.calibration_due_on < on:
         errors["gauge_id"] = (f"Test kit {gauge.serial} was due for calibration on "
                               f"{gauge.calibration_due_on:%b %-d, %Y}. "
                               "Use a calibrated kit; readings from this one cannot be accepted.")

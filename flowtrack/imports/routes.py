@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from flowtrack.companies.services import company_today
 from flowtrack.core.db import utcnow
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import CUSTOMERS_IMPORT, requires
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.templating import is_fragment
@@ -45,7 +46,7 @@ def index():
             upload = services.store_upload(g.db, form.file.data.filename or "", form.file.data.read(),
                                            current_user.user_id)
         except services.UnreadableFile as problem:
-            form.file.errors.append(str(problem))
+            add_error(form.file, str(problem))
         else:
             g.db.commit()
             return redirect(url_for("imports.preview", upload_id=upload.id), code=303)

@@ -1,9 +1,10 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from flowtrack.core.forms import DayField, DecimalNumberField, WholeNumberField
 from flowtrack.core.money import AmountField
 from flowtrack.devices.services import SIZES
 from flowtrack.models.customers import DeviceType
@@ -20,7 +21,8 @@ class InvoiceFilterForm(FlaskForm):
 
 class LineForm(FlaskForm):
     description = StringField("Description", validators=[InputRequired(), Length(max=200)])
-    quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
+    quantity = WholeNumberField("Qty", default=1, validators=[InputRequired(), NumberRange(
+        min=1, max=10000, message="Enter a quantity from 1 to 10,000.")])
     unit_price = AmountField("Unit price ($)")
     taxable = BooleanField("Taxable", default=True)
 
@@ -29,7 +31,7 @@ class PaymentForm(FlaskForm):
     amount = AmountField("Amount ($)", minimum=Decimal("0.01"))
     method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")])
     reference = StringField("Check number or note", validators=[Optional(), Length(max=100)])
-    received_on = DateField("Received on", validators=[InputRequired()])
+    received_on = DayField("Received on", validators=[InputRequired()])
 
 
 class CreditForm(FlaskForm):
@@ -58,9 +60,10 @@ class PriceForm(FlaskForm):
 
 
 class BillingSettingsForm(FlaskForm):
-    tax_rate = DecimalField("Sales tax (%)", places=2, validators=[InputRequired(), NumberRange(min=0, max=50)])
-    payment_terms_days = IntegerField("Payment due after (days)", validators=[InputRequired(),
-                                                                             NumberRange(min=0, max=365)])
+    tax_rate = DecimalNumberField("Sales tax (%)", places=2, validators=[InputRequired(), NumberRange(min=0, max=50)],
+                                  message="Enter a percentage, like 8.25.")
+    payment_terms_days = WholeNumberField("Payment due after (days)", validators=[InputRequired(),
+                                                                                 NumberRange(min=0, max=365)])
 
     def validate_tax_rate(self, field):
         if field.data is not None and field.data.as_tuple().exponent < -2:

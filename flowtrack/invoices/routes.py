@@ -18,7 +18,9 @@ from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_today, settings_of
+from flowtrack.core.forms import add_error, first_error
 from flowtrack.core.money import cents
+from flowtrack.core.paging import number_position
 from flowtrack.core.permissions import INVOICES_MANAGE, INVOICES_VIEW, requires
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
@@ -85,7 +87,7 @@ def index():
     valid = form.validate()
     status = form.status.data if valid else None
     try:
-        after = int(request.args["after"]) if request.args.get("after") else None
+        after = number_position(request.args.get("after"))
     except ValueError:
         abort(400, "Not a page of this list.")
     page = services.list_invoices(g.db, status=status, after=after)
@@ -148,7 +150,7 @@ def price_line(invoice_id: uuid.UUID, index: int):
     invoice = _invoice(invoice_id)
     form = LinePriceForm()
     if not form.validate_on_submit():
-        flash(f"Price not saved: {form.unit_price.errors[0]}", "error")
+        flash(f"Price not saved: {first_error(form)}", "error")
         return redirect(url_for("invoices.detail", invoice_id=invoice.id), code=303)
     try:
         services.set_line_price(g.db, invoice, index, cents(form.unit_price.data))
@@ -210,7 +212,7 @@ def record_payment(invoice_id: uuid.UUID):
                                 recorded_by=current_user.user_id)
     except services.InvoiceRefused as refused:
         g.db.rollback()
-        form.amount.errors.append(str(refused))
+        add_error(form.amount, str(refused))
         return _detail(invoice, 422, payment_form=form)
     return _back(invoice, "Payment recorded.")
 
@@ -227,7 +229,7 @@ def credit(invoice_id: uuid.UUID):
                                     today=company_today(g.db))
     except services.InvoiceRefused as refused:
         g.db.rollback()
-        form.amount.errors.append(str(refused))
+        add_error(form.amount, str(refused))
         return _detail(invoice, 422, credit_form=form)
     enqueue_after_commit(g.db, print_and_mail_invoice, current_user.company_id, str(note.id),
                          description="Credit note PDF and email")

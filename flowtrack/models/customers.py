@@ -205,7 +205,8 @@ class Device(TenantScoped, Base):
 
 
 class Gauge(TenantScoped, Base):
-    """A test kit. A test with a kit past its calibration due date is refused (device-testing issue)."""
+    """A test kit. A test with a kit past its calibration due date, or retired by then, is refused (device-testing
+    issue); a kit that tests were recorded with is retired, never deleted."""
 
     __tablename__ = "gauges"
     __table_args__ = (
@@ -219,10 +220,15 @@ class Gauge(TenantScoped, Base):
     serial: so.Mapped[str] = so.mapped_column(sa.String(64, collation="C"))
     last_calibrated_on: so.Mapped[dt.date]
     calibration_due_on: so.Mapped[dt.date]
+    # From this day on the kit is out of service: kept on the tests recorded with it, not offered for new ones.
+    retired_on: so.Mapped[dt.date | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     def expired_on(self, day: dt.date) -> bool:
         return self.calibration_due_on < day
+
+    def in_service_on(self, day: dt.date) -> bool:
+        return self.retired_on is None or day < self.retired_on
 
 
 class DeviceVersion(TenantScoped, Base):

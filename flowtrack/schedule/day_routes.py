@@ -1,12 +1,12 @@
 """The technician's day on a phone: today's jobs in route order, a job's page, start, complete, and the devices
 that could not be tested. A technician sees only jobs booked for them; anyone else's answers 404."""
-import datetime as dt
 import uuid
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.dates import typed_day
 from flowtrack.core.permissions import JOBS_WORK, requires
 from flowtrack.models.scheduling import DeviceOutcome, NotTestedReason, ScheduledJob, WorkOrderStatus
 from flowtrack.schedule import services
@@ -29,7 +29,7 @@ def _own_job(job_id: uuid.UUID) -> ScheduledJob:
 def my_day():
     today = company_today(g.db)
     try:
-        day = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else today
+        day = typed_day(request.args["date"]) if request.args.get("date") else today
     except ValueError:
         abort(400, "Not a date.")
     jobs = services.day_jobs(g.db, current_user.user_id, day)

@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
+from wtforms import HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import UUID, DataRequired, InputRequired, NumberRange, Optional
 
+from flowtrack.core.forms import DayField, WholeNumberField
 from flowtrack.models.scheduling import NotTestedReason
 
 
@@ -9,10 +10,10 @@ class JobForm(FlaskForm):
     """Book a work order or move its job: the keyboard's way to do what the board's drag does."""
 
     technician = SelectField("Technician", choices=[], validators=[InputRequired()])
-    day = DateField("Day", validators=[InputRequired(message="Choose the day.")])
+    day = DayField("Day", validators=[InputRequired(message="Choose the day.")])
     starts = TimeField("From", validators=[InputRequired(message="Choose when the window starts.")])
     ends = TimeField("To", validators=[InputRequired(message="Choose when the window ends.")])
-    position = IntegerField("Order in the day", validators=[Optional(), NumberRange(min=1, max=99)],
+    position = WholeNumberField("Order in the day", validators=[Optional(), NumberRange(min=1, max=99)],
                             description="1 is the first stop; empty keeps it last.")
 
     def with_technicians(self, profiles) -> "JobForm":
@@ -25,8 +26,8 @@ class PlaceForm(FlaskForm):
 
     work_order = HiddenField(validators=[DataRequired(), UUID()])
     technician = HiddenField(validators=[DataRequired(), UUID()])
-    day = DateField(validators=[InputRequired()])
-    week = DateField(validators=[Optional()])
+    day = DayField(validators=[InputRequired()])
+    week = DayField(validators=[Optional()])
     order = StringField(validators=[Optional()])
 
 

@@ -7,6 +7,8 @@ from typing import Callable
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.dates import typed_day
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import SCHEDULE_MANAGE, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.models.scheduling import ScheduledJob
@@ -20,7 +22,7 @@ bp = Blueprint("schedule", __name__, url_prefix="/schedule")
 
 def _week(value: str | None, today: dt.date) -> dt.date:
     try:
-        return services.monday_of(dt.date.fromisoformat(value)) if value else services.monday_of(today)
+        return services.monday_of(typed_day(value)) if value else services.monday_of(today)
     except ValueError:
         abort(400, "Not a date; open the board from the menu.")
 
@@ -87,7 +89,7 @@ def _save(form: JobForm, verb: str, change: Callable[[], ScheduledJob]):
             services.reorder_to(g.db, job, form.position.data - 1)
     except services.WorkRefused as refused:
         g.db.rollback()
-        form.day.errors.append(str(refused))
+        add_error(form.day, str(refused))
         return None
     conflicts = bookings.conflicts_of(g.db, job)
     g.db.commit()
@@ -142,7 +144,7 @@ def technician_day(technician_id: uuid.UUID, day: str):
     if technician is None:
         abort(404)
     try:
-        date = dt.date.fromisoformat(day)
+        date = typed_day(day)
     except ValueError:
         abort(404)
     jobs = services.day_jobs(g.db, technician_id, date)

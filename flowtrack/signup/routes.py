@@ -10,6 +10,7 @@ from flowtrack.auth.request_user import session_policy
 from flowtrack.billing import stripe_api
 from flowtrack.core.config import setting
 from flowtrack.core.extensions import limiter
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import public
 from flowtrack.core.web import client_ip, get_db
 from flowtrack.signup import services
@@ -58,7 +59,7 @@ def signup():
         return _page(form, stripe, 200 if request.method == "GET" else 422)
     problem = password_problem(form.password.data, form.email.data)
     if problem:
-        form.password.errors = [*form.password.errors, problem]
+        add_error(form.password, problem)
         return _page(form, stripe, 422)
     details = services.SignUp(company_name=form.company_name.data.strip(), timezone=form.timezone.data,
                               plan=form.plan.data, full_name=form.full_name.data.strip(), email=form.email.data,
@@ -67,7 +68,7 @@ def signup():
         token = services.sign_up(get_db(), details, session_policy(), stripe=stripe, ip=client_ip(),
                                  user_agent=request.user_agent.string)
     except services.EmailInUse:
-        form.email.errors = [*form.email.errors, EMAIL_IN_USE]
+        add_error(form.email, EMAIL_IN_USE)
         return _page(form, stripe, 422)
     except stripe_api.BillingFailed as failure:
         log.error("sign-up failed at Stripe, nothing created: %s", failure)

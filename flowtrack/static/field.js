@@ -161,10 +161,13 @@ var Outbox = (function () {
       if (sent.status === 200 || sent.status === 201) {
         await remove(record.id);
         outcome.answers[record.id] = sent.answer;
-      } else if (sent.status === 404 || sent.status === 422) {
+      } else if (sent.status === 400 || sent.status === 404 || sent.status === 422) {
+        // Refused for good as it stands (a 400: something in it is not text FlowTrack can read): it waits, marked.
         record.state = "refused";
         record.errors = sent.answer.errors || {};
-        record.reason = sent.answer.message || "The server does not know this device or job as yours any more: ask the office.";
+        record.reason = sent.answer.message || (sent.status === 400
+          ? "FlowTrack could not read what was typed: open it, retype the notes and readings, and send it again."
+          : "The server does not know this device or job as yours any more: ask the office.");
         await put(record);
         outcome.answers[record.id] = record;
         if (record.job) { held[record.job] = true; }

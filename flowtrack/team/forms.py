@@ -1,10 +1,10 @@
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TimeField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from flowtrack.core.forms import EmailAddress
+from flowtrack.core.forms import DayField, EmailAddress
 from flowtrack.team.services import INVITABLE_ROLES
 
 ROLE_CHOICES = [(role.value, role.label) for role in INVITABLE_ROLES]
@@ -43,6 +43,6 @@ class TechnicianForm(FlaskForm):
     """What scheduling and the test form check of a technician: their tester certification and working hours."""
 
     certification_number = StringField("Tester certification no.", validators=[Optional(), Length(max=64)])
-    certification_expires_on = DateField("Certification expires", validators=[Optional()])
+    certification_expires_on = DayField("Certification expires", validators=[Optional()])
     workday_starts = TimeField("Working day starts", validators=[InputRequired()])
     workday_ends = TimeField("Working day ends", validators=[InputRequired()])

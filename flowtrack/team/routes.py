@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from flowtrack.account.links import invitation_link
 from flowtrack.core.extensions import company_key, limiter
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import TEAM_MANAGE, Role, requires
 from flowtrack.districts import services as districts
 from flowtrack.models.accounts import User
@@ -68,11 +69,11 @@ def invite():
                         link_for=invitation_link, district_id=form.district_id)
     except services.DistrictRequired as error:
         g.db.rollback()
-        form.district.errors.append(str(error))
+        add_error(form.district, str(error))
         return _page(form, 422)
     except services.TeamError as error:
         g.db.rollback()
-        form.email.errors.append(str(error))
+        add_error(form.email, str(error))
         return _page(form, 422)
     return _done(f"Invitation sent to {form.email.data.strip().lower()}.")
 

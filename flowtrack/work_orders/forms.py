@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -10,6 +9,7 @@ from wtforms import (
 from wtforms.validators import UUID, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from flowtrack.core.forms import WholeNumberField
 from flowtrack.core.money import AmountField
 from flowtrack.models.scheduling import WorkKind, WorkOrderStatus
 
@@ -34,7 +34,8 @@ class WorkOrderForm(FlaskForm):
 
 class LineForm(FlaskForm):
     description = StringField("Description", validators=[InputRequired(), Length(max=200)])
-    quantity = IntegerField("Qty", default=1, validators=[InputRequired(), NumberRange(min=1, max=10000)])
+    quantity = WholeNumberField("Qty", default=1, validators=[InputRequired(), NumberRange(
+        min=1, max=10000, message="Enter a quantity from 1 to 10,000.")])
     unit_price = AmountField("Unit price ($)")
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone
+from flowtrack.core.forms import add_error, first_error
 from flowtrack.core.money import cents
 from flowtrack.core.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requires
 from flowtrack.core.templating import is_fragment
@@ -132,7 +133,7 @@ def _change_lines(order: WorkOrder, change, form: LineForm):
         abort(404)
     except services.WorkRefused as refused:
         g.db.rollback()
-        form.description.errors.append(str(refused))
+        add_error(form.description, str(refused))
         return _lines(order, form, 422)
     g.db.commit()
     return _lines(order, LineForm(formdata=None))
@@ -157,7 +158,7 @@ def price_line(work_order_id: uuid.UUID, line_id: uuid.UUID):
     order = _work_order(work_order_id)
     form, lines = LinePriceForm(), LineForm(formdata=None)
     if not form.validate_on_submit():
-        lines.description.errors.append(f"Price not saved: {form.unit_price.errors[0]}")
+        add_error(lines.description, f"Price not saved: {first_error(form)}")
         return _lines(order, lines, 422)
     return _change_lines(order, lambda: services.set_line_price(g.db, order, line_id, cents(form.unit_price.data)),
                          lines)

@@ -101,5 +101,6 @@ RECORD_URLS = {
     **{endpoint: _district for endpoint in ("districts.edit", "districts.delete", "districts.report_form",
                                             "districts.check_report_form", "districts.preview_report_form",
                                             "districts.report_form_pdf")},
-    **{endpoint: _gauge for endpoint in ("gauges.edit", "gauges.delete")},
+    **{endpoint: _gauge for endpoint in ("gauges.edit", "gauges.delete", "gauges.retire",
+                                         "gauges.return_to_service")},
 }

@@ -45,6 +45,8 @@ VALID_POSTS = {
     "gauges.edit": {"make": "Midwest", "serial": "INTRUDER-4", "last_calibrated_on": "2025-01-01",
                     "calibration_due_on": "2026-01-01"},
     "gauges.delete": {},
+    "gauges.retire": {},
+    "gauges.return_to_service": {},
 }
 
 

@@ -48,7 +48,7 @@ def test_a_fixed_yearly_date_is_stated_and_checked(app, acme, office):
 @pytest.mark.parametrize("changes, message", [
     ({"name": ""}, "This field is required."),
     ({"test_interval_months": "0"}, "Number must be between 1 and 120."),
-    ({"test_interval_months": "twelve"}, "Not a valid integer value."),
+    ({"test_interval_months": "twelve"}, "Enter a whole number, like 12."),
     ({"early_window_days": "400"}, "Number must be between 0 and 365."),
     ({"due_anchor": "whenever"}, "Not a valid choice."),
     ({"report_email": "reports at district"}, "Enter an email address like name@example.com."),
@@ -103,3 +103,14 @@ def test_a_district_in_use_is_not_removed(app, acme, office, records):
     assert [d.name for d in districts_of(app, acme)] == ["In Use"]
     [entry] = audit_entries(app, acme, "district.deleted")
     assert entry.changes["name"] == {"before": "Unused", "after": None}
+
+
+def test_a_district_a_district_admin_belongs_to_is_not_removed_and_says_who_refers_to_it(app, acme, office, records,
+                                                                                        factory):
+    district = records.district(acme, name="Lane County")
+    factory.member(acme.id, "district_admin", district_id=district.id)
+    response = office.submit(f"/districts/{district.id}/delete", follow_redirects=True)
+    assert response.status_code == 200
+    assert ("Lane County is the district of 1 district admin. Give them another district on the team page first."
+            in response.text)
+    assert "Lane County" in [d.name for d in districts_of(app, acme)]

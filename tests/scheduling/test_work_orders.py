@@ -160,3 +160,43 @@ def test_a_price_that_is_no_number_keeps_what_was_typed_with_one_message(app, of
                                                                        "unit_price": "$1,250.50"})
     assert typed_with_sign.status_code == 303
     assert "$1,250.50" in office.get(f"/work-orders/{order.id}").text
+
+
+def _priced_line(app, tenant, planner):
+    from flowtrack.work_orders import services
+    from tests.customers.factories import Records
+
+    order = planner.work_order(tenant)
+    with Records(app).session(tenant) as session:
+        line = services.add_line(session, services.get_work_order(session, order.id), description="Permit",
+                                 quantity=1, unit_price_cents=2500)
+    return order, line
+
+
+def _line_count(app, order) -> int:
+    from flowtrack.models.scheduling import WorkOrderLine
+
+    with app.extensions["flowtrack.db"].service() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(WorkOrderLine)
+                              .where(WorkOrderLine.work_order_id == order.id))
+
+
+def test_removing_a_line_of_a_canceled_work_order_says_why_under_the_lines(app, office, acme, planner):
+    order, line = _priced_line(app, acme, planner)
+    office.submit(f"/work-orders/{order.id}/cancel")
+    lines = _line_count(app, order)
+    for send in (office.submit, lambda url, data: office.htmx("POST", url, data)):
+        refused = send(f"/work-orders/{order.id}/lines/{line.id}/delete", {"unexpected": "field"})
+        assert refused.status_code == 422
+        assert refused.text.count("Price lines of a canceled work order cannot change.") == 1
+    assert _line_count(app, order) == lines
+
+
+def test_a_line_price_sent_without_a_price_says_so_and_keeps_the_old_one(app, office, acme, planner):
+    order, line = _priced_line(app, acme, planner)
+    for form in ({}, {"unexpected": "field"}, {"unit_price": "NaN"}):
+        refused = office.htmx("POST", f"/work-orders/{order.id}/lines/{line.id}/price", form)
+        assert refused.status_code == 422 and "Price not saved: " in refused.text, form
+        assert "$25.00" in refused.text
+    page = office.submit(f"/work-orders/{order.id}/lines/{line.id}/price", {})
+    assert page.status_code == 422 and "Price not saved: Enter a price, 0 for no charge." in page.text
