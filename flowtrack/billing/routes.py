@@ -118,8 +118,11 @@ def subscribe_again():
     company = g.db.get(Company, current_user.company_id)
     form = SubscribeAgainForm()
     settings = _stripe()
-    if not form.validate_on_submit() or settings is None:
-        return _page(company, subscribe_form=form, status=422 if settings else 503)
+    if settings is None:  # the page offers no such button then: a form from elsewhere, refused as it stands
+        flash("Billing is not connected on this server, so a subscription cannot start here.", "error")
+        return _page(company, subscribe_form=form, status=409)
+    if not form.validate_on_submit():
+        return _page(company, subscribe_form=form, status=422)
     try:
         started = services.subscribe_again(g.db, company, settings, form.plan.data)
     except services.CannotSubscribeAgain:

@@ -279,9 +279,10 @@ def test_without_a_configured_secret_every_event_is_refused(app, client, custome
 def test_only_the_signed_webhooks_skip_csrf(stripe_app, stripe_client, customer):
     from flowtrack.core.extensions import csrf
 
-    # Stripe's and the SMS provider's: each checks its own signature instead (the SMS one in tests/reminders).
-    assert csrf._exempt_views == {"flowtrack.billing.routes.stripe_webhook",
-                                  "flowtrack.reminders.routes.sms_reply"} and not csrf._exempt_blueprints
+    # Stripe's, the SMS provider's and the mail provider's: each checks its own signature instead (the SMS one in
+    # tests/reminders, the mail one in tests/notifications/test_bounces.py).
+    assert csrf._exempt_views == {"flowtrack.billing.routes.stripe_webhook", "flowtrack.reminders.routes.sms_reply",
+                                  "flowtrack.notifications.routes.email_reports"} and not csrf._exempt_blueprints
     company_id, cus, sub = customer
     # The webhook needs no cookie and no CSRF token; any other POST without a token is refused.
     event = subscription_event("customer.subscription.updated", sub, cus, created=now(), period_end=now() + DAY)

@@ -82,6 +82,17 @@ def _items(app, job):
         return list(s.scalars(sa.select(WorkOrderDevice).filter_by(work_order_id=job.work_order_id)))
 
 
+def _one_test_waiting_offline(visit, acme, network, tmp_path, name: str):
+    """My day opened with a signal, then in the vault: the first assembly's test taken and waiting on the phone."""
+    photo = tmp_path / name
+    photo.write_bytes(camera_photo())
+    tab = _open_my_day_with_signal(visit, acme)
+    _go_offline(tab, network)
+    tab.page.click("text=Open job")
+    _record_offline(tab, "DC-1101", photo)
+    return tab
+
+
 def _stored(app, model, **where):
     with app.extensions["flowtrack.db"].service() as s:
         return list(s.scalars(sa.select(model).filter_by(**where)))
@@ -137,13 +148,8 @@ def test_a_day_in_a_vault_is_kept_on_the_phone_and_arrives_once(visit, app, acme
 def test_a_test_the_server_refuses_stays_on_the_phone_with_its_reason_until_it_can_go(
         visit, app, acme, records, planner, network, tmp_path):  # noqa: F811
     job = _stop_with_two_assemblies(acme, records, planner)
-    photo = tmp_path / "IMG_0102.JPG"
-    photo.write_bytes(camera_photo())
-    tab = _open_my_day_with_signal(visit, acme)
+    tab = _one_test_waiting_offline(visit, acme, network, tmp_path, "IMG_0102.JPG")
     page = tab.page
-    _go_offline(tab, network)
-    page.click("text=Open job")
-    _record_offline(tab, "DC-1101", photo)
     with records.session(acme) as session:  # meanwhile the office cancels the visit
         work_orders.cancel(session, work_orders.get_work_order(session, job.work_order_id))
     _come_back(tab, network)
@@ -167,13 +173,8 @@ def test_a_test_the_server_refuses_stays_on_the_phone_with_its_reason_until_it_c
 def test_signing_out_leaves_nothing_of_the_day_and_asks_before_dropping_what_waits(
         visit, app, acme, records, planner, network, tmp_path):  # noqa: F811
     _stop_with_two_assemblies(acme, records, planner)
-    photo = tmp_path / "IMG_0103.JPG"
-    photo.write_bytes(camera_photo())
-    tab = _open_my_day_with_signal(visit, acme)
+    tab = _one_test_waiting_offline(visit, acme, network, tmp_path, "IMG_0103.JPG")
     page = tab.page
-    _go_offline(tab, network)
-    page.click("text=Open job")
-    _record_offline(tab, "DC-1101", photo)
     _come_back(tab, network)
     network.up = False  # the connection is there for the page, not for the server: nothing can be sent
     asked = []
@@ -225,13 +226,8 @@ def test_the_test_form_loads_light_on_a_phone(visit, acme, records, planner, liv
 def test_a_session_that_ended_offline_asks_to_sign_in_and_then_sends(visit, app, acme, records, planner,  # noqa: F811
                                                                      network, tmp_path):
     _stop_with_two_assemblies(acme, records, planner)
-    photo = tmp_path / "IMG_0104.JPG"
-    photo.write_bytes(camera_photo())
-    tab = _open_my_day_with_signal(visit, acme)
+    tab = _one_test_waiting_offline(visit, acme, network, tmp_path, "IMG_0104.JPG")
     page = tab.page
-    _go_offline(tab, network)
-    page.click("text=Open job")
-    _record_offline(tab, "DC-1101", photo)
     with app.extensions["flowtrack.db"].service() as s:  # the session runs out while the phone is in the vault
         s.execute(sa.update(AuthSession).where(AuthSession.user_id == acme.members["technician"].user_id)
                   .values(revoked_at=sa.func.now()))

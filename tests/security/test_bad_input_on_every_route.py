@@ -35,6 +35,7 @@ WALK_ALL = ("office", "technician")
 # Without their settings the webhooks answer 503 ("not configured") to anything; with them, they judge the input.
 # (Only while they are walked: with texting configured, other routes would text customers.)
 WEBHOOK_SETTINGS = {"billing.stripe_webhook": {"STRIPE_WEBHOOK_SECRET": "whsec_sweep"},
+                    "notifications.email_reports": {"MAIL_WEBHOOK_SECRET": "sweep-mail-secret"},
                     "reminders.sms_reply": {"SMS_ACCOUNT_SID": "AC-sweep", "SMS_AUTH_TOKEN": "sweep",
                                             "SMS_FROM": "+15415550100"}}
 

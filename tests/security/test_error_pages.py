@@ -84,12 +84,12 @@ def test_a_crash_is_a_500_that_shows_nothing_of_the_error_and_logs_it(app_factor
     assert "RuntimeError: secret detail" in caplog.text
 
 
-def test_the_database_going_away_mid_request_is_a_plain_500(app_factory, acme):
+def test_the_database_out_of_reach_is_a_try_again_page_that_names_no_host(app_factory, acme):
     # The app role's URL points at a closed port: every query of a signed-in request fails with
-    # a driver error that names the host, the port and the role.
+    # a driver error that names the host, the port and the role; the page says none of it.
     app = app_factory(APP_DATABASE_URL="postgresql+psycopg://flowtrack_app@127.0.0.1:1/nowhere")
     browser = app.test_client()
     browser.sign_in_as(acme.members["office"])
     response = browser.get("/dashboard/")
-    assert_our_page(response, 500, "The error has been logged.")
-    assert response.headers["Content-Security-Policy"]
+    assert_our_page(response, 503, "lost its connection to its database", "try again in a minute")
+    assert response.headers["Content-Security-Policy"] and response.headers["Retry-After"] == "30"
