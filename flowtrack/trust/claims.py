@@ -217,7 +217,7 @@ CLAIMS: tuple[Claim, ...] = (
           "Error pages say in plain words what went wrong and show nothing of the inside (no error text, code or "
           "server addresses), even when the database cannot be reached.",
           "security.md", (f"{ERRORS}::test_a_crash_is_a_500_that_shows_nothing_of_the_error_and_logs_it",
-                          f"{ERRORS}::test_the_database_going_away_mid_request_is_a_plain_500",
+                          f"{ERRORS}::test_the_database_out_of_reach_is_a_try_again_page_that_names_no_host",
                           f"{ERRORS}::test_a_form_without_its_csrf_token_is_a_400_that_says_why",
                           f"{ERRORS}::test_a_page_the_role_may_not_see_is_a_403",
                           f"{ERRORS}::test_an_unknown_address_and_another_companys_record_are_404",
