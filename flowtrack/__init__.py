@@ -31,8 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=limiter_storage_url(settings.redis_url),
         RATELIMIT_KEY_PREFIX="flowtrack",
         RATELIMIT_STRATEGY="moving-window",
-        # With Redis down the health check must still answer (503), not fail on the limiter.
+        # With Redis down the health check must still answer (503), not fail on the limiter; the sign-in limits are
+        # kept in each web process's memory meanwhile, so they hold (per process) rather than lapse.
         RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         QUEUE_NAME=os.environ.get("FLOWTRACK_QUEUE_NAME", "flowtrack"),
         # Flask-Compress serves only the static files (flowtrack/core/web.py says why), so it is not registered for all.

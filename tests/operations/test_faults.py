@@ -143,3 +143,13 @@ def test_with_redis_down_pages_are_served_and_a_report_to_print_waits_for_it(
     with app.extensions["flowtrack.db"].service() as session:
         assert session.get(TestRecord, uuid.UUID(test_id)).report_status == "done"
         assert session.scalars(sa.select(QueuedJob).where(QueuedJob.company_id == acme.id)).all() == []
+
+
+def test_with_redis_down_the_sign_in_limits_still_hold(app_on_own_redis, acme, own_redis):
+    app, _ = app_on_own_redis
+    own_redis.stop()
+    guesser = app.test_client()
+    member = acme.members["office"]
+    answers = [guesser.submit("/login", {"email": member.email, "password": "not the password"}).status_code
+               for _ in range(12)]
+    assert answers[:10] == [422] * 10 and answers[10:] == [429, 429]  # 10 failed attempts in 15 minutes an account
