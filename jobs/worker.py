@@ -24,4 +24,5 @@ def run(app: Flask, *, burst: bool = False) -> None:
     with app.app_context():
         freeze_startup_objects()
         worker = FlowTrackWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"])
-        worker.work(burst=burst, logging_level="INFO")
+        # The scheduler puts a failed job whose retry is due back on the queue (see flowtrack/core/queue.py).
+        worker.work(burst=burst, logging_level="INFO", with_scheduler=True)

@@ -7,6 +7,11 @@ Jobs that must not be lost (a test's report, an invoice's PDF and email, an expo
 takes the row when it starts the job and drops it when the job has run. Whatever no worker started (Redis was
 down, or lost its queue), a cron job hands over again (`resend_queued_jobs`); a job handed over twice runs once,
 since only one copy can take the row.
+
+A job that raises (PostgreSQL restarted under it, a Redis blip, a file store that did not answer) is run again by
+RQ after 10 seconds, a minute and five minutes (`RETRY_AFTER_FAILURE`; the worker runs RQ's scheduler for these).
+Every job here can run twice: it checks whether its work is done before doing it, and writes it in one
+transaction.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ _PENDING = "flowtrack.jobs_after_commit"
 RESEND_AFTER = dt.timedelta(minutes=2)
 # Only a company's task functions may be named by a row (`flowtrack.<feature>.tasks:<function>`).
 _TASK = re.compile(r"flowtrack\.[a-z_]+\.tasks:[a-z_]+")
+RETRY_AFTER_FAILURE = Retry(max=3, interval=[10, 60, 300])
 
 
 class QueuedJob(TenantScoped, Base):
@@ -71,7 +77,7 @@ def enqueue_for_company(func: Callable, company_id: uuid.UUID, *args: Any, descr
 
 
 def enqueue_after_commit(session: so.Session, func: Callable, company_id: uuid.UUID, *args: str,
-                         description: str = "", retry: Retry | None = None) -> None:
+                         description: str = "", retry: Retry = RETRY_AFTER_FAILURE) -> None:
     """Queue a job for the company once the session's transaction commits, never for rolled-back work: the job
     finds the rows it needs, and a failed request queues nothing. The job is kept in `queued_jobs` with the work,
     so that it is not lost if Redis cannot take it."""
@@ -80,7 +86,7 @@ def enqueue_after_commit(session: so.Session, func: Callable, company_id: uuid.U
         raise ValueError(f"{function} is not a task function")
     row = QueuedJob(id=new_id(), company_id=company_id, function=function, arguments=list(args),
                     description=description,
-                    retry={"max": retry.max, "intervals": retry.intervals} if retry is not None else None)
+                    retry={"max": retry.max, "intervals": retry.intervals})
     session.add(row)
     pending = session.info.setdefault(_PENDING, [])
     if not session.info.get(_PENDING + ".hooked"):
@@ -133,6 +139,12 @@ def run_queued_job(company_id: str, queued_id: str, function: str, *args: str) -
         session.execute(sa.delete(QueuedJob).where(QueuedJob.id == uuid.UUID(queued_id)))
         session.commit()
     return result
+
+
+def retried_after_failure() -> bool:
+    """Whether the job running now, should it fail, will be run again (it has RQ retries left)."""
+    job = get_current_job()
+    return job is not None and bool(job.retries_left)
 
 
 def resend_queued_jobs() -> int:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.companies.jobs import company_session
+from flowtrack.core.queue import retried_after_failure
 from flowtrack.core.storage import FileStorage, file_storage
 from flowtrack.field_tests import district_mail, report, signatures
 from flowtrack.field_tests.services import person_name
@@ -32,7 +33,8 @@ def render_test_report(company_id: str, test_id: str) -> dict:
 def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage) -> None:
     """Print a record's report into the file store and commit; a district that asks for reports by email gets it
     in the same transaction (so a report is never done without its mail queued). A failure marks the report
-    failed."""
+    waiting again when the job will be run again, and failed when not."""
+    record_id = record.id  # for the failure below: the failed session cannot load the record's attributes
     district = district_mail.district_of(session, record)
     company = session.get(Company, record.company_id)
     context = report.report_context(
@@ -52,10 +54,11 @@ def print_report(session: so.Session, record: TestRecord, *, storage: FileStorag
         if district_mail.wants_reports(district):
             district_mail.email_report(session, record, district, company.name)
     except Exception:
-        log.exception("test report %s failed", record.id)
+        log.exception("test report %s failed", record_id)
         session.rollback()
-        session.execute(sa.update(TestRecord).where(TestRecord.id == record.id)
-                        .values(report_status=ReportStatus.failed.value))
+        session.execute(sa.update(TestRecord).where(TestRecord.id == record_id)
+                        .values(report_status=(ReportStatus.queued if retried_after_failure()
+                                               else ReportStatus.failed).value))
         session.commit()
         raise
     session.commit()

@@ -13,7 +13,7 @@ from flowtrack.core.config import setting
 from flowtrack.core.extensions import csrf, limiter
 from flowtrack.core.permissions import REMINDERS_MANAGE, public, requires
 from flowtrack.core.web import get_db
-from flowtrack.notifications import delivery_reports, suppressions
+from flowtrack.notifications import delivery_reports, services, suppressions
 
 bp = Blueprint("notifications", __name__)
 log = logging.getLogger("flowtrack.notifications")
@@ -72,3 +72,15 @@ def clear_suppression(suppression_id: uuid.UUID):
         return redirect(url_for("customers.detail", customer_id=uuid.UUID(customer_id)), code=303)
     except ValueError:
         return redirect(url_for("notifications.undeliverable"), code=303)
+
+
+@bp.post("/email/<uuid:email_id>/send-again")
+@requires(REMINDERS_MANAGE)
+def send_again(email_id: uuid.UUID):
+    """A message that failed after its tries goes out again, from the outbox."""
+    email = services.send_again(g.db, email_id)
+    if email is None:
+        abort(404)
+    g.db.commit()
+    flash(f"The email to {email.to_address} will be sent again.", "success")
+    return redirect(url_for("reminders.index", _anchor="outbox"), code=303)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack.audit import services as audit
 from flowtrack.core.db import utcnow
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import FileStorage, StoredFileMissing
@@ -170,6 +171,38 @@ def deliver(session: so.Session, email_id: uuid.UUID, settings: mail.SmtpSetting
         email.body = ERASED_BODY
     session.commit()
     return email.status
+
+
+def send_again(session: so.Session, email_id: uuid.UUID) -> NotificationEmail | None:
+    """The office sends a failed message again (the mail server is back, the attachment printed again): it starts
+    over with three tries. None when the company has no such failed message."""
+    email = session.scalar(sa.select(NotificationEmail).where(NotificationEmail.id == email_id,
+                                                              NotificationEmail.status == "failed")
+                           .with_for_update())
+    if email is None:
+        return None
+    configured = mail.smtp_settings() is not None
+    email.status, email.attempts, email.error, email.queued_at = ("queued" if configured else "outbox"), 0, None, \
+        utcnow()
+    session.flush()
+    audit.record(session, "email.sent_again", entity_type="notification_email", entity_id=email.id,
+                 changes={"to": email.to_address, "subject": email.subject})
+    if configured:
+        _deliver_after_commit(session, email.company_id, email.id)
+    return email
+
+
+def delivery_problem(error: str | None) -> str:
+    """What stopped a message, in the office's words, from the error kept on its row (an exception's class name
+    and the server's reply code)."""
+    if not error:
+        return "no reason was given"
+    if error == "StoredFileMissing":
+        return "its attachment is no longer in the file store"
+    if error.startswith("SMTP"):
+        code = error.partition(": ")[2]
+        return f"the mail server refused it (code {code})" if code else "the mail server refused it"
+    return "the mail server could not be reached"
 
 
 def _suppressed_because(stopped: EmailSuppression) -> str:

@@ -32,6 +32,7 @@ def index():
     settings."""
     return render_template("reminders/index.html", settings=settings_of(g.db), notices=services.recent_notices(g.db),
                            emails=outbox.recent_emails(g.db), hourly_email_limit=outbox.HOURLY_EMAIL_LIMIT,
+                           max_attempts=outbox.MAX_ATTEMPTS, delivery_problem=outbox.delivery_problem,
                            letters=services.waiting_letters(g.db),
                            undeliverable=len(suppressions.standing_list(g.db)),
                            timezone=company_timezone(g.db).key, stage_label=services.stage_label)

@@ -45,8 +45,8 @@ def remind_company(company_id: str) -> dict:
 
 
 def text_retry() -> Retry:
-    # Right away: the worker runs no scheduler for delayed retries; a provider down for longer fails the text,
-    # and the office sees it as failed on the reminders page.
+    # Right away rather than over minutes (the queue's RETRY_AFTER_FAILURE): a provider down for longer fails the
+    # text, and the office sees it as failed on the reminders page the same morning.
     return Retry(max=services.SMS_RETRIES)
 
 

@@ -56,6 +56,18 @@ def _undeliverable_address(app, factory, tenant):
     return {"suppression_id": bounced(app, tenant, f"gone-{secrets.token_hex(4)}@example.com").id}
 
 
+def _failed_email(app, factory, tenant):
+    from flowtrack.models.notifications import NotificationEmail
+
+    with app.extensions["flowtrack.db"].service() as session:
+        email = NotificationEmail(company_id=tenant.id, to_address="ap@harbordairy.example", subject="Invoice",
+                                  body="Body", sensitive=False, status="failed", attempts=3,
+                                  error="ConnectionRefusedError")
+        session.add(email)
+        session.commit()
+        return {"email_id": email.id}
+
+
 def _live_session(app, factory, tenant):
     from flowtrack.models.accounts import AuthSession
 
@@ -72,6 +84,7 @@ OBJECT_URLS = {
     **{endpoint: _profile for endpoint in TEAM_MEMBER_ENDPOINTS},
     "account.revoke_session": _live_session,
     "notifications.clear_suppression": _undeliverable_address,
+    "notifications.send_again": _failed_email,
     "audit.verification": _verification_job,
     "audit.entry": _audit_entry,
     "audit.status": _export("audit_csv"),

