@@ -335,6 +335,8 @@ def test_with_the_mail_server_down_for_long_mail_fails_after_three_tries_and_the
     run_worker_on(app, queue, services["REDIS_URL"], services)
     assert [message["Subject"] for _, message in own_mail_server.inbox.messages] == ["Your invoice INV-1042"]
     assert office.submit(f"/email/{email_id}/send-again", {}).status_code == 404  # sent: nothing to send again
+    [audited] = audit_entries(app, acme, "email.sent_again")
+    assert audited.changes == {"to": "ap@harbordairy.example", "subject": "Your invoice INV-1042"}
     with app.extensions["flowtrack.db"].service() as session:
         assert session.get(NotificationEmail, email_id).status == "sent"
 
