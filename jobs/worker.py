@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.scheduler import RQScheduler
 
 from flowtrack.core.collector import collections_paused, freeze_startup_objects
 from flowtrack.core.queue import queue_name
@@ -24,5 +25,17 @@ def run(app: Flask, *, burst: bool = False) -> None:
     with app.app_context():
         freeze_startup_objects()
         worker = FlowTrackWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"])
-        # The scheduler puts a failed job whose retry is due back on the queue (see flowtrack/core/queue.py).
-        worker.work(burst=burst, logging_level="INFO", with_scheduler=True)
+        # RQ's scheduler puts a failed job whose retry is due back on the queue (see flowtrack/core/queue.py). A
+        # burst worker does that once, here, rather than starting the scheduler's process, which would outlive it.
+        if burst:
+            _enqueue_due_retries(worker)
+        worker.work(burst=burst, logging_level="INFO", with_scheduler=not burst)
+
+
+def _enqueue_due_retries(worker: SimpleWorker) -> None:
+    scheduler = RQScheduler(worker.queues, connection=worker.connection)
+    scheduler.acquire_locks()
+    try:
+        scheduler.enqueue_scheduled_jobs()
+    finally:
+        scheduler.release_locks()

@@ -189,7 +189,7 @@ def admin(login, acme):
 
 @pytest.fixture
 def office(login, acme):
-    return login(acme, "office")
+    return login(acme, "manager")
 
 
 @pytest.fixture

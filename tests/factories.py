@@ -26,6 +26,7 @@ def file_store(app):
     with app.app_context():
         return storage_at(app.extensions["flowtrack.settings"].instance_path)
 ROLES = [role.value for role in Role]
+PEOPLE = len(ROLES)  # a tenant has one member of each role
 
 
 @dataclass

@@ -15,7 +15,10 @@ class Role(str, enum.Enum):
     """A person's place in their company; what each may do is `MATRIX` below."""
 
     company_admin = "company_admin"
-    office = "office"
+    manager = "manager"
+    scheduler = "scheduler"
+    coordinator = "coordinator"
+    inventory_manager = "inventory_manager"
     technician = "technician"
     auditor = "auditor"
     customer = "customer"
@@ -23,69 +26,127 @@ class Role(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {
-            "company_admin": "Company admin",
-            "office": "Office",
-            "technician": "Technician",
-            "auditor": "Auditor",
-            "customer": "Customer portal",
-            "district_admin": "District admin",
-        }[self.value]
+        return ROLE_LABELS[self.value][0]
+
+    @property
+    def summary(self) -> str:
+        """What the role is for, in a sentence (the roles page, the team page's choice of role)."""
+        return ROLE_LABELS[self.value][1]
 
 
-# Permissions, named "<area>.<action>". Feature issues add theirs here.
+ROLE_LABELS = {
+    "company_admin": ("Admin", "Everything in the company: its team, settings, billing and data, and all the work."),
+    "manager": ("Manager", "Runs the work: customers, devices, work orders, the schedule, tests, invoices and "
+                           "reminders; not the team, settings, billing or the full data export."),
+    "scheduler": ("Scheduler", "Plans the work: work orders, the week board and technicians' days; reads "
+                               "customers, devices and tests."),
+    "coordinator": ("Coordinator", "Keeps the records: customers, their places and devices, water districts and "
+                                   "reminders; no prices or invoices."),
+    "inventory_manager": ("Inventory manager", "Keeps the equipment: test kits and their calibration; reads work "
+                                               "orders."),
+    "technician": ("Technician", "Tests and repairs in the field: their own day, jobs and tests."),
+    "auditor": ("Auditor", "Reads the audit log, checks its chain and exports its reports."),
+    "customer": ("Customer portal", "A customer's own account: its invoices and test certificates."),
+    "district_admin": ("District admin", "A water district's own tests, reports and devices, read-only."),
+}
+
+
+# Permissions, named "<area>.<action>". Feature issues add theirs here, and to MEANINGS.
 DASHBOARD_VIEW = "dashboard.view"
-ACCOUNT_SELF = "account.self"            # own session: log out, own profile
+ACCOUNT_SELF = "account.self"
 AUDIT_VIEW = "audit.view"
 AUDIT_VERIFY = "audit.verify"
 AUDIT_EXPORT = "audit.export"
 TEAM_MANAGE = "team.manage"
 SETTINGS_MANAGE = "settings.manage"
 DATA_EXPORT = "data.export"
-BILLING_MANAGE = "billing.manage"       # plan, subscription, the Stripe customer portal
-CUSTOMERS_VIEW = "customers.view"       # customer list and pages, their service locations
-CUSTOMERS_EDIT = "customers.edit"       # create, edit, archive customers; add and edit their locations
-CUSTOMERS_IMPORT = "customers.import"   # import customers, locations and devices from a CSV file
-DEVICES_VIEW = "devices.view"           # device list and pages, a service location's page
+BILLING_MANAGE = "billing.manage"
+CUSTOMERS_VIEW = "customers.view"
+CUSTOMERS_EDIT = "customers.edit"
+CUSTOMERS_IMPORT = "customers.import"
+DEVICES_VIEW = "devices.view"
 DEVICES_EDIT = "devices.edit"
-DEVICES_DUE = "devices.due"             # the due and overdue list and its CSV, for planning work
+DEVICES_DUE = "devices.due"
 DISTRICTS_MANAGE = "districts.manage"
-GAUGES_VIEW = "gauges.view"             # test kits and their calibration
+GAUGES_VIEW = "gauges.view"
 GAUGES_MANAGE = "gauges.manage"
-TESTS_VIEW = "tests.view"               # test records and their reports (a technician: only their own)
-TESTS_RECORD = "tests.record"           # record a field test of a device; amend a submitted one
-                                        # (a technician: their own)
-PHOTOS_ADD = "photos.add"               # take or upload photos of a device; remove one not part of a submitted test
-WORK_ORDERS_VIEW = "work_orders.view"   # work orders, their devices and price lines
-WORK_ORDERS_EDIT = "work_orders.edit"   # create (also in bulk from the due list), cancel, price lines
-SCHEDULE_MANAGE = "schedule.manage"     # the week board: book, move, reassign, set a technician's route
-INVOICES_VIEW = "invoices.view"         # invoices, their PDFs, the aging of open invoices
-INVOICES_MANAGE = "invoices.manage"     # make, send, void and credit invoices; record payments; the price list
-PORTAL_VIEW = "portal.view"             # a portal user's own customer account: invoices, certificates
-DISTRICT_PORTAL_VIEW = "district_portal.view"  # a district admin's own district: its tests, reports and devices,
-                                               # read-only
-REMINDERS_MANAGE = "reminders.manage"   # test-due reminder settings, what was sent, the outbox, letters to print,
-                                        # addresses that get no email (bounced, complained) and clearing them
-JOBS_WORK = "jobs.work"                 # a technician's own day: start and complete jobs, "could not test"
+TESTS_VIEW = "tests.view"
+TESTS_RECORD = "tests.record"
+PHOTOS_ADD = "photos.add"
+WORK_ORDERS_VIEW = "work_orders.view"
+WORK_ORDERS_EDIT = "work_orders.edit"
+SCHEDULE_MANAGE = "schedule.manage"
+INVOICES_VIEW = "invoices.view"
+INVOICES_MANAGE = "invoices.manage"
+PORTAL_VIEW = "portal.view"
+DISTRICT_PORTAL_VIEW = "district_portal.view"
+REMINDERS_MANAGE = "reminders.manage"
+JOBS_WORK = "jobs.work"
+
+# What each permission lets a person do, by the part of the product it is about (the roles page lists them).
+MEANINGS: dict[str, tuple[str, str]] = {
+    DASHBOARD_VIEW: ("Everyone", "Open the dashboard"),
+    ACCOUNT_SELF: ("Everyone", "Their own account: password, two-step sign-in, sessions, sign out"),
+    CUSTOMERS_VIEW: ("Customers", "See customers and their service locations"),
+    CUSTOMERS_EDIT: ("Customers", "Add, change and archive customers and their locations; invite a customer to "
+                                  "the portal"),
+    CUSTOMERS_IMPORT: ("Customers", "Import customers, locations and devices from a spreadsheet"),
+    DEVICES_VIEW: ("Devices", "See devices (assemblies) and their history"),
+    DEVICES_EDIT: ("Devices", "Add, change and retire devices"),
+    DEVICES_DUE: ("Devices", "See the due, overdue and failed lists, and download them"),
+    PHOTOS_ADD: ("Devices", "Take or upload photos of a device"),
+    DISTRICTS_MANAGE: ("Water districts", "Keep water districts, their rules, report forms and email"),
+    TESTS_VIEW: ("Tests", "See test records and their reports (a technician: their own)"),
+    TESTS_RECORD: ("Tests", "Record a field test; amend a submitted one (a technician: their own)"),
+    GAUGES_VIEW: ("Test kits", "See test kits and their calibration"),
+    GAUGES_MANAGE: ("Test kits", "Add, calibrate and retire test kits"),
+    WORK_ORDERS_VIEW: ("Work orders", "See work orders, their devices and price lines"),
+    WORK_ORDERS_EDIT: ("Work orders", "Create work orders (also from the due list), cancel them, change their "
+                                      "lines"),
+    SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route"),
+    JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
+    INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed"),
+    INVOICES_MANAGE: ("Invoices", "Make, send, void and credit invoices; record payments; keep the price list"),
+    REMINDERS_MANAGE: ("Reminders and email", "See reminders sent, the outbox and letters to print; send failed "
+                                              "mail again; clear addresses that bounced"),
+    AUDIT_VIEW: ("Audit log", "Read the audit log"),
+    AUDIT_VERIFY: ("Audit log", "Check the audit log's chain"),
+    AUDIT_EXPORT: ("Audit log", "Export the audit log as PDF or CSV"),
+    TEAM_MANAGE: ("Company", "Invite people, change their roles, deactivate them"),
+    SETTINGS_MANAGE: ("Company", "Change company settings: details, tax, terms, logo, reminders"),
+    BILLING_MANAGE: ("Company", "The FlowTrack subscription and plan; the company's payment account"),
+    DATA_EXPORT: ("Company", "Download all the company's data"),
+    PORTAL_VIEW: ("Customer portal", "Their own customer account: invoices, test certificates, paying online"),
+    DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices, "
+                                              "read-only"),
+}
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins have their own read-only views instead.
-_OFFICE_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE,
-                   DISTRICTS_MANAGE, GAUGES_VIEW, GAUGES_MANAGE, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD, WORK_ORDERS_VIEW,
-                   WORK_ORDERS_EDIT, SCHEDULE_MANAGE, REMINDERS_MANAGE, INVOICES_VIEW, INVOICES_MANAGE}
+_RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE, DISTRICTS_MANAGE,
+            TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE}
+_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE}
+_EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
+_MONEY = {INVOICES_VIEW, INVOICES_MANAGE}
+_OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _MONEY | {TESTS_RECORD}
+_AUDIT = {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}
 
 MATRIX: dict[Role, frozenset[str]] = {
-    Role.company_admin: frozenset(_EVERYONE | _OFFICE_RECORDS | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT, TEAM_MANAGE,
-                                                             SETTINGS_MANAGE, DATA_EXPORT, BILLING_MANAGE}),
-    Role.office: frozenset(_EVERYONE | _OFFICE_RECORDS),
+    Role.company_admin: frozenset(_EVERYONE | _OPERATIONS | _AUDIT | {TEAM_MANAGE, SETTINGS_MANAGE, DATA_EXPORT,
+                                                                     BILLING_MANAGE}),
+    Role.manager: frozenset(_EVERYONE | _OPERATIONS),
+    Role.scheduler: frozenset(_EVERYONE | _PLANNING | {CUSTOMERS_VIEW, DEVICES_VIEW, DEVICES_DUE, TESTS_VIEW,
+                                                       GAUGES_VIEW}),
+    Role.coordinator: frozenset(_EVERYONE | _RECORDS),
+    Role.inventory_manager: frozenset(_EVERYONE | _EQUIPMENT | {WORK_ORDERS_VIEW}),
     Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD,
                                             JOBS_WORK}),
-    Role.auditor: frozenset(_EVERYONE | {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}),
+    Role.auditor: frozenset(_EVERYONE | _AUDIT),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
 }
 
-ALL_PERMISSIONS = frozenset().union(*MATRIX.values())
+ALL_PERMISSIONS = frozenset(MEANINGS)
 
 PUBLIC = "public"
 _ATTRIBUTE = "required_permission"
@@ -99,8 +160,17 @@ def allowed(role: str | Role, permission: str) -> bool:
         return False
 
 
+def by_area() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The permissions grouped by the part of the product they are about, in MEANINGS' order:
+    [(area, [(permission, what it lets a person do), ...]), ...]."""
+    areas: dict[str, list[tuple[str, str]]] = {}
+    for permission, (area, meaning) in MEANINGS.items():
+        areas.setdefault(area, []).append((permission, meaning))
+    return list(areas.items())
+
+
 def own_work_of(user) -> uuid.UUID | None:
-    """Whose work a person may see: a technician only their own tests and jobs, so their user id; the office
+    """Whose work a person may see: a technician only their own tests and jobs, so their user id; the other roles
     everyone's (None)."""
     return user.user_id if Role(user.role) == Role.technician else None
 

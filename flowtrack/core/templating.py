@@ -56,6 +56,10 @@ def permission_check(role: str | None) -> Callable[[str], bool]:
     return can
 
 
+def role_label(role: str) -> str:
+    return permissions.Role(role).label
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_cents, "money")
     app.add_template_filter(date, "date")
@@ -65,6 +69,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(dates.utc, "utc")
     app.add_template_global(dt.timedelta, "timedelta")
     app.add_template_global(menu.menu_for, "menu_for")
+    app.add_template_global(role_label, "role_label")
 
     @app.context_processor
     def _permission_check():

@@ -1,28 +1,33 @@
-"""One dashboard per role."""
+"""One dashboard, shaped by what the role may do."""
 from flask import Blueprint, g, render_template
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone, company_today
-from flowtrack.core.permissions import DASHBOARD_VIEW, Role, requires
+from flowtrack.core import permissions as p
+from flowtrack.core.permissions import Role, requires
 from flowtrack.dashboard import services
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
 @bp.get("/")
-@requires(DASHBOARD_VIEW)
+@requires(p.DASHBOARD_VIEW)
 def home():
-    """The signed-in person's start page, shaped by their role."""
+    """The signed-in person's start page: what needs them, by what their role may do."""
     today = company_today(g.db)
     role = Role(current_user.role)
     context = {"role": role, "today": today}
-    if role in (Role.company_admin, Role.office):
+    if p.allowed(role, p.INVOICES_VIEW):  # the company's state: money owed, set-up steps, kits to calibrate
+        context["summary"] = services.office_summary(g.db, today)
+    elif p.allowed(role, p.GAUGES_MANAGE):
+        context["kits_due"] = services.kits_due(g.db, today)
+    if p.allowed(role, p.SCHEDULE_MANAGE):
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(context["team"], today)
-        context["due"] = services.devices_due(g.db, today)
-        context["summary"] = services.office_summary(g.db, today)
         context["work"] = services.todays_work(g.db, today, company_timezone(g.db))
-    if role in (Role.company_admin, Role.auditor):
+    if p.allowed(role, p.DEVICES_DUE):
+        context["due"] = services.devices_due(g.db, today)
+    if p.allowed(role, p.AUDIT_VIEW):
         context["activity"] = services.recent_activity(g.db)
     if role is Role.technician:
         context["certification"] = services.certification_status(

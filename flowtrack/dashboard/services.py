@@ -67,7 +67,8 @@ SETUP_STEPS = {
     "districts": sa.select(District.id),
     "kits": sa.select(Gauge.id),
     "prices": sa.select(PriceItem.id),
-    "team": sa.select(Profile.id).where(Profile.role.in_((Role.office.value, Role.technician.value))),
+    "team": sa.select(Profile.id).where(Profile.role.not_in((Role.company_admin.value, Role.auditor.value,
+                                                             Role.customer.value, Role.district_admin.value))),
     "customers": sa.select(Customer.id),
 }
 
@@ -81,11 +82,19 @@ def office_summary(session: so.Session, today: dt.date) -> dict:
         sa.select(sa.func.count()).select_from(overdue).scalar_subquery().label("overdue_invoices"),
         sa.select(sa.cast(sa.func.coalesce(sa.func.sum(overdue.c.owed), 0), sa.BigInteger))  # cents, not numeric
         .scalar_subquery().label("overdue_cents"),
-        sa.select(sa.func.count()).select_from(Gauge).where(Gauge.calibration_due_on <= today + SOON,
-                                                           Gauge.retired_on.is_(None))
-        .scalar_subquery().label("kits_due"),
+        _kits_due(today).scalar_subquery().label("kits_due"),
         *(sa.exists(statement).label(step) for step, statement in SETUP_STEPS.items()))).one()
     return dict(row._mapping)
+
+
+def kits_due(session: so.Session, today: dt.date) -> int:
+    """How many test kits in use need calibrating within 30 days."""
+    return session.scalar(_kits_due(today))
+
+
+def _kits_due(today: dt.date) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(Gauge).where(Gauge.calibration_due_on <= today + SOON,
+                                                               Gauge.retired_on.is_(None))
 
 
 def todays_work(session: so.Session, today: dt.date, zone) -> list[dict]:

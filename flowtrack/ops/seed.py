@@ -34,7 +34,10 @@ DEMO_COMPANIES = (("Acme Backflow", "acme.test", "America/Los_Angeles"),
                   ("Bravo Testing", "bravo.test", "America/Denver"))
 DEMO_PEOPLE = (
     ("admin", Role.company_admin, "Alex Admin"),
-    ("office", Role.office, "Olivia Office"),
+    ("office", Role.manager, "Olivia Office"),
+    ("scheduler", Role.scheduler, "Sam Scheduler"),
+    ("coordinator", Role.coordinator, "Cora Coordinator"),
+    ("inventory", Role.inventory_manager, "Ivan Inventory"),
     ("tech", Role.technician, "Theo Tech"),
     ("auditor", Role.auditor, "Audrey Auditor"),
     ("customer", Role.customer, "Casey Customer"),

@@ -68,7 +68,7 @@ def seed_large(db: Database, *, audit_entries: int = 1_000_000, customers: int =
         if company_id is None:
             company = create_company(session, LARGE_COMPANY, plan="enterprise")
             company_id = company.id
-            people = [(Role.company_admin, 1), (Role.office, 4), (Role.technician, 20), (Role.auditor, 1)]
+            people = [(Role.company_admin, 1), (Role.manager, 4), (Role.technician, 20), (Role.auditor, 1)]
             for role, count in people:
                 for n in range(count):
                     add_member(session, company_id, email=f"{role.value}{n}@large.bench", password=None,
@@ -388,7 +388,7 @@ def _copy_work_orders(db: Database, company_id: uuid.UUID, count: int) -> None:
         technicians = [row.id for row in _technicians(connection, company_id)]
         office = connection.execute(sa.text(
             "SELECT u.id FROM users u JOIN profiles p ON p.user_id = u.id WHERE u.company_id = :c "
-            "AND p.role = 'office' ORDER BY u.email"), {"c": company_id}).scalars().all()
+            "AND p.role = 'manager' ORDER BY u.email"), {"c": company_id}).scalars().all()
         slots = [(today, technicians[0], n) for n in range(BENCH_JOBS_TODAY)]
         days = [today + dt.timedelta(days=n) for n in range(1, 14 - today.weekday())]
         slots += [(day, technician, n) for day in days if day.weekday() < 5
@@ -467,7 +467,7 @@ def _copy_invoices(db: Database, company_id: uuid.UUID, count: int) -> None:
         tax_rate_bp, terms = settings if settings else (0, 30)
         office = connection.execute(sa.text(
             "SELECT u.id FROM users u JOIN profiles p ON p.user_id = u.id WHERE u.company_id = :c "
-            "AND p.role = 'office' ORDER BY u.email"), {"c": company_id}).scalars().all()
+            "AND p.role = 'manager' ORDER BY u.email"), {"c": company_id}).scalars().all()
         customers = {row[0]: row for row in connection.execute(sa.text(
             "SELECT id, name, billing_address, email, phone FROM customers WHERE company_id = :c"), {"c": company_id})}
         billed = connection.execute(sa.text(

@@ -28,7 +28,7 @@ class InviteForm(DistrictChoice, FlaskForm):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none", "autocomplete": "off"})
-    role = SelectField("Role", choices=ROLE_CHOICES, default="office")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="manager")
 
 
 class RoleForm(DistrictChoice, FlaskForm):

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from flowtrack.account.links import invitation_link
+from flowtrack.core import permissions
 from flowtrack.core.extensions import company_key, limiter
 from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import TEAM_MANAGE, Role, requires
@@ -27,6 +28,14 @@ def _page(invite_form: InviteForm | None = None, status: int = 200):
         invite_form=invite_form or InviteForm().with_districts(choices),
         mfa_form=RequireMfaForm(require_mfa=required), roles=services.INVITABLE_ROLES, districts=choices,
     ), status
+
+
+@bp.get("/roles")
+@requires(TEAM_MANAGE)
+def roles():
+    """What each role may do, from the permission matrix itself."""
+    return render_template("team/roles.html", roles=list(Role), areas=permissions.by_area(),
+                           matrix=permissions.MATRIX)
 
 
 def _member(profile_id: uuid.UUID) -> services.Member:

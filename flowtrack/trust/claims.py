@@ -36,6 +36,7 @@ OUTBOX = "tests/notifications/test_outbox.py"
 PAYMENTS = "tests/invoices/test_online_payment.py"
 OFFLINE = "tests/e2e/test_offline.py"
 TEAM = "tests/team/test_team.py"
+ROLES = "tests/team/test_roles.py"
 WEBHOOK = "tests/billing/test_webhook.py"
 RESUBSCRIBE = "tests/billing/test_subscribe_again.py"
 GRACE = "tests/lifecycle/test_grace.py"
@@ -89,11 +90,13 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{CROSS_TENANT}::test_another_companys_object_is_not_found",
                           f"{CROSS_TENANT}::test_every_route_with_an_id_is_in_the_sweep")),
     Claim("Access control",
-          "Six roles with their own permissions; every page declares the permission it needs and a page that "
-          "declares none is refused.",
+          "Nine roles with their own permissions; every page declares the permission it needs and a page that "
+          "declares none is refused; admins read the permission matrix itself on the roles page.",
           "security.md", (f"{PERMISSIONS}::test_every_endpoint_declares_a_permission",
                           f"{PERMISSIONS}::test_a_route_that_declares_nothing_is_refused",
-                          f"{PERMISSIONS}::test_each_role_reaches_exactly_the_pages_the_matrix_allows")),
+                          f"{PERMISSIONS}::test_each_role_reaches_exactly_the_pages_the_matrix_allows",
+                          f"{ROLES}::test_the_admin_reads_what_each_role_may_do_from_the_matrix_itself",
+                          f"{ROLES}::test_every_link_and_button_a_role_is_shown_leads_where_it_may_go")),
     Claim("Access control",
           "A technician sees only the jobs booked for them: another technician's job, in any company, is not found.",
           "security.md", (f"{DAY}::test_a_technician_never_sees_another_technicians_jobs",

@@ -44,11 +44,11 @@ def test_a_wrong_code_does_not_turn_it_on(app, office, acme):
     response = office.submit("/account/mfa", {"code": wrong})
     assert response.status_code == 422 and "not right" in response.text
     with app.extensions["flowtrack.db"].service() as s:
-        assert s.get(User, acme.members["office"].user_id).mfa_enrolled_at is None
+        assert s.get(User, acme.members["manager"].user_id).mfa_enrolled_at is None
 
 
 def test_after_enrolment_a_sign_in_needs_the_password_and_then_a_real_code(app, office, client, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     secret, _ = enrol(office)
     assert _last_action(app, acme.id, "mfa.").action == "mfa.enrolled"
     sessions_before = len(_sessions(app, member))
@@ -70,7 +70,7 @@ def test_after_enrolment_a_sign_in_needs_the_password_and_then_a_real_code(app, 
 
 
 def test_a_code_is_accepted_once_even_within_its_window(app, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     secret, _ = enrol(office)
     used = code(secret, 1)
     first = app.test_client()
@@ -88,7 +88,7 @@ def test_a_code_is_accepted_once_even_within_its_window(app, office, acme):
 
 
 def test_a_recovery_code_signs_in_once(app, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     _, codes = enrol(office)
     first = app.test_client()
     _password_step(first, member)
@@ -106,7 +106,7 @@ def test_recovery_codes_are_stored_only_as_hashes(app, office, acme):
     _, codes = enrol(office)
     with app.extensions["flowtrack.db"].service() as s:
         stored = s.execute(sa.text("SELECT code_hash FROM recovery_codes WHERE user_id = :u"),
-                           {"u": acme.members["office"].user_id}).scalars().all()
+                           {"u": acme.members["manager"].user_id}).scalars().all()
     assert len(stored) == 10
     assert not any(c.replace("-", "").encode() in h for c in codes for h in stored)
 
@@ -114,7 +114,7 @@ def test_recovery_codes_are_stored_only_as_hashes(app, office, acme):
 def test_the_app_role_cannot_read_totp_secrets_recovery_codes_or_link_tokens(app, office, acme):
     enrol(office)
     db = app.extensions["flowtrack.db"]
-    token = app.test_client().sign_in_as(acme.members["office"])
+    token = app.test_client().sign_in_as(acme.members["manager"])
     for column, table in (("totp_secret", "users"), ("totp_last_timecode", "users"),
                           ("code_hash", "recovery_codes"), ("token_hash", "account_tokens")):
         session = db.app_session(token)
@@ -127,7 +127,7 @@ def test_the_app_role_cannot_read_totp_secrets_recovery_codes_or_link_tokens(app
 
 
 def test_wrong_codes_are_rate_limited_per_person(app, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     secret, _ = enrol(office)
     statuses = []
     for _ in range(11):
@@ -139,7 +139,7 @@ def test_wrong_codes_are_rate_limited_per_person(app, office, acme):
 
 def test_the_second_step_expires(app, office, client, acme):
     secret, _ = enrol(office)
-    _password_step(client, acme.members["office"])
+    _password_step(client, acme.members["manager"])
     with client.session_transaction() as cookie:
         cookie["pending_login"] = {**cookie["pending_login"], "until": int(time.time()) - 1}
     response = client.submit("/login/verify", {"code": code(secret, 1)})
@@ -182,7 +182,7 @@ def test_when_the_company_requires_mfa_people_without_it_enrol_at_their_next_sig
 
 
 def test_turning_it_off_needs_a_current_code(app, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     secret, _ = enrol(office)
     assert office.submit("/account/mfa/disable", {"code": "123456"}).status_code == 422
     assert office.submit("/account/mfa/disable", {"code": code(secret, 1)}).status_code == 303
@@ -191,7 +191,7 @@ def test_turning_it_off_needs_a_current_code(app, office, acme):
 
 
 def test_new_recovery_codes_replace_the_old_ones(app, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     secret, old = enrol(office)
     page = office.submit("/account/mfa/recovery-codes", {"code": code(secret, 1)})
     new = recovery_codes_on(page.text)
@@ -203,7 +203,7 @@ def test_new_recovery_codes_replace_the_old_ones(app, office, acme):
 
 
 def test_an_admin_resets_a_members_lost_authenticator(app, admin, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     enrol(office)
     assert admin.submit(f"/team/{member.profile_id}/reset-mfa").status_code == 303
     assert office.get("/dashboard/").status_code == 302  # signed out too: the old phone may be in the wrong hands
@@ -212,7 +212,7 @@ def test_an_admin_resets_a_members_lost_authenticator(app, admin, office, acme):
 
 
 def test_a_person_deactivated_between_the_two_steps_gets_no_session(app, office, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     secret, _ = enrol(office)
     browser = app.test_client()
     assert _password_step(browser, member).headers["Location"] == "/login/verify"

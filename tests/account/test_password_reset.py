@@ -34,7 +34,7 @@ def _sessions(app, user_id):
 
 
 def test_a_person_resets_a_forgotten_password_and_every_session_ends(app, client, office, acme):
-    person = acme.members["office"]
+    person = acme.members["manager"]
     assert office.get("/dashboard/").status_code == 200
     page = _ask(client, person.email.upper())
     assert page.status_code == 200 and RESET_SENT in page.text
@@ -55,7 +55,7 @@ def test_a_person_resets_a_forgotten_password_and_every_session_ends(app, client
 
 
 def test_an_unknown_address_gets_the_same_answer_and_no_email(app, client, acme):
-    known = _ask(app.test_client(), acme.members["office"].email)
+    known = _ask(app.test_client(), acme.members["manager"].email)
     unknown = _ask(client, "nobody-here@example.com")
     assert known.status_code == unknown.status_code == 200
     assert RESET_SENT in known.text and RESET_SENT in unknown.text
@@ -104,7 +104,7 @@ def test_a_newer_reset_link_retires_the_older_one(app, client, acme):
 
 
 def test_the_token_is_stored_only_as_a_hash(app, client, acme):
-    person = acme.members["office"]
+    person = acme.members["manager"]
     _ask(client, person.email)
     link = link_in(last_email(app, person.email).body)
     with app.extensions["flowtrack.db"].service() as s:
@@ -114,7 +114,7 @@ def test_the_token_is_stored_only_as_a_hash(app, client, acme):
 
 
 def test_a_short_password_is_refused_next_to_the_field(app, client, acme):
-    person = acme.members["office"]
+    person = acme.members["manager"]
     _ask(client, person.email)
     client.get(link_in(last_email(app, person.email).body))
     response = client.submit("/password/reset", {"password": "short", "confirm": "short"})
@@ -126,7 +126,7 @@ def test_a_short_password_is_refused_next_to_the_field(app, client, acme):
 
 
 def test_reset_requests_are_rate_limited_per_address(app, acme):
-    person = acme.members["office"]
+    person = acme.members["manager"]
     statuses = [app.test_client().submit("/password/forgot", {"email": person.email}).status_code
                 for _ in range(6)]
     assert statuses == [303] * 5 + [429]
@@ -135,7 +135,7 @@ def test_reset_requests_are_rate_limited_per_address(app, acme):
 
 def test_the_link_in_the_email_uses_the_configured_address_not_the_host_header(app_factory, acme):
     app = app_factory(BASE_URL="https://flowtrack.example.com")
-    person = acme.members["office"]
+    person = acme.members["manager"]
     attacker = app.test_client()
     with attacker.session_transaction(base_url="http://attacker.example") as cookie:
         cookie["csrf_token"] = "raw-csrf"

@@ -45,7 +45,7 @@ def test_the_page_lists_each_device_with_address_and_marks_this_one(app, acme):
 
 
 def test_ending_another_session_signs_that_device_out_at_once(app, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     phone = _signed_in_browser(app, member, IPHONE, "203.0.113.7")
     desk = _signed_in_browser(app, member, WINDOWS_CHROME, "198.51.100.20")
     phone_row = next(s for s in _live(app, member) if "iPhone" in s.user_agent)

@@ -9,6 +9,7 @@ from pypdf import PdfReader
 from flowtrack.audit import services as audit
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.companies import Company
+from tests.factories import PEOPLE
 
 
 def _record(app, tenant, action, n=1, label="field@example.com", ip="198.51.100.7", **changes):
@@ -109,11 +110,11 @@ def test_retention_prunes_by_plan_and_the_chain_still_verifies(app, factory, acm
         s.commit()
         now = dt.datetime.now(dt.timezone.utc)
         pruned = audit.apply_retention(s, now)
-        assert pruned[acme.id] == 7 and bravo.id not in pruned
+        assert pruned[acme.id] == PEOPLE + 1 and bravo.id not in pruned
         assert acme.id not in audit.apply_retention(s, now)  # running twice is running once
         result = audit.verify_chain(s, acme.id)
         assert result.ok and result.entries == 2 + 1  # the recent entries and the audit.pruned note
-        assert audit.verify_chain(s, bravo.id).ok and audit.verify_chain(s, bravo.id).entries == 7
+        assert audit.verify_chain(s, bravo.id).ok and audit.verify_chain(s, bravo.id).entries == PEOPLE + 1
 
 
 def test_a_tampered_row_makes_the_viewers_verification_fail(app, auditor, acme, run_worker):

@@ -299,5 +299,5 @@ def test_the_admin_billing_page_opens_the_stripe_portal(stripe_app, factory):
     assert page.status_code == 200
     assert 'href="https://billing.stripe.com/p/login/test"' in page.text and "Renews" in page.text
     office = stripe_app.test_client()
-    office.sign_in_as(tenant.members["office"])
+    office.sign_in_as(tenant.members["manager"])
     assert office.get("/billing/").status_code == 403

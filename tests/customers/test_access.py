@@ -63,14 +63,17 @@ def _url(app, factory, tenant, rule):
         return url_for(rule.endpoint, **arguments)
 
 
-def test_the_matrix_gives_the_office_its_records_and_keeps_the_portals_out():
+def test_the_matrix_gives_the_office_roles_their_records_and_keeps_the_portals_out():
     office_records = {permissions.CUSTOMERS_VIEW, permissions.CUSTOMERS_EDIT, permissions.DEVICES_VIEW,
                       permissions.DEVICES_EDIT, permissions.DISTRICTS_MANAGE, permissions.GAUGES_VIEW,
                       permissions.GAUGES_MANAGE}
     granted = {role: office_records & permissions.MATRIX[Role(role)] for role in ROLES}
     assert granted == {
         "company_admin": office_records,
-        "office": office_records,
+        "manager": office_records,
+        "scheduler": {permissions.CUSTOMERS_VIEW, permissions.DEVICES_VIEW, permissions.GAUGES_VIEW},
+        "coordinator": office_records - {permissions.GAUGES_VIEW, permissions.GAUGES_MANAGE},
+        "inventory_manager": {permissions.GAUGES_VIEW, permissions.GAUGES_MANAGE},
         "technician": {permissions.DEVICES_VIEW, permissions.GAUGES_VIEW},
         "auditor": set(),
         "customer": set(),
@@ -131,7 +134,7 @@ def test_every_state_changing_route_with_an_id_has_a_valid_submission_here(app):
 def test_another_companys_record_cannot_be_changed(app, factory, acme, bravo, login, endpoint):
     url = _url(app, factory, bravo, next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint))
     before = _fingerprint(app, bravo)
-    for role in ("company_admin", "office"):
+    for role in ("company_admin", "manager"):
         response = login(acme, role).submit(url, VALID_POSTS[endpoint])
         assert response.status_code == 404, f"{role} POST {url}: {response.status_code}"
         hx = login(acme, role).htmx("POST", url, VALID_POSTS[endpoint])

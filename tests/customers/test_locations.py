@@ -48,7 +48,7 @@ def test_the_same_place_spelt_differently_is_refused_with_a_clear_message(app, a
     assert len(locations_of(app, acme)) == 1
     # Another company may serve the same address.
     bravo_customer = records.customer(bravo)
-    assert login(bravo, "office").submit(f"/customers/{bravo_customer.id}/locations/new",
+    assert login(bravo, "manager").submit(f"/customers/{bravo_customer.id}/locations/new",
                                          ADDRESS).status_code == 303
 
 

@@ -15,7 +15,7 @@ def test_demo_records_fill_every_page(app, factory, login):
     with app.app_context():
         seed_records(app.extensions["flowtrack.db"], tenant.company, file_store(app))
     assert counts(app, tenant) == {"districts": 2, "customers": 4, "customer_locations": 5, "devices": 7, "gauges": 2}
-    office = login(tenant, "office")
+    office = login(tenant, "manager")
     assert "Harbor View Apartments" in office.get("/customers/").text
     assert ">expired</span>" in office.get("/gauges/").text
     assert "Springfield Utility Board" in office.get("/districts/").text
@@ -52,7 +52,7 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
         "DE-4001": ("fail", ["replaced disc", "cleaned seat"], "pass", "done"),
     }
     assert all(t.technician_signature_key for t in tests.values())
-    office = login(tenant, "office")
+    office = login(tenant, "manager")
     assert office.get(f"/tests/{tests['DE-4001'].id}/report.pdf").mimetype == "application/pdf"
     # The portal's demo customer sees the certificates of its two tested devices, and not another customer's.
     portal = login(tenant, "customer")

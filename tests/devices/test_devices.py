@@ -75,7 +75,7 @@ def test_a_serial_is_unique_per_company_whatever_its_case_and_spacing(app, acme,
     assert "Serial AB 1234 is already recorded for another device." in response.text
     assert len(device_rows(app, acme)) == 1
     bravo_location = records.location(bravo)
-    assert login(bravo, "office").submit(f"/locations/{bravo_location.id}/devices/new", DEVICE).status_code == 303
+    assert login(bravo, "manager").submit(f"/locations/{bravo_location.id}/devices/new", DEVICE).status_code == 303
 
 
 def test_two_saves_of_one_serial_at_once_give_the_second_a_form_error_not_a_crash(app, acme, records, monkeypatch):

@@ -70,7 +70,7 @@ class DistrictFactory:
         with self.records.session(tenant) as session:
             submission = services.Submission(test_type="annual", gauge_id=original.gauge_id, readings=readings)
             return services.amend_test(session, session.get(TestRecord, original.id),
-                                       tenant.members["office"].user_id, submission, "Typo in check valve 1")
+                                       tenant.members["manager"].user_id, submission, "Typo in check valve 1")
 
     def copies(self, record: TestRecord, count: int) -> None:
         """`count` more tests like `record`, an hour apart going back (for paging through many rows)."""

@@ -6,7 +6,7 @@ from tests.district_portal.factories import DISTRICT_URLS
 from tests.field_tests.factories import recorded_test
 from tests.security.test_headers_on_every_route import assert_security_headers
 
-OTHER_ROLES = ["company_admin", "office", "technician", "auditor", "customer"]
+OTHER_ROLES = ["company_admin", "manager", "technician", "auditor", "customer"]
 OFFICE_PAGES = ["/customers/", "/devices/", "/tests/", "/due/", "/districts/", "/gauges/", "/work-orders/",
                 "/schedule/", "/invoices/", "/team/", "/audit/", "/portal/"]
 

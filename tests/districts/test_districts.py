@@ -67,7 +67,7 @@ def test_names_are_unique_in_a_company_whatever_the_case(app, acme, bravo, offic
     other = records.district(acme, name="Other")
     renamed = office.submit(f"/districts/{other.id}/edit", {**DISTRICT, "name": "SPRINGFIELD Utility Board"})
     assert renamed.status_code == 422 and "There is already a district with this name." in renamed.text
-    assert login(bravo, "office").submit("/districts/new",
+    assert login(bravo, "manager").submit("/districts/new",
                                          {**DISTRICT, "name": "Springfield Utility Board"}).status_code == 303
 
 

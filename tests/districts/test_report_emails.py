@@ -80,7 +80,7 @@ def test_without_a_mail_server_the_report_waits_in_the_outbox_with_its_file(app,
     assert email.attachment_type == "application/pdf"
     assert file_storage_of(app).get(email.attachment_key)[:5] == b"%PDF-"
     assert email.attachment_key == district_mail.report_key(record)
-    outbox = login(acme, "office").get("/reminders/").text
+    outbox = login(acme, "manager").get("/reminders/").text
     assert "later@district.example" in outbox and f"Attached: {email.attachment_name}" in outbox
 
 
@@ -113,7 +113,7 @@ def test_the_office_emails_a_report_to_the_district_again_and_only_the_office_ca
     _, device = district_device(app, records, acme, name="Lane Water", report_email="again@lane.example",
                                 email_reports=True)
     record = printed_test(app, factory, acme, device)
-    office, technician = login(acme, "office"), login(acme, "technician")
+    office, technician = login(acme, "manager"), login(acme, "technician")
     page = office.get(f"/tests/{record.id}").text
     assert "Email the report to Lane Water again" in page
     assert "Email the report to" not in technician.get(f"/tests/{record.id}").text

@@ -15,7 +15,7 @@ def test_the_office_fixes_a_bad_row_and_imports_the_file(visit, acme, tmp_path, 
     bad.write_text(SHEET)
     good.write_text(SHEET.replace(",XYZ,", ",PVB,"))
     tab = visit(PHONE)
-    tab.sign_in(acme.members["office"].email, acme.members["office"].password)
+    tab.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     page = tab.go("/customers/")
     page.click("text=Import from CSV")
     page.set_input_files("#file", str(bad))

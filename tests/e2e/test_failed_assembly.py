@@ -40,7 +40,7 @@ def test_a_failed_assembly_is_red_on_the_job_and_the_office_plans_its_repair(
     page.wait_for_selector("text=Job completed.")
 
     office = visit(DESKTOP)
-    office.sign_in(acme.members["office"].email, acme.members["office"].password)
+    office.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     page = office.go("/dashboard/")
     page.click("text=1 assembly failed and needs repair")
     page.wait_for_selector("h1:has-text('Failed: needs repair')")
@@ -85,7 +85,7 @@ def test_the_failed_list_and_the_company_settings_read_on_a_phone_and_the_settin
     planner.assign(acme, planned)
 
     office = visit(PHONE)
-    office.sign_in(acme.members["office"].email, acme.members["office"].password)
+    office.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     page = office.go("/due/needs-repair")
     assert "DCDA-20931877" in page.inner_text("main") and "planned" in page.inner_text("main")
     assert page.get_by_label("Plan the repair of DCDA-20931877").is_visible()

@@ -27,7 +27,7 @@ def _records(records, acme):  # noqa: F811 (records)
 def test_the_office_searches_as_it_types_and_fixes_a_phone_number_in_place(visit, acme, records):  # noqa: F811 (records)
     harbor, _, _ = _records(records, acme)
     tab = visit(DESKTOP)
-    tab.sign_in(acme.members["office"].email, acme.members["office"].password)
+    tab.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     page = tab.go("/customers/")
     page.locator("#q").press_sequentially("har")
     page.wait_for_function("() => !document.querySelector('#customer-rows').innerText.includes('Oakwood')")
@@ -52,7 +52,7 @@ def test_the_office_pages_pass_axe_and_fit_a_phone(visit, acme, records):  # noq
              "/devices/", "/due/?window=90", "/import/", "/districts/", "/districts/new", "/gauges/", "/gauges/new"]
     for viewport in (PHONE, DESKTOP):
         tab = visit(viewport)
-        tab.sign_in(acme.members["office"].email, acme.members["office"].password)
+        tab.sign_in(acme.members["manager"].email, acme.members["manager"].password)
         for path in paths:
             page = tab.go(path)
             assert tab.axe_violations() == [], path

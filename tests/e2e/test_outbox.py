@@ -17,7 +17,7 @@ def test_the_office_sees_mail_the_server_did_not_take_and_sends_it_again(app, vi
     _mail(app, acme, "Invoice INV-1042 from Acme", status="failed", attempts=3, error="SMTPDataError: 554")
     for viewport in (DESKTOP, PHONE):
         tab = visit(viewport)
-        tab.sign_in(acme.members["office"].email, acme.members["office"].password)
+        tab.sign_in(acme.members["manager"].email, acme.members["manager"].password)
         page = tab.go("/reminders/#outbox")
         waiting = page.locator("#outbox tr", has_text="INV-1041").inner_text()
         assert "not sent yet" in waiting and "try 1 of 3 failed: the mail server could not be reached" in waiting

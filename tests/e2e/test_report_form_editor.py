@@ -41,7 +41,7 @@ def test_the_admin_writes_checks_previews_and_saves_a_form_with_the_keyboard(vis
 def test_a_refused_form_keeps_its_text_and_says_why_next_to_the_field(visit, acme, records):  # noqa: F811
     district = records.district(acme, name="Lane Water")
     tab = visit(DESKTOP)
-    tab.sign_in(acme.members["office"].email, acme.members["office"].password)
+    tab.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     page = tab.go(f"/districts/{district.id}/report-form?start=standard")
     page.fill("#report_template", "<p>{{ 1 / 0 }}</p>")
     page.click("text=Save the form")

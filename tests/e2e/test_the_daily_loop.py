@@ -95,7 +95,7 @@ def test_a_visit_from_the_due_list_to_the_audit_log(visit, app, factory, acme, r
     customer, today = _a_company_with_its_price_list(app, acme, records)
 
     office = visit(DESKTOP)
-    office.sign_in(acme.members["office"].email, acme.members["office"].password)
+    office.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     _office_plans_and_books(office, acme, today)
 
     technician = visit(PHONE)

@@ -21,7 +21,7 @@ def test_the_office_sets_a_missing_price_on_the_work_order_and_invoices_the_visi
                                               [rp.id, avb.id], created_by=None)
 
     office = visit(DESKTOP)
-    office.sign_in(acme.members["office"].email, acme.members["office"].password)
+    office.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     page = office.go(f"/work-orders/{order.id}")
     lines = page.locator("#lines")
     assert "Backflow test, RP 1″, serial RP-7001" in lines.inner_text()

@@ -106,7 +106,7 @@ def test_a_new_customers_assembly_from_entry_to_certificate(visit, app, factory,
     today = company_today(acme)
 
     office = visit(DESKTOP)
-    office.sign_in(acme.members["office"].email, acme.members["office"].password)
+    office.sign_in(acme.members["manager"].email, acme.members["manager"].password)
     customer_id, device_id, order_path = _office_enters_and_books(office, acme, today)
 
     technician = visit(PHONE)

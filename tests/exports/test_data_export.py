@@ -14,7 +14,7 @@ from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import District
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
-from tests.factories import file_store
+from tests.factories import PEOPLE, file_store
 from tests.field_tests.factories import device_photo, recorded_test
 from tests.invoices.test_logo import picture, upload
 
@@ -37,24 +37,25 @@ def test_an_admin_exports_the_company_and_the_zip_matches_the_database(app, admi
     assert {"README.txt", "manifest.json", "csv/profiles.csv", "json/profiles.json", "csv/users.csv",
             "csv/audit_log.csv", "json/audit_log.json"} <= names
     manifest = json.loads(archive.read("manifest.json"))
-    assert manifest["tables"]["profiles"]["rows"] == 6
+    assert manifest["tables"]["profiles"]["rows"] == PEOPLE
     emails = {row["email"] for row in csv.DictReader(io.StringIO(archive.read("csv/users.csv").decode()))}
     assert emails == {m.email for m in acme.members.values()}
     team = json.loads(archive.read("json/profiles.json"))
     assert {p["role"] for p in team} == set(acme.members)
-    # The company's creation, six members, and the export's own request (written before the file is built).
-    assert manifest["tables"]["audit_log"]["rows"] == 1 + 6 + 1
+    # The company's creation, its members (one of each role), and the export's own request (written before the
+    # file is built).
+    assert manifest["tables"]["audit_log"]["rows"] == 1 + PEOPLE + 1
     audit_csv = list(csv.DictReader(io.StringIO(archive.read("csv/audit_log.csv").decode())))
     assert [row["action"] for row in audit_csv][-1] == "export.requested"
     for name, facts in manifest["files"].items():
         assert hashlib.sha256(archive.read(name)).hexdigest() == facts["sha256"], name
     everything = b"".join(archive.read(n) for n in names).decode()
-    assert bravo.members["office"].email not in everything
+    assert bravo.members["manager"].email not in everything
     assert str(bravo.id) not in everything
 
 
 def test_no_secret_ever_appears_in_the_archive(app, admin, acme, factory, run_worker):
-    factory.session_token(acme.members["office"])  # a live session whose token hash must stay home
+    factory.session_token(acme.members["manager"])  # a live session whose token hash must stay home
     response = _start_and_build(admin, run_worker)
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     everything = b"".join(archive.read(n) for n in archive.namelist()).decode()
@@ -64,7 +65,7 @@ def test_no_secret_ever_appears_in_the_archive(app, admin, acme, factory, run_wo
 
 
 def test_only_company_admins_may_export(login, acme):
-    for role in ("office", "technician", "auditor", "customer", "district_admin"):
+    for role in ("manager", "technician", "auditor", "customer", "district_admin"):
         browser = login(acme, role)
         assert browser.get("/account/export/").status_code == 403
         assert browser.submit("/account/export/").status_code == 403

@@ -184,7 +184,7 @@ def _wait_for_a_blocked_insert(app, seconds=10.0):
 def test_two_people_amending_one_test_at_once_the_second_is_told(app, factory, acme):
     original = recorded_test(app, factory, acme)
     correction = services.Submission(test_type="annual", gauge_id=original.gauge_id, readings=DC_PASSING)
-    office_id = acme.members["office"].user_id
+    office_id = acme.members["manager"].user_id
     records = Records(app)
     outcome = {}
 

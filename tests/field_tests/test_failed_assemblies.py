@@ -90,5 +90,5 @@ def test_an_amendment_decides_whether_the_assembly_failed(app, office, technicia
 def test_the_needs_repair_list_is_the_offices_and_another_companys_failures_stay_out_of_it(
         app, login, bravo, records, technician, rp, kit):
     submitted_test_id(_submit(technician, rp, kit, r_relief_opened_psid="1.9"))
-    assert "RP-4512" not in login(bravo, "office").get("/due/needs-repair").text
+    assert "RP-4512" not in login(bravo, "manager").get("/due/needs-repair").text
     assert login(bravo, "technician").get("/due/needs-repair").status_code == 403

@@ -188,7 +188,7 @@ def test_technicians_see_only_their_own_tests(app, login, factory, acme, technic
     assert other.get(f"/tests/{test_id}/report.pdf").status_code == 404
     assert "RP-4512" not in other.get("/tests/").text
     assert "RP-4512" in technician.get("/tests/").text
-    office = login(acme, "office")
+    office = login(acme, "manager")
     assert office.get(f"/tests/{test_id}").status_code == 200
 
 

@@ -132,12 +132,12 @@ def test_another_companys_device_is_not_found_and_nothing_is_written(app, techni
 def test_the_tester_is_whoever_is_signed_in_whatever_the_phone_says(app, technician, login, acme, records, planner):
     job, [device], _ = _a_days_stop(acme, records, planner)
     kit, client_id = records.gauge(acme), uuid.uuid4()
-    forged = phone_test(device, kit, job=job, technician_id=str(acme.members["office"].user_id))
+    forged = phone_test(device, kit, job=job, technician_id=str(acme.members["manager"].user_id))
     assert send(technician, client_id, forged).status_code == 201
     [record] = stored(app, device_id=device.id)
     assert record.technician_id == acme.members["technician"].user_id
     # Another person sending the same id learns nothing about it.
-    office = login(acme, "office")
+    office = login(acme, "manager")
     assert send(office, client_id, forged).status_code == 404
 
 

@@ -47,7 +47,7 @@ def _export(kind):
 
 
 def _profile(app, factory, tenant):
-    return {"profile_id": tenant.members["office"].profile_id}
+    return {"profile_id": tenant.members["manager"].profile_id}
 
 
 def _undeliverable_address(app, factory, tenant):
@@ -71,7 +71,7 @@ def _failed_email(app, factory, tenant):
 def _live_session(app, factory, tenant):
     from flowtrack.models.accounts import AuthSession
 
-    member = tenant.members["office"]
+    member = tenant.members["manager"]
     factory.session_token(member)
     with app.extensions["flowtrack.db"].service() as session:
         return {"session_id": session.scalar(sa.select(AuthSession.id).where(AuthSession.user_id == member.user_id))}

@@ -45,7 +45,7 @@ def test_responses_carry_security_headers_and_vary_on_htmx(admin):
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(client, acme):
-    office = acme.members["office"]
+    office = acme.members["manager"]
     response = client.submit("/login", {"email": office.email, "password": office.password})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -57,7 +57,7 @@ def _rotated(app, member, browser) -> tuple[dict, dict]:
 
 
 def test_after_fifteen_minutes_of_use_the_response_carries_a_new_token(app, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     browser = _signed_in(app, member)
     first = _cookie(browser)["sid"]
     _date_back(app, member, token_issued_at=dt.timedelta(minutes=14))
@@ -94,7 +94,7 @@ def test_the_old_token_works_for_a_minute_and_then_never_again(app, acme):
 
 
 def test_an_old_token_never_earns_a_fresh_one(app, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     browser = _signed_in(app, member)
     before, after = _rotated(app, member, browser)
     # The new token is due again while the old one is still in its overlap: the old one rotates nothing.
@@ -109,7 +109,7 @@ def test_an_old_token_never_earns_a_fresh_one(app, acme):
 
 
 def test_of_two_requests_racing_with_a_due_token_one_rotates_it(app, factory, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     token = factory.session_token(member)
     _date_back(app, member, token_issued_at=dt.timedelta(minutes=20))
     db = app.extensions["flowtrack.db"]
@@ -130,7 +130,7 @@ def test_of_two_requests_racing_with_a_due_token_one_rotates_it(app, factory, ac
 
 
 def test_signing_out_ends_the_new_and_the_old_token_at_once(app, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     browser = _signed_in(app, member)
     before, _ = _rotated(app, member, browser)
     assert browser.submit("/logout").status_code == 303
@@ -149,7 +149,7 @@ def test_signing_out_with_the_old_token_in_its_minute_ends_the_new_one_too(app, 
 
 
 def test_revoking_the_session_ends_both_tokens(app, acme):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     browser = _signed_in(app, member)
     before, after = _rotated(app, member, browser)
     with app.extensions["flowtrack.db"].service() as s:
@@ -179,10 +179,10 @@ def test_an_attacker_replaying_an_old_token_after_the_overlap_is_refused(app, ac
 
 def test_the_app_role_can_rotate_only_the_token_it_carries(app, factory, acme, bravo):
     """Injected SQL cannot replace another session's token: the database function rotates the caller's own."""
-    victim = bravo.members["office"]
+    victim = bravo.members["manager"]
     factory.session_token(victim)
     _date_back(app, victim, token_issued_at=dt.timedelta(hours=1))
-    attacker_token = factory.session_token(acme.members["office"])
+    attacker_token = factory.session_token(acme.members["manager"])
     rotate = sa.text("SELECT rotate_session_token(sha256('chosen'::bytea), interval '0', interval '1 hour')")
     with app.extensions["flowtrack.db"].app_engine.connect() as c:
         assert c.execute(rotate).scalar() is None  # no token: nothing rotates

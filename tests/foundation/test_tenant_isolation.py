@@ -32,12 +32,12 @@ def test_a_forged_company_setting_reveals_nothing(app, acme, bravo):
 
 
 def test_sql_injection_that_sets_settings_still_sees_only_its_own_company(app, factory, acme, bravo):
-    token = factory.session_token(acme.members["office"])
+    token = factory.session_token(acme.members["manager"])
     with _app_connection(app) as c:
         with c.begin():
             c.execute(sa.text("SELECT set_config('app.session_token', :t, true)"), {"t": token})
             c.execute(sa.text("SET LOCAL app.company_id = '%s'" % bravo.id))
-            assert _count_profiles(c, acme.id) == 6
+            assert _count_profiles(c, acme.id) == len(acme.members)
             assert _count_profiles(c, bravo.id) == 0
             assert c.execute(sa.text("SELECT count(*) FROM companies")).scalar() == 1
 
@@ -56,22 +56,22 @@ def test_inserting_a_row_for_another_company_is_refused_by_the_database(app, fac
             with c.begin():
                 c.execute(sa.text("SELECT set_config('app.session_token', :t, true)"), {"t": token})
                 c.execute(sa.text("INSERT INTO profiles (id, company_id, user_id, full_name, role, created_at) "
-                                  "VALUES (:id, :c, :u, 'Mallory', 'office', now())"),
-                          {"id": uuid.uuid4(), "c": bravo.id, "u": bravo.members["office"].user_id})
+                                  "VALUES (:id, :c, :u, 'Mallory', 'manager', now())"),
+                          {"id": uuid.uuid4(), "c": bravo.id, "u": bravo.members["manager"].user_id})
 
 
 def test_tenant_context_ends_with_the_transaction_on_a_pooled_connection(app, factory, acme):
-    token = factory.session_token(acme.members["office"])
+    token = factory.session_token(acme.members["manager"])
     with _app_connection(app) as c:
         with c.begin():
             c.execute(sa.text("SELECT set_config('app.session_token', :t, true)"), {"t": token})
-            assert _count_profiles(c, acme.id) == 6
+            assert _count_profiles(c, acme.id) == len(acme.members)
         with c.begin():
             assert _count_profiles(c, acme.id) == 0
 
 
 def test_a_revoked_or_expired_session_stops_resolving_at_once(app, factory, acme):
-    token = factory.session_token(acme.members["office"])
+    token = factory.session_token(acme.members["manager"])
     db = app.extensions["flowtrack.db"]
     with db.service() as s:
         s.execute(sa.text("UPDATE auth_sessions SET revoked_at = now() "
@@ -91,11 +91,11 @@ def test_the_app_layer_alone_isolates_when_rls_is_bypassed(app, app_factory, acm
     browser.sign_in_as(acme.members["company_admin"])
     page = browser.get("/dashboard/")
     assert page.status_code == 200
-    assert acme.members["office"].email in page.text
-    assert bravo.members["office"].email not in page.text
+    assert acme.members["manager"].email in page.text
+    assert bravo.members["manager"].email not in page.text
     audit_page = browser.get("/audit/")
     # Acme's chain so far: company.created and six user.created entries; any other company's would add rows.
-    assert audit_page.text.count("<tr>") - 1 == 7
+    assert audit_page.text.count("<tr>") - 1 == len(acme.members) + 1  # and the company's creation
 
 
 def test_rls_alone_isolates_when_the_app_layer_filter_is_off(app_factory, acme, bravo):
@@ -105,8 +105,8 @@ def test_rls_alone_isolates_when_the_app_layer_filter_is_off(app_factory, acme, 
     browser.sign_in_as(acme.members["company_admin"])
     page = browser.get("/dashboard/")
     assert page.status_code == 200
-    assert acme.members["office"].email in page.text
-    assert bravo.members["office"].email not in page.text
+    assert acme.members["manager"].email in page.text
+    assert bravo.members["manager"].email not in page.text
 
 
 def test_the_app_layer_refuses_to_write_a_row_for_another_company(app, factory, acme, bravo):
@@ -115,7 +115,7 @@ def test_the_app_layer_refuses_to_write_a_row_for_another_company(app, factory, 
     from flowtrack.core.db import bind_company
 
     bind_company(session, acme.id)
-    session.add(Profile(company_id=bravo.id, user_id=bravo.members["office"].user_id, full_name="x", role="office"))
+    session.add(Profile(company_id=bravo.id, user_id=bravo.members["manager"].user_id, full_name="x", role="manager"))
     with pytest.raises(PermissionError):
         session.flush()
     session.close()

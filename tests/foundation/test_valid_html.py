@@ -34,7 +34,7 @@ def test_the_pages_of_every_role_are_valid_html(app, login, acme, records, plann
     bounced_customer = records.customer(acme, email="gone@example.com")
     bounced(app, acme, bounced_customer.email)  # its page and the list of undeliverable addresses say so
     pages = {
-        "office": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
+        "manager": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
                    f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
                    "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",

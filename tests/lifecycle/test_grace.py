@@ -115,7 +115,7 @@ def test_viewing_signing_out_and_the_export_still_work_in_grace(app, acme, admin
 
 def test_people_of_a_company_in_grace_can_sign_in(app, client, acme):
     end_subscription(app, acme.id, ago=dt.timedelta(days=29))
-    office = acme.members["office"]
+    office = acme.members["manager"]
     response = client.submit("/login", {"email": office.email, "password": office.password})
     assert response.status_code == 303 and client.get("/dashboard/").status_code == 200
 

@@ -33,7 +33,7 @@ from flowtrack.photos import services as photos
 from flowtrack.reminders import services as reminders
 from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
-from tests.factories import file_store
+from tests.factories import PEOPLE, file_store
 from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
 from tests.invoices.test_logo import picture
 from tests.lifecycle.helpers import end_subscription, set_subscription
@@ -109,7 +109,7 @@ class People:
         with db.service() as session:
             company = session.get(Company, self.id)
             company.stripe_customer_id, company.stripe_subscription_id, company.stripe_account_id = self.stripe_ids
-            profile = add_member(session, self.id, email=self.email, password="zelda's password 1", role="office",
+            profile = add_member(session, self.id, email=self.email, password="zelda's password 1", role="manager",
                                  full_name=self.name, phone=self.phone)
             now = dt.datetime.now(dt.timezone.utc)
             session.add_all([
@@ -193,7 +193,7 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
 
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
-    assert result.counts["users"] == 7 and result.counts["profiles"] == 7 and result.counts["exports"] == 1
+    assert result.counts["users"] == result.counts["profiles"] == PEOPLE + 1 and result.counts["exports"] == 1
     # The export, the photo, its thumbnail, the signature, the printed report and the logo: one prefix.
     assert result.files_removed == 6 and files_of(app, people.id) == []
     after = dump(app, people.id)
@@ -221,7 +221,7 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
         assert verification.entries == len(before["audit_log"]) + 1
         last = session.scalars(sa.select(audit.AuditEntry).where(audit.AuditEntry.company_id == people.id)
                                .order_by(audit.AuditEntry.seq.desc())).first()
-        assert last.action == "company.anonymized" and last.changes["rows"]["users"] == 7
+        assert last.action == "company.anonymized" and last.changes["rows"]["users"] == PEOPLE + 1
     # Nobody of the company can sign in any more.
     browser = app.test_client()
     refused = browser.submit("/login", {"email": people.email, "password": "zelda's password 1"})
@@ -324,7 +324,7 @@ def test_the_sweep_is_idempotent_and_catches_up_missed_days(app, people, caplog)
     end_subscription(app, people.id, ago=45 * DAYS)  # fifteen daily runs were missed
     with caplog.at_level("INFO", logger="flowtrack.lifecycle"):
         assert result_for(run_sweep(app), people.id).status == "anonymized"
-    assert f"company={people.id} anonymized" in caplog.text and " users=7 " in caplog.text
+    assert f"company={people.id} anonymized" in caplog.text and f" users={PEOPLE + 1} " in caplog.text
     after = dump(app, people.id)
     second = run_sweep(app)
     assert all(r.company_id != people.id for r in second.results)

@@ -102,7 +102,7 @@ def test_a_bounce_stops_the_next_email_and_the_office_sees_it(app, login, acme, 
     run_worker()
     assert _email(app, following.id).status == "suppressed" and len(inbox.messages) == 1
 
-    office = login(acme, "office")
+    office = login(acme, "manager")
     page = office.get(f"/customers/{customer.id}")
     assert "No email goes to this address" in page.text and "bounced on" in page.text
     listed = office.get("/email/undeliverable")
@@ -124,7 +124,7 @@ def test_mail_already_queued_when_the_bounce_arrives_is_not_sent(app, acme, webh
 
 
 def test_a_single_use_link_to_a_stopped_address_is_not_kept_readable(app, client, acme, webhook):
-    member = acme.members["office"]
+    member = acme.members["manager"]
     mail(app, acme, member.email)
     report(client, bounce(member.email))
     assert client.submit("/password/forgot", {"email": member.email}).status_code in (200, 303)
@@ -177,13 +177,13 @@ def test_the_office_clears_a_fixed_address_and_mail_goes_to_it_again(app, login,
     technician = login(acme, "technician")
     assert technician.submit(f"/email/undeliverable/{stopped.id}/clear").status_code == 403
 
-    office = login(acme, "office")
+    office = login(acme, "manager")
     cleared = office.submit(f"/email/undeliverable/{stopped.id}/clear", {"customer_id": str(customer.id)})
     assert cleared.status_code == 303 and cleared.headers["Location"] == f"/customers/{customer.id}"
     page = office.get(f"/customers/{customer.id}")
     assert f"Email to {address} will be sent again." in page.text and "No email goes to this address" not in page.text
     [row] = _suppressions(app, acme)
-    assert row.cleared_at is not None and row.cleared_by == acme.members["office"].user_id
+    assert row.cleared_at is not None and row.cleared_by == acme.members["manager"].user_id
     assert _actions(app, acme)[-1] == "email.suppression_cleared"
     assert mail(app, acme, address).status == "outbox"
     assert "cleared" in office.get("/email/undeliverable").text

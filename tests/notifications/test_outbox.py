@@ -39,7 +39,7 @@ def test_an_invitation_travels_through_the_worker_to_a_real_smtp_server(app, log
     admin = login(acme, "company_admin")
     newcomer = f"mailed-{secrets.token_hex(4)}@example.com"
     assert admin.submit("/team/invite", {"full_name": "Mo Mailed", "email": newcomer,
-                                         "role": "office"}).status_code == 303
+                                         "role": "manager"}).status_code == 303
     queued = last_email(app, newcomer)
     assert queued.status == "queued" and inbox.messages == []
 
@@ -191,7 +191,7 @@ def test_held_mail_goes_to_the_outbox_when_no_mail_server_is_set(app, factory, l
         held = services.send_email(session, "late@example.com", "Hi", "Body")
         session.commit()
     # The office sees why it waits.
-    assert "over 200 an hour: it goes out in a later hour" in login(quiet, "office").get("/reminders/").text
+    assert "over 200 an hour: it goes out in a later hour" in login(quiet, "manager").get("/reminders/").text
     _time_passes(app, quiet.id, minutes=31)
     with app.app_context():
         assert release_throttled_emails() == 0  # nothing to deliver

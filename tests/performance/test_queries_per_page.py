@@ -45,8 +45,8 @@ def test_queries_per_page_do_not_grow_with_the_data(app, factory, acme, admin, c
 # orders' devices, the technicians, the open orders and their devices. The technician's day: their jobs with
 # orders, places and customers, the orders' devices, and their profile. The invoices: one page of them with
 # their customers. The due list: the districts to filter by, a page of devices, and the technicians.
-WORK_PAGES = {("/schedule/", "office"): 6, ("/my-day/", "technician"): 4, ("/invoices/", "office"): 2,
-              ("/due/", "office"): 4}
+WORK_PAGES = {("/schedule/", "manager"): 6, ("/my-day/", "technician"): 4, ("/invoices/", "manager"): 2,
+              ("/due/", "manager"): 4}
 
 
 @pytest.fixture(scope="module")

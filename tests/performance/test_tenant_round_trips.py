@@ -11,6 +11,7 @@ from flowtrack.core.config import ROLE_SERVICE
 from flowtrack.core.db import bind_company
 from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
+from tests.factories import PEOPLE
 
 POLICY = SessionPolicy(idle_timeout=dt.timedelta(minutes=30), lifetime=dt.timedelta(hours=12))
 
@@ -20,12 +21,12 @@ def _setting(session):
 
 
 def test_the_token_is_set_in_every_transaction_of_a_session_and_ends_with_it(app, factory, acme):
-    token = factory.session_token(acme.members["office"])
+    token = factory.session_token(acme.members["manager"])
     db = app.extensions["flowtrack.db"]
     session = db.app_session(token)
     try:
         # The first statement of the transaction already runs under the token.
-        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == 6
+        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == PEOPLE
         session.commit()
         # A new transaction on the same session sets it again...
         assert _setting(session) == token
@@ -33,7 +34,7 @@ def test_the_token_is_set_in_every_transaction_of_a_session_and_ends_with_it(app
         # ...and a raw driver cursor of the transaction (as COPY exports use) sees it too.
         cursor = session.connection().connection.driver_connection.cursor()
         cursor.execute("SELECT count(*) FROM profiles")
-        assert cursor.fetchone()[0] == 6
+        assert cursor.fetchone()[0] == PEOPLE
     finally:
         session.close()
     # The pooled connection goes back without it: the next transaction without a token sees nothing.
@@ -66,16 +67,16 @@ def test_the_session_lookup_loads_the_company_once_for_the_whole_request(app, fa
         with count_queries() as statements:
             assert session.get(Company, acme.id).name == user.company_name
         assert statements == []
-        assert session.scalar(sa.select(sa.func.count()).select_from(Profile)) == 6
+        assert session.scalar(sa.select(sa.func.count()).select_from(Profile)) == PEOPLE
     finally:
         session.close()
 
 
 def test_the_session_lookup_refuses_a_revoked_session(app, factory, acme):
     db = app.extensions["flowtrack.db"]
-    token = factory.session_token(acme.members["office"])
+    token = factory.session_token(acme.members["manager"])
     with db.service() as service:
-        revoke_sessions(service, acme.members["office"].user_id)
+        revoke_sessions(service, acme.members["manager"].user_id)
         service.commit()
     session = db.app_session(token)
     try:
@@ -97,11 +98,11 @@ def test_statements_stay_prepared_across_rollbacks(app):
 
 def test_a_failed_transaction_is_still_rolled_back(app, factory, acme):
     db = app.extensions["flowtrack.db"]
-    session = db.app_session(factory.session_token(acme.members["office"]))
+    session = db.app_session(factory.session_token(acme.members["manager"]))
     try:
         with pytest.raises(sa.exc.DBAPIError):
             session.execute(sa.text("SELECT 1 / 0"))
         session.rollback()
-        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == 6
+        assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == PEOPLE
     finally:
         session.close()

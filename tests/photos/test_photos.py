@@ -137,7 +137,7 @@ def test_photos_are_out_of_reach_of_other_technicians_customers_and_companies(ap
     assert _upload(colleague, device, ("a.jpg", camera_photo())).status_code == 404
     assert customer.get(f"/photos/{photo_id}").status_code in (403, 404)
     assert _upload(customer, device, ("a.jpg", camera_photo())).status_code == 403
-    outsider = login(bravo, "office")
+    outsider = login(bravo, "manager")
     assert outsider.get(f"/photos/{photo_id}").status_code == 404
     assert outsider.get(f"/photos/{photo_id}/thumbnail").status_code == 404
     assert outsider.submit(f"/photos/{photo_id}/delete").status_code == 404

@@ -231,4 +231,4 @@ def test_a_company_in_its_read_only_grace_sends_no_reminders(app, acme, records)
 def test_only_the_office_and_admins_see_reminders(login, acme):
     for role in ("technician", "auditor", "customer", "district_admin"):
         assert login(acme, role).get("/reminders/").status_code == 403
-    assert login(acme, "office").get("/reminders/").status_code == 200
+    assert login(acme, "manager").get("/reminders/").status_code == 200

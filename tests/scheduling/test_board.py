@@ -274,7 +274,7 @@ def test_the_week_holds_the_jobs_of_its_first_and_last_hour_and_no_job_lasts_pas
 def test_two_companies_planning_the_same_week_each_see_their_own_kept_board(login, office, acme, bravo, planner):
     day = next_weekday(acme)
     ours, theirs = planner.job(acme, day=day), planner.job(bravo, day=day)
-    other_office = login(bravo, "office")
+    other_office = login(bravo, "manager")
     for _ in range(2):  # built, then kept
         mine, other = office.get(f"/schedule/?week={day.isoformat()}").text, \
             other_office.get(f"/schedule/?week={day.isoformat()}").text

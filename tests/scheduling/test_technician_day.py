@@ -47,7 +47,7 @@ def test_a_technician_never_sees_another_technicians_jobs(app, login, acme, plan
     assert technician.get(f"/jobs/{theirs.id}").status_code == 404
     assert technician.submit(f"/jobs/{theirs.id}/start").status_code == 404
     assert technician.get(f"/work-orders/{theirs.work_order_id}").status_code == 403
-    assert login(acme, "office").get("/my-day/").status_code == 403
+    assert login(acme, "manager").get("/my-day/").status_code == 403
 
 
 def test_start_test_complete_and_the_next_due_date_follows(app, technician, acme, planner, records):

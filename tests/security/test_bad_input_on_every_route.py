@@ -30,8 +30,8 @@ BAD_VALUES = ("1e309", "NaN", "sNaN", str(10**30), "9" * 40, "x" * 10_000, "9999
 NUL, LONE_SURROGATE = "a\x00b", "a\ud83db"
 # The office and a technician walk every route they may use; the other roles, the routes those two may not (the
 # admin's settings and team, the district's and the customer's portals, the pages before signing in).
-ROLES = ("office", "technician", "company_admin", "district_admin", "customer", "anonymous")
-WALK_ALL = ("office", "technician")
+ROLES = ("manager", "technician", "company_admin", "district_admin", "customer", "anonymous")
+WALK_ALL = ("manager", "technician")
 # Without their settings the webhooks answer 503 ("not configured") to anything; with them, they judge the input.
 # (Only while they are walked: with texting configured, other routes would text customers.)
 WEBHOOK_SETTINGS = {"billing.stripe_webhook": {"STRIPE_WEBHOOK_SECRET": "whsec_sweep"},

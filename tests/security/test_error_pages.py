@@ -89,7 +89,7 @@ def test_the_database_out_of_reach_is_a_try_again_page_that_names_no_host(app_fa
     # a driver error that names the host, the port and the role; the page says none of it.
     app = app_factory(APP_DATABASE_URL="postgresql+psycopg://flowtrack_app@127.0.0.1:1/nowhere")
     browser = app.test_client()
-    browser.sign_in_as(acme.members["office"])
+    browser.sign_in_as(acme.members["manager"])
     response = browser.get("/dashboard/")
     assert_our_page(response, 503, "lost its connection to its database", "try again in a minute")
     assert response.headers["Content-Security-Policy"] and response.headers["Retry-After"] == "30"

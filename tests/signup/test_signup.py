@@ -162,7 +162,7 @@ def test_the_time_zone_is_any_zone_zoneinfo_knows(stripe_app):
 
 def test_an_email_in_use_is_refused_without_naming_its_company(stripe_app, stripe_client, factory):
     other = factory.tenant("Keeps Its Name Secret")
-    taken = other.members["office"].email
+    taken = other.members["manager"].email
     form = details(email=taken.upper())
     page = stripe_app.test_client().submit("/signup", form)
     assert page.status_code == 422 and errors_of(page, "email") == [routes.EMAIL_IN_USE]

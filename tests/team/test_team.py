@@ -133,7 +133,7 @@ def test_sending_an_invitation_again_retires_the_old_link(newcomer, app, admin, 
 
 
 def test_an_address_that_already_has_an_account_is_refused_without_saying_where(app, admin, bravo):
-    taken = bravo.members["office"].email
+    taken = bravo.members["manager"].email
     response = _invite(admin, taken)
     assert response.status_code == 422
     assert "already has a FlowTrack account" in response.text and bravo.company.name not in response.text
@@ -159,7 +159,7 @@ def test_changing_a_role_changes_what_the_person_may_do_and_is_audited(app, admi
 
 def test_an_admin_cannot_change_their_own_role_or_deactivate_themselves(app, admin, acme):
     me = acme.members["company_admin"]
-    response = admin.submit(f"/team/{me.profile_id}/role", {"role": "office"}, follow_redirects=True)
+    response = admin.submit(f"/team/{me.profile_id}/role", {"role": "manager"}, follow_redirects=True)
     assert "cannot change your own role" in response.text
     response = admin.submit(f"/team/{me.profile_id}/deactivate", follow_redirects=True)
     assert "cannot deactivate yourself" in response.text
@@ -167,7 +167,7 @@ def test_an_admin_cannot_change_their_own_role_or_deactivate_themselves(app, adm
 
 
 def test_deactivating_someone_ends_their_sessions_at_once(app, admin, office, acme):
-    person = acme.members["office"]
+    person = acme.members["manager"]
     phone = app.test_client()
     phone.sign_in_as(person)
     assert office.get("/dashboard/").status_code == 200 and phone.get("/dashboard/").status_code == 200
@@ -197,7 +197,7 @@ def test_an_admin_signs_a_member_out_everywhere(app, admin, technician, acme):
 
 
 def test_a_member_of_another_company_is_not_found(app, admin, bravo):
-    stranger = bravo.members["office"]
+    stranger = bravo.members["manager"]
     for action in ("deactivate", "sign-out", "resend", "reset-mfa"):
         assert admin.submit(f"/team/{stranger.profile_id}/{action}").status_code == 404
     with _service(app) as s:
@@ -231,6 +231,6 @@ def test_the_admin_keeps_a_technicians_certification_and_working_hours(app, admi
     half = admin.submit(f"/team/{technician.profile_id}/technician", {
         "certification_number": "OR-1", "workday_starts": "07:00", "workday_ends": "16:00"}, follow_redirects=True)
     assert "Give both the certification number and its expiry date" in half.text
-    office = admin.submit(f"/team/{acme.members['office'].profile_id}/technician", {
+    office = admin.submit(f"/team/{acme.members['manager'].profile_id}/technician", {
         "workday_starts": "07:00", "workday_ends": "16:00"}, follow_redirects=True)
     assert "kept for technicians" in office.text

@@ -126,7 +126,7 @@ def test_the_only_cookie_is_the_sign_in_session(app, client, acme, login):
     for path in ("/", "/login", "/security/", "/security/privacy", "/security/subprocessors"):
         cookies(app.test_client().get(path))
     anonymous = set(names)
-    member = acme.members["office"]
+    member = acme.members["manager"]
     cookies(client.submit("/login", {"email": member.email, "password": member.password}))
     for path in ("/dashboard/", "/customers/", "/reminders/", "/account/sessions"):
         cookies(client.get(path))

@@ -110,7 +110,7 @@ def test_passwords_are_stored_as_argon2id_hashes(app, acme):
 def test_production_responses_demand_https_and_secure_cookies(app_factory, acme):
     production = app_factory(ENV="production", SECRET_KEY="p" * 48)
     browser = production.test_client()
-    member = acme.members["office"]
+    member = acme.members["manager"]
     https = {"base_url": "https://flowtrack.example", "headers": {"Referer": "https://flowtrack.example/login"}}
     page = browser.get("/login", **https)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
