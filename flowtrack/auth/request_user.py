@@ -12,7 +12,14 @@ from flowtrack.auth.browser_session import (
     keep_browsers_cookie,
     take_new_token,
 )
-from flowtrack.auth.services import CurrentUser, SessionPolicy, load_current_user, rotate_token
+from flowtrack.auth.services import (
+    CurrentUser,
+    SessionPolicy,
+    confirm_token,
+    load_current_user,
+    reissue_lost_token,
+    rotate_token,
+)
 from flowtrack.core.db import bind_company
 from flowtrack.core.extensions import login_manager
 from flowtrack.core.web import client_ip, open_db_session
@@ -31,11 +38,14 @@ def _load_user(_request) -> CurrentUser | None:
     if user is None:
         return None
     if cookie_generation() < user.token_generation:
-        keep_browsers_cookie()  # an older token, still in its overlap: it earns no new one
+        new = reissue_lost_token(g.db, user, policy)
+        if new is None:
+            keep_browsers_cookie()  # an older token on its way while the new one arrived: it earns nothing
     else:
+        confirm_token(g.db, user, policy)
         new = rotate_token(g.db, user, policy)
-        if new is not None:
-            take_new_token(new.token, new.generation)
+    if new is not None:
+        take_new_token(new.token, new.generation)
     bind_company(g.db, user.company_id)
     g.db.info["audit_actor"] = Actor(user.user_id, user.email, client_ip(), request.user_agent.string)
     return user

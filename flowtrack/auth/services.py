@@ -51,6 +51,7 @@ class CurrentUser:
     # The session's current token: when it was issued and its number (0 at sign-in, one more at each rotation).
     token_issued_at: dt.datetime | None = None
     token_generation: int = 0
+    token_confirmed: bool = True  # False from a rotation until a request comes with the new token
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -147,7 +148,8 @@ def revoke_sessions(session: so.Session, user_id: uuid.UUID, *, keep: uuid.UUID 
 # running it. A scalar subquery, so the resolver runs once and the row is found through the primary key.
 _CURRENT_SESSION = (
     sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, AuthSession.token_issued_at,
-              AuthSession.token_generation, User.id, User.email, Profile.id, Profile.full_name, Profile.role, Company)
+              AuthSession.token_generation, AuthSession.token_confirmed, User.id, User.email, Profile.id,
+              Profile.full_name, Profile.role, Company)
     .join(User, User.id == AuthSession.user_id)
     .join(Profile, Profile.user_id == User.id)
     .join(Company, Company.id == AuthSession.company_id)
@@ -164,8 +166,8 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     row = session.execute(_CURRENT_SESSION).first()
     if row is None:
         return None
-    (session_id, idle_expires_at, expires_at, token_issued_at, token_generation, user_id, email, profile_id,
-     full_name, role, company) = row
+    (session_id, idle_expires_at, expires_at, token_issued_at, token_generation, token_confirmed, user_id, email,
+     profile_id, full_name, role, company) = row
     # The identity map holds objects weakly: this reference keeps the row there for the session's life.
     session.info["company"] = company
     now = utcnow()
@@ -177,7 +179,7 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     return CurrentUser(
         user_id=user_id, profile_id=profile_id, session_id=session_id, company_id=company.id,
         company_name=company.name, timezone=company.timezone, email=email, full_name=full_name, role=role,
-        token_issued_at=token_issued_at, token_generation=token_generation,
+        token_issued_at=token_issued_at, token_generation=token_generation, token_confirmed=token_confirmed,
     )
 
 
@@ -194,12 +196,35 @@ def rotate_token(session: so.Session, user: CurrentUser, policy: SessionPolicy, 
     """A new token for the request's session when its current one has been in use for `policy.rotate_every`.
 
     The database rotates only the session whose current token this DB session carries, only when that token is
-    due (so of two requests racing, one rotates), and keeps the old token working for `policy.token_overlap`.
-    None when nothing was due or another request rotated first; a request that came with the previous token
-    rotates nothing, so a token replaced once never earns a fresh one.
+    due (so of two requests racing, one rotates), and keeps the old token working until the new one is first
+    used (`confirm_token`) and for `policy.token_overlap` after. None when nothing was due or another request
+    rotated first.
     """
     if user.token_issued_at is None or (now or utcnow()) - user.token_issued_at < policy.rotate_every:
         return None
+    return _new_token(session, policy)
+
+
+def confirm_token(session: so.Session, user: CurrentUser, policy: SessionPolicy) -> None:
+    """A request came with the session's new token for the first time: it reached the browser, and the token it
+    replaced stops working after `policy.token_overlap`."""
+    if not user.token_confirmed:
+        session.execute(sa.select(sa.func.confirm_session_token(policy.token_overlap)))
+        session.commit()
+
+
+def reissue_lost_token(session: so.Session, user: CurrentUser, policy: SessionPolicy, *,
+                       now: dt.datetime | None = None) -> NewToken | None:
+    """A request came with a replaced token. When the new token has gone unused for the overlap, the response
+    that carried it was lost on the way (a phone in a vault): another new token, in this response. Otherwise
+    (a request that left before the new token arrived) nothing: a replaced token earns a new one only while its
+    successor was never used."""
+    if user.token_confirmed or (now or utcnow()) - user.token_issued_at < policy.token_overlap:
+        return None
+    return _new_token(session, policy)
+
+
+def _new_token(session: so.Session, policy: SessionPolicy) -> NewToken | None:
     token = secrets.token_urlsafe(32)
     generation = session.scalar(sa.select(sa.func.rotate_session_token(
         token_hash(token), policy.rotate_every, policy.token_overlap)))

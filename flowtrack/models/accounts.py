@@ -83,10 +83,12 @@ class AuthSession(TenantScoped, Base):
     # was issued, and how many came before it (the browser's cookie carries the number of its own token).
     token_issued_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     token_generation: so.Mapped[int] = so.mapped_column(default=0)
-    # The token it replaced, accepted until the overlap ends so that requests already on their way do not fail.
+    # The token it replaced, accepted until the new one is first used and for a short overlap after (requests
+    # already on their way do not fail; a new token lost on its way is issued again: migration 0034).
     previous_token_hash: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, unique=True, deferred=True,
                                                                     deferred_raiseload=True)
     previous_token_expires_at: so.Mapped[dt.datetime | None]
+    token_confirmed: so.Mapped[bool] = so.mapped_column(default=True)  # the current token has been used
 
     def active_at(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now

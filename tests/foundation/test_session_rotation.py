@@ -1,5 +1,6 @@
-"""A session's token is replaced every 15 minutes of use; the old one keeps working for a minute, then never again.
-Signing out or revoking the session ends both at once. The clock is moved by dating the session row back."""
+"""A session's token is replaced every 15 minutes of use; the old one keeps working until the new one is used and a
+minute after, then never again; a new token lost on its way is issued again. Signing out or revoking the session ends
+both at once. The clock is moved by dating the session row back."""
 import datetime as dt
 
 import sqlalchemy as sa
@@ -74,7 +75,7 @@ def test_after_fifteen_minutes_of_use_the_response_carries_a_new_token(app, acme
     assert _cookie(browser)["sid"] == after["sid"]
 
 
-def test_the_old_token_works_for_a_minute_and_then_never_again(app, acme):
+def test_the_old_token_works_while_the_new_one_is_on_its_way_then_never_again(app, acme):
     member = acme.members["technician"]
     browser = _signed_in(app, member)
     before, after = _rotated(app, member, browser)
@@ -93,10 +94,11 @@ def test_the_old_token_works_for_a_minute_and_then_never_again(app, acme):
     assert browser.get("/my-day/").status_code == 200
 
 
-def test_an_old_token_never_earns_a_fresh_one(app, acme):
+def test_an_old_token_earns_nothing_once_the_new_one_was_used(app, acme):
     member = acme.members["manager"]
     browser = _signed_in(app, member)
     before, after = _rotated(app, member, browser)
+    assert browser.get("/customers/").status_code == 200  # the new token arrived and is in use
     # The new token is due again while the old one is still in its overlap: the old one rotates nothing.
     _date_back(app, member, token_issued_at=dt.timedelta(minutes=16))
     response = _with_cookie(app, before).get("/dashboard/")
@@ -106,6 +108,27 @@ def test_an_old_token_never_earns_a_fresh_one(app, acme):
     browser.get("/dashboard/")
     assert _row(app, member).token_generation == 2 and _cookie(browser)["sid"] != after["sid"]
     remember_secret(_cookie(browser)["sid"])
+
+
+def test_a_new_token_lost_on_its_way_is_issued_again_and_the_phone_stays_signed_in(app, acme):
+    member = acme.members["technician"]
+    phone = _signed_in(app, member)
+    before, lost = _rotated(app, member, phone)
+    phone = _with_cookie(app, before)  # the response with the new token never reached the phone, in a vault
+    _date_back(app, member, token_issued_at=dt.timedelta(minutes=2))  # unused for two minutes, not one
+    response = phone.get("/my-day/")
+    assert response.status_code == 200
+    assert any(h.startswith("flowtrack_session=") for h in response.headers.getlist("Set-Cookie"))
+    again = _cookie(phone)
+    remember_secret(again["sid"])
+    assert again["sid"] not in (before["sid"], lost["sid"]) and _row(app, member).token_generation == 2
+    assert _with_cookie(app, lost).get("/my-day/").status_code == 302  # the lost token is nobody's now
+
+    assert phone.get("/my-day/").status_code == 200  # the new token arrived: the replaced one has its minute
+    assert _row(app, member).previous_token_expires_at < dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=61)
+    _date_back(app, member, previous_token_expires_at=dt.timedelta(seconds=1))
+    assert _with_cookie(app, before).get("/my-day/").status_code == 302
+    assert phone.get("/my-day/").status_code == 200
 
 
 def test_of_two_requests_racing_with_a_due_token_one_rotates_it(app, factory, acme):
