@@ -87,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.reminders.routes import bp as reminders_bp
     from flowtrack.schedule.day_routes import bp as day_bp
     from flowtrack.schedule.routes import bp as schedule_bp
+    from flowtrack.service_requests.routes import bp as service_requests_bp
     from flowtrack.settings.routes import bp as settings_bp
     from flowtrack.signup.routes import bp as signup_bp
     from flowtrack.team.routes import bp as team_bp
@@ -96,7 +97,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (home_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
-                      photos_bp, district_portal_bp, offline_bp, notifications_bp):
+                      photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -15,6 +15,7 @@ GROUPS = (  # (group label or None for links of their own, ((endpoint, label, pe
             ("district_portal.index", "District tests", p.DISTRICT_PORTAL_VIEW),
             ("day.my_day", "My day", p.JOBS_WORK))),
     ("Work", (("due.index", "Due and failed", p.DEVICES_DUE),
+              ("service_requests.queue", "Service requests", p.SERVICE_REQUESTS_MANAGE),
               ("work_orders.index", "Work orders", p.WORK_ORDERS_VIEW),
               ("schedule.board", "Schedule", p.SCHEDULE_MANAGE),
               ("testing.index", "Tests", p.TESTS_VIEW))),

@@ -38,15 +38,16 @@ ROLE_LABELS = {
     "company_admin": ("Admin", "Everything in the company: its team, settings, billing and data, and all the work."),
     "manager": ("Manager", "Runs the work: customers, devices, work orders, the schedule, tests, invoices and "
                            "reminders; not the team, settings, billing or the full data export."),
-    "scheduler": ("Scheduler", "Plans the work: work orders, the week board and technicians' days; reads "
-                               "customers, devices and tests."),
-    "coordinator": ("Coordinator", "Keeps the records: customers, their places and devices, water districts and "
-                                   "reminders; no prices or invoices."),
+    "scheduler": ("Scheduler", "Plans the work: service requests, work orders, the week board and technicians' "
+                               "days; reads customers, devices and tests."),
+    "coordinator": ("Coordinator", "Keeps the records: customers, their places and devices, water districts, "
+                                   "reminders and service requests; no prices or invoices."),
     "inventory_manager": ("Inventory manager", "Keeps the equipment: test kits and their calibration; reads work "
                                                "orders."),
     "technician": ("Technician", "Tests and repairs in the field: their own day, jobs and tests."),
     "auditor": ("Auditor", "Reads the audit log, checks its chain and exports its reports."),
-    "customer": ("Customer portal", "A customer's own account: its invoices and test certificates."),
+    "customer": ("Customer portal", "A customer's own account: its invoices and test certificates, and asking "
+                                    "for service."),
     "district_admin": ("District admin", "A water district's own tests, reports and devices, read-only."),
 }
 
@@ -82,6 +83,7 @@ PORTAL_VIEW = "portal.view"
 DISTRICT_PORTAL_VIEW = "district_portal.view"
 REMINDERS_MANAGE = "reminders.manage"
 JOBS_WORK = "jobs.work"
+SERVICE_REQUESTS_MANAGE = "service_requests.manage"
 
 # What each permission lets a person do, by the part of the product it is about (the roles page lists them).
 MEANINGS: dict[str, tuple[str, str]] = {
@@ -103,6 +105,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
     WORK_ORDERS_VIEW: ("Work orders", "See work orders, their devices and price lines"),
     WORK_ORDERS_EDIT: ("Work orders", "Create work orders (also from the due list), cancel them, change their "
                                       "lines"),
+    SERVICE_REQUESTS_MANAGE: ("Work orders", "Answer customers' service requests: make a work order of one, or "
+                                             "decline it with a reason"),
     SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route"),
     JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
     INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed"),
@@ -116,7 +120,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
     SETTINGS_MANAGE: ("Company", "Change company settings: details, tax, terms, logo, reminders"),
     BILLING_MANAGE: ("Company", "The FlowTrack subscription and plan; the company's payment account"),
     DATA_EXPORT: ("Company", "Download all the company's data"),
-    PORTAL_VIEW: ("Customer portal", "Their own customer account: invoices, test certificates, paying online"),
+    PORTAL_VIEW: ("Customer portal", "Their own customer account: invoices, test certificates, paying online, "
+                                     "asking for service"),
     DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices, "
                                               "read-only"),
 }
@@ -124,8 +129,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins have their own read-only views instead.
 _RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE, DISTRICTS_MANAGE,
-            TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE}
-_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE}
+            TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE, SERVICE_REQUESTS_MANAGE}
+_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE}
 _EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
 _MONEY = {INVOICES_VIEW, INVOICES_MANAGE}
 _OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _MONEY | {TESTS_RECORD}

@@ -27,6 +27,16 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
 
 
+def waited(since: dt.datetime) -> str:
+    """How long something has waited, roughly: '40 minutes', '5 hours', '3 days'."""
+    minutes = max(0, int((dt.datetime.now(dt.timezone.utc) - since).total_seconds() // 60))
+    if minutes < 60:
+        return plural(minutes, "minute")
+    if minutes < 48 * 60:
+        return plural(minutes // 60, "hour")
+    return plural(minutes // (24 * 60), "day")
+
+
 def _zone(zone):
     """The zone named, else the signed-in person's company's (none in a job: its templates name the zone)."""
     if zone or not has_request_context():
@@ -66,6 +76,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(clock, "clock")
     app.add_template_filter(plural, "plural")
+    app.add_template_filter(waited, "waited")
     app.add_template_filter(dates.utc, "utc")
     app.add_template_global(dt.timedelta, "timedelta")
     app.add_template_global(menu.menu_for, "menu_for")

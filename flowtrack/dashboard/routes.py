@@ -6,6 +6,7 @@ from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core import permissions as p
 from flowtrack.core.permissions import Role, requires
 from flowtrack.dashboard import services
+from flowtrack.service_requests import services as service_requests
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -25,6 +26,9 @@ def home():
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(context["team"], today)
         context["work"] = services.todays_work(g.db, today, company_timezone(g.db))
+    if p.allowed(role, p.SERVICE_REQUESTS_MANAGE):
+        context["requests_waiting"] = context["summary"]["requests_waiting"] if "summary" in context \
+            else service_requests.waiting_count(g.db)
     if p.allowed(role, p.DEVICES_DUE):
         context["due"] = services.devices_due(g.db, today)
     if p.allowed(role, p.AUDIT_VIEW):

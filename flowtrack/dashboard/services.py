@@ -18,6 +18,7 @@ from flowtrack.models.companies import CompanySettings
 from flowtrack.models.customers import Customer, DeviceVersion, District, Gauge
 from flowtrack.models.invoicing import Invoice, PriceItem
 from flowtrack.models.scheduling import ScheduledJob, ScheduleVersion
+from flowtrack.service_requests import services as service_requests
 from flowtrack.work_orders.bookings import day_bounds, overlapping
 
 
@@ -75,7 +76,8 @@ SETUP_STEPS = {
 
 def office_summary(session: so.Session, today: dt.date) -> dict:
     """In one statement: the invoices past their due date (how many, how much is still owed), the test kits whose
-    calibration runs out within 30 days, and which set-up steps a new company has done."""
+    calibration runs out within 30 days, the customers' service requests waiting for an answer, and which set-up
+    steps a new company has done."""
     overdue = (sa.select((Invoice.total_cents - Invoice.paid_cents).label("owed"))
                .where(Invoice.status.in_(OPEN), Invoice.due_on < today).subquery())
     row = session.execute(sa.select(
@@ -83,6 +85,7 @@ def office_summary(session: so.Session, today: dt.date) -> dict:
         sa.select(sa.cast(sa.func.coalesce(sa.func.sum(overdue.c.owed), 0), sa.BigInteger))  # cents, not numeric
         .scalar_subquery().label("overdue_cents"),
         _kits_due(today).scalar_subquery().label("kits_due"),
+        service_requests.waiting().scalar_subquery().label("requests_waiting"),
         *(sa.exists(statement).label(step) for step, statement in SETUP_STEPS.items()))).one()
     return dict(row._mapping)
 

@@ -26,6 +26,7 @@ from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
 from flowtrack.schedule import services as schedule
+from flowtrack.service_requests import services as service_requests
 from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
 
@@ -74,6 +75,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_records(db, company, storage)
         seed_tests(db, company, storage)
         link_portal_user(db, company, f"customer@{domain}")
+        seed_service_request(db, company, f"customer@{domain}")
     return [company for company, _ in created]
 
 
@@ -207,6 +209,19 @@ def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
         session.commit()
         for record in recorded:
             print_report(session, record, storage=storage)
+
+
+def seed_service_request(db: Database, company: Company, email: str) -> None:
+    """The portal customer asked for a repair this week; the office has not answered yet."""
+    with db.service() as session:
+        bind_company(session, company.id)
+        user = session.scalar(sa.select(User).where(User.email == email))
+        customer = session.scalar(sa.select(Customer).where(Customer.name == PORTAL_CUSTOMER))
+        place = session.scalars(sa.select(CustomerLocation).where(CustomerLocation.customer_id == customer.id)
+                                .order_by(CustomerLocation.address_line1)).first()
+        service_requests.ask(session, customer, user.id, location_id=place.id, kind="repair", device_ids=[],
+                             notes="Water is dripping from the assembly by the boiler room door. Gate code 2468.")
+        session.commit()
 
 
 def link_portal_user(db: Database, company: Company, email: str) -> None:

@@ -23,6 +23,7 @@ from tests.imports.factories import IMPORT_URLS
 from tests.invoices.factories import INVOICE_URLS
 from tests.portal.factories import PORTAL_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
+from tests.service_requests.factories import SERVICE_REQUEST_URLS
 
 
 def _verification_job(app, factory, tenant):
@@ -98,6 +99,7 @@ OBJECT_URLS = {
     **INVOICE_URLS,
     **PORTAL_URLS,
     **DISTRICT_URLS,
+    **SERVICE_REQUEST_URLS,
 }
 
 

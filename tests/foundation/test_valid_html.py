@@ -12,6 +12,7 @@ from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.invoices.factories import printed_invoice
 from tests.notifications.bounces import bounced
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
+from tests.service_requests.factories import asked, portal_customer
 
 VNU = Path(__file__).parents[2] / ".e2e" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
@@ -24,7 +25,7 @@ def _validator() -> list[str]:
     return ["java", "-jar", str(VNU), "--errors-only", "--format", "json"]
 
 
-def test_the_pages_of_every_role_are_valid_html(app, login, acme, records, planner, tmp_path):  # noqa: F811
+def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, records, planner, tmp_path):  # noqa: F811
     command = _validator()
     location = records.location(acme)
     device = records.device(acme, location, device_type="RP")
@@ -33,19 +34,29 @@ def test_the_pages_of_every_role_are_valid_html(app, login, acme, records, plann
     invoice = printed_invoice(app, acme)
     bounced_customer = records.customer(acme, email="gone@example.com")
     bounced(app, acme, bounced_customer.email)  # its page and the list of undeliverable addresses say so
+    customer, portal_member, [(place, asked_about), _] = portal_customer(app, factory, acme)
+    request = asked(app, factory, acme, member=portal_member, customer=customer, place=place,
+                    devices=[asked_about])
     pages = {
         "manager": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
                    f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
                    "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",
-                   f"/customers/{bounced_customer.id}", "/tests/", "/gauges/", "/districts/", "/import/"],
-        "company_admin": ["/settings/", "/team/", "/billing/", "/account/export/", "/audit/", "/account/sessions",
+                   f"/customers/{bounced_customer.id}", "/tests/", "/gauges/", "/districts/", "/import/",
+                   "/requests/", f"/requests/{request.id}"],
+        "company_admin": ["/settings/", "/team/", "/team/roles", "/billing/", "/account/export/", "/audit/",
+                          "/account/sessions",
                           "/security/", "/security/privacy", "/security/subprocessors"],
         "technician": ["/my-day/", f"/jobs/{job.id}"],
+        "portal": ["/portal/", "/portal/requests/", "/portal/requests/new"],
     }
     files = []
     for role, urls in pages.items():
-        browser = login(acme, role)
+        if role == "portal":
+            browser = app.test_client()
+            browser.sign_in_as(portal_member)
+        else:
+            browser = login(acme, role)
         for url in urls:
             response = browser.get(url)
             assert response.status_code == 200, (role, url)

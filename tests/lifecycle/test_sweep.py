@@ -31,6 +31,7 @@ from flowtrack.notifications import suppressions
 from flowtrack.notifications.delivery_reports import DeliveryReport
 from flowtrack.photos import services as photos
 from flowtrack.reminders import services as reminders
+from flowtrack.service_requests import services as service_requests
 from flowtrack.work_orders import services as work_orders
 from tests.customers.factories import Records
 from tests.factories import PEOPLE, file_store
@@ -164,6 +165,10 @@ class People:
             imports.store_upload(session, "customers.csv", (f"customer_name,address_line1,city,state,postal_code\n"
                                                             f"{self.name},1 Quixote Way,Eugene,OR,97401\n").encode(),
                                  None)
+            member = add_member(session, self.id, email=f"portal.{self.email}", password="zelda's password 2",
+                                role="customer", full_name=self.name, customer_id=customer.id)
+            service_requests.ask(session, session.get(Customer, customer.id), member.user_id, location_id=location.id,
+                                 kind="repair", device_ids=[device.id], notes=f"Call {self.name} on {self.phone}")
         overdue = records.device(self.tenant, location, install_date=dt.date.today() - dt.timedelta(days=3))
         with app.app_context(), company_session(self.id, db=app.extensions["flowtrack.db"]) as session:
             sent = reminders.run_reminders(session, dt.date.today(), opt_out_link=lambda c: "https://x.test/stop")
@@ -193,7 +198,7 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
 
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
-    assert result.counts["users"] == result.counts["profiles"] == PEOPLE + 1 and result.counts["exports"] == 1
+    assert result.counts["users"] == result.counts["profiles"] == PEOPLE + 2 and result.counts["exports"] == 1
     # The export, the photo, its thumbnail, the signature, the printed report and the logo: one prefix.
     assert result.files_removed == 6 and files_of(app, people.id) == []
     after = dump(app, people.id)
@@ -221,7 +226,7 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
         assert verification.entries == len(before["audit_log"]) + 1
         last = session.scalars(sa.select(audit.AuditEntry).where(audit.AuditEntry.company_id == people.id)
                                .order_by(audit.AuditEntry.seq.desc())).first()
-        assert last.action == "company.anonymized" and last.changes["rows"]["users"] == PEOPLE + 1
+        assert last.action == "company.anonymized" and last.changes["rows"]["users"] == PEOPLE + 2
     # Nobody of the company can sign in any more.
     browser = app.test_client()
     refused = browser.submit("/login", {"email": people.email, "password": "zelda's password 1"})
@@ -324,7 +329,7 @@ def test_the_sweep_is_idempotent_and_catches_up_missed_days(app, people, caplog)
     end_subscription(app, people.id, ago=45 * DAYS)  # fifteen daily runs were missed
     with caplog.at_level("INFO", logger="flowtrack.lifecycle"):
         assert result_for(run_sweep(app), people.id).status == "anonymized"
-    assert f"company={people.id} anonymized" in caplog.text and f" users={PEOPLE + 1} " in caplog.text
+    assert f"company={people.id} anonymized" in caplog.text and f" users={PEOPLE + 2} " in caplog.text
     after = dump(app, people.id)
     second = run_sweep(app)
     assert all(r.company_id != people.id for r in second.results)

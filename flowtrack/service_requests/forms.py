@@ -1,0 +1,30 @@
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from flowtrack.models.scheduling import WorkKind
+from flowtrack.models.service_requests import RequestKind
+
+
+class ServiceRequestForm(FlaskForm):
+    """What a customer asks for. Places and devices are the customer's own (set by the view); an id of anyone
+    else's is not found rather than refused, so the form does not check them against its choices."""
+
+    location = SelectField("Where", choices=[], validate_choice=False,
+                           validators=[DataRequired(message="Choose the place.")])
+    kind = RadioField("What do you need?", choices=[(k.value, k.label) for k in RequestKind],
+                      validators=[InputRequired(message="Choose what you need.")])
+    devices = SelectMultipleField("Which assemblies (if you know)", choices=[], validate_choice=False,
+                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    notes = TextAreaField("Anything we should know", validators=[Optional(), Length(max=2000)],
+                          description="Access, the best days, what you saw. Up to 2,000 characters.")
+
+
+class ConvertForm(FlaskForm):
+    kind = SelectField("Work", choices=[(k.value, k.label) for k in WorkKind])
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField("Why (the customer reads this)", validators=[
+        DataRequired(message="Say why, for the customer."), Length(max=500)])

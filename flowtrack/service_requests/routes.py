@@ -1,0 +1,134 @@
+"""Service requests: the customer's side in the portal, the office's queue and its two answers."""
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from flowtrack.companies.services import company_timezone
+from flowtrack.core.forms import add_error, first_error
+from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, requires
+from flowtrack.models.service_requests import RequestKind, RequestStatus
+from flowtrack.portal import services as portal
+from flowtrack.service_requests import services
+from flowtrack.service_requests.forms import ConvertForm, DeclineForm, ServiceRequestForm
+from flowtrack.work_orders.services import WorkRefused
+
+bp = Blueprint("service_requests", __name__)
+
+
+@bp.get("/portal/requests/")
+@requires(PORTAL_VIEW)
+def mine():
+    customer = portal.customer_of(g.db, current_user.user_id)
+    return render_template("service_requests/mine.html", customer=customer,
+                           requests=services.requests_of(g.db, customer.id) if customer else [],
+                           timezone=company_timezone(g.db).key)
+
+
+@bp.route("/portal/requests/new", methods=["GET", "POST"])
+@requires(PORTAL_VIEW)
+def new():
+    customer = portal.customer_of(g.db, current_user.user_id)
+    if customer is None and request.method == "POST":
+        abort(404)
+    places = services.places_of(g.db, customer.id) if customer else []
+    form = ServiceRequestForm()
+    form.location.choices = [("", "Choose the place"), *((str(place.id), place.one_line) for place, _ in places)]
+    form.devices.choices = [(str(device.id), f"{device.serial} · {device.device_type} · {place.address_line1}")
+                            for place, devices in places for device in devices]
+    if len(places) == 1 and not form.is_submitted():
+        form.location.data = str(places[0][0].id)
+    if form.validate_on_submit():
+        try:
+            services.ask(g.db, customer, current_user.user_id, location_id=_id(form.location.data),
+                         kind=form.kind.data, device_ids=[_id(value) for value in form.devices.data],
+                         notes=form.notes.data)
+        except services.NotYours:
+            abort(404)
+        except services.RequestRefused as refused:
+            add_error(form.devices, str(refused))
+        else:
+            g.db.commit()
+            flash(f"Your request is with {current_user.company_name}. You will get an email when they answer.",
+                  "success")
+            return redirect(url_for("service_requests.mine"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("service_requests/new.html", form=form, places=places), status
+
+
+def _id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (TypeError, ValueError):
+        abort(404)
+
+
+@bp.get("/requests/")
+@requires(SERVICE_REQUESTS_MANAGE)
+def queue():
+    status = request.args.get("status", RequestStatus.open.value)
+    if status not in {s.value for s in RequestStatus}:
+        status = RequestStatus.open.value
+    return render_template("service_requests/queue.html", requests=services.queue(g.db, status=status),
+                           status=status, statuses=list(RequestStatus), timezone=company_timezone(g.db).key)
+
+
+def _request(request_id: uuid.UUID):
+    found = services.get(g.db, request_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _detail(found, convert_form=None, decline_form=None, status=200):
+    return render_template(
+        "service_requests/detail.html", request_=found, devices=services.devices_named(g.db, found),
+        convert_form=convert_form or ConvertForm(kind=RequestKind(found.kind).work_kind),
+        decline_form=decline_form or DeclineForm(), timezone=company_timezone(g.db).key), status
+
+
+@bp.get("/requests/<uuid:request_id>")
+@requires(SERVICE_REQUESTS_MANAGE)
+def detail(request_id: uuid.UUID):
+    return _detail(_request(request_id))
+
+
+@bp.post("/requests/<uuid:request_id>/convert")
+@requires(SERVICE_REQUESTS_MANAGE)
+def convert(request_id: uuid.UUID):
+    found = _request(request_id)
+    form = ConvertForm()
+    if not form.validate_on_submit():
+        return _detail(found, convert_form=form, status=422)
+    try:
+        services.convert(g.db, found, current_user.user_id, work_kind=form.kind.data)
+    except services.AlreadyAnswered:
+        g.db.rollback()
+        flash("Someone answered this request already.", "error")
+        return redirect(url_for("service_requests.detail", request_id=request_id), code=303)
+    except WorkRefused as refused:
+        g.db.rollback()
+        add_error(form.kind, str(refused))
+        return _detail(_request(request_id), convert_form=form, status=422)
+    g.db.commit()
+    flash("Work order made; the customer is emailed.", "success")
+    return redirect(url_for("service_requests.detail", request_id=request_id), code=303)
+
+
+@bp.post("/requests/<uuid:request_id>/decline")
+@requires(SERVICE_REQUESTS_MANAGE)
+def decline(request_id: uuid.UUID):
+    found = _request(request_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return _detail(found, decline_form=form, status=422)
+    try:
+        services.decline(g.db, found, current_user.user_id, reason=form.reason.data)
+    except services.AlreadyAnswered:
+        g.db.rollback()
+        flash("Someone answered this request already.", "error")
+        return redirect(url_for("service_requests.detail", request_id=request_id), code=303)
+    g.db.commit()
+    flash("Request declined; the customer is emailed the reason.", "success")
+    return redirect(url_for("service_requests.queue"), code=303)
