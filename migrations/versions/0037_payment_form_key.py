@@ -3,13 +3,13 @@ company: the same form sent twice (a double click) records one payment. It recor
 what the invoice still asked for, a part payment above all, and the invoice then said more was paid than came in
 (found by bench/soak.py).
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0037
+Revises: 0036
 """
 from alembic import op
 
-revision = "0034"
-down_revision = "0033"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 

@@ -10,13 +10,13 @@ the audit lock first, in the trigger, gives every writer one order: the audit lo
 `_lock_chain`'s, `hashtextextended(company id as text, 0)`, and the lock is reentrant, so a writer that holds it
 already goes on.
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0036
+Revises: 0035
 """
 from alembic import op
 
-revision = "0033"
-down_revision = "0032"
+revision = "0036"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 
