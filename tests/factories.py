@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
@@ -27,6 +30,21 @@ def file_store(app):
         return storage_at(app.extensions["flowtrack.settings"].instance_path)
 ROLES = [role.value for role in Role]
 PEOPLE = len(ROLES)  # a tenant has one member of each role
+
+
+def sent_meanwhile(app, send, seconds: float = 30.0) -> tuple[threading.Thread, list]:
+    """Send a request while the caller's transaction (the same change made a moment earlier) is still open: returns
+    once the request waits on a lock that transaction holds. Commit it, join the thread: the answer is in the list."""
+    answers: list = []
+    thread = threading.Thread(target=lambda: answers.append(send()))
+    thread.start()
+    deadline = time.monotonic() + seconds
+    with app.extensions["flowtrack.db"].service() as watcher:
+        while not watcher.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+            assert time.monotonic() < deadline and thread.is_alive(), "the request never waited for the first one"
+            time.sleep(0.02)
+            watcher.rollback()
+    return thread, answers
 
 
 @dataclass

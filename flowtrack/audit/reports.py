@@ -19,10 +19,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import render_template
 from pypdf import PdfWriter
-from weasyprint import HTML
 
 from flowtrack.audit.filters import AuditFilters
 from flowtrack.audit.services import chain_head
+from flowtrack.core import pdf
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.companies import Company
 
@@ -138,4 +138,4 @@ def _append_next(writer: PdfWriter, pending: deque, done: int, header: ReportHea
 
 
 def html_to_pdf(html: str) -> bytes:
-    return HTML(string=html).write_pdf()
+    return pdf.print_pdf(html)

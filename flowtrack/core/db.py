@@ -60,6 +60,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def lock_for_change(session: so.Session, rows: sa.Select) -> None:
+    """Lock the rows a request is about to change until its transaction ends (SELECT ... FOR UPDATE), before it
+    reads them. Two requests changing one record at the same moment (a double click, two people, the phone's outbox
+    sending again while its first send is under way) then take turns: the second waits for the first to commit and
+    reads what it wrote, instead of both acting on what they read before either wrote. Read the records after this
+    with `populate_existing`, so that none is taken from the session as it was read before."""
+    session.execute(rows.with_for_update())
+
+
 class TenantScoped:
     """Mixin for tables that belong to one company (row-level security applies)."""
 

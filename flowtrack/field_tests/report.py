@@ -21,9 +21,9 @@ from pathlib import Path
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from PIL import Image, ImageDraw
-from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from flowtrack.core import pdf
 from flowtrack.core.storage import FileStorage, send_stored
 from flowtrack.field_tests import rules
 from flowtrack.models.companies import Company
@@ -214,7 +214,7 @@ _INLINE_ONLY = URLFetcher(allowed_protocols={"data"})
 
 
 def print_pdf(html: str) -> bytes:
-    return HTML(string=html, url_fetcher=_INLINE_ONLY).write_pdf()
+    return pdf.print_pdf(html, url_fetcher=_INLINE_ONLY)
 
 
 def store_pdf(html: str, storage: FileStorage, record: TestRecord) -> str:

@@ -1,7 +1,8 @@
+import uuid
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from flowtrack.core.forms import DayField, DecimalNumberField, WholeNumberField
@@ -32,6 +33,14 @@ class PaymentForm(FlaskForm):
     method = SelectField("Paid by", choices=[("check", "Check"), ("cash", "Cash")])
     reference = StringField("Check number or note", validators=[Optional(), Length(max=100)])
     received_on = DayField("Received on", validators=[InputRequired()])
+    # A new key each time the form is shown: sent twice (a double click), it records one payment.
+    form_key = HiddenField(default=lambda: str(uuid.uuid4()))
+
+    def key(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(self.form_key.data or "")
+        except ValueError:
+            return None  # not a key this form made: recorded without one
 
 
 class CreditForm(FlaskForm):

@@ -44,7 +44,9 @@ bp = Blueprint("invoices", __name__)
 
 
 def _invoice(invoice_id: uuid.UUID) -> Invoice:
-    invoice = services.get_invoice(g.db, invoice_id)
+    """The invoice of the URL, locked when the request changes it (`lock_for_change`): a payment, a send or a
+    line posted twice at once is applied to the invoice as the first left it."""
+    invoice = services.get_invoice(g.db, invoice_id, for_update=request.method == "POST")
     if invoice is None:
         abort(404)
     return invoice
@@ -106,7 +108,8 @@ def detail(invoice_id: uuid.UUID):
 @bp.post("/work-orders/<uuid:work_order_id>/invoice")
 @requires(INVOICES_MANAGE)
 def from_work_order(work_order_id: uuid.UUID):
-    order = work_orders.get_work_order(g.db, work_order_id)
+    # Clicked twice at once, the second waits for the first and finds the work order invoiced.
+    order = work_orders.get_work_order(g.db, work_order_id, for_update=True)
     if order is None:
         abort(404)
     try:
@@ -209,7 +212,7 @@ def record_payment(invoice_id: uuid.UUID):
     try:
         services.record_payment(g.db, invoice, amount_cents=cents(form.amount.data), method=form.method.data,
                                 received_on=form.received_on.data, reference=form.reference.data,
-                                recorded_by=current_user.user_id)
+                                recorded_by=current_user.user_id, form_key=form.key())
     except services.InvoiceRefused as refused:
         g.db.rollback()
         add_error(form.amount, str(refused))

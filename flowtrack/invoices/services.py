@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import settings_of
 from flowtrack.core.csv_text import csv_chunks
-from flowtrack.core.db import utcnow
+from flowtrack.core.db import lock_for_change, utcnow
 from flowtrack.core.money import format_cents
 from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import Customer
@@ -157,9 +157,14 @@ def remove_price(session: so.Session, item: PriceItem) -> None:
 
 # --- making invoices -----------------------------------------------------------------------------------
 
-def get_invoice(session: so.Session, invoice_id: uuid.UUID, *, customer_id: uuid.UUID | None = None) -> Invoice | None:
-    """An invoice; for a portal user, only one of their own customer's (pass their customer id)."""
+def get_invoice(session: so.Session, invoice_id: uuid.UUID, *, customer_id: uuid.UUID | None = None,
+                for_update: bool = False) -> Invoice | None:
+    """An invoice; for a portal user, only one of their own customer's (pass their customer id). `for_update`
+    locks it first, for a request that changes it (`lock_for_change`)."""
     statement = sa.select(Invoice).where(Invoice.id == invoice_id).options(so.joinedload(Invoice.customer))
+    if for_update:
+        lock_for_change(session, sa.select(Invoice.id).where(Invoice.id == invoice_id))
+        statement = statement.execution_options(populate_existing=True)
     if customer_id is not None:
         statement = statement.where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.draft.value)
     return session.scalar(statement)
@@ -296,8 +301,15 @@ def apply_payment(session: so.Session, invoice: Invoice, amount_cents: int, **au
 
 
 def record_payment(session: so.Session, invoice: Invoice, *, amount_cents: int, method: str, received_on: dt.date,
-                   reference: str | None, recorded_by: uuid.UUID | None) -> Payment:
-    """Money received (or, negative, refunded) against a sent invoice; more than it asks for is refused."""
+                   reference: str | None, recorded_by: uuid.UUID | None, form_key: uuid.UUID | None = None) -> Payment:
+    """Money received (or, negative, refunded) against a sent invoice; more than it asks for is refused. A payment
+    typed in a form that was sent already (`form_key`: a double click) is the one recorded then, and nothing
+    changes; the invoice is read locked (`get_invoice(..., for_update=True)`), so the second click finds it."""
+    if form_key is not None:
+        recorded = session.scalar(sa.select(Payment).where(Payment.invoice_id == invoice.id,
+                                                           Payment.form_key == form_key))
+        if recorded is not None:
+            return recorded
     if invoice.kind != InvoiceKind.invoice.value or invoice.status not in (*OPEN, InvoiceStatus.paid.value):
         raise InvoiceRefused(f"{invoice.label} takes no payments ({InvoiceStatus(invoice.status).label.lower()}).")
     if amount_cents == 0:
@@ -307,7 +319,8 @@ def record_payment(session: so.Session, invoice: Invoice, *, amount_cents: int, 
     if -amount_cents > invoice.paid_cents:
         raise InvoiceRefused("A refund cannot exceed what was paid.")
     payment = Payment(invoice_id=invoice.id, amount_cents=amount_cents, method=PaymentMethod(method).value,
-                      reference=(reference or "").strip() or None, received_on=received_on, recorded_by=recorded_by)
+                      reference=(reference or "").strip() or None, received_on=received_on, recorded_by=recorded_by,
+                      form_key=form_key)
     session.add(payment)
     apply_payment(session, invoice, amount_cents)
     session.flush()

@@ -6,11 +6,11 @@ import uuid
 
 import sqlalchemy.orm as so
 from flask import render_template
-from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.companies.services import settings_of
+from flowtrack.core import pdf
 from flowtrack.core.config import setting
 from flowtrack.core.dates import date
 from flowtrack.core.money import format_cents
@@ -36,7 +36,7 @@ def render_pdf(session: so.Session, invoice: Invoice, company: Company, storage:
     html = render_template("invoices/pdf.html", invoice=invoice, company=company, details=settings_of(session),
                            customer=invoice.customer_snapshot or {}, logo=logo_data_uri(storage, company.id),
                            pay_online=external_url("portal.invoice", invoice_id=invoice.id) if online else None)
-    return HTML(string=html, url_fetcher=_NOTHING_FETCHED).write_pdf()
+    return pdf.print_pdf(html, url_fetcher=_NOTHING_FETCHED)
 
 
 def print_pdf(session: so.Session, invoice: Invoice, storage: FileStorage) -> None:

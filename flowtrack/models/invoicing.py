@@ -106,6 +106,8 @@ class Payment(TenantScoped, Base):
     __tablename__ = "payments"
     __table_args__ = (
         sa.Index("payments_invoice_idx", "company_id", "invoice_id"),
+        sa.Index("payments_form_key_idx", "company_id", "form_key", unique=True,
+                 postgresql_where=sa.text("form_key IS NOT NULL")),
         _check_in("method", PaymentMethod, "payments_method_check"),
         sa.CheckConstraint("amount_cents <> 0", name="payments_amount_check"),
     )
@@ -118,6 +120,8 @@ class Payment(TenantScoped, Base):
     reference: so.Mapped[str | None] = so.mapped_column(sa.String(100))  # check number, Stripe PaymentIntent id
     received_on: so.Mapped[dt.date]
     recorded_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    # The office's payment form it was typed in: the same form sent again records nothing more.
+    form_key: so.Mapped[uuid.UUID | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
 

@@ -17,8 +17,8 @@ from flowtrack.work_orders import services as work_orders
 bp = Blueprint("day", __name__)
 
 
-def _own_job(job_id: uuid.UUID) -> ScheduledJob:
-    job = services.get_job(g.db, job_id, technician_user_id=current_user.user_id)
+def _own_job(job_id: uuid.UUID, *, for_update: bool = False) -> ScheduledJob:
+    job = services.get_job(g.db, job_id, technician_user_id=current_user.user_id, for_update=for_update)
     if job is None:
         abort(404)
     return job
@@ -62,7 +62,8 @@ def _act(job: ScheduledJob, action, done: str, *, settled, then: str | None = No
     """Do it and say so, then back to the job (or on to `then`); refused, back with the reason.
 
     The phone's outbox sends the same request later, perhaps twice, asking for JSON: something already done
-    (`settled`) answers as done, so a replay changes nothing."""
+    (`settled`) answers as done, so a replay changes nothing. Two sent at the same moment take turns: the job was
+    read locked (`_own_job(..., for_update=True)`), so the second sees what the first did."""
     outbox = request.accept_mimetypes.best == "application/json"
     next_page = then or url_for("day.job", job_id=job.id)
     if outbox and settled():
@@ -86,7 +87,7 @@ def _act(job: ScheduledJob, action, done: str, *, settled, then: str | None = No
 @bp.post("/jobs/<uuid:job_id>/start")
 @requires(JOBS_WORK)
 def start(job_id: uuid.UUID):
-    job = _own_job(job_id)
+    job = _own_job(job_id, for_update=True)
     return _act(job, lambda: services.start_job(g.db, job), "Job started.",
                 settled=lambda: job.work_order.status != WorkOrderStatus.scheduled.value)
 
@@ -94,7 +95,7 @@ def start(job_id: uuid.UUID):
 @bp.post("/jobs/<uuid:job_id>/complete")
 @requires(JOBS_WORK)
 def complete(job_id: uuid.UUID):
-    job = _own_job(job_id)
+    job = _own_job(job_id, for_update=True)
     day = job.starts_at.astimezone(company_timezone(g.db)).date()
     return _act(job, lambda: services.complete_job(g.db, job), "Job completed.",  # on to the next stop
                 settled=lambda: job.work_order.status == WorkOrderStatus.completed.value,
@@ -104,7 +105,7 @@ def complete(job_id: uuid.UUID):
 @bp.post("/jobs/<uuid:job_id>/devices/<uuid:item_id>/not-tested")
 @requires(JOBS_WORK)
 def not_tested(job_id: uuid.UUID, item_id: uuid.UUID):
-    job = _own_job(job_id)
+    job = _own_job(job_id, for_update=True)
     item = next((i for i in job.work_order.devices if i.id == item_id), None)
     if item is None:
         abort(404)

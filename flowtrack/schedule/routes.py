@@ -49,7 +49,7 @@ def place():
     if not form.validate_on_submit():
         return _board(monday, message="That move was not understood; the board is as it was.", refused=True,
                       status=400)
-    order = work_orders.get_work_order(g.db, uuid.UUID(form.work_order.data))
+    order = work_orders.get_work_order(g.db, uuid.UUID(form.work_order.data), for_update=True)
     if order is None:
         abort(404)
     try:
@@ -104,7 +104,8 @@ def _save(form: JobForm, verb: str, change: Callable[[], ScheduledJob]):
 @bp.route("/book/<uuid:work_order_id>", methods=["GET", "POST"])
 @requires(SCHEDULE_MANAGE)
 def book(work_order_id: uuid.UUID):
-    order = work_orders.get_work_order(g.db, work_order_id)
+    # Posted twice at once (a double click, two people), the second waits for the first and finds it booked.
+    order = work_orders.get_work_order(g.db, work_order_id, for_update=request.method == "POST")
     if order is None:
         abort(404)
     if order.job is not None:
@@ -123,7 +124,7 @@ def book(work_order_id: uuid.UUID):
 @bp.route("/jobs/<uuid:job_id>/edit", methods=["GET", "POST"])
 @requires(SCHEDULE_MANAGE)
 def edit_job(job_id: uuid.UUID):
-    job = services.get_job(g.db, job_id)
+    job = services.get_job(g.db, job_id, for_update=request.method == "POST")
     if job is None:
         abort(404)
     form = _job_form(job)

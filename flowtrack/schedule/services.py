@@ -18,7 +18,7 @@ import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone
-from flowtrack.core.db import utcnow
+from flowtrack.core.db import lock_for_change, utcnow
 from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import Customer, CustomerLocation
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderStatus
@@ -313,12 +313,17 @@ def reorder_to(session: so.Session, job: ScheduledJob, index: int) -> None:
 
 # --- the technician's day --------------------------------------------------------------------------------
 
-def get_job(session: so.Session, job_id: uuid.UUID, *, technician_user_id: uuid.UUID | None = None
-            ) -> ScheduledJob | None:
-    """A job with its work order, place and devices; a technician gets only their own."""
+def get_job(session: so.Session, job_id: uuid.UUID, *, technician_user_id: uuid.UUID | None = None,
+            for_update: bool = False) -> ScheduledJob | None:
+    """A job with its work order, place and devices; a technician gets only their own. `for_update` locks the job
+    and its work order first, for a request that changes them (`lock_for_change`)."""
     statement = sa.select(ScheduledJob).where(ScheduledJob.id == job_id).options(
         so.joinedload(ScheduledJob.work_order).joinedload(WorkOrder.location).joinedload(CustomerLocation.customer),
         so.joinedload(ScheduledJob.work_order).selectinload(WorkOrder.devices).joinedload(WorkOrderDevice.device))
+    if for_update:
+        lock_for_change(session, sa.select(ScheduledJob.id, WorkOrder.id).join(ScheduledJob.work_order)
+                        .where(ScheduledJob.id == job_id))
+        statement = statement.execution_options(populate_existing=True)
     if technician_user_id is not None:
         statement = statement.where(ScheduledJob.technician_id == technician_user_id)
     return session.scalar(statement)

@@ -31,7 +31,8 @@ def not_tested_reason(value: str) -> str:
 
 
 def _work_order(work_order_id: uuid.UUID) -> WorkOrder:
-    order = services.get_work_order(g.db, work_order_id)
+    """The work order of the URL, locked when the request changes it (`lock_for_change`)."""
+    order = services.get_work_order(g.db, work_order_id, for_update=request.method == "POST")
     if order is None:
         abort(404)
     return order

@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
 from flowtrack.core import paging
-from flowtrack.core.db import utcnow
+from flowtrack.core.db import lock_for_change, utcnow
 from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
 from flowtrack.models.field_tests import TestRecord
@@ -50,9 +50,13 @@ def _load_options() -> tuple:
 
 
 def get_work_order(session: so.Session, work_order_id: uuid.UUID, *,
-                   technician_user_id: uuid.UUID | None = None) -> WorkOrder | None:
-    """A work order with its place, devices, lines and booking; a technician gets only one booked for them."""
+                   technician_user_id: uuid.UUID | None = None, for_update: bool = False) -> WorkOrder | None:
+    """A work order with its place, devices, lines and booking; a technician gets only one booked for them.
+    `for_update` locks it first, for a request that changes it (`lock_for_change`)."""
     statement = sa.select(WorkOrder).where(WorkOrder.id == work_order_id).options(*_load_options())
+    if for_update:
+        lock_for_change(session, sa.select(WorkOrder.id).where(WorkOrder.id == work_order_id))
+        statement = statement.execution_options(populate_existing=True)
     if technician_user_id is not None:
         statement = statement.join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id).where(
             ScheduledJob.technician_id == technician_user_id)

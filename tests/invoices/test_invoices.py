@@ -2,7 +2,9 @@
 frozen, paid by check or cash, credited, voided; the PDF comes from the worker; open invoices age."""
 import datetime as dt
 import io
+import re
 import threading
+import uuid
 import zoneinfo
 
 import pytest
@@ -13,7 +15,9 @@ from flowtrack.companies.jobs import company_session
 from flowtrack.invoices import services
 from flowtrack.models.customers import Customer
 from flowtrack.models.invoicing import Invoice
+from flowtrack.work_orders import services as work_orders
 from tests.customers.test_customers import audit_entries
+from tests.factories import sent_meanwhile
 from tests.field_tests.factories import DC_PASSING, SIGNED
 from tests.invoices.factories import sent_invoice
 from tests.notifications.outbox import emails_to
@@ -147,6 +151,59 @@ def test_payments_by_check_and_cash_settle_the_invoice_and_overpayment_is_refuse
     assert [e.changes["status"]["after"] for e in audit_entries(app, acme, "invoice.status_changed")] == [
         "partially_paid", "paid"]
     assert office.submit(f"/invoices/{invoice.id}/void", follow_redirects=True).text.count("has payments") == 1
+
+
+def test_create_invoice_clicked_twice_at_once_makes_one_invoice(app, office, technician, acme, records, planner):
+    """A double click on Create invoice: the second request waits for the first and finds the work order invoiced
+    (found by bench/soak.py: two invoices were made for one visit)."""
+    order = completed_work_order(app, acme, records, planner, technician)
+    form = {"csrf_token": office.csrf_token()}
+    with records.session(acme) as first:
+        services.invoice_from_work_order(first, work_orders.get_work_order(first, order.id, for_update=True))
+        second, answers = sent_meanwhile(app, lambda: office.post(f"/work-orders/{order.id}/invoice", data=form))
+    second.join(30)
+    [answer] = answers
+    assert answer.status_code == 303 and answer.location.endswith(f"/work-orders/{order.id}")
+    [invoice] = sa_invoices(app, acme)
+    assert f"already on Invoice {invoice.number}" in office.get(answer.location).text
+
+
+def test_a_payment_form_sent_twice_at_once_records_one_payment(app, office, acme, records):
+    """A double click on Record payment, for part of what is due: the second request waits for the first and
+    answers as done (found by bench/soak.py: both were recorded, and the invoice said more was paid than came in)."""
+    invoice = sent_invoice(app, acme, amount_cents=12500)
+    page = office.get(f"/invoices/{invoice.id}")
+    key = re.search(r'name="form_key"[^>]*value="([^"]+)"', page.text).group(1)
+    form = {"amount": "50.00", "method": "check", "reference": "1042", "received_on": TODAY.isoformat(),
+            "form_key": key, "csrf_token": office.csrf_token()}
+    with records.session(acme) as first:
+        services.record_payment(first, services.get_invoice(first, invoice.id, for_update=True), amount_cents=5000,
+                                method="check", received_on=TODAY, reference="1042",
+                                recorded_by=acme.members["office"].user_id, form_key=uuid.UUID(key))
+        second, answers = sent_meanwhile(app, lambda: office.post(f"/invoices/{invoice.id}/payments", data=form))
+    second.join(30)
+    assert [answer.status_code for answer in answers] == [303]
+    paid = stored(app, invoice.id)
+    assert (paid.status, paid.paid_cents) == ("partially_paid", 5000)
+    assert len(audit_entries(app, acme, "payment.recorded")) == 1
+    assert office.get(f"/invoices/{invoice.id}").text != page.text  # a new form, with a new key, for the next one
+
+
+def test_two_people_recording_the_same_check_at_once_the_second_is_refused(app, office, acme, records):
+    """Two forms, one check for all that is due: the second waits for the first, then asks for more than is due."""
+    invoice = sent_invoice(app, acme, amount_cents=12500)
+    form = {"amount": "125.00", "method": "check", "reference": "1042", "received_on": TODAY.isoformat(),
+            "csrf_token": office.csrf_token()}
+    with records.session(acme) as first:
+        services.record_payment(first, services.get_invoice(first, invoice.id, for_update=True), amount_cents=12500,
+                                method="check", received_on=TODAY, reference="1042",
+                                recorded_by=acme.members["office"].user_id)
+        second, answers = sent_meanwhile(app, lambda: office.post(f"/invoices/{invoice.id}/payments", data=form))
+    second.join(30)
+    assert [answer.status_code for answer in answers] == [422]  # the invoice as the first left it: paid
+    paid = stored(app, invoice.id)
+    assert (paid.status, paid.paid_cents) == ("paid", 12500)
+    assert len(audit_entries(app, acme, "payment.recorded")) == 1
 
 
 def test_a_void_invoice_keeps_its_number_and_the_next_one_follows(app, office, acme, records):

@@ -7,7 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder
+from flowtrack.schedule import services as schedule
+from flowtrack.work_orders import services as work_orders
 from tests.customers.test_customers import audit_entries
+from tests.factories import sent_meanwhile
 from tests.scheduling.factories import company_today
 
 ZONE = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -229,6 +232,25 @@ def test_without_a_mouse_the_office_books_and_reschedules_with_a_form(app, offic
                                                             "day": day.isoformat(), "starts": "12:00", "ends": "13:00"})
     assert moved.status_code == 303
     assert job_row(app, job.id).starts_at.astimezone(ZONE).time() == dt.time(12)
+
+
+def test_book_clicked_twice_at_once_books_the_work_order_once(app, office, acme, planner, records):
+    """A double click on Book: the second request waits for the first, finds the work order booked and opens its
+    job to move instead; no server error, one job (found by bench/soak.py)."""
+    order = planner.work_order(acme)
+    day, technician = next_weekday(acme), acme.members["technician"]
+    form = {"technician": str(technician.user_id), "day": day.isoformat(), "starts": "08:00", "ends": "09:30",
+            "csrf_token": office.csrf_token()}
+    with records.session(acme) as first:
+        schedule.book(first, work_orders.get_work_order(first, order.id, for_update=True), technician.user_id,
+                      schedule.Window.local(day, dt.time(8), dt.time(9, 30), ZONE), today=company_today(acme))
+        second, answers = sent_meanwhile(app, lambda: office.post(f"/schedule/book/{order.id}", data=form))
+    second.join(30)
+    [answer] = answers
+    assert answer.status_code == 302 and answer.location.endswith("/edit")
+    with app.extensions["flowtrack.db"].service() as session:
+        jobs = session.scalars(sa.select(ScheduledJob).where(ScheduledJob.work_order_id == order.id)).all()
+    assert len(jobs) == 1 and len(audit_entries(app, acme, "job.booked")) == 1
 
 
 def test_the_office_sets_a_technicians_route_order(app, office, acme, planner):

@@ -5,10 +5,12 @@ import datetime as dt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack.audit import services as audit
 from flowtrack.models.customers import Device
 from flowtrack.models.scheduling import WorkOrder
 from flowtrack.schedule import services as schedule
 from tests.customers.test_customers import audit_entries
+from tests.factories import sent_meanwhile
 from tests.field_tests.factories import SIGNED, submitted_test_id
 from tests.scheduling.factories import company_today
 
@@ -112,3 +114,39 @@ def test_a_test_recorded_before_pressing_start_starts_the_job_and_leads_back_to_
     assert "Complete job" in page and "you just recorded" in page  # its only device is done: completing is next
     result = technician.get(f"/tests/{submitted_test_id(response)}").text
     assert f'href="/jobs/{job.id}">Back to the job</a>' in result
+
+
+def test_start_sent_twice_at_the_same_moment_starts_the_job_once(app, technician, acme, planner, records):
+    """The phone's outbox sends Start again while its first send is under way: the second waits for the first and
+    answers as done, and the job is started once (found by bench/soak.py)."""
+    job = planner.job(acme, day=company_today(acme))
+    headers = {"X-CSRFToken": technician.csrf_token(), "Accept": "application/json"}
+    with records.session(acme) as first:
+        schedule.start_job(first, schedule.get_job(first, job.id, for_update=True))
+        second, answers = sent_meanwhile(app, lambda: technician.post(f"/jobs/{job.id}/start", headers=headers))
+    second.join(30)
+    assert [(answer.status_code, answer.json["status"]) for answer in answers] == [(200, "stored")]
+    assert stored_order(app, job.work_order_id).status == "in_progress"
+    assert len(audit_entries(app, acme, "job.started")) == 1
+
+
+def test_a_job_started_while_another_technicians_test_is_being_recorded_waits_for_it_and_no_deadlock(
+        app, technician, acme, planner, records, factory):
+    """A test recorded before pressing Start audits its device first, then puts its job under way; a job started
+    meanwhile does the opposite (its work order, then the audit). Both move the company's board counter: taken in
+    opposite orders, PostgreSQL broke the deadlock by failing the start (found by bench/soak.py). Now the counter
+    comes after the company's audit lock, so the start waits its turn."""
+    colleague = factory.member(acme.id, "technician")
+    theirs = planner.job(acme, technician=colleague, day=company_today(acme))
+    mine = planner.job(acme, day=company_today(acme))
+    headers = {"X-CSRFToken": technician.csrf_token(), "Accept": "application/json"}
+    with records.session(acme) as first:
+        [item] = schedule.get_job(first, theirs.id).work_order.devices
+        audit.record(first, "device.updated", entity_type="device", entity_id=item.device_id)
+        second, answers = sent_meanwhile(app, lambda: technician.post(f"/jobs/{mine.id}/start", headers=headers))
+        schedule.start_job(first, schedule.get_job(first, theirs.id))
+        first.flush()
+    second.join(30)
+    assert [answer.status_code for answer in answers] == [200]
+    assert stored_order(app, mine.work_order_id).status == stored_order(app, theirs.work_order_id).status \
+        == "in_progress"
