@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone
-from flowtrack.core.forms import add_error, first_error
+from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, requires
 from flowtrack.models.service_requests import RequestKind, RequestStatus
 from flowtrack.portal import services as portal
@@ -103,9 +103,7 @@ def convert(request_id: uuid.UUID):
     try:
         services.convert(g.db, found, current_user.user_id, work_kind=form.kind.data)
     except services.AlreadyAnswered:
-        g.db.rollback()
-        flash("Someone answered this request already.", "error")
-        return redirect(url_for("service_requests.detail", request_id=request_id), code=303)
+        return _answered_already(request_id)
     except WorkRefused as refused:
         g.db.rollback()
         add_error(form.kind, str(refused))
@@ -121,14 +119,17 @@ def decline(request_id: uuid.UUID):
     found = _request(request_id)
     form = DeclineForm()
     if not form.validate_on_submit():
-        flash(first_error(form), "error")
         return _detail(found, decline_form=form, status=422)
     try:
         services.decline(g.db, found, current_user.user_id, reason=form.reason.data)
     except services.AlreadyAnswered:
-        g.db.rollback()
-        flash("Someone answered this request already.", "error")
-        return redirect(url_for("service_requests.detail", request_id=request_id), code=303)
+        return _answered_already(request_id)
     g.db.commit()
     flash("Request declined; the customer is emailed the reason.", "success")
     return redirect(url_for("service_requests.queue"), code=303)
+
+
+def _answered_already(request_id: uuid.UUID):
+    g.db.rollback()
+    flash("Someone answered this request already.", "error")
+    return redirect(url_for("service_requests.detail", request_id=request_id), code=303)

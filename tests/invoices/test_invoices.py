@@ -179,7 +179,7 @@ def test_a_payment_form_sent_twice_at_once_records_one_payment(app, office, acme
     with records.session(acme) as first:
         services.record_payment(first, services.get_invoice(first, invoice.id, for_update=True), amount_cents=5000,
                                 method="check", received_on=TODAY, reference="1042",
-                                recorded_by=acme.members["office"].user_id, form_key=uuid.UUID(key))
+                                recorded_by=acme.members["manager"].user_id, form_key=uuid.UUID(key))
         second, answers = sent_meanwhile(app, lambda: office.post(f"/invoices/{invoice.id}/payments", data=form))
     second.join(30)
     assert [answer.status_code for answer in answers] == [303]
@@ -197,7 +197,7 @@ def test_two_people_recording_the_same_check_at_once_the_second_is_refused(app, 
     with records.session(acme) as first:
         services.record_payment(first, services.get_invoice(first, invoice.id, for_update=True), amount_cents=12500,
                                 method="check", received_on=TODAY, reference="1042",
-                                recorded_by=acme.members["office"].user_id)
+                                recorded_by=acme.members["manager"].user_id)
         second, answers = sent_meanwhile(app, lambda: office.post(f"/invoices/{invoice.id}/payments", data=form))
     second.join(30)
     assert [answer.status_code for answer in answers] == [422]  # the invoice as the first left it: paid

@@ -297,14 +297,18 @@ def _outbox_row(office, subject: str) -> str:
     return page[page.index(subject):].split("</tr>")[0]
 
 
+def _a_letter_with_the_mail_server_down(app, queue, services, tenant, mail_server):
+    """The mail server stops; the office writes a letter and the worker tries it once. (email id, the office)"""
+    office = app.test_client()
+    office.sign_in_as(tenant.members["manager"])
+    mail_server.stop()
+    return _a_letter_then_a_worker(app, queue, services, tenant), office
+
+
 def test_with_the_mail_server_down_mail_is_tried_again_and_goes_once_it_is_back(
         app_on_own_queue, services, acme, own_mail_server):
     app, queue = app_on_own_queue
-    office = app.test_client()
-    office.sign_in_as(acme.members["manager"])
-    own_mail_server.stop()
-
-    email_id = _a_letter_then_a_worker(app, queue, services, acme)
+    email_id, office = _a_letter_with_the_mail_server_down(app, queue, services, acme, own_mail_server)
     assert "not sent yet" in _outbox_row(office, "INV-1042")
     assert "try 1 of 3 failed: the mail server could not be reached; it is tried again within 10 minutes" in \
         _outbox_row(office, "INV-1042")
@@ -320,11 +324,7 @@ def test_with_the_mail_server_down_mail_is_tried_again_and_goes_once_it_is_back(
 def test_with_the_mail_server_down_for_long_mail_fails_after_three_tries_and_the_office_sends_it_again(
         app_on_own_queue, services, acme, own_mail_server):
     app, queue = app_on_own_queue
-    office = app.test_client()
-    office.sign_in_as(acme.members["manager"])
-    own_mail_server.stop()
-
-    email_id = _a_letter_then_a_worker(app, queue, services, acme)
+    email_id, office = _a_letter_with_the_mail_server_down(app, queue, services, acme, own_mail_server)
     _the_cron_tries_again(app, queue, services)
     _the_cron_tries_again(app, queue, services)
     _the_cron_tries_again(app, queue, services)  # failed: the cron leaves it alone
