@@ -24,13 +24,13 @@ PAGES = [  # (path, role)
     ("/dashboard/", "company_admin"),
     ("/audit/", "auditor"),
     ("/audit/?action=customer", "auditor"),
-    ("/customers/", "office"),
-    ("/customers/?q=harbor", "office"),
-    ("/devices/", "office"),
-    ("/due/", "office"),
-    ("/schedule/", "office"),       # this week's board: 20 technicians' jobs and the open work orders
+    ("/customers/", "manager"),
+    ("/customers/?q=harbor", "manager"),
+    ("/devices/", "manager"),
+    ("/due/", "manager"),
+    ("/schedule/", "manager"),       # this week's board: 20 technicians' jobs and the open work orders
     ("/my-day/", "technician"),     # the benchmark technician's route today
-    ("/invoices/", "office"),
+    ("/invoices/", "manager"),
 ]
 FLOOR = [  # (path, what it is): routes of bench/floor_app.py, signed in as the office
     ("/floor/signed-in", "signed in, nothing more"),
@@ -111,7 +111,7 @@ def main() -> None:
         bare.terminate()
     floor, floor_url = _serve("floor_app:app", env, args.workers)
     try:
-        floors = [(label, _wrk(floor_url + path, args.seconds, _cookie(app, company, "office")))
+        floors = [(label, _wrk(floor_url + path, args.seconds, _cookie(app, company, "manager")))
                   for path, label in FLOOR]
     finally:
         floor.terminate()

@@ -5,8 +5,8 @@ worker and cron running.
 
 Each company (seeded once with `fill_records`: customers, places, devices, four years of tests, work orders and
 invoices; the database is instance-bench-soak/'s own) has a team of ten, each signed in with a session of their
-own: an admin, three office staff, five technicians and an auditor. They do what their day holds, mostly reading
-(dashboard, customers and search, devices, the due list, the week board, My day, invoices, the audit log) and
+own: an admin, three office staff (managers), five technicians and an auditor. They do what their day holds, mostly
+reading (dashboard, customers and search, devices, the due list, the week board, My day, invoices, the audit log) and
 writing through the product's pages, with the CSRF token of the page: the office adds customers, places and
 devices, plans work orders and books them for today, invoices the finished work, sends invoices and records
 payments, picking its work from the top of the lists everyone sees, now and then with a double click; technicians
@@ -53,7 +53,7 @@ from pages import _free_port, _serve
 
 COMPANIES = (("Soak Co A (benchmark)", "soak-a.bench", "America/Los_Angeles"),
              ("Soak Co B (benchmark)", "soak-b.bench", "America/Denver"))
-TEAM = (("company_admin", 1), ("office", 3), ("technician", 5), ("auditor", 1))  # ten a company
+TEAM = (("company_admin", 1), ("manager", 3), ("technician", 5), ("auditor", 1))  # ten a company
 
 
 @dataclasses.dataclass
@@ -326,7 +326,7 @@ class Person(threading.Thread):
         self.phone = phone  # a technician's phone with scripts (the outbox) or without (plain forms)
         self.http = requests.Session()
         self.http.cookies.set(*cookie, domain="127.0.0.1", path="/")
-        self.actions = {"office": OFFICE_ACTIONS, "technician": TECHNICIAN_ACTIONS, "company_admin": ADMIN_ACTIONS,
+        self.actions = {"manager": OFFICE_ACTIONS, "technician": TECHNICIAN_ACTIONS, "company_admin": ADMIN_ACTIONS,
                         "auditor": AUDITOR_ACTIONS}[member.role]
 
     def run(self) -> None:
@@ -472,7 +472,7 @@ class Person(threading.Thread):
 
     def audit_filtered(self):
         query = self.rng.choice(("action=customer", "action=test.submitted", "action=job", "entity_type=invoice",
-                                 f"date_from={dt.date.today().isoformat()}", "actor=office"))
+                                 f"date_from={dt.date.today().isoformat()}", "actor=manager"))
         self.get(f"/audit/?{query}")
 
     def audit_entry(self):
