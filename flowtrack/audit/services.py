@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flowtrack.core.db import insert_all, new_id, utcnow
+from flowtrack.core.db import insert_all, lock_company_chain, new_id, utcnow
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.companies import Company
 
@@ -112,10 +112,6 @@ def entry_hash(entry: AuditEntry) -> bytes:
     return hashlib.sha256(entry.prev_hash + _canonical(content)).digest()
 
 
-def _lock_chain(session: so.Session, company_id: uuid.UUID) -> None:
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(str(company_id), 0))))
-
-
 def _chain_tip(session: so.Session, company_id: uuid.UUID) -> tuple[int, bytes]:
     last = session.execute(
         sa.select(AuditEntry.seq, AuditEntry.entry_hash)
@@ -163,7 +159,7 @@ def record_many(session: so.Session, events: Iterable[Event], *, company_id: uui
     thousands of records cost a second, not a statement each)."""
     company_id = company_id or session.info["company_id"]
     actor = actor or session.info.get("audit_actor") or SYSTEM
-    _lock_chain(session, company_id)
+    lock_company_chain(session, company_id)
     last_seq, last_hash = _chain_tip(session, company_id)
     entries = []
     for event in events:
@@ -256,7 +252,7 @@ def strip_identity(session: so.Session, company_id: uuid.UUID) -> int:
 
 def prune_before(session: so.Session, company_id: uuid.UUID, cutoff: dt.datetime) -> int:
     """Delete entries older than `cutoff` (service role, retention) and move the checkpoint forward."""
-    _lock_chain(session, company_id)
+    lock_company_chain(session, company_id)
     last_old = session.execute(
         sa.select(AuditEntry.seq, AuditEntry.entry_hash)
         .where(AuditEntry.company_id == company_id, AuditEntry.occurred_at < cutoff)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 
+from flowtrack.audit import services as audit
 from flowtrack.audit.services import Actor
 from flowtrack.auth.browser_session import (
     RotatingCookieSession,
@@ -16,13 +18,16 @@ from flowtrack.auth.services import (
     CurrentUser,
     SessionPolicy,
     confirm_token,
+    end_session_of_orphaned_token,
     load_current_user,
     reissue_lost_token,
     rotate_token,
 )
 from flowtrack.core.db import bind_company
 from flowtrack.core.extensions import login_manager
-from flowtrack.core.web import client_ip, open_db_session
+from flowtrack.core.web import client_ip, get_db, open_db_session
+
+log = logging.getLogger("flowtrack.auth")
 
 
 def session_policy() -> SessionPolicy:
@@ -36,9 +41,13 @@ def _load_user(_request) -> CurrentUser | None:
     policy = session_policy()
     user = load_current_user(g.db, policy)
     if user is None:
+        if session.get("sid"):
+            _end_a_session_taken_over()
         return None
+    reissued = False
     if cookie_generation() < user.token_generation:
         new = reissue_lost_token(g.db, user, policy)
+        reissued = new is not None
         if new is None:
             keep_browsers_cookie()  # an older token on its way while the new one arrived: it earns nothing
     else:
@@ -48,7 +57,23 @@ def _load_user(_request) -> CurrentUser | None:
         take_new_token(new.token, new.generation)
     bind_company(g.db, user.company_id)
     g.db.info["audit_actor"] = Actor(user.user_id, user.email, client_ip(), request.user_agent.string)
+    if reissued:
+        audit.record(g.db, "session.token_reissued", entity_type="session", entity_id=user.session_id)
+        g.db.commit()
     return user
+
+
+def _end_a_session_taken_over() -> None:
+    """The cookie's token opens no session: if it is one its session gave up, the session ends for whoever holds
+    the other token, and the company's log says so."""
+    company_id = end_session_of_orphaned_token(g.db)
+    if company_id is None:
+        return
+    log.warning("a session of company %s ended: a token it had given up was presented", company_id)
+    with get_db().service() as service:
+        audit.record(service, "session.ended_token_reused", entity_type="session", company_id=company_id,
+                     actor=Actor(None, "session guard", client_ip(), request.user_agent.string))
+        service.commit()
 
 
 def init_app(app) -> None:

@@ -224,6 +224,15 @@ def reissue_lost_token(session: so.Session, user: CurrentUser, policy: SessionPo
     return _new_token(session, policy)
 
 
+def end_session_of_orphaned_token(session: so.Session) -> uuid.UUID | None:
+    """A request came with a token its session gave up for another (`reissue_lost_token`): the replaced token was
+    used by someone else meanwhile, so two holders have the session. It ends for both; returns its company (None
+    when the token is no session's orphan)."""
+    company_id = session.scalar(sa.select(sa.func.end_session_of_orphaned_token()))
+    session.commit()
+    return company_id
+
+
 def _new_token(session: so.Session, policy: SessionPolicy) -> NewToken | None:
     token = secrets.token_urlsafe(32)
     generation = session.scalar(sa.select(sa.func.rotate_session_token(

@@ -60,12 +60,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def lock_company_chain(session: so.Session, company_id: uuid.UUID) -> None:
+    """The company's audit-chain lock, until the transaction ends: one writer of its chain at a time. Whatever
+    else a writer locks, it takes this one first (so do the board counters' triggers, migration 0036), so that two
+    writers never wait for each other in opposite orders."""
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(str(company_id), 0))))
+
+
 def lock_for_change(session: so.Session, rows: sa.Select) -> None:
     """Lock the rows a request is about to change until its transaction ends (SELECT ... FOR UPDATE), before it
     reads them. Two requests changing one record at the same moment (a double click, two people, the phone's outbox
     sending again while its first send is under way) then take turns: the second waits for the first to commit and
     reads what it wrote, instead of both acting on what they read before either wrote. Read the records after this
-    with `populate_existing`, so that none is taken from the session as it was read before."""
+    with `populate_existing`, so that none is taken from the session as it was read before. The company's chain
+    lock comes first, since the change will be audited (see `lock_company_chain`)."""
+    lock_company_chain(session, session.info["company_id"])
     session.execute(rows.with_for_update())
 
 

@@ -105,8 +105,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
     WORK_ORDERS_VIEW: ("Work orders", "See work orders, their devices and price lines"),
     WORK_ORDERS_EDIT: ("Work orders", "Create work orders (also from the due list), cancel them, change their "
                                       "lines"),
-    SERVICE_REQUESTS_MANAGE: ("Work orders", "Answer customers' service requests: make a work order of one, or "
-                                             "decline it with a reason"),
+    SERVICE_REQUESTS_MANAGE: ("Work orders", "See customers' service requests and decline one with a reason (making "
+                                             "a work order of one takes creating work orders)"),
     SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route"),
     JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
     INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed"),

@@ -89,6 +89,10 @@ class AuthSession(TenantScoped, Base):
                                                                     deferred_raiseload=True)
     previous_token_expires_at: so.Mapped[dt.datetime | None]
     token_confirmed: so.Mapped[bool] = so.mapped_column(default=True)  # the current token has been used
+    # A new token given up for another because it never arrived (migration 0034): presented after all, it ends the
+    # session, for the old token's copy took the session over.
+    orphaned_token_hash: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, unique=True, deferred=True,
+                                                                    deferred_raiseload=True)
 
     def active_at(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now

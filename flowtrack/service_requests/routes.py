@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone
 from flowtrack.core.forms import add_error
-from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, requires
+from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, WORK_ORDERS_EDIT, requires
 from flowtrack.models.service_requests import RequestKind, RequestStatus
 from flowtrack.portal import services as portal
 from flowtrack.service_requests import services
@@ -94,7 +94,7 @@ def detail(request_id: uuid.UUID):
 
 
 @bp.post("/requests/<uuid:request_id>/convert")
-@requires(SERVICE_REQUESTS_MANAGE)
+@requires(WORK_ORDERS_EDIT)  # a work order carries prices: whoever makes work orders, not every request reader
 def convert(request_id: uuid.UUID):
     found = _request(request_id)
     form = ConvertForm()

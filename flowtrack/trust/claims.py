@@ -130,11 +130,14 @@ CLAIMS: tuple[Claim, ...] = (
           "While a session is in use its token is replaced every 15 minutes. The token it replaces keeps working "
           "until the new one is used and one more minute, so that requests already on their way do not fail; "
           "after that minute it is refused, and signing out or ending the session stops both tokens at once. A new "
-          "token lost on its way (a phone without signal) is issued again rather than signing the phone out.",
+          "token lost on its way (a phone without signal) is issued again rather than signing the phone out; if the "
+          "lost token turns up after all, the session ends for everyone holding it.",
           "security.md", (f"{ROTATION}::test_after_fifteen_minutes_of_use_the_response_carries_a_new_token",
                           f"{ROTATION}::test_the_old_token_works_while_the_new_one_is_on_its_way_then_never_again",
                           f"{ROTATION}::test_an_old_token_earns_nothing_once_the_new_one_was_used",
                           f"{ROTATION}::test_a_new_token_lost_on_its_way_is_issued_again_and_the_phone_stays_signed_in",
+                          f"{ROTATION}::test_a_copied_old_token_that_took_the_session_over_ends_it_when_the_owners_"
+                          "token_shows_up",
                           f"{ROTATION}::test_an_attacker_replaying_an_old_token_after_the_overlap_is_refused",
                           f"{ROTATION}::test_signing_out_ends_the_new_and_the_old_token_at_once",
                           f"{ROTATION}::test_revoking_the_session_ends_both_tokens",

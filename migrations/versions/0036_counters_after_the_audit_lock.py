@@ -2,12 +2,12 @@
 writer holds its company's audit lock, taken by the same trigger.
 
 Each counter is one row a company, locked by every write it counts until the writer commits; the audit chain's
-advisory lock (flowtrack/audit/services.py, `_lock_chain`) is held from a writer's first audit entry until it
+advisory lock (flowtrack/core/db.py, `lock_company_chain`) is held from a writer's first audit entry until it
 commits. A job started writes its work order (the counter) and then audits; a test recorded before Start audits its
 device (the lock) and then puts its job under way (the counter). Two such requests at once in one company each held
 what the other waited for, and PostgreSQL broke the deadlock by failing one of them (found by bench/soak.py). Taking
 the audit lock first, in the trigger, gives every writer one order: the audit lock, then the counter. The key is
-`_lock_chain`'s, `hashtextextended(company id as text, 0)`, and the lock is reentrant, so a writer that holds it
+`lock_company_chain`'s, `hashtextextended(company id as text, 0)`, and the lock is reentrant, so a writer that holds it
 already goes on.
 
 Revision ID: 0036

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from flowtrack.auth import services as auth
 from flowtrack.models.accounts import AuthSession
+from tests.customers.test_customers import audit_entries
 from tests.run_log import remember_secret
 
 
@@ -122,13 +123,40 @@ def test_a_new_token_lost_on_its_way_is_issued_again_and_the_phone_stays_signed_
     again = _cookie(phone)
     remember_secret(again["sid"])
     assert again["sid"] not in (before["sid"], lost["sid"]) and _row(app, member).token_generation == 2
-    assert _with_cookie(app, lost).get("/my-day/").status_code == 302  # the lost token is nobody's now
-
     assert phone.get("/my-day/").status_code == 200  # the new token arrived: the replaced one has its minute
     assert _row(app, member).previous_token_expires_at < dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=61)
     _date_back(app, member, previous_token_expires_at=dt.timedelta(seconds=1))
     assert _with_cookie(app, before).get("/my-day/").status_code == 302
     assert phone.get("/my-day/").status_code == 200
+    assert [e.action for e in audit_entries(app, acme, "session.token_reissued")] == ["session.token_reissued"]
+
+
+def test_a_copied_old_token_that_took_the_session_over_ends_it_when_the_owners_token_shows_up(app, acme):
+    member = acme.members["manager"]
+    owner = _signed_in(app, member)
+    stolen = _cookie(owner)
+    _rotated(app, member, owner)  # the owner's browser has the new token, then sits idle
+    _date_back(app, member, token_issued_at=dt.timedelta(minutes=2))
+    thief = _with_cookie(app, stolen)
+    assert thief.get("/dashboard/").status_code == 200  # the copy gets a token of its own: it looks like a lost one
+    remember_secret(_cookie(thief)["sid"])
+    # The owner comes back with the token the session gave up: two people had it, so it ends for both.
+    assert owner.get("/dashboard/").status_code == 302
+    assert _row(app, member).revoked_at is not None
+    assert thief.get("/dashboard/").status_code == 302
+    assert [e.action for e in audit_entries(app, acme, "session.ended_token_reused")] == ["session.ended_token_reused"]
+
+
+def test_a_new_token_is_issued_again_once_per_rotation(app, acme):
+    member = acme.members["technician"]
+    phone = _signed_in(app, member)
+    before, _ = _rotated(app, member, phone)
+    _date_back(app, member, token_issued_at=dt.timedelta(minutes=2))
+    assert _with_cookie(app, before).get("/my-day/").status_code == 200 and _row(app, member).token_generation == 2
+    _date_back(app, member, token_issued_at=dt.timedelta(minutes=2))  # that one never arrived either
+    response = _with_cookie(app, before).get("/my-day/")
+    assert response.status_code == 200 and response.headers.getlist("Set-Cookie") == []
+    assert _row(app, member).token_generation == 2
 
 
 def test_of_two_requests_racing_with_a_due_token_one_rotates_it(app, factory, acme):

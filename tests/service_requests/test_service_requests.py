@@ -67,7 +67,10 @@ def test_a_customer_asks_for_a_repair_and_the_office_makes_a_work_order_of_it(ap
 def test_the_office_declines_with_a_reason_the_customer_reads(app, factory, acme, login):
     customer, member, [(harbor, rp), _] = portal_customer(app, factory, acme)
     request = asked(app, factory, acme, kind="install", member=member, customer=customer, place=harbor)
-    office = login(acme, "coordinator")
+    office = login(acme, "coordinator")  # reads and declines; making a work order (prices) is not theirs
+    page = office.get(f"/requests/{request.id}").text
+    assert "Make the work order" not in page and "A manager or a scheduler makes the work order" in page
+    assert office.submit(f"/requests/{request.id}/convert", {"kind": "install"}).status_code == 403
     empty = office.submit(f"/requests/{request.id}/decline", {"reason": "  "})
     assert empty.status_code == 422 and "Say why, for the customer." in empty.text
     assert office.submit(f"/requests/{request.id}/decline",
