@@ -16,7 +16,7 @@ from flowtrack.audit import reports
 from flowtrack.audit import services as audit
 from flowtrack.audit.filters import AuditFilters
 from flowtrack.core.db import Database, utcnow
-from flowtrack.core.queue import ProgressRow
+from flowtrack.core.queue import ProgressRow, retried_after_failure
 from flowtrack.core.storage import FileStorage
 from flowtrack.exports import data_export
 from flowtrack.models.companies import Company
@@ -105,7 +105,7 @@ def build(db: Database, session: so.Session, export_id: uuid.UUID, storage: File
             export.file_size = path.stat().st_size
             export.sha256 = _sha256(path)
             storage.put_file(key, path, MEDIA_TYPE[export.kind])
-        export.status, export.progress, export.finished_at = "done", 100, utcnow()
+        export.status, export.progress, export.finished_at, export.error = "done", 100, utcnow(), None
         audit.record(session, "export.completed", entity_type="export", entity_id=export.id,
                      changes={"kind": export.kind, "rows": export.row_count, "sha256": export.sha256})
         session.commit()
@@ -116,9 +116,12 @@ def build(db: Database, session: so.Session, export_id: uuid.UUID, storage: File
             storage.delete(key)  # it may have been stored before the row could say so
         except Exception:
             log.exception("export %s: its stored file could not be removed", export_id)
-        session.execute(sa.update(Export).where(Export.id == export_id)
-                        .values(status="failed", error="The file could not be built. Try again.",
-                                finished_at=utcnow()))
+        # Waiting again while the job has a retry to come (see flowtrack/core/queue.py), failed after the last.
+        retried = retried_after_failure()
+        session.execute(sa.update(Export).where(Export.id == export_id).values(
+            status="queued" if retried else "failed",
+            error=None if retried else "The file could not be built. Try again.",
+            finished_at=None if retried else utcnow()))
         session.commit()
         raise
     finally:

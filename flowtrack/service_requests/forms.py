@@ -22,7 +22,12 @@ class ServiceRequestForm(FlaskForm):
 
 
 class ConvertForm(FlaskForm):
+    """The work order a request becomes: its kind, and the assemblies at the place (those the customer named are
+    ticked; a test needs at least one)."""
+
     kind = SelectField("Work", choices=[(k.value, k.label) for k in WorkKind])
+    devices = SelectMultipleField("Assemblies", choices=[], widget=ListWidget(prefix_label=False),
+                                  option_widget=CheckboxInput())
 
 
 class DeclineForm(FlaskForm):

@@ -80,10 +80,20 @@ def _request(request_id: uuid.UUID):
     return found
 
 
+def _convert_form(found, *, submitted: bool) -> ConvertForm:
+    """The form as posted, or, to show, as the request proposes it: its kind of work and the devices it named."""
+    form = ConvertForm() if submitted else ConvertForm(
+        formdata=None, kind=RequestKind(found.kind).work_kind, devices=[str(d) for d in found.device_ids])
+    form.devices.choices = [(str(device.id), f"{device.serial} · {device.device_type}"
+                             f"{' · ' + device.where_installed if device.where_installed else ''}")
+                            for device in services.devices_at_place(g.db, found)]
+    return form
+
+
 def _detail(found, convert_form=None, decline_form=None, status=200):
     return render_template(
         "service_requests/detail.html", request_=found, devices=services.devices_named(g.db, found),
-        convert_form=convert_form or ConvertForm(kind=RequestKind(found.kind).work_kind),
+        convert_form=convert_form or _convert_form(found, submitted=False),
         decline_form=decline_form or DeclineForm(), timezone=company_timezone(g.db).key), status
 
 
@@ -97,16 +107,17 @@ def detail(request_id: uuid.UUID):
 @requires(WORK_ORDERS_EDIT)  # a work order carries prices: whoever makes work orders, not every request reader
 def convert(request_id: uuid.UUID):
     found = _request(request_id)
-    form = ConvertForm()
+    form = _convert_form(found, submitted=True)
     if not form.validate_on_submit():
         return _detail(found, convert_form=form, status=422)
     try:
-        services.convert(g.db, found, current_user.user_id, work_kind=form.kind.data)
+        services.convert(g.db, found, current_user.user_id, work_kind=form.kind.data,
+                         device_ids=[uuid.UUID(value) for value in form.devices.data])
     except services.AlreadyAnswered:
         return _answered_already(request_id)
     except WorkRefused as refused:
         g.db.rollback()
-        add_error(form.kind, str(refused))
+        add_error(form.devices, str(refused))
         return _detail(_request(request_id), convert_form=form, status=422)
     g.db.commit()
     flash("Work order made; the customer is emailed.", "success")

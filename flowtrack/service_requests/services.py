@@ -114,10 +114,19 @@ def _lock_open(session: so.Session, request: ServiceRequest) -> None:
         raise AlreadyAnswered
 
 
-def convert(session: so.Session, request: ServiceRequest, user_id: uuid.UUID, *, work_kind: str) -> WorkOrder:
-    """A work order at the request's place for its devices (WorkRefused says why it cannot be made)."""
+def devices_at_place(session: so.Session, request: ServiceRequest) -> list[Device]:
+    """The assemblies in service at the request's place: those the office may put on its work order."""
+    return list(session.scalars(sa.select(Device).where(Device.location_id == request.location_id,
+                                                        Device.status == DeviceStatus.active.value)
+                                .order_by(Device.serial)))
+
+
+def convert(session: so.Session, request: ServiceRequest, user_id: uuid.UUID, *, work_kind: str,
+            device_ids: list[uuid.UUID]) -> WorkOrder:
+    """A work order at the request's place for the devices the office chose there (WorkRefused says why it cannot
+    be made)."""
     _lock_open(session, request)
-    order = work_orders.create_work_order(session, request.location, list(request.device_ids), created_by=user_id,
+    order = work_orders.create_work_order(session, request.location, device_ids, created_by=user_id,
                                           kind=work_kind, notes=_work_order_notes(request))
     request.status, request.work_order_id = RequestStatus.converted.value, order.id
     request.decided_at, request.decided_by = utcnow(), user_id

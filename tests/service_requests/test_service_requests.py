@@ -44,7 +44,9 @@ def test_a_customer_asks_for_a_repair_and_the_office_makes_a_work_order_of_it(ap
     request = _the_request(app, acme)
     page = office.get(f"/requests/{request.id}").text
     assert rp.serial in page and '<option selected value="repair">' in page  # a repair request makes repair work
-    assert office.submit(f"/requests/{request.id}/convert", {"kind": "repair"}).status_code == 303
+    assert f'<input checked id="devices-0" name="devices" type="checkbox" value="{rp.id}">' in page
+    assert office.submit(f"/requests/{request.id}/convert", {"kind": "repair", "devices": str(rp.id)}).status_code \
+        == 303
 
     answered = _stored(app, request.id)
     assert answered.status == "converted" and answered.decided_by == acme.members["manager"].user_id
@@ -114,3 +116,18 @@ def test_a_portal_sign_in_without_a_customer_asks_nothing(app, acme, login):
     assert "No place of yours is on record" in unlinked.get("/portal/requests/new").text
     assert unlinked.submit("/portal/requests/new", {"kind": "repair", "location": "x"}).status_code == 404
     assert unlinked.get("/requests/").status_code == 403
+
+
+def test_a_test_asked_without_naming_assemblies_gets_the_ones_the_office_ticks(app, factory, acme, login):
+    customer, member, [(harbor, rp), _] = portal_customer(app, factory, acme)
+    request = asked(app, factory, acme, kind="test", member=member, customer=customer, place=harbor, devices=[],
+                    notes="Our annual test is due, I think.")
+    office = login(acme, "scheduler")
+    nothing = office.submit(f"/requests/{request.id}/convert", {"kind": "test"})
+    assert nothing.status_code == 422 and "Choose at least one device to test." in nothing.text
+    assert office.submit(f"/requests/{request.id}/convert", {"kind": "test", "devices": str(rp.id)}).status_code \
+        == 303
+    with app.extensions["flowtrack.db"].service() as session:
+        order_id = _stored(app, request.id).work_order_id
+        assert session.scalars(sa.select(WorkOrderDevice.device_id)
+                               .where(WorkOrderDevice.work_order_id == order_id)).all() == [rp.id]
