@@ -29,7 +29,7 @@ class Records:
             session.commit()
 
     def district(self, tenant: Tenant, **fields):
-        fields.setdefault("name", f"Water District {secrets.token_hex(2)}")
+        fields.setdefault("name", f"Water District {secrets.token_hex(4)}")
         with self.session(tenant) as s:
             return districts.create_district(s, **fields)
 
