@@ -44,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.extra)
     app.extensions["flowtrack.settings"] = settings
     app.extensions["flowtrack.db"] = Database(
-        settings.app_database_url, settings.service_database_url,
+        settings.app_database_url, settings.service_database_url, vendor_url=settings.vendor_database_url,
         tenant_app_filter=app.config.get("TENANT_APP_FILTER", True),
     )
     app.extensions["flowtrack.redis"] = Redis.from_url(settings.redis_url)
@@ -92,12 +92,14 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.signup.routes import bp as signup_bp
     from flowtrack.team.routes import bp as team_bp
     from flowtrack.trust.routes import bp as trust_bp
+    from flowtrack.vendors.routes import bp as vendors_bp
     from flowtrack.work_orders.routes import bp as work_orders_bp
 
     for blueprint in (home_bp, auth_bp, dashboard_bp, audit_bp, exports_bp, billing_bp, trust_bp, team_bp, account_bp,
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
-                      photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp):
+                      photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp,
+                      vendors_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -83,14 +83,27 @@ class Factory:
     def member(self, company_id: uuid.UUID, role: str, *, email: str | None = None, password: str = PASSWORD,
                **profile_fields) -> Member:
         email = email or f"{role}-{secrets.token_hex(4)}@example.com"
-        if role == Role.technician.value:
+        if role in (Role.technician.value, Role.vendor.value):
             profile_fields.setdefault("certification_number", f"T-{secrets.token_hex(3)}")
             profile_fields.setdefault("certification_expires_on", dt.date.today() + dt.timedelta(days=365))
+        if role == Role.vendor.value and "vendor_id" not in profile_fields:
+            profile_fields["vendor_id"] = self.vendor(company_id).id
         with self.db.service() as session:
             profile: Profile = add_member(session, company_id, email=email, password=password, role=role,
                                           full_name=f"{role.replace('_', ' ').title()} Person", **profile_fields)
             session.commit()
             return Member(profile.id, profile.user_id, company_id, email.lower(), role, password)
+
+    def vendor(self, company_id: uuid.UUID, name: str | None = None):
+        """An outside testing company the company subcontracts to."""
+        from flowtrack.models.vendors import Vendor
+
+        with self.db.service() as session:
+            vendor = Vendor(company_id=company_id, name=name or f"Vendor {secrets.token_hex(3)}",
+                            contact_email=f"vendor-{secrets.token_hex(3)}@example.com")
+            session.add(vendor)
+            session.commit()
+            return vendor
 
     def tenant(self, name: str) -> Tenant:
         tenant = Tenant(self.company(name))

@@ -121,6 +121,11 @@ def _chain_tip(session: so.Session, company_id: uuid.UUID) -> tuple[int, bytes]:
     ).first()
     if last:
         return last.seq, last.entry_hash
+    # A vendor's session reads nothing of the log (migration 0038): the database gives it the tip to hash over.
+    tip = session.execute(sa.text("SELECT seq, entry_hash FROM audit_chain_tip()")).first() \
+        if not session.info.get("service") else None
+    if tip:
+        return tip.seq, tip.entry_hash
     checkpoint = session.get(AuditCheckpoint, company_id)
     if checkpoint:
         return checkpoint.seq, checkpoint.entry_hash

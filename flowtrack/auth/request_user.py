@@ -26,6 +26,7 @@ from flowtrack.auth.services import (
 from flowtrack.core.db import bind_company
 from flowtrack.core.extensions import login_manager
 from flowtrack.core.web import client_ip, get_db, open_db_session
+from flowtrack.models.vendors import vendor_criteria
 
 log = logging.getLogger("flowtrack.auth")
 
@@ -40,6 +41,8 @@ def _load_user(_request) -> CurrentUser | None:
     open_db_session()
     policy = session_policy()
     user = load_current_user(g.db, policy)
+    if user is None and session.get("sid") and not session.get("vendor"):
+        user = _as_vendor(policy)
     if user is None:
         if session.get("sid"):
             _end_a_session_taken_over()
@@ -56,10 +59,23 @@ def _load_user(_request) -> CurrentUser | None:
     if new is not None:
         take_new_token(new.token, new.generation)
     bind_company(g.db, user.company_id)
+    if user.vendor_id is not None:
+        g.db.info["scope_criteria"] = vendor_criteria(user.vendor_id)
     g.db.info["audit_actor"] = Actor(user.user_id, user.email, client_ip(), request.user_agent.string)
     if reissued:
         audit.record(g.db, "session.token_reissued", entity_type="session", entity_id=user.session_id)
         g.db.commit()
+    return user
+
+
+def _as_vendor(policy: SessionPolicy) -> CurrentUser | None:
+    """A token the app role resolves to nothing may be a vendor's person's, which resolves only on the vendor
+    role's connection (migration 0038): try there once, and keep to it for the rest of the browser's session."""
+    g.db.close()
+    g.db = get_db().app_session(token=session["sid"], vendor=True)
+    user = load_current_user(g.db, policy)
+    if user is not None:
+        session["vendor"] = True
     return user
 
 

@@ -52,6 +52,7 @@ class CurrentUser:
     token_issued_at: dt.datetime | None = None
     token_generation: int = 0
     token_confirmed: bool = True  # False from a rotation until a request comes with the new token
+    vendor_id: uuid.UUID | None = None  # a vendor's person: their organisation, whose assigned work is all they see
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -149,7 +150,7 @@ def revoke_sessions(session: so.Session, user_id: uuid.UUID, *, keep: uuid.UUID 
 _CURRENT_SESSION = (
     sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, AuthSession.token_issued_at,
               AuthSession.token_generation, AuthSession.token_confirmed, User.id, User.email, Profile.id,
-              Profile.full_name, Profile.role, Company)
+              Profile.full_name, Profile.role, Profile.vendor_id, Company)
     .join(User, User.id == AuthSession.user_id)
     .join(Profile, Profile.user_id == User.id)
     .join(Company, Company.id == AuthSession.company_id)
@@ -167,7 +168,7 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     if row is None:
         return None
     (session_id, idle_expires_at, expires_at, token_issued_at, token_generation, token_confirmed, user_id, email,
-     profile_id, full_name, role, company) = row
+     profile_id, full_name, role, vendor_id, company) = row
     # The identity map holds objects weakly: this reference keeps the row there for the session's life.
     session.info["company"] = company
     now = utcnow()
@@ -180,6 +181,7 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
         user_id=user_id, profile_id=profile_id, session_id=session_id, company_id=company.id,
         company_name=company.name, timezone=company.timezone, email=email, full_name=full_name, role=role,
         token_issued_at=token_issued_at, token_generation=token_generation, token_confirmed=token_confirmed,
+        vendor_id=vendor_id,
     )
 
 

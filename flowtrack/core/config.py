@@ -21,6 +21,9 @@ from sqlalchemy.engine import make_url
 ROLE_OWNER = os.environ.get("FLOWTRACK_DB_OWNER_ROLE", "flowtrack_owner")
 ROLE_APP = os.environ.get("FLOWTRACK_DB_APP_ROLE", "flowtrack_app")
 ROLE_SERVICE = os.environ.get("FLOWTRACK_DB_SERVICE_ROLE", "flowtrack_service")
+# Vendors' people connect as this role, which holds the app role's rights and is confined by the vendor policies
+# (docs/tenancy.md, "Vendor isolation").
+ROLE_VENDOR = os.environ.get("FLOWTRACK_DB_VENDOR_ROLE", "flowtrack_vendor")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +60,7 @@ class Settings:
     database_url: str
     app_database_url: str
     service_database_url: str
+    vendor_database_url: str
     redis_url: str
     instance_path: Path
     idle_timeout_minutes: int = 30
@@ -107,6 +111,7 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> Setting
 
     app_url = overrides.pop("APP_DATABASE_URL", None) or os.environ.get("APP_DATABASE_URL")
     service_url = overrides.pop("SERVICE_DATABASE_URL", None) or os.environ.get("SERVICE_DATABASE_URL")
+    vendor_url = overrides.pop("VENDOR_DATABASE_URL", None) or os.environ.get("VENDOR_DATABASE_URL")
     return Settings(
         env=env,
         secret_key=secret_key,
@@ -115,6 +120,8 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> Setting
             database_url, username=ROLE_APP, password=os.environ.get("FLOWTRACK_APP_DB_PASSWORD")),
         service_database_url=sqlalchemy_url(service_url) if service_url else sqlalchemy_url(
             database_url, username=ROLE_SERVICE, password=os.environ.get("FLOWTRACK_SERVICE_DB_PASSWORD")),
+        vendor_database_url=sqlalchemy_url(vendor_url) if vendor_url else sqlalchemy_url(
+            database_url, username=ROLE_VENDOR, password=os.environ.get("FLOWTRACK_VENDOR_DB_PASSWORD")),
         redis_url=redis_url,
         instance_path=instance_path,
         idle_timeout_minutes=int(overrides.pop("IDLE_TIMEOUT_MINUTES",

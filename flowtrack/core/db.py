@@ -99,18 +99,25 @@ def token_hash(token: str) -> bytes:
 class Database:
     """The app-role and service-role engines and their session factories."""
 
-    def __init__(self, app_url: str, service_url: str, *, tenant_app_filter: bool = True):
+    def __init__(self, app_url: str, service_url: str, *, vendor_url: str | None = None,
+                 tenant_app_filter: bool = True):
         self.app_engine = sa.create_engine(app_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
         event.listen(self.app_engine, "rollback", _rollback_keeping_prepared_statements)
         self.service_engine = sa.create_engine(service_url, pool_pre_ping=True, pool_size=3, max_overflow=5)
+        # A vendor's session is refused on the app role and confined on this one (migration 0038).
+        self.vendor_engine = sa.create_engine(vendor_url or app_url, pool_pre_ping=True, pool_size=3,
+                                              max_overflow=5)
+        event.listen(self.vendor_engine, "rollback", _rollback_keeping_prepared_statements)
         self._app_sessions = so.sessionmaker(self.app_engine, expire_on_commit=False)
+        self._vendor_sessions = so.sessionmaker(self.vendor_engine, expire_on_commit=False)
         self._service_sessions = so.sessionmaker(self.service_engine, expire_on_commit=False)
         # Tests turn this off to prove that row-level security alone isolates tenants.
         self.tenant_app_filter = tenant_app_filter
 
-    def app_session(self, token: str | None = None) -> so.Session:
-        """A session as the app role; rows are visible only with a valid login token."""
-        session = self._app_sessions()
+    def app_session(self, token: str | None = None, *, vendor: bool = False) -> so.Session:
+        """A session as the app role (or, for a vendor's person, the vendor role); rows are visible only with a
+        valid login token."""
+        session = (self._vendor_sessions if vendor else self._app_sessions)()
         session.info["session_token"] = token
         session.info["tenant_app_filter"] = self.tenant_app_filter
         return session
@@ -131,6 +138,7 @@ class Database:
 
     def dispose(self) -> None:
         self.app_engine.dispose()
+        self.vendor_engine.dispose()
         self.service_engine.dispose()
 
 
@@ -204,7 +212,8 @@ def _filter_by_company(state: so.ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return
-    state.statement = state.statement.options(*_tenant_criteria(company_id))
+    # A narrower view within the company (a vendor's, flowtrack/models/vendors.py) adds its own criteria.
+    state.statement = state.statement.options(*_tenant_criteria(company_id), *session.info.get("scope_criteria", ()))
 
 
 @event.listens_for(so.Session, "before_flush")

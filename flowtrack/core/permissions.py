@@ -21,6 +21,7 @@ class Role(str, enum.Enum):
     inventory_manager = "inventory_manager"
     technician = "technician"
     auditor = "auditor"
+    vendor = "vendor"
     customer = "customer"
     district_admin = "district_admin"
 
@@ -46,6 +47,8 @@ ROLE_LABELS = {
                                                "orders."),
     "technician": ("Technician", "Tests and repairs in the field: their own day, jobs and tests."),
     "auditor": ("Auditor", "Reads the audit log, checks its chain and exports its reports."),
+    "vendor": ("Vendor", "An outside tester the company subcontracts to: only the work orders assigned to their "
+                         "vendor, with the places, devices and access notes those need, and their own tests."),
     "customer": ("Customer portal", "A customer's own account: its invoices and test certificates, and asking "
                                     "for service."),
     "district_admin": ("District admin", "A water district's own tests, reports and devices, read-only."),
@@ -84,6 +87,8 @@ DISTRICT_PORTAL_VIEW = "district_portal.view"
 REMINDERS_MANAGE = "reminders.manage"
 JOBS_WORK = "jobs.work"
 SERVICE_REQUESTS_MANAGE = "service_requests.manage"
+VENDORS_MANAGE = "vendors.manage"
+VENDOR_WORK = "vendor.work"
 
 # What each permission lets a person do, by the part of the product it is about (the roles page lists them).
 MEANINGS: dict[str, tuple[str, str]] = {
@@ -107,6 +112,9 @@ MEANINGS: dict[str, tuple[str, str]] = {
                                       "lines"),
     SERVICE_REQUESTS_MANAGE: ("Work orders", "See customers' service requests and decline one with a reason (making "
                                              "a work order of one takes creating work orders)"),
+    VENDORS_MANAGE: ("Work orders", "Keep vendors (outside testers) and their people; assign a work order to a "
+                                    "vendor or take it back"),
+    VENDOR_WORK: ("Work orders", "A vendor's person: the work orders assigned to their vendor"),
     SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route"),
     JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
     INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed"),
@@ -130,7 +138,7 @@ _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins have their own read-only views instead.
 _RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE, DISTRICTS_MANAGE,
             TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE, SERVICE_REQUESTS_MANAGE}
-_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE}
+_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE, VENDORS_MANAGE}
 _EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
 _MONEY = {INVOICES_VIEW, INVOICES_MANAGE}
 _OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _MONEY | {TESTS_RECORD}
@@ -146,6 +154,7 @@ MATRIX: dict[Role, frozenset[str]] = {
     Role.inventory_manager: frozenset(_EVERYONE | _EQUIPMENT | {WORK_ORDERS_VIEW}),
     Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD,
                                             JOBS_WORK}),
+    Role.vendor: frozenset(_EVERYONE | {VENDOR_WORK, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD}),
     Role.auditor: frozenset(_EVERYONE | _AUDIT),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
@@ -175,9 +184,9 @@ def by_area() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def own_work_of(user) -> uuid.UUID | None:
-    """Whose work a person may see: a technician only their own tests and jobs, so their user id; the other roles
-    everyone's (None)."""
-    return user.user_id if Role(user.role) == Role.technician else None
+    """Whose work a person may see: a technician or a vendor's person only their own tests and the places of their
+    work, so their user id; the other roles everyone's (None)."""
+    return user.user_id if Role(user.role) in (Role.technician, Role.vendor) else None
 
 
 def requires(permission: str) -> Callable:

@@ -94,9 +94,10 @@ def _refuse_what_is_not_text():
 
 
 def open_db_session() -> None:
-    """The request's app-role session, carrying the login token (opened once, on first need)."""
+    """The request's app-role session (a vendor's person's: the vendor role's), carrying the login token (opened
+    once, on first need)."""
     if "db" not in g:
-        g.db = get_db().app_session(token=session.get("sid"))
+        g.db = get_db().app_session(token=session.get("sid"), vendor=session.get("vendor", False))
 
 
 def _enforce_permission():

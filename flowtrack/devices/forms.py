@@ -86,6 +86,9 @@ class GaugeForm(FlaskForm):
     last_calibrated_on = DateField("Last calibrated on", validators=[
         InputRequired(), NotAfter("A calibration date cannot be in the future.")])
     calibration_due_on = DateField("Calibration due on", validators=[InputRequired()])
+    # The company's own testers' kit, or one of a vendor's (only that vendor's people test with it). The view sets
+    # the choices from the company's vendors, so an id of anyone else's is refused as no choice.
+    vendor_id = SelectField("Used by", choices=[], default="")
 
     def validate_calibration_due_on(self, field):
         if field.data and self.last_calibrated_on.data and field.data < self.last_calibrated_on.data:

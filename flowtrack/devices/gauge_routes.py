@@ -22,7 +22,16 @@ def _gauge(gauge_id: uuid.UUID) -> Gauge:
 def _form(gauge: Gauge | None = None) -> GaugeForm:
     form = GaugeForm(obj=gauge)
     form.today = company_today(g.db)
+    form.vendor_id.choices = [("", "Our own testers"), *((str(vendor.id), f"{vendor.name} (vendor)")
+                                                          for vendor in services.vendors(g.db))]
+    if not form.vendor_id.raw_data:  # not chosen on this form: the kit keeps its owner
+        form.vendor_id.data = str(gauge.vendor_id or "") if gauge is not None else ""
     return form
+
+
+def _values(form: GaugeForm) -> dict:
+    return {**{field: form[field].data for field in services.GAUGE_FIELDS},
+            "vendor_id": uuid.UUID(form.vendor_id.data) if form.vendor_id.data else None}
 
 
 def _page(form: GaugeForm, gauge: Gauge | None, status: int):
@@ -45,7 +54,7 @@ def new():
     if not form.validate_on_submit():
         return _page(form, None, 422 if form.is_submitted() else 200)
     try:
-        gauge = services.create_gauge(g.db, **{field: form[field].data for field in services.GAUGE_FIELDS})
+        gauge = services.create_gauge(g.db, **_values(form))
     except services.SerialTaken as taken:
         g.db.rollback()
         add_error(form.serial, str(taken))
@@ -64,7 +73,7 @@ def edit(gauge_id: uuid.UUID):
     if not form.validate_on_submit():
         return _page(form, gauge, 422 if form.is_submitted() else 200)
     try:
-        services.update_gauge(g.db, gauge, **{field: form[field].data for field in services.GAUGE_FIELDS})
+        services.update_gauge(g.db, gauge, **_values(form))
     except services.SerialTaken as taken:
         g.db.rollback()
         add_error(form.serial, str(taken))

@@ -23,12 +23,13 @@ from flowtrack.devices.due_dates import DueRule, next_due
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District, Gauge
 from flowtrack.models.field_tests import DevicePhoto, TestRecord, visible_tests
 from flowtrack.models.scheduling import assigned_locations
+from flowtrack.models.vendors import Vendor
 
 DEVICE_FIELDS = ("device_type", "manufacturer", "model", "serial", "size", "where_installed", "hazard", "install_date",
                  "last_test_on")
 # Inches, as the assemblies are sold.
 SIZES = ("1/4", "3/8", "1/2", "3/4", "1", "1-1/4", "1-1/2", "2", "2-1/2", "3", "4", "6", "8", "10", "12")
-GAUGE_FIELDS = ("make", "model", "serial", "last_calibrated_on", "calibration_due_on")
+GAUGE_FIELDS = ("make", "model", "serial", "last_calibrated_on", "calibration_due_on", "vendor_id")
 STATUSES = ("active", "removed", "replaced", "all")
 PAGE_SIZE = 50
 DUE_SOON_DAYS = 30
@@ -268,6 +269,11 @@ def gauge_state(gauge: Gauge, today: dt.date) -> str:
 
 def gauge_snapshot(gauge: Gauge) -> dict[str, Any]:
     return {field: getattr(gauge, field) for field in GAUGE_FIELDS}
+
+
+def vendors(session: so.Session) -> list[Vendor]:
+    """The vendors whose people may be given a kit of their own."""
+    return list(session.scalars(sa.select(Vendor).order_by(Vendor.name)))
 
 
 def list_gauges(session: so.Session) -> list[Gauge]:

@@ -18,7 +18,7 @@ from flowtrack.devices import services as devices
 from flowtrack.field_tests import district_mail, report, rules, services
 from flowtrack.field_tests import evidence as visit
 from flowtrack.field_tests.forms import FieldTestForm
-from flowtrack.field_tests.tasks import render_test_report
+from flowtrack.field_tests.tasks import render_test_report, settle_vendor_test
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
@@ -63,7 +63,7 @@ def _form(data: dict | None = None, *, on: dt.date | None = None, kept_kit: uuid
     this technician used."""
     form = FieldTestForm(data=data)
     on = on or company_today(g.db)
-    kits = services.test_kits(g.db, on, kept=kept_kit)
+    kits = services.test_kits(g.db, on, kept=kept_kit, vendor_id=current_user.vendor_id)
     form.gauge_id.choices = [("", "Choose…")] + [
         (str(kit.id), f"{kit.serial} {kit.make} (calibration due {kit.calibration_due_on:%b %-d, %Y})")
         if kit.calibration_due_on >= on else
@@ -174,6 +174,14 @@ def _refused_page(device: Device, form: FieldTestForm, submission: services.Subm
     return _form_page(device, form, 422, refused.errors, verdict, amending, photo_ids=submission.photo_ids)
 
 
+def _queue_jobs_of_test(record) -> None:
+    """Once the test commits: its report printed and, for a vendor's test, its work order settled as the company."""
+    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
+    if current_user.vendor_id is not None:
+        enqueue_after_commit(g.db, settle_vendor_test, current_user.company_id, str(record.id),
+                             description="vendor's test on its work order")
+
+
 def _outcome(record) -> str:
     device = record.device
     outcome = ("failed: needs repair" if device.failed_on else "repaired and passed"
@@ -188,13 +196,24 @@ def _next_page(record, job) -> str:
     return url_for("day.job", job_id=job.id, tested=record.id)
 
 
+def _vendor_order_of_form(device: Device):
+    """The vendor's work order the form was opened from (`?order=`), when it holds the device."""
+    order_id = request.args.get("order", type=uuid.UUID)
+    order = work_orders.get_work_order(g.db, order_id) if order_id and current_user.vendor_id else None
+    ours = order is not None and order.vendor_id == current_user.vendor_id
+    return order if ours and device.id in {item.device_id for item in order.devices} else None
+
+
 def _submitted(record, *, back_to_job: bool = True):
     """Queue the report, say how the test came out and go on."""
-    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
+    _queue_jobs_of_test(record)
     job = work_orders.job_of_test(g.db, record.id) if back_to_job else None
+    order = _vendor_order_of_form(record.device) if back_to_job else None
     g.db.commit()
-    if job is not None:
+    if job is not None or order is not None:
         flash(_outcome(record), "error" if record.device.failed_on else "success")
+    if order is not None:
+        return redirect(url_for("vendors.work_order", work_order_id=order.id), code=303)
     return redirect(_next_page(record, job), code=303)
 
 
@@ -284,7 +303,7 @@ def arrive(client_id: uuid.UUID):
         if stored is None:
             raise
         return _arrived(stored, 200)
-    enqueue_after_commit(g.db, render_test_report, current_user.company_id, str(record.id), description="test report")
+    _queue_jobs_of_test(record)
     g.db.commit()
     return _arrived(record, 201)
 

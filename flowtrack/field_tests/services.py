@@ -149,11 +149,14 @@ def judge(device: Device, submission: Submission, overrides: Mapping[str, object
     return Verdict(initial, retest)
 
 
-def test_kits(session: so.Session, on: dt.date, *, kept: uuid.UUID | None = None) -> list[Gauge]:
+def test_kits(session: so.Session, on: dt.date, *, kept: uuid.UUID | None = None,
+              vendor_id: uuid.UUID | None = None) -> list[Gauge]:
     """The kits a test of that day may name: those in service then (a kit retired since stays on the form of an
-    earlier day's test), and `kept`, the kit of the test an amendment corrects."""
-    return list(session.scalars(sa.select(Gauge).where(sa.or_(Gauge.retired_on.is_(None), Gauge.retired_on > on,
-                                                              Gauge.id == kept)).order_by(Gauge.serial)))
+    earlier day's test), and `kept`, the kit of the test an amendment corrects. A vendor's people test with their
+    vendor's kits, the company's people with the company's."""
+    owner = Gauge.vendor_id == vendor_id if vendor_id is not None else Gauge.vendor_id.is_(None)
+    return list(session.scalars(sa.select(Gauge).where(owner, sa.or_(Gauge.retired_on.is_(None), Gauge.retired_on > on,
+                                                                     Gauge.id == kept)).order_by(Gauge.serial)))
 
 
 def kit_to_offer(session: so.Session, technician_user_id: uuid.UUID, kits: list[Gauge], on: dt.date) -> Gauge | None:
@@ -190,6 +193,8 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
             if profile is not None and profile.certification_expires_on else
             "No tester certification is on file for you. Ask the office to add it before you submit tests.")
     verdict, gauge = _judged(session, device, submission, today, errors)
+    if gauge is not None and profile is not None and gauge.vendor_id != profile.vendor_id:
+        errors["gauge_id"] = "Choose the test kit you used."  # a kit of another vendor's, or of the company's
     drawn = _signatures(session, device, submission, errors)
     if errors:
         raise TestRefused(errors)
@@ -210,14 +215,22 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
     elif record.result == TestResult.removed.value:
         devices.update_device(session, device, status=DeviceStatus.removed.value)
     _settle_failure(session, device)
-    work_orders.note_test(session, record)
-    if record.result == TestResult.failed.value:
-        tell_customer_of_failure(session, record, today)
+    if profile.vendor_id is None:
+        settle_on_work_order(session, record, today)
     audit.record(session, "test.submitted", entity_type="test_record", entity_id=record.id,
                  changes=audit.changes_between(None, {**_audited(record, device, gauge),
                                                       **({"from_phone": str(client_id), "flags": record.flags}
                                                          if evidence is not None else {})}))
     return record
+
+
+def settle_on_work_order(session: so.Session, record: TestRecord, tested_on: dt.date) -> None:
+    """The test on its work order (the device tested, repairs priced from the price list) and, when it failed, the
+    customer told. A vendor's test is settled by a job as the company (`tasks.settle_vendor_test`): a vendor's
+    session reads no prices and no customer's email."""
+    work_orders.note_test(session, record)
+    if record.result == TestResult.failed.value:
+        tell_customer_of_failure(session, record, tested_on)
 
 
 def _keep_evidence(session: so.Session, record: TestRecord, device: Device, client_id: uuid.UUID | None,

@@ -8,12 +8,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.companies.jobs import company_session
+from flowtrack.companies.services import company_timezone
 from flowtrack.core.queue import retried_after_failure
 from flowtrack.core.storage import FileStorage, file_storage
 from flowtrack.field_tests import district_mail, report, signatures
-from flowtrack.field_tests.services import person_name
+from flowtrack.field_tests.services import person_name, settle_on_work_order
 from flowtrack.models.companies import Company
 from flowtrack.models.field_tests import ReportStatus, TestRecord
+from flowtrack.models.scheduling import WorkOrderDevice
 
 log = logging.getLogger("flowtrack.field_tests")
 
@@ -28,6 +30,20 @@ def render_test_report(company_id: str, test_id: str) -> dict:
         session.commit()
         print_report(session, record, storage=file_storage())
         return {"status": record.report_status}
+
+
+def settle_vendor_test(company_id: str, test_id: str) -> dict:
+    """A vendor's test on its work order, as the company: the repairs priced, the customer told of a failure. Run
+    again after a failure, it finds the test settled and does nothing twice."""
+    with company_session(uuid.UUID(company_id), actor_label="vendor test job", writes=True) as session:
+        record = session.get(TestRecord, uuid.UUID(test_id))
+        if record is None:
+            return {"status": "missing"}
+        if session.scalar(sa.select(WorkOrderDevice.id).where(WorkOrderDevice.test_record_id == record.id)):
+            return {"status": "settled before"}
+        settle_on_work_order(session, record, record.tested_at.astimezone(company_timezone(session)).date())
+        session.commit()
+        return {"status": "settled"}
 
 
 def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage) -> None:

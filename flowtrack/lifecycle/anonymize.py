@@ -49,7 +49,7 @@ DELETED_TABLES = (
     "schedule_versions",
     "notification_log", "notification_emails", "email_suppressions",
     "company_settings", "invoice_counters", "payments", "price_items", "exports", "customer_imports", "queued_jobs",
-    "profiles",
+    "profiles", "vendors",
     "account_tokens", "recovery_codes", "users", "auth_sessions",
 )
 

@@ -38,6 +38,8 @@ class Profile(TenantScoped, Base):
         sa.Index("profiles_customer_idx", "company_id", "customer_id"),
         sa.Index("profiles_district_idx", "company_id", "district_id"),
         sa.CheckConstraint("district_id IS NULL OR role = 'district_admin'", name="profiles_district_check"),
+        sa.CheckConstraint("(role = 'vendor') = (vendor_id IS NOT NULL)", name="profiles_vendor_check"),
+        sa.Index("profiles_vendor_idx", "vendor_id", postgresql_where=sa.text("vendor_id IS NOT NULL")),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -51,6 +53,8 @@ class Profile(TenantScoped, Base):
     customer_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("customers.id"))
     # A district admin's water district: all they may see (its tests and devices, read-only).
     district_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("districts.id"))
+    # A vendor's person: the outside organisation whose assigned work orders are all they may see.
+    vendor_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("vendors.id"))
     # A technician's working hours in the company's time zone; a job booked outside them is a conflict.
     workday_starts: so.Mapped[dt.time] = so.mapped_column(default=dt.time(7, 0))
     workday_ends: so.Mapped[dt.time] = so.mapped_column(default=dt.time(17, 0))

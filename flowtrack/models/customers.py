@@ -212,6 +212,7 @@ class Gauge(TenantScoped, Base):
     __table_args__ = (
         sa.UniqueConstraint("company_id", "serial", name="gauges_company_serial_key"),
         sa.CheckConstraint("calibration_due_on >= last_calibrated_on", name="gauges_calibration_order_check"),
+        sa.Index("gauges_vendor_idx", "vendor_id", postgresql_where=sa.text("vendor_id IS NOT NULL")),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -222,6 +223,8 @@ class Gauge(TenantScoped, Base):
     calibration_due_on: so.Mapped[dt.date]
     # From this day on the kit is out of service: kept on the tests recorded with it, not offered for new ones.
     retired_on: so.Mapped[dt.date | None]
+    # A vendor's own kit, which only that vendor's people test with; None: the company's.
+    vendor_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("vendors.id"))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     def expired_on(self, day: dt.date) -> bool:

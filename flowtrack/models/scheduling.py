@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
+from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import Customer, CustomerLocation, Device, _check_in
 
 
@@ -65,6 +66,7 @@ class WorkOrder(TenantScoped, Base):
         sa.Index("work_orders_company_status_idx", "company_id", "status", "created_at"),
         _check_in("kind", WorkKind, "work_orders_kind_check"),
         _check_in("status", WorkOrderStatus, "work_orders_status_check"),
+        sa.Index("work_orders_vendor_idx", "vendor_id", postgresql_where=sa.text("vendor_id IS NOT NULL")),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -73,6 +75,8 @@ class WorkOrder(TenantScoped, Base):
     kind: so.Mapped[str] = so.mapped_column(sa.String(16), default=WorkKind.test.value)
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default=WorkOrderStatus.open.value)
     notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    # The outside vendor the work is subcontracted to: its people see this work order and what it needs.
+    vendor_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("vendors.id"))
     created_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id"))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     closed_at: so.Mapped[dt.datetime | None]
@@ -196,7 +200,15 @@ class ScheduleVersion(TenantScoped, Base):
     version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=1)
 
 
+def vendor_of(user_id: uuid.UUID) -> sa.Select:
+    """The vendor a person works for (NULL for the company's own people)."""
+    return sa.select(Profile.vendor_id).where(Profile.user_id == user_id)
+
+
 def assigned_locations(technician_user_id: uuid.UUID) -> sa.Select:
-    """The service locations of the work booked for a technician: as far as their view of devices reaches."""
-    return (sa.select(WorkOrder.location_id).join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
-            .where(ScheduledJob.technician_id == technician_user_id))
+    """The service locations of the work booked for a technician, or assigned to the vendor a vendor's person works
+    for: as far as their view of devices reaches."""
+    return sa.union(
+        sa.select(WorkOrder.location_id).join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
+        .where(ScheduledJob.technician_id == technician_user_id),
+        sa.select(WorkOrder.location_id).where(WorkOrder.vendor_id == vendor_of(technician_user_id).scalar_subquery()))

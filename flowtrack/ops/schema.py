@@ -11,7 +11,7 @@ import os
 
 import sqlalchemy as sa
 
-from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
+from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE, ROLE_VENDOR
 
 
 def _create_role(conn, name: str, attributes: str, password: str | None) -> None:
@@ -29,14 +29,18 @@ def _create_role(conn, name: str, attributes: str, password: str | None) -> None
 
 
 def ensure_roles(conn) -> None:
-    """Create the owner, app and service roles if missing (idempotent; roles are cluster-wide)."""
+    """Create the owner, app, vendor and service roles if missing (idempotent; roles are cluster-wide)."""
     _create_role(conn, ROLE_OWNER, "NOLOGIN NOBYPASSRLS", None)
     _create_role(conn, ROLE_APP, "LOGIN NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE",
                  os.environ.get("FLOWTRACK_APP_DB_PASSWORD"))
     _create_role(conn, ROLE_SERVICE, "LOGIN BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE",
                  os.environ.get("FLOWTRACK_SERVICE_DB_PASSWORD"))
+    _create_role(conn, ROLE_VENDOR, "LOGIN NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT",
+                 os.environ.get("FLOWTRACK_VENDOR_DB_PASSWORD"))
+    # The vendor role holds exactly the app role's rights; the vendor policies are what set it apart.
+    conn.execute(sa.text(f'GRANT "{ROLE_APP}" TO "{ROLE_VENDOR}"'))
     conn.execute(sa.text(f'GRANT "{ROLE_OWNER}" TO CURRENT_USER'))
     database = conn.execute(sa.text("SELECT current_database()")).scalar()
-    conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO "{ROLE_APP}", "{ROLE_SERVICE}"'))
+    conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO "{ROLE_APP}", "{ROLE_SERVICE}", "{ROLE_VENDOR}"'))
     conn.execute(sa.text(f'GRANT USAGE, CREATE ON SCHEMA public TO "{ROLE_OWNER}"'))
     conn.execute(sa.text(f'GRANT USAGE ON SCHEMA public TO "{ROLE_APP}", "{ROLE_SERVICE}"'))

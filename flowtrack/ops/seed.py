@@ -25,8 +25,10 @@ from flowtrack.invoices import tasks as invoice_tasks
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
+from flowtrack.models.vendors import Vendor
 from flowtrack.schedule import services as schedule
 from flowtrack.service_requests import services as service_requests
+from flowtrack.vendors import services as vendors
 from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
 
@@ -40,6 +42,7 @@ DEMO_PEOPLE = (
     ("coordinator", Role.coordinator, "Cora Coordinator"),
     ("inventory", Role.inventory_manager, "Ivan Inventory"),
     ("tech", Role.technician, "Theo Tech"),
+    ("vendor", Role.vendor, "Val Vendor"),
     ("auditor", Role.auditor, "Audrey Auditor"),
     ("customer", Role.customer, "Casey Customer"),
     ("district", Role.district_admin, "Dana District"),
@@ -67,6 +70,13 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
                 if role is Role.technician:
                     extra = {"certification_number": f"BAT-{domain[:2].upper()}-1042",
                              "certification_expires_on": dt.date.today() + dt.timedelta(days=400)}
+                if role is Role.vendor:
+                    vendor = Vendor(company_id=company.id, name=DEMO_VENDOR, contact_email="dispatch@cascade.example",
+                                    phone="541-555-0199")
+                    session.add(vendor)
+                    session.flush()
+                    extra = {"vendor_id": vendor.id, "certification_number": f"BAT-{domain[:2].upper()}-2210",
+                             "certification_expires_on": dt.date.today() + dt.timedelta(days=300)}
                 add_member(session, company.id, email=f"{person}@{domain}", password=DEMO_PASSWORD, role=role.value,
                            full_name=full_name, **extra)
             created.append((company, domain))
@@ -76,6 +86,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_tests(db, company, storage)
         link_portal_user(db, company, f"customer@{domain}")
         seed_service_request(db, company, f"customer@{domain}")
+        seed_vendor_work(db, company)
     return [company for company, _ in created]
 
 
@@ -221,6 +232,27 @@ def seed_service_request(db: Database, company: Company, email: str) -> None:
                                 .order_by(CustomerLocation.address_line1)).first()
         service_requests.ask(session, customer, user.id, location_id=place.id, kind="repair", device_ids=[],
                              notes="Water is dripping from the assembly by the boiler room door. Gate code 2468.")
+        session.commit()
+
+
+DEMO_VENDOR = "Cascade Backflow Services"
+
+
+def seed_vendor_work(db: Database, company: Company) -> None:
+    """The school's assembly is subcontracted to the demo vendor, whose tester has a kit of their own."""
+    today = dt.date.today()
+    with db.service() as session:
+        bind_company(session, company.id)
+        vendor = session.scalar(sa.select(Vendor).where(Vendor.name == DEMO_VENDOR))
+        devices.create_gauge(session, make="Watts", model="TK-DP", serial=f"{company.name[:2].upper()}-CB-7",
+                             last_calibrated_on=today - dt.timedelta(days=90),
+                             calibration_due_on=today + dt.timedelta(days=275), vendor_id=vendor.id)
+        school = session.scalar(sa.select(CustomerLocation).join(Customer)
+                                .where(Customer.name == "Oakwood Elementary School"))
+        order = work_orders.create_work_order(
+            session, school, [device.id for device in school.devices], created_by=None,
+            notes="Subcontracted: the district asked for a second test after the repair, and ours are booked solid.")
+        vendors.assign(session, order, vendor)
         session.commit()
 
 

@@ -27,7 +27,8 @@ from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.notifications.services import send_email
 
 # Portal customers are invited from their customer account, where the link to that account is made.
-INVITABLE_ROLES = tuple(role for role in Role if role is not Role.customer)
+# Customers are invited from their customer account, vendors' people from their vendor's page.
+INVITABLE_ROLES = tuple(role for role in Role if role not in (Role.customer, Role.vendor))
 
 
 class TeamError(Exception):
@@ -99,12 +100,16 @@ def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tupl
 
 def invite(session: so.Session, *, email: str, full_name: str, role: str, invited_by: uuid.UUID,
            inviter_name: str, link_for: Callable[[str], str], customer_id: uuid.UUID | None = None,
-           district_id: uuid.UUID | None = None) -> Profile:
+           district_id: uuid.UUID | None = None, vendor_id: uuid.UUID | None = None,
+           certification_number: str | None = None, certification_expires_on: dt.date | None = None) -> Profile:
     """Create the person without a password and email them a link to set one. A portal user belongs to one
-    customer account, and is invited from it; a district admin belongs to one of the company's districts."""
+    customer account, and is invited from it; a district admin belongs to one of the company's districts; a
+    vendor's person to their vendor, and is invited from its page (with the tester certification tests need)."""
     role_ = Role(role)
     if (role_ is Role.customer) != (customer_id is not None):
         raise TeamError("Customers are invited from their customer account.")
+    if (role_ is Role.vendor) != (vendor_id is not None):
+        raise TeamError("A vendor's people are invited from the vendor's page.")
     district_id = _district_for(session, role_, district_id)
     email = email.strip().lower()
     try:
@@ -115,12 +120,14 @@ def invite(session: so.Session, *, email: str, full_name: str, role: str, invite
     except IntegrityError:
         raise TeamError("This email address already has a FlowTrack account.") from None
     profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value, customer_id=customer_id,
-                      district_id=district_id)
+                      district_id=district_id, vendor_id=vendor_id, certification_number=certification_number,
+                      certification_expires_on=certification_expires_on)
     session.add(profile)
     session.flush()
     audit.record(session, "user.invited", entity_type="user", entity_id=user.id,
                  changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name,
-                                                      "customer": customer_id, "district": district_id}))
+                                                      "customer": customer_id, "district": district_id,
+                                                      "vendor": vendor_id}))
     _send_invitation(session, user, role_, invited_by, inviter_name, link_for)
     return profile
 
@@ -151,6 +158,9 @@ def change_role(session: so.Session, member: Member, role: str, *, acting_user_i
         raise TeamError("You cannot change your own role; ask another admin.")
     if new_role is Role.customer and member.profile.role != Role.customer.value:
         raise TeamError("Customers are invited from their customer account.")
+    if (new_role is Role.vendor) != (member.profile.role == Role.vendor.value):
+        raise TeamError("A vendor's person stays with their vendor: deactivate them, and invite the company's own "
+                        "people from this page.")
     profile = member.profile
     before = {"role": profile.role, "district": profile.district_id}
     after = {"role": new_role.value, "district": _district_for(session, new_role, district_id)}

@@ -73,7 +73,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Tenant isolation",
           "Every table that holds a company's data has row-level security forced on, with a policy for reading, "
           "adding, changing and deleting rows.",
-          "security.md", (f"{SCHEMA}::test_every_tenant_table_forces_row_level_security_with_four_policies",)),
+          "security.md", (f"{SCHEMA}::test_every_tenant_table_forces_row_level_security_and_confines_vendors",)),
     Claim("Tenant isolation",
           "The database decides which company a request belongs to from its server-side session, not from a "
           "setting that injected SQL could change.",

@@ -30,7 +30,9 @@ from flowtrack.models.scheduling import (
     WorkOrderDevice,
     WorkOrderLine,
     WorkOrderStatus,
+    vendor_of,
 )
+from flowtrack.models.vendors import Vendor
 from flowtrack.work_orders.pricing import PriceBook, device_test_line, repair_line, trip_line
 
 PAGE_SIZE = 50
@@ -216,14 +218,22 @@ def mark_not_tested(session: so.Session, item: WorkOrderDevice, reason: NotTeste
                           "lines_removed": [_line_snapshot(line) for line in fees]})
 
 
+def vendors_to_choose(session: so.Session) -> list[Vendor]:
+    """The company's vendors, whom a work order may be subcontracted to (flowtrack/vendors)."""
+    return list(session.scalars(sa.select(Vendor).order_by(Vendor.name)))
+
+
 def note_test(session: so.Session, record: TestRecord) -> None:
-    """A submitted test settles its device on the technician's unfinished work order, if it is on one."""
+    """A submitted test settles its device on the technician's unfinished work order, or on one assigned to the
+    tester's vendor, if it is on one."""
+    unfinished = (sa.select(WorkOrderDevice).join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
+                  .where(WorkOrderDevice.device_id == record.device_id, WorkOrder.status.in_(UNFINISHED)))
+    vendor_id = session.scalar(vendor_of(record.technician_id))
     item = session.scalar(
-        sa.select(WorkOrderDevice).join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
-        .join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
-        .where(WorkOrderDevice.device_id == record.device_id, WorkOrder.status.in_(UNFINISHED),
-               ScheduledJob.technician_id == record.technician_id)
-        .order_by(ScheduledJob.starts_at).limit(1))
+        unfinished.where(WorkOrder.vendor_id == vendor_id).order_by(WorkOrder.created_at).limit(1)
+        if vendor_id is not None else
+        unfinished.join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
+        .where(ScheduledJob.technician_id == record.technician_id).order_by(ScheduledJob.starts_at).limit(1))
     if item is None:
         return
     order, book = item.work_order, PriceBook.of(session)

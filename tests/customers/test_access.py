@@ -75,6 +75,7 @@ def test_the_matrix_gives_the_office_roles_their_records_and_keeps_the_portals_o
         "coordinator": office_records - {permissions.GAUGES_VIEW, permissions.GAUGES_MANAGE},
         "inventory_manager": {permissions.GAUGES_VIEW, permissions.GAUGES_MANAGE},
         "technician": {permissions.DEVICES_VIEW, permissions.GAUGES_VIEW},
+        "vendor": set(),
         "auditor": set(),
         "customer": set(),
         "district_admin": set(),

@@ -115,8 +115,8 @@ class Visit:
         self.page.fill("#password", password)
         self.page.click("button[type=submit]")
         # Each role starts where its work is: the office on the dashboard, a technician on their day, a customer
-        # in the portal, an auditor on the log, a district admin on the district's tests.
-        self.page.wait_for_url(re.compile(r".*/(dashboard|my-day|portal|audit|district)/$"))
+        # in the portal, an auditor on the log, a district admin on the district's tests, a vendor on their work.
+        self.page.wait_for_url(re.compile(r".*/(dashboard|my-day|portal|audit|district|vendor/work)/$"))
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

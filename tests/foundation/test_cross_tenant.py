@@ -24,6 +24,7 @@ from tests.invoices.factories import INVOICE_URLS
 from tests.portal.factories import PORTAL_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
 from tests.service_requests.factories import SERVICE_REQUEST_URLS
+from tests.vendors.factories import VENDOR_URLS
 
 
 def _verification_job(app, factory, tenant):
@@ -100,6 +101,7 @@ OBJECT_URLS = {
     **PORTAL_URLS,
     **DISTRICT_URLS,
     **SERVICE_REQUEST_URLS,
+    **VENDOR_URLS,
 }
 
 

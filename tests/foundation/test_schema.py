@@ -6,14 +6,14 @@ UPDATE and DELETE that compares against auth_company_id().
 """
 import sqlalchemy as sa
 
-from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE
+from flowtrack.core.config import ROLE_APP, ROLE_OWNER, ROLE_SERVICE, ROLE_VENDOR
 
 
 def _admin(app):
     return sa.create_engine(app.extensions["flowtrack.settings"].database_url, poolclass=sa.pool.NullPool)
 
 
-def test_every_tenant_table_forces_row_level_security_with_four_policies(app):
+def test_every_tenant_table_forces_row_level_security_and_confines_vendors(app):
     engine = _admin(app)
     with engine.connect() as c:
         tables = c.execute(sa.text("""
@@ -26,13 +26,21 @@ def test_every_tenant_table_forces_row_level_security_with_four_policies(app):
         assert {"companies", "users", "profiles", "auth_sessions", "audit_log"} <= {t.relname for t in tables}
         for name, enabled, forced in tables:
             assert enabled and forced, f"{name} lacks ENABLE/FORCE ROW LEVEL SECURITY"
-            policies = c.execute(sa.text("SELECT cmd, qual, with_check FROM pg_policies WHERE tablename = :t"),
-                                 {"t": name}).all()
-            commands = {p.cmd for p in policies}
-            assert {"SELECT", "INSERT", "UPDATE", "DELETE"} <= commands, f"{name} policies: {commands}"
-            for policy in policies:
+            policies = c.execute(sa.text("SELECT cmd, permissive, roles, qual, with_check FROM pg_policies "
+                                         "WHERE tablename = :t"), {"t": name}).all()
+            tenant = [p for p in policies if p.permissive == "PERMISSIVE"]
+            vendor = [p for p in policies if p.permissive == "RESTRICTIVE"]
+            assert {p.cmd for p in tenant} == {"SELECT", "INSERT", "UPDATE", "DELETE"}, f"{name} policies: {tenant}"
+            for policy in tenant:
                 text = (policy.qual or "") + (policy.with_check or "")
                 assert "auth_company_id()" in text, f"{name} {policy.cmd} policy does not use auth_company_id()"
+            # A table a vendor's session is not confined on would show a vendor the whole company (migration 0038).
+            assert {p.cmd for p in vendor} == {"SELECT", "INSERT", "UPDATE", "DELETE"}, f"{name} vendor: {vendor}"
+            for policy in vendor:
+                text = (policy.qual or "") + (policy.with_check or "")
+                assert "auth_vendor_id()" in text, f"{name} {policy.cmd} vendor policy does not use auth_vendor_id()"
+                # The vendor role's alone: the app role's queries are planned without them.
+                assert policy.roles == [ROLE_VENDOR], f"{name} {policy.cmd} vendor policy is for {policy.roles}"
     engine.dispose()
 
 
