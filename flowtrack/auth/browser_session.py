@@ -18,7 +18,8 @@ PENDING_SECONDS = 10 * 60
 # Where a role starts when no page was asked for: where its day's work is. The office and the admin start on
 # the dashboard.
 START_PAGES = {Role.technician.value: "day.my_day", Role.customer.value: "portal.home",
-               Role.auditor.value: "audit.index", Role.district_admin.value: "district_portal.index"}
+               Role.requester.value: "portal.home", Role.auditor.value: "audit.index",
+               Role.district_admin.value: "district_portal.index"}
 
 
 def start_page(role: str | None) -> str:

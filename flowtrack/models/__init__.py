@@ -11,10 +11,10 @@ from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceIt
 from flowtrack.models.notifications import NotificationEmail, NotificationLog
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 from flowtrack.models.security import AccountToken, RecoveryCode
-from flowtrack.models.service_requests import ServiceRequest
+from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
            "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice",
            "InvoiceCounter", "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode",
-           "ScheduledJob", "ServiceRequest", "StripeEvent", "TestRecord", "User", "WorkOrder", "WorkOrderDevice",
-           "WorkOrderLine"]
+           "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StripeEvent", "TestRecord", "User", "WorkOrder",
+           "WorkOrderDevice", "WorkOrderLine"]

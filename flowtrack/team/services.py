@@ -19,15 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from flowtrack.account import tokens
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import revoke_sessions
-from flowtrack.core.permissions import Role
+from flowtrack.core.permissions import PORTAL_ROLES, Role
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import District
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.notifications.services import send_email
 
-# Portal customers are invited from their customer account, where the link to that account is made.
-INVITABLE_ROLES = tuple(role for role in Role if role is not Role.customer)
+# A customer's portal people (portal customers, requesters) are invited from its customer account, where the link to
+# that account is made.
+INVITABLE_ROLES = tuple(role for role in Role if role not in PORTAL_ROLES)
 
 
 class TeamError(Exception):
@@ -99,12 +100,14 @@ def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tupl
 
 def invite(session: so.Session, *, email: str, full_name: str, role: str, invited_by: uuid.UUID,
            inviter_name: str, link_for: Callable[[str], str], customer_id: uuid.UUID | None = None,
-           district_id: uuid.UUID | None = None) -> Profile:
+           district_id: uuid.UUID | None = None, may_see_invoices: bool = False) -> Profile:
     """Create the person without a password and email them a link to set one. A portal user belongs to one
-    customer account, and is invited from it; a district admin belongs to one of the company's districts."""
+    customer account, and is invited from it (a requester sees its invoices only when `may_see_invoices`); a
+    district admin belongs to one of the company's districts."""
     role_ = Role(role)
-    if (role_ is Role.customer) != (customer_id is not None):
+    if (role_ in PORTAL_ROLES) != (customer_id is not None):
         raise TeamError("Customers are invited from their customer account.")
+    may_see_invoices = role_ is Role.requester and may_see_invoices
     district_id = _district_for(session, role_, district_id)
     email = email.strip().lower()
     try:
@@ -115,12 +118,13 @@ def invite(session: so.Session, *, email: str, full_name: str, role: str, invite
     except IntegrityError:
         raise TeamError("This email address already has a FlowTrack account.") from None
     profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value, customer_id=customer_id,
-                      district_id=district_id)
+                      district_id=district_id, may_see_invoices=may_see_invoices)
     session.add(profile)
     session.flush()
     audit.record(session, "user.invited", entity_type="user", entity_id=user.id,
                  changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name,
-                                                      "customer": customer_id, "district": district_id}))
+                                                      "customer": customer_id, "district": district_id,
+                                                      "may_see_invoices": may_see_invoices}))
     _send_invitation(session, user, role_, invited_by, inviter_name, link_for)
     return profile
 
@@ -149,8 +153,9 @@ def change_role(session: so.Session, member: Member, role: str, *, acting_user_i
     new_role = Role(role)
     if member.user.id == acting_user_id:
         raise TeamError("You cannot change your own role; ask another admin.")
-    if new_role is Role.customer and member.profile.role != Role.customer.value:
-        raise TeamError("Customers are invited from their customer account.")
+    portal = new_role in PORTAL_ROLES or Role(member.profile.role) in PORTAL_ROLES
+    if portal and new_role.value != member.profile.role:
+        raise TeamError("A customer's portal people are invited from, and belong to, their customer account.")
     profile = member.profile
     before = {"role": profile.role, "district": profile.district_id}
     after = {"role": new_role.value, "district": _district_for(session, new_role, district_id)}
