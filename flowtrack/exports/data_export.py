@@ -59,8 +59,8 @@ Generated: {generated} (UTC)
 csv/<table>.csv     one CSV per table, with a header row
 json/<table>.json   the same rows as a JSON array of objects
 manifests/*.csv     what is not in the tables as such (device photos, photos sent with service
-                    requests, signatures on tests, districts' report forms): the path on your FlowTrack address where a signed-in admin
-                    downloads or opens each one
+                    requests, signatures on tests, districts' report forms): the path on your
+                    FlowTrack address where a signed-in admin downloads or opens each one
 files/              the company's own files, when there are any (invoice-logo.png)
 manifest.json       row counts and SHA-256 checksums of every file above
 
