@@ -64,7 +64,8 @@ def new():
         # A browser cannot be handed files back: say so, when some were chosen, rather than drop them silently.
         refused_photos = len([upload for upload in form.photos.data or [] if upload and upload.filename])
     status = 422 if form.is_submitted() else 200
-    return render_template("service_requests/new.html", form=form, places=places,
+    device_places = {str(device.id): str(place.id) for place, devices in places for device in devices}
+    return render_template("service_requests/new.html", form=form, places=places, device_places=device_places,
                            refused_photos=refused_photos), status
 
 

@@ -29,7 +29,12 @@ def test_a_requester_on_a_phone_asks_for_a_test_with_a_photo_and_follows_it(app,
     page.click("text=Ask for service")
     page.wait_for_selector("h1:has-text('Ask for service')")
     page.check("input[name=kind][value=test]")
+    page.select_option("#location", str(harbor.id))
+    page.check(f"input[name=devices][value='{rp.id}']")
+    # Another building chosen: only its assemblies are offered, and the one ticked at the first is let go.
     page.select_option("#location", str(dock.id))
+    assert page.locator(f"input[name=devices][value='{rp.id}']").is_hidden()
+    assert not page.locator(f"input[name=devices][value='{rp.id}']").is_checked()
     page.check(f"input[name=devices][value='{dc.id}']")
     page.fill("#notes", "The tag in the garage says the test is due. Any weekday morning.")
     page.set_input_files("#photos", str(picture))
