@@ -20,7 +20,7 @@ from flowtrack.audit import services as audit
 from flowtrack.auth.passwords import hash_password
 from flowtrack.auth.services import SessionPolicy, SignIn, revoke_sessions, start_session
 from flowtrack.core.db import Database, utcnow
-from flowtrack.core.permissions import Role
+from flowtrack.core.permissions import PORTAL_ROLES
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.notifications.services import send_email
@@ -102,12 +102,13 @@ def request_password_reset(db: Database, email: str, link_for: Callable[[str], s
 
 def request_sign_in_link(db: Database, email: str, link_for: Callable[[str], str], *, ip: str | None,
                          user_agent: str | None) -> None:
-    """Email a one-time sign-in link to a portal customer's active account; say nothing either way (team
+    """Email a one-time sign-in link to the active account of a customer's portal user (a portal customer or a
+    requester); say nothing either way (team
     members sign in with their password, and two-step sign-in where it applies)."""
     with db.service() as session:
         user = session.scalar(sa.select(User).join(Profile, Profile.user_id == User.id).where(
             sa.func.lower(User.email) == email.strip().lower(), User.is_active.is_(True),
-            Profile.role == Role.customer.value))
+            Profile.role.in_([role.value for role in PORTAL_ROLES])))
         company = session.get(Company, user.company_id) if user else None
         if user is None or company.tombstoned_at is not None:
             return

@@ -18,8 +18,8 @@ PENDING_SECONDS = 10 * 60
 # Where a role starts when no page was asked for: where its day's work is (a vendor's tester: the work given to their
 # vendor). The office and the admin start on the dashboard.
 START_PAGES = {Role.technician.value: "day.my_day", Role.customer.value: "portal.home",
-               Role.auditor.value: "audit.index", Role.district_admin.value: "district_portal.index",
-               Role.vendor.value: "vendors.work"}
+               Role.requester.value: "portal.home", Role.auditor.value: "audit.index",
+               Role.district_admin.value: "district_portal.index", Role.vendor.value: "vendors.work"}
 
 
 def start_page(role: str | None) -> str:

@@ -48,6 +48,7 @@ class CurrentUser:
     email: str
     full_name: str
     role: str
+    may_see_invoices: bool = False  # a requester the office allowed to see the customer's invoices
     # The session's current token: when it was issued and its number (0 at sign-in, one more at each rotation).
     token_issued_at: dt.datetime | None = None
     token_generation: int = 0
@@ -150,7 +151,7 @@ def revoke_sessions(session: so.Session, user_id: uuid.UUID, *, keep: uuid.UUID 
 _CURRENT_SESSION = (
     sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, AuthSession.token_issued_at,
               AuthSession.token_generation, AuthSession.token_confirmed, User.id, User.email, Profile.id,
-              Profile.full_name, Profile.role, Profile.vendor_id, Company)
+              Profile.full_name, Profile.role, Profile.may_see_invoices, Profile.vendor_id, Company)
     .join(User, User.id == AuthSession.user_id)
     .join(Profile, Profile.user_id == User.id)
     .join(Company, Company.id == AuthSession.company_id)
@@ -168,7 +169,7 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     if row is None:
         return None
     (session_id, idle_expires_at, expires_at, token_issued_at, token_generation, token_confirmed, user_id, email,
-     profile_id, full_name, role, vendor_id, company) = row
+     profile_id, full_name, role, may_see_invoices, vendor_id, company) = row
     # The identity map holds objects weakly: this reference keeps the row there for the session's life.
     session.info["company"] = company
     now = utcnow()
@@ -180,8 +181,8 @@ def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser
     return CurrentUser(
         user_id=user_id, profile_id=profile_id, session_id=session_id, company_id=company.id,
         company_name=company.name, timezone=company.timezone, email=email, full_name=full_name, role=role,
-        token_issued_at=token_issued_at, token_generation=token_generation, token_confirmed=token_confirmed,
-        vendor_id=vendor_id,
+        may_see_invoices=may_see_invoices, token_issued_at=token_issued_at, token_generation=token_generation,
+        token_confirmed=token_confirmed, vendor_id=vendor_id,
     )
 
 

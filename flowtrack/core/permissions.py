@@ -23,6 +23,7 @@ class Role(str, enum.Enum):
     auditor = "auditor"
     vendor = "vendor"
     customer = "customer"
+    requester = "requester"
     district_admin = "district_admin"
 
     @property
@@ -51,6 +52,9 @@ ROLE_LABELS = {
                          "vendor, with the places, devices and access notes those need, and their own tests."),
     "customer": ("Customer portal", "A customer's own account: its invoices and test certificates, and asking "
                                     "for service."),
+    "requester": ("Requester", "A customer's contact, such as its property manager: asks for service at the "
+                               "customer's places and follows each request; sees its devices and test "
+                               "certificates, and its invoices only if the office allowed it for that person."),
     "district_admin": ("District admin", "A water district's own tests, reports and devices, read-only."),
 }
 
@@ -83,6 +87,7 @@ SCHEDULE_MANAGE = "schedule.manage"
 INVOICES_VIEW = "invoices.view"
 INVOICES_MANAGE = "invoices.manage"
 PORTAL_VIEW = "portal.view"
+PORTAL_INVOICES = "portal.invoices"
 DISTRICT_PORTAL_VIEW = "district_portal.view"
 REMINDERS_MANAGE = "reminders.manage"
 JOBS_WORK = "jobs.work"
@@ -128,8 +133,10 @@ MEANINGS: dict[str, tuple[str, str]] = {
     SETTINGS_MANAGE: ("Company", "Change company settings: details, tax, terms, logo, reminders"),
     BILLING_MANAGE: ("Company", "The FlowTrack subscription and plan; the company's payment account"),
     DATA_EXPORT: ("Company", "Download all the company's data"),
-    PORTAL_VIEW: ("Customer portal", "Their own customer account: invoices, test certificates, paying online, "
-                                     "asking for service"),
+    PORTAL_VIEW: ("Customer portal", "Their own customer account: its devices and test certificates, asking for "
+                                     "service and following the requests"),
+    PORTAL_INVOICES: ("Customer portal", "Their customer account's invoices: read, download and pay them online (a "
+                                         "requester too, when the office allowed it for that person)"),
     DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices, "
                                               "read-only"),
 }
@@ -156,11 +163,15 @@ MATRIX: dict[Role, frozenset[str]] = {
                                             JOBS_WORK}),
     Role.vendor: frozenset(_EVERYONE | {VENDOR_WORK, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD}),
     Role.auditor: frozenset(_EVERYONE | _AUDIT),
-    Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
+    Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW, PORTAL_INVOICES}),
+    Role.requester: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
 }
 
 ALL_PERMISSIONS = frozenset(MEANINGS)
+
+# The people of a customer's portal: invited from the customer's account, to which they belong.
+PORTAL_ROLES = frozenset({Role.customer, Role.requester})
 
 PUBLIC = "public"
 _ATTRIBUTE = "required_permission"
@@ -172,6 +183,14 @@ def allowed(role: str | Role, permission: str) -> bool:
         return permission in MATRIX[Role(role)]
     except ValueError:
         return False
+
+
+def person_allowed(role: str | Role, permission: str, *, may_see_invoices: bool = False) -> bool:
+    """Whether a person holds a permission: their role's, or the one the office grants a requester alone (the
+    customer's invoices, ticked when the requester is invited)."""
+    if allowed(role, permission):
+        return True
+    return permission == PORTAL_INVOICES and may_see_invoices and role == Role.requester
 
 
 def by_area() -> list[tuple[str, list[tuple[str, str]]]]:

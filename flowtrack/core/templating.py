@@ -56,13 +56,13 @@ def clock(value, zone=None) -> str:
     return dates.clock(value, _zone(zone))
 
 
-def permission_check(role: str | None) -> Callable[[str], bool]:
-    """`can(...)` for templates: whether this role may do that. A permission no role has is a typo and raises,
+def permission_check(role: str | None, *, may_see_invoices: bool = False) -> Callable[[str], bool]:
+    """`can(...)` for templates: whether this person may do that. A permission no role has is a typo and raises,
     rather than silently hiding a button."""
     def can(permission: str) -> bool:
         if permission not in permissions.ALL_PERMISSIONS:
             raise KeyError(f"no such permission: {permission!r}")
-        return role is not None and permissions.allowed(role, permission)
+        return role is not None and permissions.person_allowed(role, permission, may_see_invoices=may_see_invoices)
     return can
 
 
@@ -85,5 +85,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _permission_check():
         # The role is read once: list pages ask `can(...)` on every row, and each look at current_user costs.
-        return {"can": permission_check(current_user.role if getattr(current_user, "is_authenticated", False)
-                                        else None)}
+        if not getattr(current_user, "is_authenticated", False):
+            return {"can": permission_check(None)}
+        return {"can": permission_check(current_user.role, may_see_invoices=current_user.may_see_invoices)}

@@ -113,7 +113,7 @@ def _enforce_permission():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if not permissions.allowed(current_user.role, needed):
+    if not permissions.person_allowed(current_user.role, needed, may_see_invoices=current_user.may_see_invoices):
         return render_error(403)
     return None
 

@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    RadioField,
     SearchField,
     SelectField,
     StringField,
@@ -86,3 +87,7 @@ class PortalInviteForm(FlaskForm):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"})
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), EmailAddress()],
                        render_kw={"autocapitalize": "none", "autocomplete": "off"})
+    access = RadioField("What they may do", default="customer", choices=[
+        ("customer", "Customer portal (everything): invoices and paying them, certificates, service requests"),
+        ("requester", "Requester (service requests; invoices only if ticked): a property manager or site contact")])
+    may_see_invoices = BooleanField("A requester may see and pay the customer's invoices")

@@ -229,16 +229,18 @@ def edit_location(location_id: uuid.UUID):
 @requires(CUSTOMERS_EDIT)
 @limiter.limit("30 per hour", key_func=company_key)
 def invite_portal_user(customer_id: uuid.UUID):
-    """Invite someone of the customer to the portal: they see this customer's invoices and certificates only."""
+    """Invite someone of the customer to the portal, as a portal customer (its invoices, certificates and requests)
+    or as a requester (asking for service; the invoices only if ticked): they see this customer's records only."""
     customer = _customer(customer_id)
     form = PortalInviteForm()
     if not form.validate_on_submit():
         flash("Not sent. " + "; ".join(errors[0] for errors in form.errors.values()), "error")
         return redirect(url_for("customers.detail", customer_id=customer.id), code=303)
     try:
-        team.invite(g.db, email=form.email.data, full_name=form.full_name.data, role=Role.customer.value,
+        team.invite(g.db, email=form.email.data, full_name=form.full_name.data, role=Role(form.access.data).value,
                     invited_by=current_user.user_id, inviter_name=current_user.full_name,
-                    link_for=invitation_link, customer_id=customer.id)
+                    link_for=invitation_link, customer_id=customer.id,
+                    may_see_invoices=form.access.data == Role.requester.value and form.may_see_invoices.data)
     except team.TeamError as error:
         g.db.rollback()
         flash(str(error), "error")

@@ -69,7 +69,8 @@ SETUP_STEPS = {
     "kits": sa.select(Gauge.id),
     "prices": sa.select(PriceItem.id),
     "team": sa.select(Profile.id).where(Profile.role.not_in((Role.company_admin.value, Role.auditor.value,
-                                                             Role.customer.value, Role.district_admin.value))),
+                                                             Role.customer.value, Role.requester.value,
+                                                             Role.district_admin.value))),
     "customers": sa.select(Customer.id),
 }
 

@@ -36,6 +36,10 @@ URL_MANIFESTS: dict[str, str] = {
     "device_photos": "SELECT id AS photo_id, device_id, test_record_id, caption, '/photos/' || id AS url, "
                      "'/photos/' || id || '/thumbnail' AS thumbnail_url FROM public.device_photos "
                      "WHERE company_id = %(company)s ORDER BY created_at, id",
+    "service_request_photos": "SELECT p.id AS photo_id, p.request_id, '/requests/photos/' || p.id AS url, "
+                              "'/requests/photos/' || p.id || '/thumbnail' AS thumbnail_url "
+                              "FROM public.service_request_photos p WHERE p.company_id = %(company)s "
+                              "ORDER BY p.created_at, p.id",
     "test_signatures": "SELECT id AS test_id, signer, '/tests/' || id || '/signatures/' || signer AS url "
                        "FROM public.test_records, LATERAL (VALUES ('technician', technician_signature_key), "
                        "('customer', customer_signature_key)) AS s(signer, key) "
@@ -54,9 +58,9 @@ Generated: {generated} (UTC)
 
 csv/<table>.csv     one CSV per table, with a header row
 json/<table>.json   the same rows as a JSON array of objects
-manifests/*.csv     what is not in the tables as such (device photos, signatures on tests, districts'
-                    report forms): the path on your FlowTrack address where a signed-in admin
-                    downloads or opens each one
+manifests/*.csv     what is not in the tables as such (device photos, photos sent with service
+                    requests, signatures on tests, districts' report forms): the path on your
+                    FlowTrack address where a signed-in admin downloads or opens each one
 files/              the company's own files, when there are any (invoice-logo.png)
 manifest.json       row counts and SHA-256 checksums of every file above
 

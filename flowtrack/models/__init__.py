@@ -11,11 +11,12 @@ from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceIt
 from flowtrack.models.notifications import NotificationEmail, NotificationLog
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 from flowtrack.models.security import AccountToken, RecoveryCode
-from flowtrack.models.service_requests import ServiceRequest
+from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
 from flowtrack.models.vendors import Vendor
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
            "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice",
            "InvoiceCounter", "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode",
-           "ScheduledJob", "ServiceRequest", "StripeEvent", "TestRecord", "User", "Vendor", "WorkOrder",
+           "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StripeEvent", "TestRecord", "User", "Vendor",
+           "WorkOrder",
            "WorkOrderDevice", "WorkOrderLine"]

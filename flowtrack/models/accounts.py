@@ -51,6 +51,9 @@ class Profile(TenantScoped, Base):
     certification_expires_on: so.Mapped[dt.date | None]
     # A portal user's customer account: all they may see (their invoices, their devices' certificates).
     customer_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("customers.id"))
+    # A requester whom the office allowed to see (and pay) the customer's invoices; a portal customer sees them
+    # by role.
+    may_see_invoices: so.Mapped[bool] = so.mapped_column(default=False)
     # A district admin's water district: all they may see (its tests and devices, read-only).
     district_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("districts.id"))
     # A vendor's person: the outside organisation whose assigned work orders are all they may see.

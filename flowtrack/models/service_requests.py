@@ -54,6 +54,8 @@ class ServiceRequest(TenantScoped, Base):
                            name="service_requests_decline_reason_check"),
         sa.CheckConstraint("(status = 'converted') = (work_order_id IS NOT NULL)",
                            name="service_requests_work_order_check"),
+        sa.Index("service_requests_form_key_idx", "company_id", "form_key", unique=True,
+                 postgresql_where=sa.text("form_key IS NOT NULL")),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -68,6 +70,8 @@ class ServiceRequest(TenantScoped, Base):
     requested_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"),
                                                                  index=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    # The key of the form it was sent with, once a company: the same form sent twice (a double click) is one request.
+    form_key: so.Mapped[uuid.UUID | None]
     decided_at: so.Mapped[dt.datetime | None]
     decided_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"),
                                                                 index=True)
@@ -82,3 +86,28 @@ class ServiceRequest(TenantScoped, Base):
     @property
     def status_label(self) -> str:
         return RequestStatus(self.status).label
+
+
+class ServiceRequestPhoto(TenantScoped, Base):
+    """A photo sent with a request (what the customer saw: a dripping valve, where a new assembly should go). The
+    file and its thumbnail are in the storage backend, under the company's folder."""
+
+    __tablename__ = "service_request_photos"
+    __table_args__ = (sa.Index("service_request_photos_request_idx", "company_id", "request_id", "created_at"),)
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
+    request_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("service_requests.id"), index=True)
+    uploaded_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"),
+                                                                 index=True)
+    width: so.Mapped[int]
+    height: so.Mapped[int]
+    byte_size: so.Mapped[int]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.company_id}/request-photos/{self.id}.jpg"
+
+    @property
+    def thumbnail_key(self) -> str:
+        return f"{self.company_id}/request-photos/{self.id}.thumb.jpg"

@@ -18,7 +18,7 @@ from flowtrack.models.imports import CustomerImport
 from flowtrack.models.invoicing import Invoice, Payment, PriceItem
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
-from flowtrack.models.service_requests import ServiceRequest
+from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
 
 
 class Vendor(TenantScoped, Base):
@@ -43,8 +43,8 @@ def vendor_criteria(vendor_id: uuid.UUID) -> tuple:
     orders = sa.select(WorkOrder.id).where(WorkOrder.vendor_id == vendor_id)
     devices = sa.select(WorkOrderDevice.device_id).where(WorkOrderDevice.work_order_id.in_(orders))
     people = sa.select(Profile.user_id).where(Profile.vendor_id == vendor_id)
-    nothing = [Invoice, Payment, PriceItem, WorkOrderLine, ServiceRequest, Export, CustomerImport, NotificationEmail,
-               AuditEntry]
+    nothing = [Invoice, Payment, PriceItem, WorkOrderLine, ServiceRequest, ServiceRequestPhoto, Export, CustomerImport,
+               NotificationEmail, AuditEntry]
     return (
         so.with_loader_criteria(Vendor, lambda cls: cls.id == vendor_id),
         so.with_loader_criteria(WorkOrder, lambda cls: cls.vendor_id == vendor_id),

@@ -4,8 +4,10 @@ each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import sqlalchemy as sa
+from PIL import Image, ImageDraw
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
@@ -45,6 +47,7 @@ DEMO_PEOPLE = (
     ("vendor", Role.vendor, "Val Vendor"),
     ("auditor", Role.auditor, "Audrey Auditor"),
     ("customer", Role.customer, "Casey Customer"),
+    ("requester", Role.requester, "Riley Requester"),
     ("district", Role.district_admin, "Dana District"),
 )
 
@@ -85,7 +88,9 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_records(db, company, storage)
         seed_tests(db, company, storage)
         link_portal_user(db, company, f"customer@{domain}")
+        link_portal_user(db, company, f"requester@{domain}")
         seed_service_request(db, company, f"customer@{domain}")
+        seed_requested_test(db, company, f"requester@{domain}", storage)
         seed_vendor_work(db, company)
     return [company for company, _ in created]
 
@@ -235,6 +240,33 @@ def seed_service_request(db: Database, company: Company, email: str) -> None:
         session.commit()
 
 
+def seed_requested_test(db: Database, company: Company, email: str, storage: FileStorage) -> None:
+    """The property manager (the requester) asked for the yearly test at the second building, with a photo of the
+    assembly; the office has not answered yet."""
+    with db.service() as session:
+        bind_company(session, company.id)
+        user = session.scalar(sa.select(User).where(User.email == email))
+        customer = session.scalar(sa.select(Customer).where(Customer.name == PORTAL_CUSTOMER))
+        place = session.scalars(sa.select(CustomerLocation).where(CustomerLocation.customer_id == customer.id)
+                                .order_by(CustomerLocation.address_line1.desc())).first()
+        service_requests.ask(session, customer, user.id, location_id=place.id, kind="test", device_ids=[],
+                             notes="The test tag on the assembly in the garage says it is due. Any weekday morning.",
+                             pictures=[_assembly_picture()], storage=storage)
+        session.commit()
+
+
+def _assembly_picture() -> bytes:
+    """A drawn stand-in for a phone's photo of an assembly: a pipe with two valves."""
+    image = Image.new("RGB", (1200, 900), (214, 220, 226))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([(0, 400), (1200, 500)], fill=(70, 110, 150))
+    for left in (300, 750):
+        draw.rectangle([(left, 330), (left + 150, 570)], fill=(200, 60, 40))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
 DEMO_VENDOR = "Cascade Backflow Services"
 
 
@@ -257,7 +289,8 @@ def seed_vendor_work(db: Database, company: Company) -> None:
 
 
 def link_portal_user(db: Database, company: Company, email: str) -> None:
-    """The demo portal login belongs to the customer whose devices were tested."""
+    """The demo portal logins (the customer's own, and its property manager's as a requester) belong to the
+    customer whose devices were tested."""
     with db.service() as session:
         bind_company(session, company.id)
         profile = session.scalar(sa.select(Profile).join(User, User.id == Profile.user_id).where(User.email == email))

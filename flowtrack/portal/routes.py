@@ -1,5 +1,5 @@
-"""The customer portal: a customer's own invoices (list, page, PDF) and their devices' latest test certificates.
-Phone-first: most customers arrive from an email on their phone."""
+"""The customer portal: a customer's own invoices (list, page, PDF; a requester only when the office allowed it) and
+their devices' latest test certificates. Phone-first: most customers arrive from an email on their phone."""
 import uuid
 from urllib.parse import urlsplit
 
@@ -11,7 +11,7 @@ from flowtrack.companies import services as companies
 from flowtrack.companies.services import company_timezone
 from flowtrack.core.config import setting
 from flowtrack.core.extensions import limiter
-from flowtrack.core.permissions import PORTAL_VIEW, requires
+from flowtrack.core.permissions import PORTAL_INVOICES, PORTAL_VIEW, person_allowed, requires
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.web import CSP
 from flowtrack.field_tests import report
@@ -45,13 +45,16 @@ def home():
     if customer is None:
         return render_template("portal/home.html", customer=None)
     certificates = {record.device_id: record for record in testing.latest_certificates(g.db, customer.id)}
-    return render_template("portal/home.html", customer=customer, invoices=services.invoices_of(g.db, customer.id),
+    # A requester the office did not allow to see the invoices is not shown that there are any.
+    sees_invoices = person_allowed(current_user.role, PORTAL_INVOICES, may_see_invoices=current_user.may_see_invoices)
+    return render_template("portal/home.html", customer=customer,
+                           invoices=services.invoices_of(g.db, customer.id) if sees_invoices else None,
                            devices=services.devices_of(g.db, customer.id), certificates=certificates,
                            today=companies.company_today(g.db))
 
 
 @bp.get("/invoices/<uuid:invoice_id>")
-@requires(PORTAL_VIEW)
+@requires(PORTAL_INVOICES)
 def invoice(invoice_id: uuid.UUID):
     found = invoices.get_invoice(g.db, invoice_id, customer_id=_own_customer().id)
     if found is None:
@@ -64,7 +67,7 @@ def invoice(invoice_id: uuid.UUID):
 
 
 @bp.post("/invoices/<uuid:invoice_id>/pay")
-@requires(PORTAL_VIEW)
+@requires(PORTAL_INVOICES)
 @limiter.limit("20 per hour", key_func=lambda: f"user:{current_user.user_id}")
 def pay(invoice_id: uuid.UUID):
     """The card form for what the invoice still asks for. The payment counts once Stripe's webhook says so."""
@@ -99,7 +102,7 @@ def _csp_with_stripe(js_url: str) -> str:
 
 
 @bp.get("/invoices/<uuid:invoice_id>/pdf")
-@requires(PORTAL_VIEW)
+@requires(PORTAL_INVOICES)
 def invoice_pdf(invoice_id: uuid.UUID):
     found = invoices.get_invoice(g.db, invoice_id, customer_id=_own_customer().id)
     if found is None:

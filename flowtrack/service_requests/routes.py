@@ -1,12 +1,14 @@
 """Service requests: the customer's side in the portal, the office's queue and its two answers."""
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone
 from flowtrack.core.forms import add_error
+from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, WORK_ORDERS_EDIT, requires
+from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.models.service_requests import RequestKind, RequestStatus
 from flowtrack.portal import services as portal
 from flowtrack.service_requests import services
@@ -38,22 +40,102 @@ def new():
                             for place, devices in places for device in devices]
     if len(places) == 1 and not form.is_submitted():
         form.location.data = str(places[0][0].id)
+    refused_photos = None
     if form.validate_on_submit():
         try:
             services.ask(g.db, customer, current_user.user_id, location_id=_id(form.location.data),
                          kind=form.kind.data, device_ids=[_id(value) for value in form.devices.data],
-                         notes=form.notes.data)
+                         notes=form.notes.data, pictures=form.pictures(), storage=file_storage(),
+                         form_key=form.key())
         except services.NotYours:
             abort(404)
         except services.RequestRefused as refused:
+            g.db.rollback()
             add_error(form.devices, str(refused))
+        except PictureRefused as refused:
+            g.db.rollback()
+            add_error(form.photos, f"{refused} Choose the photos again.")
         else:
             g.db.commit()
             flash(f"Your request is with {current_user.company_name}. You will get an email when they answer.",
                   "success")
             return redirect(url_for("service_requests.mine"), code=303)
+    if form.is_submitted():
+        # A browser cannot be handed files back: say so, when some were chosen, rather than drop them silently.
+        refused_photos = len([upload for upload in form.photos.data or [] if upload and upload.filename])
     status = 422 if form.is_submitted() else 200
-    return render_template("service_requests/new.html", form=form, places=places), status
+    device_places = {str(device.id): str(place.id) for place, devices in places for device in devices}
+    return render_template("service_requests/new.html", form=form, places=places, device_places=device_places,
+                           refused_photos=refused_photos), status
+
+
+@bp.get("/portal/requests/<uuid:request_id>")
+@requires(PORTAL_VIEW)
+def mine_detail(request_id: uuid.UUID):
+    """One of the customer's requests, as the office sees it: where, what, the photos sent, and the answer."""
+    found = services.get(g.db, request_id, customer_id=_own_customer_id())
+    if found is None:
+        abort(404)
+    return render_template("service_requests/mine_detail.html", request_=found,
+                           devices=services.devices_named(g.db, found), photos=services.photos_of(g.db, found.id),
+                           timezone=company_timezone(g.db).key)
+
+
+@bp.get("/portal/requests/photos/<uuid:photo_id>")
+@requires(PORTAL_VIEW)
+def my_photo(photo_id: uuid.UUID):
+    return _picture(_my_photo(photo_id).key)
+
+
+@bp.get("/portal/requests/photos/<uuid:photo_id>/thumbnail")
+@requires(PORTAL_VIEW)
+def my_photo_thumbnail(photo_id: uuid.UUID):
+    return _picture(_my_photo(photo_id).thumbnail_key)
+
+
+def _own_customer_id() -> uuid.UUID:
+    """The customer the portal user belongs to; a sign-in linked to none has no requests to show."""
+    customer = portal.customer_of(g.db, current_user.user_id)
+    if customer is None:
+        abort(404)
+    return customer.id
+
+
+def _my_photo(photo_id: uuid.UUID):
+    """A photo of one of the customer's own requests; any other is not found."""
+    found = services.photo(g.db, photo_id, customer_id=_own_customer_id())
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/requests/photos/<uuid:photo_id>")
+@requires(SERVICE_REQUESTS_MANAGE)
+def photo(photo_id: uuid.UUID):
+    return _picture(_office_photo(photo_id).key)
+
+
+@bp.get("/requests/photos/<uuid:photo_id>/thumbnail")
+@requires(SERVICE_REQUESTS_MANAGE)
+def photo_thumbnail(photo_id: uuid.UUID):
+    return _picture(_office_photo(photo_id).thumbnail_key)
+
+
+def _office_photo(photo_id: uuid.UUID):
+    found = services.photo(g.db, photo_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _picture(key: str) -> Response:
+    try:
+        data = file_storage().get(key)
+    except StoredFileMissing:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 def _id(value: str) -> uuid.UUID:
@@ -93,6 +175,7 @@ def _convert_form(found, *, submitted: bool) -> ConvertForm:
 def _detail(found, convert_form=None, decline_form=None, status=200):
     return render_template(
         "service_requests/detail.html", request_=found, devices=services.devices_named(g.db, found),
+        photos=services.photos_of(g.db, found.id),
         convert_form=convert_form or _convert_form(found, submitted=False),
         decline_form=decline_form or DeclineForm(), timezone=company_timezone(g.db).key), status
 

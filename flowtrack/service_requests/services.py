@@ -1,25 +1,35 @@
 """Service requests: asked by a portal user for their own customer account, answered by the office.
 
-A request names one of the customer's places and, optionally, devices in service there; any other id is not
-found. The office makes a work order of it (its devices chosen already) or declines it with a reason; either
-way the person who asked is emailed, and each step is audited.
+A request names one of the customer's places and, optionally, devices in service there, and may carry a few
+photos; any other id is not found. The office is emailed when one arrives, makes a work order of it (its devices
+chosen already) or declines it with a reason; either way the person who asked is emailed, and each step is
+audited.
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
+from flowtrack.companies.services import settings_of
 from flowtrack.core.db import utcnow
-from flowtrack.models.accounts import User
+from flowtrack.core.images import PictureRefused
+from flowtrack.core.permissions import SERVICE_REQUESTS_MANAGE, Role, allowed
+from flowtrack.core.storage import FileStorage
+from flowtrack.models.accounts import Profile, User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
 from flowtrack.models.scheduling import WorkOrder
-from flowtrack.models.service_requests import RequestKind, RequestStatus, ServiceRequest
+from flowtrack.models.service_requests import RequestKind, RequestStatus, ServiceRequest, ServiceRequestPhoto
 from flowtrack.notifications import services as outbox
 from flowtrack.notifications.links import external_url
+from flowtrack.photos import services as photos
 from flowtrack.work_orders import services as work_orders
+
+MAX_PHOTOS = 5
 
 
 class NotYours(Exception):
@@ -44,8 +54,14 @@ def places_of(session: so.Session, customer_id: uuid.UUID) -> list[tuple[Custome
 
 
 def ask(session: so.Session, customer: Customer, user_id: uuid.UUID, *, location_id: uuid.UUID, kind: str,
-        device_ids: list[uuid.UUID], notes: str | None) -> ServiceRequest:
-    """A portal user's request at one of their customer's places (NotYours for anyone else's place or device)."""
+        device_ids: list[uuid.UUID], notes: str | None, pictures: Sequence[bytes] = (),
+        storage: FileStorage | None = None, form_key: uuid.UUID | None = None) -> ServiceRequest:
+    """A portal user's request at one of their customer's places (NotYours for anyone else's place or device),
+    with its photos (PictureRefused names the one that is not a usable picture; nothing is kept then). A form sent
+    again (`form_key`: a double click) is the request it made the first time, and nothing changes."""
+    sent = _sent_with(session, form_key)
+    if sent is not None:
+        return sent
     place = session.scalar(sa.select(CustomerLocation).where(CustomerLocation.id == location_id,
                                                              CustomerLocation.customer_id == customer.id))
     if place is None:
@@ -59,14 +75,92 @@ def ask(session: so.Session, customer: Customer, user_id: uuid.UUID, *, location
         raise NotYours
     if any(location != place.id for location in theirs.values()):
         raise RequestRefused("Tick only devices at the place you chose.")
+    if len(pictures) > MAX_PHOTOS:
+        raise PictureRefused(f"Send at most {MAX_PHOTOS} photos.")
+    kept = [_prepared(number, data) for number, data in enumerate(pictures, start=1)]
     request = ServiceRequest(customer_id=customer.id, location_id=place.id, kind=RequestKind(kind).value,
                              device_ids=sorted(chosen), notes=(notes or "").strip() or None,
-                             status=RequestStatus.open.value, requested_by=user_id)
-    session.add(request)
-    session.flush()
+                             status=RequestStatus.open.value, requested_by=user_id, form_key=form_key)
+    try:
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        # The same form, sent a moment earlier, was committed while this one waited on its key.
+        sent = _sent_with(session, form_key)
+        if sent is None:
+            raise
+        return sent
+    added = _keep_photos(session, storage, request, user_id, kept)
     audit.record(session, "service_request.created", entity_type="service_request", entity_id=request.id,
-                 changes={"kind": request.kind, "location": place.one_line, "devices": len(chosen)})
+                 changes={"kind": request.kind, "location": place.one_line, "devices": len(chosen),
+                          "photos": [str(photo.id) for photo in added]})
+    _tell_the_office(session, request, customer, place)
     return request
+
+
+def _sent_with(session: so.Session, form_key: uuid.UUID | None) -> ServiceRequest | None:
+    if form_key is None:
+        return None
+    return session.scalar(sa.select(ServiceRequest).where(ServiceRequest.form_key == form_key))
+
+
+def _prepared(number: int, data: bytes) -> photos.Prepared:
+    try:
+        return photos.prepared(data)
+    except PictureRefused as refused:
+        raise PictureRefused(f"Photo {number}: {refused}") from None
+
+
+def _keep_photos(session: so.Session, storage: FileStorage | None, request: ServiceRequest, user_id: uuid.UUID,
+                 kept: list[photos.Prepared]) -> list[ServiceRequestPhoto]:
+    if kept and storage is None:
+        raise ValueError("photos need the file store")
+    added = []
+    for picture in kept:
+        photo = ServiceRequestPhoto(id=uuid.uuid4(), company_id=request.company_id, request_id=request.id,
+                                    uploaded_by=user_id, width=picture.width, height=picture.height,
+                                    byte_size=len(picture.full))
+        # Files first: a failed insert leaves an unused file, never a row without its file.
+        storage.put(photo.key, picture.full, "image/jpeg")
+        storage.put(photo.thumbnail_key, picture.thumbnail, "image/jpeg")
+        session.add(photo)
+        added.append(photo)
+    session.flush()
+    return added
+
+
+def _tell_the_office(session: so.Session, request: ServiceRequest, customer: Customer,
+                     place: CustomerLocation) -> None:
+    """The company's email from its settings; without one, each active person whose role answers requests."""
+    office = settings_of(session).email
+    if office:
+        addresses = [office]
+    else:
+        answering = [role.value for role in Role if allowed(role, SERVICE_REQUESTS_MANAGE)]
+        addresses = list(session.scalars(sa.select(User.email).join(Profile, Profile.user_id == User.id)
+                                         .where(Profile.role.in_(answering), User.is_active.is_(True))
+                                         .order_by(User.email)))
+    body = (f"{customer.name} asked for {request.kind_label.lower()} at {place.one_line}.\n\n"
+            f"{request.notes or 'No notes.'}\n\nThe request: "
+            f"{external_url('service_requests.detail', request_id=request.id)}\n")
+    for address in addresses:
+        outbox.send_email(session, address, f"Service request from {customer.name}", body)
+
+
+def photos_of(session: so.Session, request_id: uuid.UUID) -> list[ServiceRequestPhoto]:
+    return list(session.scalars(sa.select(ServiceRequestPhoto).where(ServiceRequestPhoto.request_id == request_id)
+                                .order_by(ServiceRequestPhoto.created_at, ServiceRequestPhoto.id)))
+
+
+def photo(session: so.Session, photo_id: uuid.UUID, *, customer_id: uuid.UUID | None = None) \
+        -> ServiceRequestPhoto | None:
+    """A request's photo (None: not found; with `customer_id`, only a photo of that customer's requests)."""
+    statement = sa.select(ServiceRequestPhoto).where(ServiceRequestPhoto.id == photo_id)
+    if customer_id is not None:
+        statement = statement.join(ServiceRequest, ServiceRequest.id == ServiceRequestPhoto.request_id) \
+            .where(ServiceRequest.customer_id == customer_id)
+    return session.scalar(statement)
 
 
 def requests_of(session: so.Session, customer_id: uuid.UUID) -> list[ServiceRequest]:
@@ -94,9 +188,13 @@ def waiting_count(session: so.Session) -> int:
     return session.scalar(waiting())
 
 
-def get(session: so.Session, request_id: uuid.UUID) -> ServiceRequest | None:
-    return session.scalar(sa.select(ServiceRequest).where(ServiceRequest.id == request_id)
-                          .options(so.joinedload(ServiceRequest.customer), so.joinedload(ServiceRequest.location)))
+def get(session: so.Session, request_id: uuid.UUID, *, customer_id: uuid.UUID | None = None) -> ServiceRequest | None:
+    """A request (None: not found; with `customer_id`, only one of that customer's)."""
+    statement = sa.select(ServiceRequest).where(ServiceRequest.id == request_id)
+    if customer_id is not None:
+        statement = statement.where(ServiceRequest.customer_id == customer_id)
+    return session.scalar(statement.options(so.joinedload(ServiceRequest.customer),
+                                            so.joinedload(ServiceRequest.location)))
 
 
 def devices_named(session: so.Session, request: ServiceRequest) -> list[Device]:
@@ -159,4 +257,5 @@ def _tell_the_customer(session: so.Session, request: ServiceRequest, message: st
     if person is None or not person.is_active:
         return
     outbox.send_email(session, person.email, f"Your request: {request.kind_label.lower()}",
-                      f"{message}\n\nYour requests: {external_url('service_requests.mine')}\n")
+                      f"{message}\n\nYour request: "
+                      f"{external_url('service_requests.mine_detail', request_id=request.id)}\n")

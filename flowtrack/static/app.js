@@ -133,3 +133,30 @@ document.addEventListener("click", function (event) {
     if (!group.contains(event.target)) { group.removeAttribute("open"); }
   });
 });
+
+// The assemblies offered with a service request follow the place chosen: a property manager with many buildings
+// sees that building's only (one ticked at another place is unticked, which the server would refuse). Without
+// scripts they all stay in view, each named with its address.
+(function () {
+  function follow(part) {
+    var place = part.closest("form").querySelector("select[name=location]");
+    if (!place) { return; }
+    function show() {
+      var shown = 0;
+      part.querySelectorAll("[data-at-place]").forEach(function (item) {
+        var here = !place.value || item.dataset.atPlace === place.value;
+        item.hidden = !here;
+        if (here) { shown += 1; } else { item.querySelector("input").checked = false; }
+      });
+      part.hidden = shown === 0;
+    }
+    place.addEventListener("change", show);
+    show();
+  }
+  function setUpAll() { document.querySelectorAll("[data-follows-place]").forEach(follow); }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpAll);
+  } else {
+    setUpAll();
+  }
+})();

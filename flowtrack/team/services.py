@@ -19,16 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from flowtrack.account import tokens
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import revoke_sessions
-from flowtrack.core.permissions import Role
+from flowtrack.core.permissions import PORTAL_ROLES, Role
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import District
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.notifications.services import send_email
 
-# Portal customers are invited from their customer account, where the link to that account is made.
-# Customers are invited from their customer account, vendors' people from their vendor's page.
-INVITABLE_ROLES = tuple(role for role in Role if role not in (Role.customer, Role.vendor))
+# A customer's portal people (portal customers, requesters) are invited from its customer account, where the link to
+# that account is made; a vendor's people from the vendor's page.
+INVITABLE_ROLES = tuple(role for role in Role if role not in PORTAL_ROLES and role is not Role.vendor)
 
 
 class TeamError(Exception):
@@ -100,16 +100,18 @@ def _invitation_email(company: str, inviter: str, role: Role, link: str) -> tupl
 
 def invite(session: so.Session, *, email: str, full_name: str, role: str, invited_by: uuid.UUID,
            inviter_name: str, link_for: Callable[[str], str], customer_id: uuid.UUID | None = None,
-           district_id: uuid.UUID | None = None, vendor_id: uuid.UUID | None = None,
+           district_id: uuid.UUID | None = None, may_see_invoices: bool = False, vendor_id: uuid.UUID | None = None,
            certification_number: str | None = None, certification_expires_on: dt.date | None = None) -> Profile:
     """Create the person without a password and email them a link to set one. A portal user belongs to one
-    customer account, and is invited from it; a district admin belongs to one of the company's districts; a
-    vendor's person to their vendor, and is invited from its page (with the tester certification tests need)."""
+    customer account, and is invited from it (a requester sees its invoices only when `may_see_invoices`); a
+    district admin belongs to one of the company's districts; a vendor's person to their vendor, and is invited
+    from its page (with the tester certification tests need)."""
     role_ = Role(role)
-    if (role_ is Role.customer) != (customer_id is not None):
+    if (role_ in PORTAL_ROLES) != (customer_id is not None):
         raise TeamError("Customers are invited from their customer account.")
     if (role_ is Role.vendor) != (vendor_id is not None):
         raise TeamError("A vendor's people are invited from the vendor's page.")
+    may_see_invoices = role_ is Role.requester and may_see_invoices
     district_id = _district_for(session, role_, district_id)
     email = email.strip().lower()
     try:
@@ -120,14 +122,14 @@ def invite(session: so.Session, *, email: str, full_name: str, role: str, invite
     except IntegrityError:
         raise TeamError("This email address already has a FlowTrack account.") from None
     profile = Profile(user_id=user.id, full_name=full_name.strip(), role=role_.value, customer_id=customer_id,
-                      district_id=district_id, vendor_id=vendor_id, certification_number=certification_number,
-                      certification_expires_on=certification_expires_on)
+                      district_id=district_id, may_see_invoices=may_see_invoices, vendor_id=vendor_id,
+                      certification_number=certification_number, certification_expires_on=certification_expires_on)
     session.add(profile)
     session.flush()
     audit.record(session, "user.invited", entity_type="user", entity_id=user.id,
                  changes=audit.changes_between(None, {"email": email, "role": role_.value, "full_name": full_name,
                                                       "customer": customer_id, "district": district_id,
-                                                      "vendor": vendor_id}))
+                                                      "may_see_invoices": may_see_invoices, "vendor": vendor_id}))
     _send_invitation(session, user, role_, invited_by, inviter_name, link_for)
     return profile
 
@@ -156,8 +158,9 @@ def change_role(session: so.Session, member: Member, role: str, *, acting_user_i
     new_role = Role(role)
     if member.user.id == acting_user_id:
         raise TeamError("You cannot change your own role; ask another admin.")
-    if new_role is Role.customer and member.profile.role != Role.customer.value:
-        raise TeamError("Customers are invited from their customer account.")
+    portal = new_role in PORTAL_ROLES or Role(member.profile.role) in PORTAL_ROLES
+    if portal and new_role.value != member.profile.role:
+        raise TeamError("A customer's portal people are invited from, and belong to, their customer account.")
     if (new_role is Role.vendor) != (member.profile.role == Role.vendor.value):
         raise TeamError("A vendor's person stays with their vendor: deactivate them, and invite the company's own "
                         "people from this page.")

@@ -21,6 +21,7 @@ SCHEMA = "tests/foundation/test_schema.py"
 SIGN_IN = "tests/foundation/test_sign_in.py"
 PERMISSIONS = "tests/foundation/test_permissions.py"
 CROSS_TENANT = "tests/foundation/test_cross_tenant.py"
+REQUESTERS = "tests/service_requests/test_requesters.py"
 CHAIN = "tests/foundation/test_audit_chain.py"
 PAGES = "tests/foundation/test_health_and_pages.py"
 EXPORTS = "tests/exports/test_data_export.py"
@@ -90,7 +91,7 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{CROSS_TENANT}::test_another_companys_object_is_not_found",
                           f"{CROSS_TENANT}::test_every_route_with_an_id_is_in_the_sweep")),
     Claim("Access control",
-          "Nine roles with their own permissions; every page declares the permission it needs and a page that "
+          "Ten roles with their own permissions; every page declares the permission it needs and a page that "
           "declares none is refused; admins read the permission matrix itself on the roles page.",
           "security.md", (f"{PERMISSIONS}::test_every_endpoint_declares_a_permission",
                           f"{PERMISSIONS}::test_a_route_that_declares_nothing_is_refused",
@@ -108,6 +109,11 @@ CLAIMS: tuple[Claim, ...] = (
                           f"{DISTRICT}::test_a_district_admin_without_a_district_sees_nothing",
                           f"{DISTRICT_ACCESS}::test_the_district_view_only_reads",
                           f"{DISTRICT_ACCESS}::test_a_district_admin_opens_none_of_the_offices_pages_and_changes_nothing")),
+    Claim("Access control",
+          "A customer's requester (its property manager) sees the customer's invoices only when the office allowed "
+          "it for that person; another customer's place, device, request or photo is not found.",
+          "security.md", (f"{REQUESTERS}::test_a_requester_sees_the_invoices_only_when_the_office_allowed_it",
+                          f"{REQUESTERS}::test_another_customers_place_request_or_photo_is_not_found")),
     Claim("Sign-in and sessions",
           "A customer's one-time sign-in link works once, within 15 minutes, only for a customer account, and "
           "never skips two-step sign-in.",

@@ -78,6 +78,7 @@ def test_the_matrix_gives_the_office_roles_their_records_and_keeps_the_portals_o
         "vendor": set(),
         "auditor": set(),
         "customer": set(),
+        "requester": set(),
         "district_admin": set(),
     }
 

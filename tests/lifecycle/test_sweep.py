@@ -145,7 +145,7 @@ class People:
                                 install_date=dt.date.today() - dt.timedelta(days=400))
         gauge = records.gauge(self.tenant)
         job = planner.assign(self.tenant, device)
-        with records.session(self.tenant) as session:
+        with app.app_context(), records.session(self.tenant) as session:
             photo = photos.add_photo(session, file_storage_of(app), session.get(Device, device.id),
                                      self.tenant.members["technician"].user_id, camera_photo(), caption=self.name)
             order = work_orders.get_work_order(session, job.work_order_id)
@@ -168,7 +168,8 @@ class People:
             member = add_member(session, self.id, email=f"portal.{self.email}", password="zelda's password 2",
                                 role="customer", full_name=self.name, customer_id=customer.id)
             service_requests.ask(session, session.get(Customer, customer.id), member.user_id, location_id=location.id,
-                                 kind="repair", device_ids=[device.id], notes=f"Call {self.name} on {self.phone}")
+                                 kind="repair", device_ids=[device.id], notes=f"Call {self.name} on {self.phone}",
+                                 pictures=[camera_photo()], storage=file_storage_of(app))
         overdue = records.device(self.tenant, location, install_date=dt.date.today() - dt.timedelta(days=3))
         with app.app_context(), company_session(self.id, db=app.extensions["flowtrack.db"]) as session:
             sent = reminders.run_reminders(session, dt.date.today(), opt_out_link=lambda c: "https://x.test/stop")
@@ -182,12 +183,12 @@ def people(app, factory, client):
 
 
 def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people, bravo, login):
-    # Its printed report and its invoice logo join the export, the photo and the signature in the file store.
+    # Its printed report and its invoice logo join the export, the photos and the signature in the file store.
     with app.app_context():
         render_test_report(str(people.id), str(people.test_id))
     logo.save_logo(file_store(app), people.id, picture("PNG"))
     end_subscription(app, people.id, ago=31 * DAYS)
-    assert len(files_of(app, people.id)) == 6
+    assert len(files_of(app, people.id)) == 8
     before = dump(app, people.id)
     # Data in every table of the company but two: a checkpoint exists only once retention has pruned the log, and
     # no job waits for a worker (the worker ran them all, which drops their rows).
@@ -199,8 +200,9 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
     assert result.counts["users"] == result.counts["profiles"] == PEOPLE + 2 and result.counts["exports"] == 1
-    # The export, the photo, its thumbnail, the signature, the printed report and the logo: one prefix.
-    assert result.files_removed == 6 and files_of(app, people.id) == []
+    # The export, the device's photo and the request's, their thumbnails, the signature, the printed report and the
+    # logo: one prefix.
+    assert result.files_removed == 8 and files_of(app, people.id) == []
     after = dump(app, people.id)
     left = {table for table, rows in after.items() if rows}
     assert left <= set(anonymize.SURVIVING_TABLES) and {"companies", "audit_log", "stripe_events"} <= left
