@@ -42,8 +42,9 @@ ROLE_LABELS = {
                                "days; reads customers, devices and tests."),
     "coordinator": ("Coordinator", "Keeps the records: customers, their places and devices, water districts, "
                                    "reminders and service requests; no prices or invoices."),
-    "inventory_manager": ("Inventory manager", "Keeps the equipment: test kits and their calibration; reads work "
-                                               "orders."),
+    "inventory_manager": ("Inventory manager", "Keeps the equipment and parts: test kits and their calibration, "
+                                               "parts and their stock in the warehouse and the vans (receiving, "
+                                               "transfers, counts); reads work orders."),
     "technician": ("Technician", "Tests and repairs in the field: their own day, jobs and tests."),
     "auditor": ("Auditor", "Reads the audit log, checks its chain and exports its reports."),
     "customer": ("Customer portal", "A customer's own account: its invoices and test certificates, and asking "
@@ -84,6 +85,9 @@ DISTRICT_PORTAL_VIEW = "district_portal.view"
 REMINDERS_MANAGE = "reminders.manage"
 JOBS_WORK = "jobs.work"
 SERVICE_REQUESTS_MANAGE = "service_requests.manage"
+INVENTORY_VIEW = "inventory.view"
+INVENTORY_MANAGE = "inventory.manage"
+INVENTORY_VAN = "inventory.van"
 
 # What each permission lets a person do, by the part of the product it is about (the roles page lists them).
 MEANINGS: dict[str, tuple[str, str]] = {
@@ -102,6 +106,12 @@ MEANINGS: dict[str, tuple[str, str]] = {
     TESTS_RECORD: ("Tests", "Record a field test; amend a submitted one (a technician: their own)"),
     GAUGES_VIEW: ("Test kits", "See test kits and their calibration"),
     GAUGES_MANAGE: ("Test kits", "Add, calibrate and retire test kits"),
+    INVENTORY_VIEW: ("Parts and stock", "See parts, the stock in the warehouse and each van, its movements and the "
+                                        "reorder list"),
+    INVENTORY_MANAGE: ("Parts and stock", "Keep parts and stock places; receive, transfer, count and adjust stock; "
+                                          "set low-stock levels"),
+    INVENTORY_VAN: ("Parts and stock", "See the parts in their own van (a technician; the parts of a repair they "
+                                       "record are taken from it)"),
     WORK_ORDERS_VIEW: ("Work orders", "See work orders, their devices and price lines"),
     WORK_ORDERS_EDIT: ("Work orders", "Create work orders (also from the due list), cancel them, change their "
                                       "lines"),
@@ -132,8 +142,9 @@ _RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVI
             TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE, SERVICE_REQUESTS_MANAGE}
 _PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE}
 _EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
+_STOCK = {INVENTORY_VIEW, INVENTORY_MANAGE}
 _MONEY = {INVOICES_VIEW, INVOICES_MANAGE}
-_OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _MONEY | {TESTS_RECORD}
+_OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _STOCK | _MONEY | {TESTS_RECORD}
 _AUDIT = {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}
 
 MATRIX: dict[Role, frozenset[str]] = {
@@ -141,11 +152,11 @@ MATRIX: dict[Role, frozenset[str]] = {
                                                                      BILLING_MANAGE}),
     Role.manager: frozenset(_EVERYONE | _OPERATIONS),
     Role.scheduler: frozenset(_EVERYONE | _PLANNING | {CUSTOMERS_VIEW, DEVICES_VIEW, DEVICES_DUE, TESTS_VIEW,
-                                                       GAUGES_VIEW}),
+                                                       GAUGES_VIEW, INVENTORY_VIEW}),
     Role.coordinator: frozenset(_EVERYONE | _RECORDS),
-    Role.inventory_manager: frozenset(_EVERYONE | _EQUIPMENT | {WORK_ORDERS_VIEW}),
+    Role.inventory_manager: frozenset(_EVERYONE | _EQUIPMENT | _STOCK | {WORK_ORDERS_VIEW}),
     Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD,
-                                            JOBS_WORK}),
+                                            JOBS_WORK, INVENTORY_VAN}),
     Role.auditor: frozenset(_EVERYONE | _AUDIT),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
