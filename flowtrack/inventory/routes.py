@@ -174,7 +174,8 @@ def _move_form(kind: str) -> StockForm:
     if request.method == "POST":
         form = form_class()
     else:  # opened from a part's page or the reorder list: the part and place chosen already
-        form = form_class(formdata=None, part=request.args.get("part", ""), place=request.args.get("place", ""))
+        form = form_class(formdata=None, part=request.args.get("part", ""), place=request.args.get("place", ""),
+                          target=request.args.get("target", ""))
     form.part.choices = [("", "Choose…"), *((str(p.id), p.label) for p in services.parts(g.db))]
     form.place.choices = _place_choices()
     if isinstance(form, TransferForm):
