@@ -80,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.field_tests.routes import bp as field_tests_bp
     from flowtrack.home.routes import bp as home_bp
     from flowtrack.imports.routes import bp as imports_bp
+    from flowtrack.inventory.routes import bp as inventory_bp
     from flowtrack.invoices.routes import bp as invoices_bp
     from flowtrack.notifications.routes import bp as notifications_bp
     from flowtrack.photos.routes import bp as photos_bp
@@ -99,7 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
                       photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp,
-                      vendors_bp):
+                      vendors_bp, inventory_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -14,7 +14,8 @@ GROUPS = (  # (group label or None for links of their own, ((endpoint, label, pe
             ("portal.home", "Your account", p.PORTAL_VIEW),
             ("district_portal.index", "District tests", p.DISTRICT_PORTAL_VIEW),
             ("day.my_day", "My day", p.JOBS_WORK),
-            ("vendors.work", "Assigned work", p.VENDOR_WORK))),
+            ("vendors.work", "Assigned work", p.VENDOR_WORK),
+            ("inventory.van", "My van", p.INVENTORY_VAN))),
     ("Work", (("due.index", "Due and failed", p.DEVICES_DUE),
               ("service_requests.queue", "Service requests", p.SERVICE_REQUESTS_MANAGE),
               ("work_orders.index", "Work orders", p.WORK_ORDERS_VIEW),
@@ -23,8 +24,9 @@ GROUPS = (  # (group label or None for links of their own, ((endpoint, label, pe
               ("testing.index", "Tests", p.TESTS_VIEW))),
     ("Customers", (("customers.index", "Customers", p.CUSTOMERS_VIEW),
                    ("devices.index", "Devices", p.DEVICES_VIEW),
-                   ("districts.index", "Districts", p.DISTRICTS_MANAGE),
-                   ("gauges.index", "Test kits", p.GAUGES_VIEW))),
+                   ("districts.index", "Districts", p.DISTRICTS_MANAGE))),
+    ("Equipment", (("gauges.index", "Test kits", p.GAUGES_VIEW),
+                   ("inventory.index", "Parts", p.INVENTORY_VIEW))),
     ("Money", (("invoices.index", "Invoices", p.INVOICES_VIEW),
                ("reminders.index", "Reminders", p.REMINDERS_MANAGE))),
     ("Company", (("settings.index", "Company settings", p.SETTINGS_MANAGE),
@@ -52,7 +54,7 @@ class MenuGroup:
 
 def menu_for(role: str) -> tuple[MenuLink | MenuGroup, ...]:
     """The links and groups a role sees. Every page's layout shows them, so each role's menu is built once per
-    process (and mount point: the URLs start with it), not once per page: 19 permission checks and URL builds."""
+    process (and mount point: the URLs start with it), not once per page: 21 permission checks and URL builds."""
     menus = current_app.extensions.setdefault("flowtrack.menus", {})
     key = (role, request.script_root)
     if key not in menus:

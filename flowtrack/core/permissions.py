@@ -44,8 +44,9 @@ ROLE_LABELS = {
                                "days; reads customers, devices and tests."),
     "coordinator": ("Coordinator", "Keeps the records: customers, their places and devices, water districts, "
                                    "reminders and service requests; no prices or invoices."),
-    "inventory_manager": ("Inventory manager", "Keeps the equipment: test kits and their calibration; reads work "
-                                               "orders."),
+    "inventory_manager": ("Inventory manager", "Keeps the equipment and parts: test kits and their calibration, "
+                                               "parts and their stock in the warehouse and the vans (receiving, "
+                                               "transfers, counts); reads work orders."),
     "technician": ("Technician", "Tests and repairs in the field: their own day, jobs and tests."),
     "auditor": ("Auditor", "Reads the audit log, checks its chain and exports its reports."),
     "vendor": ("Vendor", "An outside tester the company subcontracts to: only the work orders assigned to their "
@@ -94,6 +95,9 @@ JOBS_WORK = "jobs.work"
 SERVICE_REQUESTS_MANAGE = "service_requests.manage"
 VENDORS_MANAGE = "vendors.manage"
 VENDOR_WORK = "vendor.work"
+INVENTORY_VIEW = "inventory.view"
+INVENTORY_MANAGE = "inventory.manage"
+INVENTORY_VAN = "inventory.van"
 
 # What each permission lets a person do, by the part of the product it is about (the roles page lists them).
 MEANINGS: dict[str, tuple[str, str]] = {
@@ -112,6 +116,12 @@ MEANINGS: dict[str, tuple[str, str]] = {
     TESTS_RECORD: ("Tests", "Record a field test; amend a submitted one (a technician: their own)"),
     GAUGES_VIEW: ("Test kits", "See test kits and their calibration"),
     GAUGES_MANAGE: ("Test kits", "Add, calibrate and retire test kits"),
+    INVENTORY_VIEW: ("Parts and stock", "See parts, the stock in the warehouse and each van, its movements and the "
+                                        "reorder list"),
+    INVENTORY_MANAGE: ("Parts and stock", "Keep parts and stock places; receive, transfer, count and adjust stock; "
+                                          "set low-stock levels"),
+    INVENTORY_VAN: ("Parts and stock", "See the parts in their own van (a technician; the parts of a repair they "
+                                       "record are taken from it)"),
     WORK_ORDERS_VIEW: ("Work orders", "See work orders, their devices and price lines"),
     WORK_ORDERS_EDIT: ("Work orders", "Create work orders (also from the due list), cancel them, change their "
                                       "lines"),
@@ -147,8 +157,9 @@ _RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVI
             TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE, SERVICE_REQUESTS_MANAGE}
 _PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE, VENDORS_MANAGE}
 _EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
+_STOCK = {INVENTORY_VIEW, INVENTORY_MANAGE}
 _MONEY = {INVOICES_VIEW, INVOICES_MANAGE}
-_OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _MONEY | {TESTS_RECORD}
+_OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _STOCK | _MONEY | {TESTS_RECORD}
 _AUDIT = {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}
 
 MATRIX: dict[Role, frozenset[str]] = {
@@ -156,11 +167,11 @@ MATRIX: dict[Role, frozenset[str]] = {
                                                                      BILLING_MANAGE}),
     Role.manager: frozenset(_EVERYONE | _OPERATIONS),
     Role.scheduler: frozenset(_EVERYONE | _PLANNING | {CUSTOMERS_VIEW, DEVICES_VIEW, DEVICES_DUE, TESTS_VIEW,
-                                                       GAUGES_VIEW}),
+                                                       GAUGES_VIEW, INVENTORY_VIEW}),
     Role.coordinator: frozenset(_EVERYONE | _RECORDS),
-    Role.inventory_manager: frozenset(_EVERYONE | _EQUIPMENT | {WORK_ORDERS_VIEW}),
+    Role.inventory_manager: frozenset(_EVERYONE | _EQUIPMENT | _STOCK | {WORK_ORDERS_VIEW}),
     Role.technician: frozenset(_EVERYONE | {DEVICES_VIEW, GAUGES_VIEW, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD,
-                                            JOBS_WORK}),
+                                            JOBS_WORK, INVENTORY_VAN}),
     Role.vendor: frozenset(_EVERYONE | {VENDOR_WORK, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD}),
     Role.auditor: frozenset(_EVERYONE | _AUDIT),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW, PORTAL_INVOICES}),

@@ -6,6 +6,7 @@ from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core import permissions as p
 from flowtrack.core.permissions import Role, requires
 from flowtrack.dashboard import services
+from flowtrack.inventory import services as inventory
 from flowtrack.service_requests import services as service_requests
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -29,6 +30,9 @@ def home():
     if p.allowed(role, p.SERVICE_REQUESTS_MANAGE):
         context["requests_waiting"] = context["summary"]["requests_waiting"] if "summary" in context \
             else service_requests.waiting_count(g.db)
+    if p.allowed(role, p.INVENTORY_MANAGE):
+        context["stock"] = {key: context["summary"][key] for key in ("stock_negative", "stock_low")} \
+            if "summary" in context else inventory.attention_counts(g.db)
     if p.allowed(role, p.DEVICES_DUE):
         context["due"] = services.devices_due(g.db, today)
     if p.allowed(role, p.AUDIT_VIEW):

@@ -11,7 +11,15 @@ from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.db import utcnow
 from flowtrack.core.images import PictureRefused
-from flowtrack.core.permissions import DISTRICTS_MANAGE, TESTS_RECORD, TESTS_VIEW, own_work_of, requires
+from flowtrack.core.permissions import (
+    DISTRICTS_MANAGE,
+    INVENTORY_VAN,
+    TESTS_RECORD,
+    TESTS_VIEW,
+    allowed,
+    own_work_of,
+    requires,
+)
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.devices import services as devices
@@ -19,6 +27,7 @@ from flowtrack.field_tests import district_mail, report, rules, services
 from flowtrack.field_tests import evidence as visit
 from flowtrack.field_tests.forms import FieldTestForm
 from flowtrack.field_tests.tasks import render_test_report, settle_vendor_test
+from flowtrack.inventory import services as inventory
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
@@ -99,19 +108,37 @@ def _submission(form: FieldTestForm, device: Device) -> services.Submission:
         notes=form.notes.data, photo_ids=_ids(request.form.getlist("photo_id")),
         technician_signature=request.form.get("technician_signature"),
         customer_signature=request.form.get("customer_signature"),
-        customer_signer_name=request.form.get("customer_signer_name"))
+        customer_signer_name=request.form.get("customer_signer_name"),
+        parts=services.parts_from(request.form))
+
+
+def _from_van() -> bool:
+    """Whether the person recording has a van the parts they fit come from (a technician)."""
+    return allowed(current_user.role, INVENTORY_VAN)
+
+
+def _parts_offered(device: Device) -> list[tuple]:
+    """The parts that fit the assembly, each with how many the technician's van holds (None: none on record)."""
+    if not _from_van():
+        return []
+    van = inventory.van_of(g.db, current_user.user_id)
+    held = {level.part.id: level.on_hand for level in inventory.levels_at(g.db, van)} if van else {}
+    return [(part, held.get(part.id)) for part in inventory.parts_fitting(g.db, device.device_type)]
 
 
 def _form_page(device: Device, form: FieldTestForm, status: int, errors: dict | None = None, verdict=None,
                amending=None, typed: dict | None = None, photo_ids: list[uuid.UUID] | None = None):
     errors = errors or {}
-    retest_open = bool(form.repairs.data) or any(
+    retest_open = bool(form.repairs.data) or bool(services.parts_from(request.form)) or any(
         name.startswith(services.RETEST_PREFIX) and (value or name in errors) for name, value in request.form.items())
     return render_template("testing/new.html", device=device, form=form, errors=errors, verdict=verdict,
                            retest_open=retest_open, amending=amending, timezone=_timezone(),
                            customer_signature_required=services.customer_signature_required(g.db, device),
                            waiting_photos=photos.waiting_photos(g.db, device.id, photo_ids or []),
                            job=_job_of_form(device),
+                           parts_offered=[] if amending else _parts_offered(device), part_rows=services.PART_ROWS,
+                           parts_used=inventory.parts_used_on(g.db, services.versions_before(g.db, amending))
+                           if amending else [],
                            keys=rules.required_readings(device.device_type), is_psid=rules.is_psid,
                            labels=rules.LABELS, typed=request.form if typed is None else typed,
                            rules_table=rules.table(device.device_type, services.district_thresholds(g.db, device))), \
@@ -133,7 +160,8 @@ def new_test(device_id: uuid.UUID):
         if form.errors or photo_problem:
             raise services.TestRefused({**{name: messages[0] for name, messages in form.errors.items()},
                                         **({"photos": photo_problem} if photo_problem else {})})
-        record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage())
+        record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage(),
+                                      from_van=_from_van())
     except services.TestRefused as refused:
         return _refused_page(device, form, submission, refused)
     return _submitted(record)
@@ -287,7 +315,7 @@ def arrive(client_id: uuid.UUID):
         if job is not None:
             services.still_on_job(job, device)
         record = services.record_test(g.db, device, current_user.user_id, submission, storage=file_storage(),
-                                      client_id=client_id, evidence=evidence)
+                                      client_id=client_id, evidence=evidence, from_van=_from_van())
         photos.attach_to_test(photos.add_photos(g.db, file_storage(), device, current_user.user_id, files),
                               record.id)
         g.db.flush()

@@ -21,11 +21,13 @@ from flowtrack.audit import services as audit
 from flowtrack.companies import services as companies
 from flowtrack.core.dates import date
 from flowtrack.core.db import utcnow
+from flowtrack.core.forms import WHOLE_NUMBER
 from flowtrack.core.storage import FileStorage
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import rules, signatures
 from flowtrack.field_tests.evidence import PhoneEvidence, can_place_location
 from flowtrack.field_tests.evidence import flags as visit_flags
+from flowtrack.inventory import services as inventory
 from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus, District, Gauge
@@ -38,6 +40,7 @@ from flowtrack.models.field_tests import (
     current_tests,
     visible_tests,
 )
+from flowtrack.models.inventory import Part
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.scheduling import ScheduledJob, WorkOrderStatus
 from flowtrack.notifications import services as notifications
@@ -47,6 +50,10 @@ from flowtrack.work_orders import services as work_orders
 RETEST_PREFIX = "retest_"
 READING_PREFIX = "r_"
 REPAIR_CHOICES = tuple(f"{action} {part}" for part in REPAIR_PARTS for action in REPAIR_ACTIONS)
+# The parts fitted on a repair, a row each on the form (`part_<n>`, `part_qty_<n>`): plain fields, so that they
+# travel with the test in the phone's outbox.
+PART_ROWS = 3
+MOST_OF_A_PART = 99
 PAGE_SIZE = 50
 
 
@@ -75,6 +82,8 @@ class Submission:
     technician_signature: str | None = None
     customer_signature: str | None = None
     customer_signer_name: str | None = None
+    # The parts rows as typed: row number -> (part id, quantity); a quantity left empty is one.
+    parts: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,6 +110,46 @@ def readings_from(form: Mapping[str, Any], assembly_type: str, prefix: str = "")
         if raw is not None and str(raw).strip():
             values[key] = str(raw).strip()
     return values
+
+
+def parts_from(form: Mapping[str, Any]) -> dict[int, tuple[str, str]]:
+    """The parts rows that have anything in them."""
+    rows = {}
+    for row in range(1, PART_ROWS + 1):
+        part, quantity = (str(form.get(f"{name}_{row}") or "").strip() for name in ("part", "part_qty"))
+        if part or quantity:
+            rows[row] = (part, quantity)
+    return rows
+
+
+def _parts_used(session: so.Session, device: Device, submission: Submission, errors: dict[str, str],
+                *, from_van: bool) -> list[tuple[Part, int]]:
+    """The parts fitted and how many of each (a part on two rows counts once, with both quantities)."""
+    if not submission.parts:
+        return []
+    if not from_van:
+        errors["parts"] = "Parts are taken from a technician's van: the technician who fitted them records them."
+        return []
+    used: dict[uuid.UUID, list] = {}
+    for row, (part_text, quantity_text) in sorted(submission.parts.items()):
+        try:
+            part = inventory.get_part(session, uuid.UUID(part_text)) if part_text else None
+        except ValueError:
+            part = None
+        if part is None:
+            errors[f"part_{row}"] = "Choose a part from the list." if part_text else \
+                "Choose the part, or clear its quantity."
+            continue
+        if not part.fits(device.device_type):
+            errors[f"part_{row}"] = f"{part.name} does not fit a {device.device_type} assembly."
+            continue
+        quantity = 1 if not quantity_text else \
+            int(quantity_text) if WHOLE_NUMBER.fullmatch(quantity_text) and len(quantity_text) < 6 else 0
+        if not 1 <= quantity <= MOST_OF_A_PART:
+            errors[f"part_qty_{row}"] = f"Enter how many, from 1 to {MOST_OF_A_PART}."
+            continue
+        used.setdefault(part.id, [part, 0])[1] += quantity
+    return [(part, quantity) for part, quantity in used.values()]
 
 
 def district_thresholds(session: so.Session, device: Device) -> dict:
@@ -173,11 +222,12 @@ def kit_to_offer(session: so.Session, technician_user_id: uuid.UUID, kits: list[
 
 def record_test(session: so.Session, device: Device, technician_user_id: uuid.UUID, submission: Submission,
                 *, storage: FileStorage, today: dt.date | None = None, client_id: uuid.UUID | None = None,
-                evidence: PhoneEvidence | None = None) -> TestRecord:
+                evidence: PhoneEvidence | None = None, from_van: bool = True) -> TestRecord:
     """Record a submitted test, or raise TestRefused naming every problem at once.
 
     A test from the phone's outbox brings its id (`client_id`) and the phone's `evidence`: it is dated when the
-    phone submitted it, and the kit and the tester's certification are judged on that day."""
+    phone submitted it, and the kit and the tester's certification are judged on that day. The parts fitted are
+    taken from the technician's van (`from_van`: whoever records the test has one) and billed on its work order."""
     tested_at = evidence.tested_at if evidence is not None else utcnow()
     if evidence is not None:
         today = tested_at.astimezone(companies.company_timezone(session)).date()
@@ -195,6 +245,7 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
     verdict, gauge = _judged(session, device, submission, today, errors)
     if gauge is not None and profile is not None and gauge.vendor_id != profile.vendor_id:
         errors["gauge_id"] = "Choose the test kit you used."  # a kit of another vendor's, or of the company's
+    used = _parts_used(session, device, submission, errors, from_van=from_van)
     drawn = _signatures(session, device, submission, errors)
     if errors:
         raise TestRefused(errors)
@@ -216,7 +267,7 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
         devices.update_device(session, device, status=DeviceStatus.removed.value)
     _settle_failure(session, device)
     if profile.vendor_id is None:
-        settle_on_work_order(session, record, today)
+        settle_on_work_order(session, record, today, parts=used)
     audit.record(session, "test.submitted", entity_type="test_record", entity_id=record.id,
                  changes=audit.changes_between(None, {**_audited(record, device, gauge),
                                                       **({"from_phone": str(client_id), "flags": record.flags}
@@ -224,11 +275,16 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
     return record
 
 
-def settle_on_work_order(session: so.Session, record: TestRecord, tested_on: dt.date) -> None:
-    """The test on its work order (the device tested, repairs priced from the price list) and, when it failed, the
-    customer told. A vendor's test is settled by a job as the company (`tasks.settle_vendor_test`): a vendor's
-    session reads no prices and no customer's email."""
-    work_orders.note_test(session, record)
+def settle_on_work_order(session: so.Session, record: TestRecord, tested_on: dt.date,
+                         parts: list[tuple[Part, int]] | None = None) -> None:
+    """The test on its work order (the device tested, repairs and the parts fitted priced, the parts taken from the
+    van) and, when it failed, the customer told. A vendor's test is settled by a job as the company
+    (`tasks.settle_vendor_test`): a vendor's session reads no prices and no customer's email, and a vendor has no
+    van."""
+    parts = parts or []
+    order = work_orders.note_test(session, record, parts=parts)
+    inventory.take_for_test(session, record.id, record.device_id, record.technician_id, parts,
+                            order.id if order else None)
     if record.result == TestResult.failed.value:
         tell_customer_of_failure(session, record, tested_on)
 
@@ -496,6 +552,15 @@ def _gauge_facts(gauge: Gauge) -> dict:
 def get_test(session: so.Session, test_id: uuid.UUID, technician_user_id: uuid.UUID | None) -> TestRecord | None:
     return session.scalar(visible_tests(technician_user_id).where(TestRecord.id == test_id)
                           .options(so.joinedload(TestRecord.device), so.joinedload(TestRecord.gauge)))
+
+
+def versions_before(session: so.Session, record: TestRecord) -> list[uuid.UUID]:
+    """The record's id and those of the records it amends, back to the test as first submitted."""
+    ids = [record.id]
+    while record.amends_id is not None:
+        record = session.get(TestRecord, record.amends_id)
+        ids.append(record.id)
+    return ids
 
 
 def amendment_of(session: so.Session, test_id: uuid.UUID) -> TestRecord | None:

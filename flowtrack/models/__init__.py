@@ -7,6 +7,7 @@ from flowtrack.models.customers import Customer, CustomerLocation, Device, Distr
 from flowtrack.models.exports import Export
 from flowtrack.models.field_tests import DevicePhoto, TestRecord
 from flowtrack.models.imports import CustomerImport
+from flowtrack.models.inventory import Part, StockLevel, StockMovement, StockPlace
 from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceItem
 from flowtrack.models.notifications import NotificationEmail, NotificationLog
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
@@ -16,7 +17,6 @@ from flowtrack.models.vendors import Vendor
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
            "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice",
-           "InvoiceCounter", "NotificationEmail", "NotificationLog", "Payment", "PriceItem", "Profile", "RecoveryCode",
-           "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StripeEvent", "TestRecord", "User", "Vendor",
-           "WorkOrder",
-           "WorkOrderDevice", "WorkOrderLine"]
+           "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile",
+           "RecoveryCode", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel", "StockMovement",
+           "StockPlace", "StripeEvent", "TestRecord", "User", "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

@@ -15,6 +15,7 @@ from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
 from flowtrack.models.exports import Export
 from flowtrack.models.field_tests import DevicePhoto, TestRecord
 from flowtrack.models.imports import CustomerImport
+from flowtrack.models.inventory import Part, StockLevel, StockMovement, StockPlace
 from flowtrack.models.invoicing import Invoice, Payment, PriceItem
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
@@ -44,7 +45,7 @@ def vendor_criteria(vendor_id: uuid.UUID) -> tuple:
     devices = sa.select(WorkOrderDevice.device_id).where(WorkOrderDevice.work_order_id.in_(orders))
     people = sa.select(Profile.user_id).where(Profile.vendor_id == vendor_id)
     nothing = [Invoice, Payment, PriceItem, WorkOrderLine, ServiceRequest, ServiceRequestPhoto, Export, CustomerImport,
-               NotificationEmail, AuditEntry]
+               NotificationEmail, AuditEntry, Part, StockPlace, StockLevel, StockMovement]
     return (
         so.with_loader_criteria(Vendor, lambda cls: cls.id == vendor_id),
         so.with_loader_criteria(WorkOrder, lambda cls: cls.vendor_id == vendor_id),

@@ -1,6 +1,6 @@
 """Demo data: two companies with one person of every role, and a few districts, customers, service locations,
-devices, test kits, booked work orders, a price list, an invoice and submitted tests with their printed reports
-each. Refused in production."""
+devices, test kits, booked work orders, a price list, an invoice, parts in a warehouse and the technician's van,
+and submitted tests with their printed reports each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,11 +22,13 @@ from flowtrack.districts import services as districts
 from flowtrack.field_tests import report
 from flowtrack.field_tests import services as testing
 from flowtrack.field_tests.tasks import print_report
+from flowtrack.inventory import services as inventory
 from flowtrack.invoices import services as invoices
 from flowtrack.invoices import tasks as invoice_tasks
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
+from flowtrack.models.inventory import Part
 from flowtrack.models.vendors import Vendor
 from flowtrack.schedule import services as schedule
 from flowtrack.service_requests import services as service_requests
@@ -148,6 +150,7 @@ def seed_records(db: Database, company: Company, storage: FileStorage) -> None:
         seed_price_list(session)
         seed_schedule(session, prefix)
         seed_billing(session, storage)
+        seed_inventory(session)
         session.commit()
 
 
@@ -195,13 +198,46 @@ def seed_billing(session, storage: FileStorage) -> None:
         invoice_tasks.print_and_mail(session, invoice, storage)
 
 
+# (SKU, name, kind, cost and price in cents, assembly types it fits, in the warehouse, in the van, low-stock level in
+# the warehouse)
+DEMO_PARTS = (
+    ("W-009-RK", "Watts 009 total rubber kit", "repair_kit", 3850, 7900, ["RP"], 6, 2, 2),
+    ("W-007-SEAT", "Watts 007 check seat", "seat", 1400, 3200, ["DC"], 8, 2, 3),
+    ("FEB-765-DISC", "Febco 765 check disc", "disc", 650, 2200, ["PVB"], 10, 3, 4),
+    ("FEB-850-RK", "Febco 850 first check rubber kit", "repair_kit", 2900, 6400, ["DC", "DCDA"], 5, 1, 2),
+    ("WIL-975XL-RV", "Wilkins 975XL relief valve rubber kit", "relief_valve", 3300, 7200, ["RP", "RPDA"], 4, 1, 2),
+    ("ZRN-350-SPR", "Zurn 350 check spring", "spring", 900, 2600, ["DC", "DCDA"], 2, 1, 4),
+    ("AMES-4000-MOD", "Ames 4000SS check module", "module", 11500, 22500, ["RP", "RPDA"], 0, 0, 1),
+    ("UNI-ORING", "Universal O-ring assortment", "other", 1200, 2400, [], 12, 4, 3),
+)
+
+
+def seed_inventory(session) -> None:
+    """A warehouse and the technician's van, stocked through the inventory's services: the Zurn spring is low in
+    the warehouse, and the Ames module is out (received, then sent back)."""
+    warehouse = inventory.create_place(session, name="Main warehouse", kind="warehouse")
+    van = inventory.van_for(session, bookings.technicians(session)[0].user_id)
+    for sku, name, kind, cost, price, fits, stored, carried, low in DEMO_PARTS:
+        part = inventory.create_part(session, sku=sku, name=name, kind=kind, unit_cost_cents=cost,
+                                     unit_price_cents=price, device_types=fits)
+        received = stored + carried or 2
+        inventory.receive(session, part, warehouse, received, by=None, reason="Opening stock")
+        if carried:
+            inventory.transfer(session, part, warehouse, van, carried, by=None)
+        if not stored + carried:
+            inventory.adjust(session, part, warehouse, -received, by=None,
+                             reason="Returned to the supplier: wrong size")
+        inventory.set_threshold(session, part, warehouse, low)
+
+
 RP_PASSING = {"check1_psid": "6.2", "relief_opened_psid": "2.8", "check2_psid": "1.6", "check2_closed_tight": "yes",
               "shutoff2_held": "yes"}
-# (serial suffix, readings, repairs, retest readings): a pass, a fail, and a repair with a passing retest.
+# (serial suffix, readings, repairs, retest readings, parts fitted from the van by SKU): a pass, a fail, and a
+# repair with a passing retest.
 DEMO_TESTS = (
-    ("1001", RP_PASSING, [], {}),
-    ("1002", {"check1_psid": "0.6", "check2_psid": "1.8"}, [], {}),
-    ("4001", {**RP_PASSING, "check1_psid": "4.1"}, ["replaced disc", "cleaned seat"], RP_PASSING),
+    ("1001", RP_PASSING, [], {}, ()),
+    ("1002", {"check1_psid": "0.6", "check2_psid": "1.8"}, [], {}, ()),
+    ("4001", {**RP_PASSING, "check1_psid": "4.1"}, ["replaced disc", "cleaned seat"], RP_PASSING, ("W-009-RK",)),
 )
 # The portal's demo customer: the one with the passing and the failing test.
 PORTAL_CUSTOMER = "Harbor View Apartments"
@@ -216,11 +252,14 @@ def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
         technician = bookings.technicians(session)[0]
         kit = session.scalar(sa.select(Gauge).where(Gauge.serial == f"{prefix}-K-100"))
         recorded = []
-        for serial, readings, repairs, retest in DEMO_TESTS:
+        for serial, readings, repairs, retest, fitted in DEMO_TESTS:
             device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
+            parts = {row: (str(session.scalar(sa.select(Part.id).where(Part.sku == sku))), "1")
+                     for row, sku in enumerate(fitted, start=1)}
             submission = testing.Submission(test_type="annual", gauge_id=kit.id, line_pressure_psi=72,
                                             shutoff1_tight=True, readings=readings, repairs=repairs,
-                                            retest_readings=retest, technician_signature=report.sample_signature())
+                                            retest_readings=retest, technician_signature=report.sample_signature(),
+                                            parts=parts)
             recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
         session.commit()
         for record in recorded:

@@ -1,7 +1,7 @@
 """What a visit costs. A work order's lines are its price: adding a device adds its test fee from the company's
-price list (by assembly type and size), a repair the technician records adds its part's price, and the trip
-charge is added once per visit. The office may change any line; the invoice copies them as they are, so no
-test is billed twice.
+price list (by assembly type and size), a repair the technician records adds its price, each part fitted its
+own price (from the parts inventory), and the trip charge is added once per visit. The office may change any line;
+the invoice copies them as they are, so no test is billed twice.
 
 A price missing from the list makes a $0.00 line marked `price_missing`, shown to the office on the work order
 and the draft invoice (never to the customer); the invoice is not sent while such a line still asks $0.00.
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.models.customers import Device
+from flowtrack.models.inventory import Part
 from flowtrack.models.invoicing import PriceItem, PriceKind
 from flowtrack.models.scheduling import LineKind, WorkOrder, WorkOrderLine
 
@@ -58,6 +59,13 @@ def device_test_line(book: PriceBook, device: Device) -> WorkOrderLine:
 
 def repair_line(book: PriceBook, device: Device, repair: str) -> WorkOrderLine:
     return _priced(LineKind.repair, f"Repair: {repair} (serial {device.serial})", book.repair(repair), device)
+
+
+def part_line(part: Part, device: Device, quantity: int) -> WorkOrderLine:
+    """A part fitted on a repair, at the part's own price."""
+    description = f"Part: {part.name[:200 - len(part.sku) - 9]} ({part.sku})"
+    return WorkOrderLine(kind=LineKind.repair.value, device_id=device.id, description=description, quantity=quantity,
+                         unit_price_cents=part.unit_price_cents, taxable=True, price_missing=False)
 
 
 def trip_line(book: PriceBook) -> WorkOrderLine | None:

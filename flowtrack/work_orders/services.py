@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Sequence
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -19,6 +20,7 @@ from flowtrack.core.db import lock_for_change, utcnow
 from flowtrack.core.paging import Page, paginate
 from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
 from flowtrack.models.field_tests import TestRecord
+from flowtrack.models.inventory import Part
 from flowtrack.models.invoicing import Invoice, InvoiceStatus
 from flowtrack.models.scheduling import (
     DeviceOutcome,
@@ -33,7 +35,7 @@ from flowtrack.models.scheduling import (
     vendor_of,
 )
 from flowtrack.models.vendors import Vendor
-from flowtrack.work_orders.pricing import PriceBook, device_test_line, repair_line, trip_line
+from flowtrack.work_orders.pricing import PriceBook, device_test_line, part_line, repair_line, trip_line
 
 PAGE_SIZE = 50
 # Work orders still to be done: a device on one of these is not put on another.
@@ -223,9 +225,10 @@ def vendors_to_choose(session: so.Session) -> list[Vendor]:
     return list(session.scalars(sa.select(Vendor).order_by(Vendor.name)))
 
 
-def note_test(session: so.Session, record: TestRecord) -> None:
+def note_test(session: so.Session, record: TestRecord, parts: Sequence[tuple[Part, int]] = ()) -> WorkOrder | None:
     """A submitted test settles its device on the technician's unfinished work order, or on one assigned to the
-    tester's vendor, if it is on one."""
+    tester's vendor, if it is on one (which it returns): its repairs and the parts fitted (`parts`: each with how
+    many) become lines."""
     unfinished = (sa.select(WorkOrderDevice).join(WorkOrder, WorkOrder.id == WorkOrderDevice.work_order_id)
                   .where(WorkOrderDevice.device_id == record.device_id, WorkOrder.status.in_(UNFINISHED)))
     vendor_id = session.scalar(vendor_of(record.technician_id))
@@ -235,11 +238,12 @@ def note_test(session: so.Session, record: TestRecord) -> None:
         unfinished.join(ScheduledJob, ScheduledJob.work_order_id == WorkOrder.id)
         .where(ScheduledJob.technician_id == record.technician_id).order_by(ScheduledJob.starts_at).limit(1))
     if item is None:
-        return
+        return None
     order, book = item.work_order, PriceBook.of(session)
     if order.status == WorkOrderStatus.scheduled.value:
         start(session, order, by_test=True)
     added = [repair_line(book, record.device, repair) for repair in record.repairs]
+    added += [part_line(part, record.device, quantity) for part, quantity in parts]
     if item.outcome == DeviceOutcome.could_not_test.value:  # its fee left the bill then; the test brings it back
         added.insert(0, device_test_line(book, record.device))
     item.outcome, item.reason, item.test_record_id = DeviceOutcome.tested.value, None, record.id
@@ -248,6 +252,7 @@ def note_test(session: so.Session, record: TestRecord) -> None:
         session.flush()
         audit.record(session, "work_order.lines_added", entity_type="work_order", entity_id=order.id,
                      changes={"test": str(record.id), "lines": [_line_snapshot(line) for line in added]})
+    return order
 
 
 def _line_snapshot(line: WorkOrderLine) -> dict:

@@ -41,7 +41,7 @@ def test_the_office_finds_its_pages_in_a_few_menu_groups(visit, acme, viewport):
     nav = page.locator("nav.nav")
     if viewport is PHONE:
         page.click("label.nav-toggle-label")
-    assert [s.strip() for s in nav.locator("summary").all_inner_texts()] == ["Work", "Customers", "Money"]
+    assert [s.strip() for s in nav.locator("summary").all_inner_texts()] == ["Work", "Customers", "Equipment", "Money"]
     assert not nav.locator("text=Work orders").is_visible()  # inside its closed group
     nav.locator("summary", has_text="Work").click()
     nav.locator("a", has_text="Work orders").click()

@@ -20,6 +20,7 @@ from tests.customers.factories import RECORD_URLS
 from tests.district_portal.factories import DISTRICT_URLS
 from tests.field_tests.factories import TESTING_URLS
 from tests.imports.factories import IMPORT_URLS
+from tests.inventory.factories import INVENTORY_URLS
 from tests.invoices.factories import INVOICE_URLS
 from tests.portal.factories import PORTAL_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
@@ -102,6 +103,7 @@ OBJECT_URLS = {
     **DISTRICT_URLS,
     **SERVICE_REQUEST_URLS,
     **VENDOR_URLS,
+    **INVENTORY_URLS,
 }
 
 

@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.customers.factories import records  # noqa: F401 (the fixture)
+from tests.inventory.factories import Stock
 from tests.invoices.factories import printed_invoice
 from tests.notifications.bounces import bounced
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
@@ -37,6 +39,13 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
     customer, portal_member, [(place, asked_about), _] = portal_customer(app, factory, acme)
     request = asked(app, factory, acme, member=portal_member, customer=customer, place=place,
                     devices=[asked_about])
+    stock = Stock(app)
+    part, van = stock.part(acme), stock.place(acme, van_of=acme.members["technician"])
+    stock.receive(acme, part, stock.place(acme), 3)
+    stock.receive(acme, part, van, 1)
+    with app.extensions["flowtrack.db"].service() as session:  # the test form, with the van's parts offered
+        on_the_job = session.scalar(sa.text("SELECT device_id FROM work_order_devices WHERE work_order_id = :o"),
+                                    {"o": job.work_order_id})
     pages = {
         "manager": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
@@ -47,7 +56,10 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
         "company_admin": ["/settings/", "/team/", "/team/roles", "/billing/", "/account/export/", "/audit/",
                           "/account/sessions",
                           "/security/", "/security/privacy", "/security/subprocessors"],
-        "technician": ["/my-day/", f"/jobs/{job.id}"],
+        "inventory_manager": ["/inventory/", f"/inventory/parts/{part.id}", "/inventory/parts/new",
+                              f"/inventory/parts/{part.id}/edit", "/inventory/places", "/inventory/receive",
+                              "/inventory/transfer", "/inventory/count", "/inventory/adjust", "/inventory/reorder"],
+        "technician": ["/my-day/", f"/jobs/{job.id}", "/inventory/van", f"/devices/{on_the_job}/tests/new"],
         "portal": ["/portal/", "/portal/requests/", "/portal/requests/new"],
     }
     files = []

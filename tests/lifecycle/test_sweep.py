@@ -19,6 +19,7 @@ from flowtrack.companies.jobs import company_session
 from flowtrack.field_tests import services as testing
 from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.imports import services as imports
+from flowtrack.inventory import services as inventory
 from flowtrack.invoices import logo
 from flowtrack.invoices import services as invoices
 from flowtrack.lifecycle import anonymize
@@ -150,10 +151,15 @@ class People:
                                      self.tenant.members["technician"].user_id, camera_photo(), caption=self.name)
             order = work_orders.get_work_order(session, job.work_order_id)
             work_orders.add_line(session, order, description="Permit fee", quantity=1, unit_price_cents=2500)
-            self.test_id = testing.record_test(
+            part = inventory.create_part(session, sku="FEB-765-DISC", name="Febco 765 check disc", kind="disc",
+                                         unit_cost_cents=900, unit_price_cents=2650, device_types=["DC"])
+            inventory.receive(session, part, inventory.create_place(session, name="Main warehouse",
+                                                                    kind="warehouse"), 5, by=None)
+            self.test_id = testing.record_test(  # the disc fitted comes from the technician's van
                 session, session.get(Device, device.id), self.tenant.members["technician"].user_id,
                 testing.Submission(test_type="annual", gauge_id=gauge.id, **SIGNED, photo_ids=[photo.id],
-                                   readings={"check1_psid": "2.4", "check2_psid": "1.8"}),
+                                   readings={"check1_psid": "2.4", "check2_psid": "1.8"},
+                                   parts={1: (str(part.id), "1")}),
                 storage=file_storage_of(app)).id
             reminders.save_settings(session, enabled=True, lead_days=[30], when_overdue=True)
             invoice = invoices.blank_invoice(session, session.get(Customer, customer.id))
