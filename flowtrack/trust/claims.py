@@ -22,6 +22,8 @@ SIGN_IN = "tests/foundation/test_sign_in.py"
 PERMISSIONS = "tests/foundation/test_permissions.py"
 CROSS_TENANT = "tests/foundation/test_cross_tenant.py"
 REQUESTERS = "tests/service_requests/test_requesters.py"
+VENDORS = "tests/vendors/test_vendor_isolation.py"
+VENDOR_WORK = "tests/vendors/test_vendors.py"
 CHAIN = "tests/foundation/test_audit_chain.py"
 PAGES = "tests/foundation/test_health_and_pages.py"
 EXPORTS = "tests/exports/test_data_export.py"
@@ -91,7 +93,7 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{CROSS_TENANT}::test_another_companys_object_is_not_found",
                           f"{CROSS_TENANT}::test_every_route_with_an_id_is_in_the_sweep")),
     Claim("Access control",
-          "Ten roles with their own permissions; every page declares the permission it needs and a page that "
+          "Eleven roles with their own permissions; every page declares the permission it needs and a page that "
           "declares none is refused; admins read the permission matrix itself on the roles page.",
           "security.md", (f"{PERMISSIONS}::test_every_endpoint_declares_a_permission",
                           f"{PERMISSIONS}::test_a_route_that_declares_nothing_is_refused",
@@ -114,6 +116,22 @@ CLAIMS: tuple[Claim, ...] = (
           "it for that person; another customer's place, device, request or photo is not found.",
           "security.md", (f"{REQUESTERS}::test_a_requester_sees_the_invoices_only_when_the_office_allowed_it",
                           f"{REQUESTERS}::test_another_customers_place_request_or_photo_is_not_found")),
+    Claim("Vendor isolation",
+          "A vendor's testers see only the work orders assigned to their vendor and what that work needs; every "
+          "route with another record, of their own company or another, is refused or not found.",
+          "security.md", (f"{VENDORS}::test_every_route_refuses_a_vendor_what_is_not_their_assigned_work",
+                          f"{VENDOR_WORK}::test_a_vendor_sees_none_of_the_companys_other_work_money_or_people")),
+    Claim("Vendor isolation",
+          "The database alone confines a vendor's session to their assigned work, a forged setting reveals nothing, "
+          "and a vendor's session opens nothing on the app's ordinary database role.",
+          "security.md", (f"{VENDORS}::test_the_database_alone_shows_a_vendor_only_what_their_assigned_work_needs",
+                          f"{VENDORS}::test_a_forged_setting_reveals_nothing_more",
+                          f"{VENDORS}::test_a_vendors_token_on_the_app_roles_connection_sees_nothing_at_all",
+                          f"{VENDORS}::test_a_vendor_cannot_write_outside_their_work")),
+    Claim("Vendor isolation",
+          "Giving a work order to a vendor and taking it back are audited, and a work order taken back is gone "
+          "from the vendor's view at their next request.",
+          "security.md", (f"{VENDOR_WORK}::test_taken_back_the_work_is_gone_from_the_vendors_view_at_once",)),
     Claim("Sign-in and sessions",
           "A customer's one-time sign-in link works once, within 15 minutes, only for a customer account, and "
           "never skips two-step sign-in.",
