@@ -6,7 +6,19 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -15,6 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from flowtrack.core import permissions
 from flowtrack.core.db import Database
 from flowtrack.core.extensions import compress, login_manager
+from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.core.templating import is_fragment
 
 CSP = (
@@ -239,3 +252,14 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(sa.exc.DBAPIError, _handle_database_gone)
     app.register_error_handler(Exception, _handle_unexpected)
 
+
+def stored_picture(key: str) -> Response:
+    """A stored photo (re-encoded as JPEG when it was kept), for the browser of someone already allowed to see it;
+    kept by the browser for a day, never by a shared cache."""
+    try:
+        data = file_storage().get(key)
+    except StoredFileMissing:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -1,12 +1,13 @@
 """Photos of devices: add one (from the phone's camera or a file), look at it, remove one not on a test."""
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import DEVICES_EDIT, DEVICES_VIEW, PHOTOS_ADD, allowed, own_work_of, requires
-from flowtrack.core.storage import StoredFileMissing, file_storage
+from flowtrack.core.storage import file_storage
+from flowtrack.core.web import stored_picture
 from flowtrack.devices import services as devices
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import DevicePhoto
@@ -60,23 +61,13 @@ def add(device_id: uuid.UUID):
 @bp.get("/photos/<uuid:photo_id>")
 @requires(DEVICES_VIEW)
 def full(photo_id: uuid.UUID):
-    return _picture(_photo(photo_id).key)
+    return stored_picture(_photo(photo_id).key)
 
 
 @bp.get("/photos/<uuid:photo_id>/thumbnail")
 @requires(DEVICES_VIEW)
 def thumbnail(photo_id: uuid.UUID):
-    return _picture(_photo(photo_id).thumbnail_key)
-
-
-def _picture(key: str) -> Response:
-    try:
-        data = file_storage().get(key)
-    except StoredFileMissing:
-        abort(404)
-    response = Response(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return stored_picture(_photo(photo_id).thumbnail_key)
 
 
 @bp.post("/photos/<uuid:photo_id>/delete")

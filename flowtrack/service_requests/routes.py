@@ -1,14 +1,15 @@
 """Service requests: the customer's side in the portal, the office's queue and its two answers."""
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.companies.services import company_timezone
 from flowtrack.core.forms import add_error
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, WORK_ORDERS_EDIT, requires
-from flowtrack.core.storage import StoredFileMissing, file_storage
+from flowtrack.core.storage import file_storage
+from flowtrack.core.web import stored_picture
 from flowtrack.models.service_requests import RequestKind, RequestStatus
 from flowtrack.portal import services as portal
 from flowtrack.service_requests import services
@@ -84,13 +85,13 @@ def mine_detail(request_id: uuid.UUID):
 @bp.get("/portal/requests/photos/<uuid:photo_id>")
 @requires(PORTAL_VIEW)
 def my_photo(photo_id: uuid.UUID):
-    return _picture(_my_photo(photo_id).key)
+    return stored_picture(_my_photo(photo_id).key)
 
 
 @bp.get("/portal/requests/photos/<uuid:photo_id>/thumbnail")
 @requires(PORTAL_VIEW)
 def my_photo_thumbnail(photo_id: uuid.UUID):
-    return _picture(_my_photo(photo_id).thumbnail_key)
+    return stored_picture(_my_photo(photo_id).thumbnail_key)
 
 
 def _own_customer_id() -> uuid.UUID:
@@ -112,13 +113,13 @@ def _my_photo(photo_id: uuid.UUID):
 @bp.get("/requests/photos/<uuid:photo_id>")
 @requires(SERVICE_REQUESTS_MANAGE)
 def photo(photo_id: uuid.UUID):
-    return _picture(_office_photo(photo_id).key)
+    return stored_picture(_office_photo(photo_id).key)
 
 
 @bp.get("/requests/photos/<uuid:photo_id>/thumbnail")
 @requires(SERVICE_REQUESTS_MANAGE)
 def photo_thumbnail(photo_id: uuid.UUID):
-    return _picture(_office_photo(photo_id).thumbnail_key)
+    return stored_picture(_office_photo(photo_id).thumbnail_key)
 
 
 def _office_photo(photo_id: uuid.UUID):
@@ -126,16 +127,6 @@ def _office_photo(photo_id: uuid.UUID):
     if found is None:
         abort(404)
     return found
-
-
-def _picture(key: str) -> Response:
-    try:
-        data = file_storage().get(key)
-    except StoredFileMissing:
-        abort(404)
-    response = Response(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
 
 
 def _id(value: str) -> uuid.UUID:

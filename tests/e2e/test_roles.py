@@ -19,7 +19,7 @@ def test_the_admin_reads_the_roles_and_each_new_role_finds_its_own_work(app, vis
     page.wait_for_selector("h1:has-text('What each role may do')")
     header = page.locator(".role-matrix thead th").all_inner_texts()
     assert header[1:] == ["Admin", "Manager", "Scheduler", "Coordinator", "Inventory manager", "Technician",
-                          "Auditor", "Customer portal", "District admin"]
+                          "Auditor", "Vendor", "Customer portal", "Requester", "District admin"]
     invoices = page.locator(".role-matrix tr", has_text="Make, send, void and credit invoices")
     assert invoices.locator("td .visually-hidden").all_inner_texts()[:5] == ["yes", "yes", "no", "no", "no"]
     tab.screenshot("roles")

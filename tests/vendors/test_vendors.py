@@ -1,6 +1,7 @@
 """The office subcontracts a work order to an outside vendor; the vendor's tester sees that work and what it needs,
 records tests with their own kit, and nothing else of the company; taken back, the work is gone from their view."""
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 
@@ -35,8 +36,9 @@ def test_the_office_adds_a_vendor_invites_its_tester_and_subcontracts_a_work_ord
         vendor = session.scalar(sa.select(Vendor).where(Vendor.company_id == acme.id,
                                                         Vendor.name == "Cascade Backflow Services"))
     assert added.headers["Location"].endswith(f"/vendors/{vendor.id}")
-    invited = office.submit(f"/vendors/{vendor.id}/people", {
-        "full_name": "Vic Vendor", "email": "vic@cascade.example", "certification_number": "BAT-9911",
+    invited = office.submit(f"/vendors/{vendor.id}/people", {  # addresses are unique across all companies
+        "full_name": "Vic Vendor", "email": f"vic-{secrets.token_hex(3)}@cascade.example",
+        "certification_number": "BAT-9911",
         "certification_expires_on": (dt.date.today() + dt.timedelta(days=200)).isoformat()})
     assert invited.status_code == 303
     page = office.get(f"/vendors/{vendor.id}").text
