@@ -24,7 +24,7 @@ from flowtrack.core.money import format_cents
 from flowtrack.invoices.services import tax_on
 from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
-from flowtrack.models.customers import CustomerLocation, Device
+from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
 from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.inventory import Part
 from flowtrack.models.invoicing import PriceItem, PriceKind
@@ -310,8 +310,14 @@ def approve(session: so.Session, quote_id: uuid.UUID, *, version: int, chosen: s
                  changes={"version": version, "name": quote.approved_by_name, "ip": ip,
                           "lines": [_line_snapshot(line) for line in taken], "total_cents": total.total_cents,
                           "status": {"before": "sent", "after": "approved"}})
+    # The assembly to repair goes on the work order, unless it already is on unfinished work, which the approval
+    # does not wait for (the office sees both).
+    device = session.get(Device, quote.device_id) if quote.device_id else None
+    on_it = [device.id] if device is not None and device.status == DeviceStatus.active.value \
+        and device.location_id == quote.location_id \
+        and not work_orders.devices_on_unfinished_work(session, [device.id]) else []
     order = work_orders.create_work_order(
-        session, quote.location, [], created_by=None, kind=WorkKind.repair.value,
+        session, quote.location, on_it, created_by=None, kind=WorkKind.repair.value,
         notes=f"From {quote.label}, approved by {quote.approved_by_name}." + (f" {quote.notes}" if quote.notes else ""),
         lines=[WorkOrderLine(kind=LineKind.other.value, description=line.description, quantity=line.quantity,
                              unit_price_cents=line.unit_price_cents, taxable=line.taxable, price_missing=False)

@@ -238,3 +238,18 @@ def test_bad_input_in_the_office_gets_a_form_message(app, office, acme, records)
         refused = office.submit(f"/quotes/{quote.id}/lines", data)
         assert refused.status_code == 400 and message in refused.text, data
     assert len(_quote(app, quote.id).lines) == 2
+
+
+def test_the_demo_customer_finds_the_quote_for_their_failed_assembly_in_the_portal(app, client):
+    from flowtrack.ops.seed import DEMO_PASSWORD, seed_demo
+    from tests.factories import file_store
+
+    with app.app_context():
+        seed_demo(app.extensions["flowtrack.db"], production=False, storage=file_store(app))
+    signed_in = client.submit("/login", {"email": "customer@acme.test", "password": DEMO_PASSWORD},
+                              follow_redirects=True)
+    assert signed_in.request.path == "/portal/"
+    link = re.search(r'href="(/portal/quotes/[^"]+)">Quote 1</a>', signed_in.text).group(1)
+    page = client.get(link).text
+    assert "Repair: replaced disc" in page and "Insulated enclosure for the assembly" in page
+    assert 'id="approve"' in page
