@@ -69,6 +69,8 @@ def _origin(location_id: uuid.UUID) -> tuple[CustomerLocation, dict]:
         about["device"] = devices.get_device(g.db, arg("device"))
         if about["device"] is None or about["device"].location_id != location.id:
             abort(404)
+        if about["device"].failed_on is not None:  # a failed assembly: the quote names the test that failed it
+            about["test_record"] = services.latest_test_of(g.db, about["device"].id)
     if arg("request"):
         about["service_request"] = g.db.get(ServiceRequest, arg("request"))
         if about["service_request"] is None or about["service_request"].location_id != location.id:

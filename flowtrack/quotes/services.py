@@ -97,6 +97,11 @@ def quote_by_link(session: so.Session, raw_token: str) -> Quote | None:
     return session.scalar(sa.select(Quote).where(Quote.link_token_hash == token_hash(raw_token)).options(*_load()))
 
 
+def latest_test_of(session: so.Session, device_id: uuid.UUID) -> TestRecord | None:
+    return session.scalar(sa.select(TestRecord).where(TestRecord.device_id == device_id)
+                          .order_by(TestRecord.tested_at.desc()).limit(1))
+
+
 def customer_of_user(session: so.Session, user_id: uuid.UUID) -> uuid.UUID | None:
     """The customer account a portal user belongs to (None: not linked to one)."""
     return session.scalar(sa.select(Profile.customer_id).where(Profile.user_id == user_id))
