@@ -33,6 +33,7 @@ def test_the_customer_approves_a_quote_on_a_phone(app, visit, acme):
         page.click("button:has-text('Add the line')")
         page.wait_for_selector(f"td:has-text('{description}')")
     desk.screenshot("office-quote")
+    assert desk.axe_violations() == []
     desk.assert_clean()
     page.click("button:has-text('Send version 1 to the customer')")
     page.wait_for_selector("text=sent to ap@harbordairy.example")
@@ -43,6 +44,7 @@ def test_the_customer_approves_a_quote_on_a_phone(app, visit, acme):
     assert "$374.50" in quote.inner_text("#quote-total")
     assert quote.evaluate(OVERFLOW) == []
     phone.screenshot("quote-opened")
+    assert phone.axe_violations() == []
     phone.assert_clean()
     quote.uncheck("input[name=chosen]")
     quote.wait_for_selector("#total-amount:has-text('$185.50')")
@@ -53,6 +55,7 @@ def test_the_customer_approves_a_quote_on_a_phone(app, visit, acme):
     assert "not chosen" in quote.inner_text("main")
     assert quote.evaluate(OVERFLOW) == []
     phone.screenshot("quote-approved")
+    assert phone.axe_violations() == []
     phone.assert_clean()
 
     office = desk.go("/quotes/")

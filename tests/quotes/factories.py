@@ -31,6 +31,18 @@ def sent_quote(app, tenant: Tenant, *, location=None, optional: bool = True,
         return quote, token
 
 
+def draft_quote(app, tenant: Tenant, location) -> Quote:
+    """A draft with a line from the office, not sent yet."""
+    with app.extensions["flowtrack.db"].service() as session:
+        bind_company(session, tenant.id)
+        quote = services.new_quote(session, session.get(CustomerLocation, location.id), notes="Gate code 2468",
+                                   expires_on=dt.date.today() + dt.timedelta(days=30), created_by=None)
+        services.add_line(session, quote, description="Permit fee", quantity=1, unit_price_cents=2500,
+                          taxable=False, optional=True)
+        session.commit()
+        return quote
+
+
 def _quote(app, factory, tenant):
     return {"quote_id": sent_quote(app, tenant)[0].id}
 
