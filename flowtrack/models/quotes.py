@@ -91,6 +91,8 @@ class QuoteLine(TenantScoped, Base):
     __tablename__ = "quote_lines"
     __table_args__ = (
         sa.Index("quote_lines_quote_version_idx", "quote_id", "version", "position"),
+        sa.Index("quote_lines_form_key", "company_id", "form_key", unique=True,
+                 postgresql_where=sa.text("form_key IS NOT NULL")),
         sa.CheckConstraint("quantity BETWEEN 1 AND 10000", name="quote_lines_quantity_check"),
         sa.CheckConstraint("unit_price_cents BETWEEN 0 AND 100000000", name="quote_lines_price_check"),
     )
@@ -106,6 +108,8 @@ class QuoteLine(TenantScoped, Base):
     optional: so.Mapped[bool] = so.mapped_column(default=False)  # the customer may leave it out
     # Whether the customer took it, recorded at approval (a required line always is).
     chosen: so.Mapped[bool | None]
+    # The office's "add a line" form it came from: the same form sent twice adds one line.
+    form_key: so.Mapped[uuid.UUID | None]
 
     quote: so.Mapped[Quote] = so.relationship(back_populates="lines")
 

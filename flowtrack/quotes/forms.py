@@ -17,6 +17,7 @@ class QuoteForm(FlaskForm):
 class LineForm(FlaskForm):
     """A line from the price list or the parts list (their price unless another is typed), or one typed in full."""
 
+    form_key = HiddenField(default=lambda: str(uuid.uuid4()))
     source = SelectField("From the price list or parts", choices=[], validate_choice=False)
     description = StringField("Or describe it", validators=[Optional(), Length(max=200)])
     quantity = WholeNumberField("Quantity", validators=[InputRequired(message="Enter how many, like 1."),

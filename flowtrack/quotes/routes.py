@@ -90,13 +90,21 @@ def new(location_id: uuid.UUID):
             add_error(form.expires_on, "Choose today or a later day.")
         else:
             quote = services.new_quote(g.db, location, expires_on=form.expires_on.data, notes=form.notes.data,
-                                       created_by=current_user.user_id, form_key=uuid.UUID(form.form_key.data),
+                                       created_by=current_user.user_id, form_key=_key(form.form_key.data),
                                        **about)
             g.db.commit()
             flash(f"{quote.label} started: add its lines.", "success")
             return redirect(url_for("quotes.detail", quote_id=quote.id), code=303)
     return render_template("quotes/new.html", form=form, location=location, about=about), \
         400 if form.errors else 200
+
+
+def _key(typed: str | None) -> uuid.UUID | None:
+    """The form's key, if it sent one that is a key (a form without one is simply not guarded)."""
+    try:
+        return uuid.UUID(typed or "")
+    except ValueError:
+        return None
 
 
 def _quote(quote_id: uuid.UUID, *, for_update: bool = False) -> Quote:
@@ -162,7 +170,8 @@ def add_line(quote_id: uuid.UUID):
         unit_price_cents = cents(price)
     try:
         services.add_line(g.db, quote, description=description, quantity=form.quantity.data,
-                          unit_price_cents=unit_price_cents, taxable=taxable, optional=form.optional.data)
+                          unit_price_cents=unit_price_cents, taxable=taxable, optional=form.optional.data,
+                          form_key=_key(form.form_key.data))
     except services.QuoteRefused as refusal:
         return _refused(quote, refusal)
     g.db.commit()

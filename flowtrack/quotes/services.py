@@ -198,12 +198,18 @@ def _editable(session: so.Session, quote: Quote) -> None:
 
 
 def add_line(session: so.Session, quote: Quote, *, description: str, quantity: int, unit_price_cents: int,
-             taxable: bool = True, optional: bool = False) -> QuoteLine:
+             taxable: bool = True, optional: bool = False, form_key: uuid.UUID | None = None) -> QuoteLine:
+    """Add a line to the current version. The same form sent again (a double click; the caller holds the quote's
+    lock) gives the line it added."""
+    if form_key is not None:
+        added = session.scalar(sa.select(QuoteLine).where(QuoteLine.form_key == form_key))
+        if added is not None:
+            return added
     _editable(session, quote)
     current = quote.lines_of(quote.version)
     line = QuoteLine(version=quote.version, position=max((line.position for line in current), default=-1) + 1,
                      description=description.strip()[:200], quantity=quantity, unit_price_cents=unit_price_cents,
-                     taxable=taxable, optional=optional)
+                     taxable=taxable, optional=optional, form_key=form_key)
     quote.lines.append(line)
     session.flush()
     audit.record(session, "quote.line_added", entity_type="quote", entity_id=quote.id,

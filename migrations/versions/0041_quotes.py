@@ -95,11 +95,14 @@ def upgrade() -> None:
                 CHECK (unit_price_cents BETWEEN 0 AND 100000000),
             taxable boolean NOT NULL,
             optional boolean NOT NULL,
-            chosen boolean
+            chosen boolean,
+            form_key uuid
         )
     """)
     op.execute("CREATE INDEX quote_lines_quote_version_idx ON quote_lines (quote_id, version, position)")
     op.execute("CREATE INDEX ix_quote_lines_company_id ON quote_lines (company_id)")
+    op.execute("CREATE UNIQUE INDEX quote_lines_form_key ON quote_lines (company_id, form_key) "
+               "WHERE form_key IS NOT NULL")
     _tenant_table("quotes")
     _tenant_table("quote_lines")
 

@@ -56,8 +56,10 @@ def test_the_office_quotes_a_failed_assembly_and_the_customer_approves_it_from_t
     assert office.submit(f"/quotes/{quote_id}/lines", {"source": price_id, "quantity": "1"}).status_code == 303
     assert office.submit(f"/quotes/{quote_id}/lines", {"source": f"part:{part.id}", "quantity": "2",
                                                        "taxable": "y", "optional": "y"}).status_code == 303
-    assert office.submit(f"/quotes/{quote_id}/lines", {"description": "Permit fee", "quantity": "1",
-                                                       "unit_price": "19.99"}).status_code == 303
+    permit = {"description": "Permit fee", "quantity": "1", "unit_price": "19.99",
+              "form_key": re.search(r'name="form_key" type="hidden" value="([^"]+)"', page).group(1)}
+    assert office.submit(f"/quotes/{quote_id}/lines", permit).status_code == 303
+    assert office.submit(f"/quotes/{quote_id}/lines", permit).status_code == 303  # a double click: one line
     page = office.get(page_url).text
     # 125.00 + 84.00 + 19.99; tax 8.25% on the two taxable lines 209.00 -> 17.2425 -> 17.24
     assert "$228.99" in page and "$17.24" in page and "$246.23" in page
