@@ -108,8 +108,7 @@ def customer_of_user(session: so.Session, user_id: uuid.UUID) -> uuid.UUID | Non
 
 
 def list_quotes(session: so.Session, *, customer_id: uuid.UUID | None = None, limit: int = 200) -> list[Quote]:
-    statement = (sa.select(Quote).options(so.joinedload(Quote.customer), so.joinedload(Quote.location))
-                 .order_by(Quote.number.desc()).limit(limit))
+    statement = (sa.select(Quote).options(*_load()).order_by(Quote.number.desc()).limit(limit))
     if customer_id is not None:
         statement = statement.where(Quote.customer_id == customer_id)
     return list(session.scalars(statement))
