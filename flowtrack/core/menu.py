@@ -28,6 +28,7 @@ GROUPS = (  # (group label or None for links of their own, ((endpoint, label, pe
     ("Equipment", (("gauges.index", "Test kits", p.GAUGES_VIEW),
                    ("inventory.index", "Parts", p.INVENTORY_VIEW))),
     ("Money", (("invoices.index", "Invoices", p.INVOICES_VIEW),
+               ("quotes.index", "Quotes", p.INVOICES_VIEW),
                ("reminders.index", "Reminders", p.REMINDERS_MANAGE))),
     ("Company", (("settings.index", "Company settings", p.SETTINGS_MANAGE),
                  ("team.index", "Team", p.TEAM_MANAGE),

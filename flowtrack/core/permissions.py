@@ -87,6 +87,7 @@ WORK_ORDERS_EDIT = "work_orders.edit"
 SCHEDULE_MANAGE = "schedule.manage"
 INVOICES_VIEW = "invoices.view"
 INVOICES_MANAGE = "invoices.manage"
+QUOTES_MANAGE = "quotes.manage"
 PORTAL_VIEW = "portal.view"
 PORTAL_INVOICES = "portal.invoices"
 DISTRICT_PORTAL_VIEW = "district_portal.view"
@@ -132,8 +133,9 @@ MEANINGS: dict[str, tuple[str, str]] = {
     VENDOR_WORK: ("Work orders", "A vendor's person: the work orders assigned to their vendor"),
     SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route"),
     JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
-    INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed"),
+    INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed; see quotes and their PDFs"),
     INVOICES_MANAGE: ("Invoices", "Make, send, void and credit invoices; record payments; keep the price list"),
+    QUOTES_MANAGE: ("Invoices", "Make quotes for repairs, change them and send them to the customer to approve"),
     REMINDERS_MANAGE: ("Reminders and email", "See reminders sent, the outbox and letters to print; send failed "
                                               "mail again; clear addresses that bounced"),
     AUDIT_VIEW: ("Audit log", "Read the audit log"),
@@ -144,7 +146,7 @@ MEANINGS: dict[str, tuple[str, str]] = {
     BILLING_MANAGE: ("Company", "The FlowTrack subscription and plan; the company's payment account"),
     DATA_EXPORT: ("Company", "Download all the company's data"),
     PORTAL_VIEW: ("Customer portal", "Their own customer account: its devices and test certificates, asking for "
-                                     "service and following the requests"),
+                                     "service and following the requests; approving or declining its quotes"),
     PORTAL_INVOICES: ("Customer portal", "Their customer account's invoices: read, download and pay them online (a "
                                          "requester too, when the office allowed it for that person)"),
     DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices, "
@@ -158,7 +160,7 @@ _RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVI
 _PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE, VENDORS_MANAGE}
 _EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
 _STOCK = {INVENTORY_VIEW, INVENTORY_MANAGE}
-_MONEY = {INVOICES_VIEW, INVOICES_MANAGE}
+_MONEY = {INVOICES_VIEW, INVOICES_MANAGE, QUOTES_MANAGE}
 _OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _STOCK | _MONEY | {TESTS_RECORD}
 _AUDIT = {AUDIT_VIEW, AUDIT_VERIFY, AUDIT_EXPORT}
 

@@ -29,7 +29,7 @@ from flowtrack.models.companies import Company
 NOT_EXPORTED = frozenset({"auth_sessions", "account_tokens", "recovery_codes", "exports", "notification_emails",
                           "customer_imports", "schedule_versions", "device_versions"})
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_timecode", "token_hash", "recovery_codes",
-                            "payload_salt", "mfa_recovery_codes"})
+                            "payload_salt", "mfa_recovery_codes", "link_token_hash"})
 # name -> SQL listing the stored files (pictures are not in the database): each object's id and the path on the
 # FlowTrack site where an admin who is signed in downloads it.
 URL_MANIFESTS: dict[str, str] = {

@@ -47,8 +47,8 @@ SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "
 DELETED_TABLES = (
     "service_request_photos", "service_requests", "customers", "customer_locations", "districts", "devices",
     "device_versions", "gauges", "stock_movements", "stock_levels", "stock_places", "parts",
-    "test_records", "device_photos", "work_orders", "work_order_devices", "work_order_lines", "scheduled_jobs",
-    "schedule_versions",
+    "test_records", "device_photos", "quote_lines", "quotes", "work_orders", "work_order_devices", "work_order_lines",
+    "scheduled_jobs", "schedule_versions",
     "notification_log", "notification_emails", "email_suppressions",
     "company_settings", "invoice_counters", "payments", "price_items", "exports", "customer_imports", "queued_jobs",
     "profiles", "vendors",

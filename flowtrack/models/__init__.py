@@ -10,6 +10,7 @@ from flowtrack.models.imports import CustomerImport
 from flowtrack.models.inventory import Part, StockLevel, StockMovement, StockPlace
 from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceItem
 from flowtrack.models.notifications import NotificationEmail, NotificationLog
+from flowtrack.models.quotes import Quote, QuoteLine
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
@@ -18,5 +19,6 @@ from flowtrack.models.vendors import Vendor
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
            "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice",
            "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile",
-           "RecoveryCode", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel", "StockMovement",
-           "StockPlace", "StripeEvent", "TestRecord", "User", "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+           "Quote", "QuoteLine", "RecoveryCode", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel",
+           "StockMovement", "StockPlace", "StripeEvent", "TestRecord", "User", "Vendor", "WorkOrder",
+           "WorkOrderDevice", "WorkOrderLine"]

@@ -28,12 +28,15 @@ from flowtrack.invoices import tasks as invoice_tasks
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
+from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.inventory import Part
 from flowtrack.models.vendors import Vendor
+from flowtrack.notifications.links import external_url
+from flowtrack.quotes import services as quotes
 from flowtrack.schedule import services as schedule
 from flowtrack.service_requests import services as service_requests
 from flowtrack.vendors import services as vendors
-from flowtrack.work_orders import bookings
+from flowtrack.work_orders import bookings, pricing
 from flowtrack.work_orders import services as work_orders
 
 DEMO_PASSWORD = "flowtrack-demo"
@@ -94,6 +97,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_service_request(db, company, f"customer@{domain}")
         seed_requested_test(db, company, f"requester@{domain}", storage)
         seed_vendor_work(db, company)
+        seed_quote(db, company)
     return [company for company, _ in created]
 
 
@@ -324,6 +328,35 @@ def seed_vendor_work(db: Database, company: Company) -> None:
             session, school, [device.id for device in school.devices], created_by=None,
             notes="Subcontracted: the district asked for a second test after the repair, and ours are booked solid.")
         vendors.assign(session, order, vendor)
+        session.commit()
+
+
+def seed_quote(db: Database, company: Company) -> None:
+    """The office quoted the repair of the portal customer's failed assembly and sent it: the portal (and the
+    emailed link) show it, to approve or decline, with an optional item to pick."""
+    prefix = company.name[:2].upper()
+    with db.service() as session:
+        bind_company(session, company.id)
+        device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-1002"))
+        failed = session.scalar(sa.select(TestRecord).where(TestRecord.device_id == device.id)
+                                .order_by(TestRecord.tested_at.desc()))
+        office = session.scalar(sa.select(User).join(Profile, Profile.user_id == User.id)
+                                .where(Profile.role == Role.manager.value))
+        quote = quotes.new_quote(session, device.location, expires_on=companies.company_today(session)
+                                 + dt.timedelta(days=quotes.DEFAULT_VALID_DAYS),
+                                 notes="We carry the parts; the repair takes about an hour, then we test again.",
+                                 created_by=office.id, device=device, test_record=failed)
+        for item in sorted(pricing.price_list(session), key=lambda item: item.part):
+            if item.kind == "repair" and item.part in ("replaced disc", "cleaned seat"):
+                quotes.add_line(session, quote, description=quotes.price_label(item), quantity=1,
+                                unit_price_cents=item.unit_price_cents, taxable=item.taxable)
+        test_fee = pricing.PriceBook.of(session).test_fee(device.device_type, device.size)
+        quotes.add_line(session, quote, description=f"Test after the repair, serial {device.serial}", quantity=1,
+                        unit_price_cents=test_fee.unit_price_cents if test_fee else 7500)
+        quotes.add_line(session, quote, description="Insulated enclosure for the assembly", quantity=1,
+                        unit_price_cents=18900, optional=True)
+        quotes.send(session, quote, companies.company_today(session),
+                    lambda token: external_url("customer_quotes.link_page", token=token))
         session.commit()
 
 

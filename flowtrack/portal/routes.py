@@ -22,6 +22,7 @@ from flowtrack.invoices.tasks import pdf_key
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.portal import services
+from flowtrack.quotes import services as quotes
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 STRIPE_JS = "https://js.stripe.com/v3/"
@@ -50,6 +51,7 @@ def home():
     return render_template("portal/home.html", customer=customer,
                            invoices=services.invoices_of(g.db, customer.id) if sees_invoices else None,
                            devices=services.devices_of(g.db, customer.id), certificates=certificates,
+                           quotes=quotes.sent_quotes_of(g.db, customer.id), quote_status=quotes.status_label,
                            today=companies.company_today(g.db))
 
 

@@ -103,8 +103,9 @@ def devices_on_unfinished_work(session: so.Session, device_ids: list[uuid.UUID])
 
 def create_work_order(session: so.Session, location: CustomerLocation, device_ids: list[uuid.UUID], *,
                       created_by: uuid.UUID | None, kind: str = WorkKind.test.value,
-                      notes: str | None = None) -> WorkOrder:
-    """A work order at one location for some of its active devices (testing needs at least one).
+                      notes: str | None = None, lines: Sequence[WorkOrderLine] | None = None) -> WorkOrder:
+    """A work order at one location for some of its active devices (testing needs at least one), priced from the
+    price list, or with `lines` given instead (an approved quote's: exactly what the customer agreed to).
 
     The devices are locked first, so two people planning the same device at once queue up, and the second
     finds it taken."""
@@ -124,9 +125,11 @@ def create_work_order(session: so.Session, location: CustomerLocation, device_id
     session.add(order)
     session.add_all(WorkOrderDevice(work_order_id=order.id, device_id=device.id, position=index,
                                     outcome=DeviceOutcome.pending.value) for index, device in enumerate(devices))
-    book = PriceBook.of(session)
-    trip = trip_line(book)
-    order.lines.extend([*(device_test_line(book, device) for device in devices), *([trip] if trip else [])])
+    if lines is None:
+        book = PriceBook.of(session)
+        trip = trip_line(book)
+        lines = [*(device_test_line(book, device) for device in devices), *([trip] if trip else [])]
+    order.lines.extend(lines)
     session.flush()
     audit.record(session, "work_order.created", entity_type="work_order", entity_id=order.id,
                  changes=audit.changes_between(None, {**_snapshot(order), "devices": [d.serial for d in devices],

@@ -23,6 +23,7 @@ from tests.imports.factories import IMPORT_URLS
 from tests.inventory.factories import INVENTORY_URLS
 from tests.invoices.factories import INVOICE_URLS
 from tests.portal.factories import PORTAL_URLS
+from tests.quotes.factories import QUOTE_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
 from tests.service_requests.factories import SERVICE_REQUEST_URLS
 from tests.vendors.factories import VENDOR_URLS
@@ -104,6 +105,7 @@ OBJECT_URLS = {
     **SERVICE_REQUEST_URLS,
     **VENDOR_URLS,
     **INVENTORY_URLS,
+    **QUOTE_URLS,
 }
 
 

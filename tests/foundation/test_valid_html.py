@@ -13,6 +13,7 @@ from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.inventory.factories import Stock
 from tests.invoices.factories import printed_invoice
 from tests.notifications.bounces import bounced
+from tests.quotes.factories import draft_quote, sent_quote
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 from tests.service_requests.factories import asked, portal_customer
 
@@ -43,6 +44,12 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
     part, van = stock.part(acme), stock.place(acme, van_of=acme.members["technician"])
     stock.receive(acme, part, stock.place(acme), 3)
     stock.receive(acme, part, van, 1)
+    with app.extensions["flowtrack.db"].service() as session:  # a quote is emailed
+        session.execute(sa.text("UPDATE customers SET email = 'ap@harbordairy.example' WHERE id = :c"),
+                        {"c": customer.id})
+        session.commit()
+    quote, _ = sent_quote(app, acme, location=place)
+    draft = draft_quote(app, acme, location)
     with app.extensions["flowtrack.db"].service() as session:  # the test form, with the van's parts offered
         on_the_job = session.scalar(sa.text("SELECT device_id FROM work_order_devices WHERE work_order_id = :o"),
                                     {"o": job.work_order_id})
@@ -52,7 +59,8 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                    f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
                    "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",
                    f"/customers/{bounced_customer.id}", "/tests/", "/gauges/", "/districts/", "/import/",
-                   "/requests/", f"/requests/{request.id}"],
+                   "/requests/", f"/requests/{request.id}", "/quotes/", f"/quotes/{quote.id}",
+                   f"/quotes/{draft.id}", f"/quotes/new/{location.id}?device={device.id}"],
         "company_admin": ["/settings/", "/team/", "/team/roles", "/billing/", "/account/export/", "/audit/",
                           "/account/sessions",
                           "/security/", "/security/privacy", "/security/subprocessors"],
@@ -60,7 +68,7 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                               f"/inventory/parts/{part.id}/edit", "/inventory/places", "/inventory/receive",
                               "/inventory/transfer", "/inventory/count", "/inventory/adjust", "/inventory/reorder"],
         "technician": ["/my-day/", f"/jobs/{job.id}", "/inventory/van", f"/devices/{on_the_job}/tests/new"],
-        "portal": ["/portal/", "/portal/requests/", "/portal/requests/new"],
+        "portal": ["/portal/", "/portal/requests/", "/portal/requests/new", f"/portal/quotes/{quote.id}"],
     }
     files = []
     for role, urls in pages.items():

@@ -25,12 +25,13 @@ from flowtrack.invoices import services as invoices
 from flowtrack.lifecycle import anonymize
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.companies import Company
-from flowtrack.models.customers import Customer, Device
+from flowtrack.models.customers import Customer, CustomerLocation, Device
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.notifications import suppressions
 from flowtrack.notifications.delivery_reports import DeliveryReport
 from flowtrack.photos import services as photos
+from flowtrack.quotes import services as quotes
 from flowtrack.reminders import services as reminders
 from flowtrack.service_requests import services as service_requests
 from flowtrack.work_orders import services as work_orders
@@ -168,6 +169,13 @@ class People:
             invoices.record_payment(session, invoice, amount_cents=8500, method="check", reference="101",
                                     received_on=dt.date.today(), recorded_by=None)
             invoices.set_price(session, kind="trip", unit_price_cents=4500)
+            quote = quotes.new_quote(session, session.get(CustomerLocation, location.id), created_by=None,
+                                     expires_on=dt.date.today() + dt.timedelta(days=30), notes=f"For {self.name}",
+                                     device=session.get(Device, device.id))
+            quotes.add_line(session, quote, description="New check disc", quantity=1, unit_price_cents=3250)
+            quotes.send(session, quote, dt.date.today(), lambda token: f"https://x.test/q/{token}")
+            quotes.approve(session, quote.id, version=1, chosen=set(), name=self.name, ip="203.0.113.9",
+                           today=dt.date.today())
             imports.store_upload(session, "customers.csv", (f"customer_name,address_line1,city,state,postal_code\n"
                                                             f"{self.name},1 Quixote Way,Eugene,OR,97401\n").encode(),
                                  None)

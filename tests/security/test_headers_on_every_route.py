@@ -6,6 +6,7 @@ from flowtrack.core import permissions
 from flowtrack.reminders.links import opt_out_token
 from tests.customers.factories import Records
 from tests.foundation.test_cross_tenant import OBJECT_URLS
+from tests.quotes.factories import sent_quote
 
 # Public routes whose URL carries an argument (routes with a tenant's id come from the cross-tenant sweep).
 PUBLIC_ARGUMENTS = {
@@ -13,6 +14,8 @@ PUBLIC_ARGUMENTS = {
     "trust.policy": lambda app, factory, tenant: {"name": "security.md"},
     "reminders.opt_out": lambda app, factory, tenant: {
         "token": opt_out_token(app.secret_key, Records(app).customer(tenant))},
+    **{f"customer_quotes.link_{name}": lambda app, factory, tenant: {"token": sent_quote(app, tenant)[1]}
+       for name in ("page", "total", "approve", "decline", "pdf")},
 }
 
 LINKS_WITHOUT_TOKEN = {"/invitation", "/password/reset", "/login/link/open"}

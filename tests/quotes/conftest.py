@@ -1,0 +1,1 @@
+from tests.customers.factories import records  # noqa: F401 (the fixture)
