@@ -44,7 +44,9 @@ def index():
     """Every test kit, the first to need calibration first; expired ones say so."""
     today = company_today(g.db)
     gauges = [(gauge, services.gauge_state(gauge, today)) for gauge in services.list_gauges(g.db)]
-    return render_template("devices/gauges.html", gauges=gauges)
+    # A vendor's kit is named as theirs: the company's own testers are not offered it.
+    owners = {vendor.id: vendor.name for vendor in services.vendors(g.db)}
+    return render_template("devices/gauges.html", gauges=gauges, owners=owners)
 
 
 @bp.route("/new", methods=["GET", "POST"])

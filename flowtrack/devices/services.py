@@ -272,7 +272,8 @@ def gauge_snapshot(gauge: Gauge) -> dict[str, Any]:
 
 
 def vendors(session: so.Session) -> list[Vendor]:
-    """The vendors whose people may be given a kit of their own."""
+    """The company's vendors by name: whom a kit may belong to, and a work order be subcontracted to (the vendors
+    feature lists them from here too, since this package may not import it)."""
     return list(session.scalars(sa.select(Vendor).order_by(Vendor.name)))
 
 

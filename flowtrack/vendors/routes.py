@@ -9,6 +9,7 @@ from flowtrack.companies.services import company_timezone
 from flowtrack.core.extensions import company_key, limiter
 from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import VENDOR_WORK, VENDORS_MANAGE, requires
+from flowtrack.devices import services as devices
 from flowtrack.vendors import services
 from flowtrack.vendors.forms import AssignForm, VendorForm, VendorPersonForm
 from flowtrack.work_orders import services as work_orders
@@ -31,7 +32,7 @@ def index():
             flash(f"{vendor.name} added. Invite their testers and register their test kits next.", "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id), code=303)
     status = 422 if form.is_submitted() else 200
-    return render_template("vendors/index.html", vendors=services.vendors(g.db), form=form), status
+    return render_template("vendors/index.html", vendors=devices.vendors(g.db), form=form), status
 
 
 def _vendor(vendor_id: uuid.UUID):

@@ -25,10 +25,6 @@ class VendorRefused(Exception):
     """A change the rules refuse; the message is shown to the office."""
 
 
-def vendors(session: so.Session) -> list[Vendor]:
-    return list(session.scalars(sa.select(Vendor).order_by(Vendor.name)))
-
-
 def get_vendor(session: so.Session, vendor_id: uuid.UUID) -> Vendor | None:
     return session.get(Vendor, vendor_id)
 

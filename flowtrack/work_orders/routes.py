@@ -64,7 +64,7 @@ def _lines_context(order: WorkOrder, line_form: LineForm | None) -> dict:
 def _detail(order: WorkOrder, line_form: LineForm | None = None, status: int = 200):
     conflicts = bookings.conflicts_of(g.db, order.job) if order.job else []
     return render_template("work_orders/detail.html", conflicts=conflicts, zone=company_timezone(g.db),
-                           vendors=services.vendors_to_choose(g.db),
+                           vendors=devices.vendors(g.db),
                            **_lines_context(order, line_form)), status
 
 

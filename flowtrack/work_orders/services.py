@@ -34,7 +34,6 @@ from flowtrack.models.scheduling import (
     WorkOrderStatus,
     vendor_of,
 )
-from flowtrack.models.vendors import Vendor
 from flowtrack.work_orders.pricing import PriceBook, device_test_line, part_line, repair_line, trip_line
 
 PAGE_SIZE = 50
@@ -221,11 +220,6 @@ def mark_not_tested(session: so.Session, item: WorkOrderDevice, reason: NotTeste
                  changes={"device": item.device.serial,
                           **audit.changes_between(before, {"outcome": item.outcome, "reason": item.reason}),
                           "lines_removed": [_line_snapshot(line) for line in fees]})
-
-
-def vendors_to_choose(session: so.Session) -> list[Vendor]:
-    """The company's vendors, whom a work order may be subcontracted to (flowtrack/vendors)."""
-    return list(session.scalars(sa.select(Vendor).order_by(Vendor.name)))
 
 
 def note_test(session: so.Session, record: TestRecord, parts: Sequence[tuple[Part, int]] = ()) -> WorkOrder | None:

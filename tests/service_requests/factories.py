@@ -19,7 +19,7 @@ def portal_customer(app, factory, tenant: Tenant, **customer_fields):
     [(place, device), (place, device)])."""
     records = Records(app)
     customer = records.customer(tenant, **{"name": "Harbor Dairy", **customer_fields})
-    places, number = [], secrets.randbelow(9000) + 100  # a company has each address once
+    places, number = [], secrets.randbelow(900_000) + 100  # a company has each address once
     for street in ("Harbor Way", "Dock Road"):
         place = records.location(tenant, customer, address_line1=f"{number} {street}")
         places.append((place, records.device(tenant, place, device_type="RP")))

@@ -44,6 +44,13 @@ def test_the_office_adds_a_vendor_invites_its_tester_and_subcontracts_a_work_ord
     page = office.get(f"/vendors/{vendor.id}").text
     assert "Vic Vendor" in page and "BAT-9911" in page and "(invited)" in page
 
+    kit = office.submit("/gauges/new", {"make": "Watts", "serial": "CB-7", "vendor_id": str(vendor.id),
+                                        "last_calibrated_on": dt.date.today().isoformat(),
+                                        "calibration_due_on": (dt.date.today() + dt.timedelta(days=300)).isoformat()})
+    assert kit.status_code == 303
+    assert "Cascade Backflow Services's kit" in office.get("/gauges/").text
+    assert "CB-7" in office.get(f"/vendors/{vendor.id}").text
+
     order = Planner(app).work_order(acme, devices=2)
     assert "Subcontract to" in office.get(f"/work-orders/{order.id}").text
     assert office.submit(f"/work-orders/{order.id}/vendor", {"vendor": str(vendor.id)}).status_code == 303
