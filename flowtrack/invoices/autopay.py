@@ -68,12 +68,12 @@ def failed_invoice_ids(session: so.Session, invoice_ids: list[uuid.UUID]) -> set
     """Which of these invoices' latest autopay attempt failed (the office sees them as "payment failed")."""
     if not invoice_ids:
         return set()
-    latest = (sa.select(AutopayCharge.invoice_id, AutopayCharge.status)
-              .where(AutopayCharge.invoice_id.in_(invoice_ids))
-              .distinct(AutopayCharge.invoice_id)
-              .order_by(AutopayCharge.invoice_id, AutopayCharge.attempt.desc()).subquery())
+    latest = (sa.select(AutopayCharge.invoice_id, sa.func.max(AutopayCharge.attempt).label("attempt"))
+              .where(AutopayCharge.invoice_id.in_(invoice_ids)).group_by(AutopayCharge.invoice_id).subquery())
     failed = (ChargeStatus.declined.value, ChargeStatus.needs_confirmation.value)
-    return set(session.scalars(sa.select(latest.c.invoice_id).where(latest.c.status.in_(failed))))
+    return set(session.scalars(sa.select(AutopayCharge.invoice_id).join(latest, sa.and_(
+        latest.c.invoice_id == AutopayCharge.invoice_id, latest.c.attempt == AutopayCharge.attempt))
+        .where(AutopayCharge.status.in_(failed))))
 
 
 def consent_text(company: Company, card: SavedCard | None) -> str:
@@ -157,7 +157,7 @@ def save_card(client: stripe.StripeClient | None, session: so.Session, company: 
     return card
 
 
-def turn_on_autopay(session: so.Session, card: SavedCard, words: str, *, user_id: uuid.UUID,
+def turn_on_autopay(session: so.Session, card: SavedCard, words: str, *, user_id: uuid.UUID | None,
                     ip: str | None) -> None:
     """Record the customer's consent as given: when, the words shown, from where and by whom."""
     if card.autopay_on:

@@ -8,15 +8,19 @@ import threading
 import pytest
 import requests
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowtrack.companies.services import company_today
 from flowtrack.core.permissions import Role
 from flowtrack.invoices import autopay
+from flowtrack.invoices import services as invoices
 from flowtrack.invoices.tasks import charge_sent_invoice, retry_company_autopay
 from flowtrack.models.autopay import AutopayCharge, SavedCard
 from flowtrack.models.companies import Company
+from flowtrack.models.customers import Customer
 from flowtrack.models.invoicing import Invoice, Payment
-from tests.billing.helpers import WEBHOOK_SECRET, deliver
+from tests.billing.helpers import WEBHOOK_SECRET, deliver, now
 from tests.customers.factories import Records
 from tests.customers.test_customers import audit_entries
 from tests.invoices.factories import draft_invoice, sent_invoice
@@ -296,3 +300,55 @@ def test_the_card_settles_only_through_the_signed_webhook_once_per_event(
     with paying_app.extensions["flowtrack.db"].service() as session:
         assert session.scalars(sa.select(Payment.amount_cents).where(Payment.invoice_id == invoice.id)).all() == \
             [12500]
+
+
+@pytest.fixture(scope="module")
+def regular(paying_app, localstripe_url):  # noqa: F811
+    """One customer with a good card and autopay on, for many invoices (module-wide: hypothesis reruns a test)."""
+    from tests.factories import Factory
+
+    shop = Shop(paying_app, Factory(paying_app), "Exact Backflow")
+    shop.save_card(localstripe_url)
+    return shop
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 250_000)), min_size=1, max_size=4),
+       checks=st.lists(st.integers(1, 10_000), max_size=2), refund_shares=st.lists(st.integers(1, 100), max_size=3))
+def test_money_is_exact_to_the_cent_from_invoice_to_charge_to_refund(
+        paying_app, regular, stripe_client, lines, checks, refund_shares):  # noqa: F811 (the fixture)
+    """Whatever the lines, the part payments by check before the charge and the refunds after it: the charge
+    asks exactly what is left, the webhook records exactly it, and the refunds take back exactly theirs."""
+    with Records(paying_app).session(regular.tenant) as session:
+        invoice = invoices.blank_invoice(session, session.get(Customer, regular.customer.id))
+        for quantity, unit_price in lines:
+            invoices.add_line(session, invoice, "Repair part", quantity, unit_price, True)
+        invoices.send(session, invoice, dt.date.today())
+        for amount in checks:
+            if amount < invoice.balance_cents:
+                invoices.record_payment(session, invoice, amount_cents=amount, method="check", reference=None,
+                                        received_on=dt.date.today(), recorded_by=None)
+        total, by_check = invoice.total_cents, invoice.paid_cents
+    assert total == sum(quantity * unit_price for quantity, unit_price in lines)  # no tax in this company
+    regular.charge(invoice)
+    [charge] = regular.charges(invoice)
+    assert charge.amount_cents == total - by_check
+    intent = stripe_client.v1.payment_intents.retrieve(charge.payment_intent_id).to_dict()
+    assert intent["amount"] == charge.amount_cents
+    webhook = paying_app.test_client()
+    deliver(webhook, succeeded(intent))
+    assert (stored(paying_app, invoice.id).paid_cents, stored(paying_app, invoice.id).balance_cents) == (total, 0)
+
+    refunded = 0
+    for step, share in enumerate(refund_shares):
+        refunded = min(charge.amount_cents, refunded + max(1, charge.amount_cents * share // 100))
+        deliver(webhook, {"id": f"evt_{intent['id']}_refund_{step}", "object": "event", "type": "charge.refunded",
+                          "created": now(), "account": ACCOUNT,
+                          "data": {"object": {"id": f"ch_{intent['id']}", "object": "charge", "payment_intent":
+                                              intent["id"], "amount": intent["amount"], "amount_refunded": refunded,
+                                              "metadata": intent["metadata"]}}})
+    after = stored(paying_app, invoice.id)
+    assert after.paid_cents == total - refunded and after.balance_cents == refunded
+    with paying_app.extensions["flowtrack.db"].service() as session:
+        assert sum(session.scalars(sa.select(Payment.amount_cents).where(Payment.invoice_id == invoice.id))) == \
+            after.paid_cents
