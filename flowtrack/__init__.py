@@ -94,6 +94,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.service_requests.routes import bp as service_requests_bp
     from flowtrack.settings.routes import bp as settings_bp
     from flowtrack.signup.routes import bp as signup_bp
+    from flowtrack.submissions.routes import bp as submissions_bp
     from flowtrack.team.routes import bp as team_bp
     from flowtrack.trust.routes import bp as trust_bp
     from flowtrack.vendors.routes import bp as vendors_bp
@@ -103,7 +104,8 @@ def create_app(config: dict | None = None) -> Flask:
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
                       photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp,
-                      vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, card_bp):
+                      vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, card_bp,
+                      submissions_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

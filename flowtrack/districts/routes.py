@@ -1,9 +1,11 @@
 """Water districts: who they are, where reports go, and when their devices fall due."""
 import uuid
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from flowtrack.core.forms import add_error
+from flowtrack.core.money import cents
 from flowtrack.core.permissions import DISTRICTS_MANAGE, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.districts import services
@@ -25,6 +27,12 @@ def _page(form: DistrictForm, district: District | None, status: int):
     return render_template("districts/form.html", form=form, district=district), status
 
 
+def _values(form: DistrictForm) -> dict:
+    """The form as the service takes it: the fee in cents."""
+    values = {f: form[f].data for f in services.DISTRICT_FIELDS if f != "fee_cents"}
+    return {**values, "fee_cents": cents(form.fee.data) if form.fee.data is not None else 0}
+
+
 def _refused(form: DistrictForm, district: District | None, error: services.DistrictError):
     g.db.rollback()
     add_error(form[error.field], str(error))
@@ -44,7 +52,7 @@ def new():
     if not form.validate_on_submit():
         return _page(form, None, 422 if form.is_submitted() else 200)
     try:
-        district = services.create_district(g.db, **{f: form[f].data for f in services.DISTRICT_FIELDS})
+        district = services.create_district(g.db, **_values(form))
     except services.DistrictError as error:
         return _refused(form, None, error)
     g.db.commit()
@@ -57,11 +65,11 @@ def new():
 def edit(district_id: uuid.UUID):
     """Change a district; a changed due-date rule reschedules the devices in it."""
     district = _district(district_id)
-    form = DistrictForm(obj=district)
+    form = DistrictForm(obj=district, fee=Decimal(district.fee_cents) / 100)
     if not form.validate_on_submit():
         return _page(form, district, 422 if form.is_submitted() else 200)
     try:
-        rescheduled = services.update_district(g.db, district, **{f: form[f].data for f in services.DISTRICT_FIELDS})
+        rescheduled = services.update_district(g.db, district, **_values(form))
     except services.DistrictError as error:
         return _refused(form, district, error)
     g.db.commit()

@@ -15,12 +15,13 @@ from flowtrack.devices import services as devices
 from flowtrack.devices.due_dates import FIXED_DATE
 from flowtrack.field_tests import report
 from flowtrack.models.accounts import Profile
-from flowtrack.models.customers import CustomerLocation, District
+from flowtrack.models.customers import REQUIRABLE_LABELS, CustomerLocation, District, SubmissionMethod
 
 # The report form has its own page and its own audit entry (`save_report_form`).
-DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "email_reports",
-                   "requires_customer_signature", "test_interval_months", "due_anchor", "fixed_due_month",
-                   "fixed_due_day", "early_window_days", "due_end_of_month")
+DISTRICT_FIELDS = ("name", "contact_name", "contact_phone", "report_email", "requires_customer_signature",
+                   "test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
+                   "due_end_of_month", "submission_method", "portal_url", "deadline_days", "fee_cents",
+                   "fee_passed_on", "required_fields", "wants_failed", "auto_accept")
 RULE_FIELDS = ("test_interval_months", "due_anchor", "fixed_due_month", "fixed_due_day", "early_window_days",
                "due_end_of_month")
 
@@ -59,10 +60,12 @@ def _apply(session: so.Session, district: District, values: dict[str, Any]) -> N
     if unknown:
         raise ValueError(f"unknown fields {sorted(unknown)}")
     for field, value in values.items():
-        setattr(district, field, clean(value))
+        setattr(district, field, clean(value) if isinstance(value, str) else value)
     if district.report_email:
         district.report_email = district.report_email.lower()
-    if district.email_reports and not district.report_email:
+    district.required_fields = [name for name in REQUIRABLE_LABELS if name in (district.required_fields or [])]
+    district.fee_cents = district.fee_cents or 0
+    if district.submission_method == SubmissionMethod.email.value and not district.report_email:
         raise DistrictError("report_email", "Give the address the test reports are emailed to.")
     if district.due_anchor != FIXED_DATE:
         district.fixed_due_month = district.fixed_due_day = None
@@ -79,7 +82,8 @@ def _apply(session: so.Session, district: District, values: dict[str, Any]) -> N
 
 def create_district(session: so.Session, **values: Any) -> District:
     district = District(id=new_id(), test_interval_months=12, due_anchor="last_test", early_window_days=0,
-                        due_end_of_month=False, email_reports=False)
+                        due_end_of_month=False, submission_method=SubmissionMethod.paper.value, fee_cents=0,
+                        fee_passed_on=False, required_fields=[], wants_failed=True, auto_accept=False)
     _apply(session, district, values)
     session.add(district)
     session.flush()

@@ -18,6 +18,8 @@ import time
 import zoneinfo
 from pathlib import Path
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from PIL import Image, ImageDraw
@@ -27,6 +29,7 @@ from flowtrack.core import pdf
 from flowtrack.core.storage import FileStorage, send_stored
 from flowtrack.field_tests import rules
 from flowtrack.models.companies import Company
+from flowtrack.models.customers import CustomerLocation, Device, District
 from flowtrack.models.field_tests import TestRecord, TestType
 
 # Our form, for districts without their own; the same sandbox renders it.
@@ -239,3 +242,11 @@ def download_name(record: TestRecord, zone: dt.tzinfo) -> str:
     """test-report-<serial>-<the day of the test where the company is>.pdf"""
     serial = "".join(c if c.isalnum() else "-" for c in record.facts["device"]["serial"])
     return f"test-report-{serial}-{record.tested_at.astimezone(zone):%Y%m%d}.pdf"
+
+
+def district_of(session: so.Session, record: TestRecord) -> District | None:
+    """The water district of the tested device's location, if it has one: its form prints the report."""
+    return session.scalar(sa.select(District)
+                          .join(CustomerLocation, CustomerLocation.district_id == District.id)
+                          .join(Device, Device.location_id == CustomerLocation.id)
+                          .where(Device.id == record.device_id))

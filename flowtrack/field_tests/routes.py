@@ -2,6 +2,7 @@
 import datetime as dt
 import uuid
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -12,7 +13,6 @@ from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.db import utcnow
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import (
-    DISTRICTS_MANAGE,
     INVENTORY_VAN,
     TESTS_RECORD,
     TESTS_VIEW,
@@ -23,14 +23,15 @@ from flowtrack.core.permissions import (
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.devices import services as devices
-from flowtrack.field_tests import district_mail, report, rules, services
 from flowtrack.field_tests import evidence as visit
+from flowtrack.field_tests import report, rules, services
 from flowtrack.field_tests.forms import FieldTestForm
 from flowtrack.field_tests.tasks import render_test_report, settle_vendor_test
 from flowtrack.inventory import services as inventory
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import ReportStatus, TestResult, TestType
+from flowtrack.models.submissions import ReportSubmission
 from flowtrack.photos import services as photos
 from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import services as work_orders
@@ -371,9 +372,10 @@ def index():
 @requires(TESTS_VIEW)
 def detail(test_id: uuid.UUID):
     record = _test(test_id)
-    district = district_mail.district_of(g.db, record)
-    return render_template("testing/detail.html", record=record, device=record.device,
-                           emailed_district=district if district_mail.wants_reports(district) else None,
+    district = report.district_of(g.db, record)
+    return render_template("testing/detail.html", record=record, device=record.device, district=district,
+                           submission=g.db.scalar(sa.select(ReportSubmission)
+                                                  .where(ReportSubmission.test_record_id == record.id)),
                            amendment=services.amendment_of(g.db, record.id),
                            amended=(services.get_test(g.db, record.amends_id, own_work_of(current_user))
                                     if record.amends_id else None),
@@ -381,23 +383,6 @@ def detail(test_id: uuid.UUID):
                            labels=rules.LABELS, keys=rules.required_readings(record.device.device_type),
                            test_type=TestType(record.test_type).label, timezone=_timezone(),
                            job=work_orders.job_of_test(g.db, record.id))
-
-
-@bp.post("/tests/<uuid:test_id>/district-email")
-@requires(DISTRICTS_MANAGE)
-def email_district_again(test_id: uuid.UUID):
-    """The office sends a printed report to the water district once more."""
-    record = _test(test_id)
-    try:
-        email = district_mail.email_report_again(g.db, record, g.db.get(Company, record.company_id).name,
-                                                 file_storage())
-    except district_mail.ReportNotSent as refused:
-        g.db.rollback()
-        flash(str(refused), "error")
-        return redirect(url_for("testing.detail", test_id=record.id), code=303)
-    g.db.commit()
-    flash(f"The report is on its way to {email.to_address}.", "success")
-    return redirect(url_for("testing.detail", test_id=record.id), code=303)
 
 
 @bp.get("/tests/<uuid:test_id>/report")

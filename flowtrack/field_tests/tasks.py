@@ -9,9 +9,10 @@ import sqlalchemy.orm as so
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.companies.services import company_timezone
+from flowtrack.core import signals
 from flowtrack.core.queue import retried_after_failure
 from flowtrack.core.storage import FileStorage, file_storage
-from flowtrack.field_tests import district_mail, report, signatures
+from flowtrack.field_tests import report, signatures
 from flowtrack.field_tests.services import person_name, settle_on_work_order
 from flowtrack.models.companies import Company
 from flowtrack.models.field_tests import ReportStatus, TestRecord
@@ -47,11 +48,12 @@ def settle_vendor_test(company_id: str, test_id: str) -> dict:
 
 
 def print_report(session: so.Session, record: TestRecord, *, storage: FileStorage) -> None:
-    """Print a record's report into the file store and commit; a district that asks for reports by email gets it
-    in the same transaction (so a report is never done without its mail queued). A failure marks the report
-    waiting again when the job will be run again, and failed when not."""
+    """Print a record's report into the file store and commit; its filing with the water district starts in the
+    same transaction (`report_printed`: so a report is never done without its submission, or its mail to a district
+    that takes reports by email). A failure marks the report waiting again when the job will be run again, and
+    failed when not."""
     record_id = record.id  # for the failure below: the failed session cannot load the record's attributes
-    district = district_mail.district_of(session, record)
+    district = report.district_of(session, record)
     company = session.get(Company, record.company_id)
     context = report.report_context(
         record, company,
@@ -67,8 +69,7 @@ def print_report(session: so.Session, record: TestRecord, *, storage: FileStorag
             html = report.render_form(None, context)
         record.report_sha256 = report.store_pdf(html, storage, record)
         record.report_status = ReportStatus.done.value
-        if district_mail.wants_reports(district):
-            district_mail.email_report(session, record, district, company.name)
+        signals.report_printed.send(session, record=record)
     except Exception:
         log.exception("test report %s failed", record_id)
         session.rollback()

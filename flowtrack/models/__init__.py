@@ -15,11 +15,13 @@ from flowtrack.models.quotes import Quote, QuoteLine
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderLine
 from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
+from flowtrack.models.submissions import DistrictAssembly, ReportSubmission, SubmissionBatch
 from flowtrack.models.vendors import Vendor
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "AutopayCharge", "Company",
            "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District",
-           "Export", "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment",
-           "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode", "SavedCard", "ScheduledJob",
-           "ServiceRequest", "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace", "StripeEvent",
-           "TestRecord", "User", "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+           "DistrictAssembly", "Export", "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail",
+           "NotificationLog", "Part", "Payment", "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode",
+           "ReportSubmission", "SavedCard", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel",
+           "StockMovement", "StockPlace", "StripeEvent", "SubmissionBatch", "TestRecord", "User", "Vendor",
+           "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

@@ -61,6 +61,42 @@ def _check_in(column: str, values: type[enum.Enum], name: str) -> sa.CheckConstr
     return sa.CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
+class SubmissionMethod(str, enum.Enum):
+    """How a water district takes test reports."""
+
+    district_view = "district_view"
+    email = "email"
+    district_portal = "district_portal"
+    paper = "paper"
+
+    @property
+    def label(self) -> str:
+        return {"district_view": "In FlowTrack's district view", "email": "By email",
+                "district_portal": "On the district's own portal", "paper": "On paper"}[self.value]
+
+
+class CrossConnection(str, enum.Enum):
+    """What an assembly protects, as district forms ask it."""
+
+    containment = "containment"
+    isolation = "isolation"
+    fire_line = "fire_line"
+    irrigation = "irrigation"
+
+    @property
+    def label(self) -> str:
+        return {"containment": "Containment (service protection)", "isolation": "Isolation (internal)",
+                "fire_line": "Fire line", "irrigation": "Irrigation"}[self.value]
+
+
+# What a district may require each test report to carry, by name (checked in flowtrack/submissions/checks.py).
+REQUIRABLE_LABELS = {
+    "water_account_number": "Water account number", "meter_number": "Meter number", "hazard": "Hazard",
+    "cross_connection": "Cross-connection type", "line_pressure": "Line pressure", "where_installed": "Where it is",
+    "model": "Model", "size": "Size",
+}
+
+
 class District(TenantScoped, Base):
     """A water district (purveyor): where test reports go, and when its devices fall due."""
 
@@ -72,6 +108,9 @@ class District(TenantScoped, Base):
         sa.CheckConstraint("early_window_days BETWEEN 0 AND 365", name="districts_early_window_check"),
         sa.CheckConstraint("due_anchor <> 'fixed_date' OR (fixed_due_month IS NOT NULL AND fixed_due_day IS NOT NULL)",
                            name="districts_fixed_date_check"),
+        _check_in("submission_method", SubmissionMethod, "districts_submission_method_check"),
+        sa.CheckConstraint("deadline_days BETWEEN 0 AND 365", name="districts_deadline_check"),
+        sa.CheckConstraint("fee_cents BETWEEN 0 AND 100000", name="districts_fee_check"),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=new_id)
@@ -91,9 +130,25 @@ class District(TenantScoped, Base):
     threshold_overrides: so.Mapped[dict] = so.mapped_column(JSONB, default=dict)
     # The district's form has a line for the customer's signature: a test cannot be submitted without it.
     requires_customer_signature: so.Mapped[bool] = so.mapped_column(default=False)
-    # Each test report is emailed to `report_email` as it is printed (through the outbox).
-    email_reports: so.Mapped[bool] = so.mapped_column(default=False)
+    # How the district takes test reports (migration 0043; flowtrack/submissions/): by email to `report_email` as
+    # each is printed, in our district view, through its own portal (`portal_url`), or on paper.
+    submission_method: so.Mapped[str] = so.mapped_column(sa.String(16), default=SubmissionMethod.paper.value)
+    deadline_days: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)  # after the test, if it sets one
+    fee_cents: so.Mapped[int] = so.mapped_column(default=0)  # the district's fee per test report
+    fee_passed_on: so.Mapped[bool] = so.mapped_column(default=False)  # billed on to the customer, on the work order
+    # What a report must carry for this district (names from flowtrack/submissions/checks.py REQUIRABLE).
+    required_fields: so.Mapped[list] = so.mapped_column(JSONB, default=list)
+    wants_failed: so.Mapped[bool] = so.mapped_column(default=True)
+    portal_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # In the district view, reports that pass the district's automatic checks are accepted without a person.
+    auto_accept: so.Mapped[bool] = so.mapped_column(default=False)
+    # The batch file's columns for the district's portal: [{"header": ..., "field": ...}]; None: the default.
+    csv_columns: so.Mapped[list | None] = so.mapped_column(JSONB)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    @property
+    def submission_label(self) -> str:
+        return SubmissionMethod(self.submission_method).label
 
 
 class Customer(TenantScoped, Base):
@@ -145,6 +200,7 @@ class CustomerLocation(TenantScoped, Base):
     state: so.Mapped[str] = so.mapped_column(sa.String(2))
     postal_code: so.Mapped[str] = so.mapped_column(sa.String(10))
     address_key: so.Mapped[str] = so.mapped_column(sa.String(700))
+    water_account_number: so.Mapped[str | None] = so.mapped_column(sa.String(40))  # the district's, for its forms
     site_contact_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     site_contact_phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     access_notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
@@ -176,6 +232,7 @@ class Device(TenantScoped, Base):
         _check_in("device_type", DeviceType, "devices_type_check"),
         _check_in("status", DeviceStatus, "devices_status_check"),
         _check_in("hazard", Hazard, "devices_hazard_check"),
+        _check_in("cross_connection", CrossConnection, "devices_cross_connection_check"),
         sa.CheckConstraint("(status = 'replaced') = (replaced_by_device_id IS NOT NULL)",
                            name="devices_replaced_by_check"),
     )
@@ -190,6 +247,8 @@ class Device(TenantScoped, Base):
     size: so.Mapped[str | None] = so.mapped_column(sa.String(16))
     where_installed: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     hazard: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    meter_number: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    cross_connection: so.Mapped[str | None] = so.mapped_column(sa.String(16))
     install_date: so.Mapped[dt.date | None]
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default=DeviceStatus.active.value)
     replaced_by_device_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("devices.id"))

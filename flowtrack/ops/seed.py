@@ -131,9 +131,12 @@ def seed_records(db: Database, company: Company, storage: FileStorage) -> None:
         water = [
             districts.create_district(session, name="Eugene Water & Electric Board",
                                       contact_name="Cross-connection desk", report_email="backflow@eweb.example",
-                                      email_reports=True, early_window_days=30),
+                                      submission_method="email", deadline_days=5, early_window_days=30),
             districts.create_district(session, name="Springfield Utility Board", report_email="reports@sub.example",
-                                      due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30),
+                                      due_anchor="fixed_date", fixed_due_month=6, fixed_due_day=30,
+                                      submission_method="district_portal", portal_url="https://backflow.sub.example/",
+                                      deadline_days=10, fee_cents=495, fee_passed_on=True,
+                                      required_fields=["water_account_number"]),
         ]
         # The demo district admin sees the first district's tests.
         session.execute(sa.update(Profile).where(Profile.company_id == company.id,

@@ -22,8 +22,8 @@ def test_the_office_adds_a_district_with_its_rule(app, acme, office):
     assert response.status_code == 303
     [district] = districts_of(app, acme)
     assert (district.report_email, district.test_interval_months, district.early_window_days,
-            district.due_end_of_month, district.email_reports, district.report_template) == \
-        ("backflow@eweb.example", 12, 30, True, False, None)
+            district.due_end_of_month, district.submission_method, district.report_template) == \
+        ("backflow@eweb.example", 12, 30, True, "paper", None)
     listing = office.get("/districts/").text
     assert "Eugene Water &amp; Electric Board" in listing and "every year, from the last test" in listing
     assert "30-day early window; end of month" in listing

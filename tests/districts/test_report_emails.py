@@ -3,7 +3,7 @@ import io
 
 from pypdf import PdfReader
 
-from flowtrack.field_tests import district_mail
+from flowtrack.submissions import district_mail
 from flowtrack.models.customers import District
 from tests.customers.test_customers import audit_entries
 from tests.districts.test_districts import DISTRICT
@@ -35,8 +35,8 @@ def test_the_office_turns_it_on_and_each_report_goes_to_the_district_with_the_pd
     district, device = district_device(app, records, acme, name="Lane Water", report_email="reports@lane.example")
     assert office.submit(f"/districts/{district.id}/edit", {**DISTRICT, "name": "Lane Water",
                                                             "report_email": "reports@lane.example",
-                                                            "email_reports": "y"}).status_code == 303
-    assert "each report emailed" in office.get("/districts/").text
+                                                            "submission_method": "email"}).status_code == 303
+    assert "Reports: by email" in office.get("/districts/").text
 
     submitted = technician.submit(f"/devices/{device.id}/tests/new", {
         "test_type": "annual", "gauge_id": str(records.gauge(acme).id), "r_check1_psid": "2.4",
@@ -73,7 +73,7 @@ def test_districts_that_did_not_ask_get_no_mail(app, factory, acme, records):
 
 
 def test_without_a_mail_server_the_report_waits_in_the_outbox_with_its_file(app, factory, acme, records, login):
-    _, device = district_device(app, records, acme, report_email="later@district.example", email_reports=True)
+    _, device = district_device(app, records, acme, report_email="later@district.example", submission_method="email")
     record = printed_test(app, factory, acme, device)
     [email] = emails_to(app, "later@district.example")
     assert email.status == "outbox" and email.attachment_name.endswith(".pdf")
@@ -87,15 +87,15 @@ def test_without_a_mail_server_the_report_waits_in_the_outbox_with_its_file(app,
 def test_a_district_without_an_address_cannot_ask_for_mail(app, acme, office, records):
     district = records.district(acme, name="No Address")
     refused = office.submit(f"/districts/{district.id}/edit", {**DISTRICT, "name": "No Address", "report_email": "",
-                                                                "email_reports": "y"})
+                                                                "submission_method": "email"})
     assert refused.status_code == 422 and "Give the address the test reports are emailed to." in refused.text
     with app.extensions["flowtrack.db"].service() as s:
-        assert s.get(District, district.id).email_reports is False
+        assert s.get(District, district.id).submission_method == "paper"
 
 
 def test_a_report_whose_file_is_gone_is_not_sent_without_it(app, factory, acme, records, smtp_server,  # noqa: F811
                                                             monkeypatch, run_worker):
-    _, device = district_device(app, records, acme, report_email="gone@district.example", email_reports=True)
+    _, device = district_device(app, records, acme, report_email="gone@district.example", submission_method="email")
     host, port, inbox = smtp_server
     smtp_env(monkeypatch, host, port)
     printed_test(app, factory, acme, device)  # queues delivery after its commit
@@ -111,7 +111,7 @@ def test_a_report_whose_file_is_gone_is_not_sent_without_it(app, factory, acme, 
 
 def test_the_office_emails_a_report_to_the_district_again_and_only_the_office_can(app, factory, acme, records, login):
     _, device = district_device(app, records, acme, name="Lane Water", report_email="again@lane.example",
-                                email_reports=True)
+                                submission_method="email")
     record = printed_test(app, factory, acme, device)
     office, technician = login(acme, "manager"), login(acme, "technician")
     page = office.get(f"/tests/{record.id}").text

@@ -126,7 +126,7 @@ def _photo(app, factory, tenant):
 TESTING_URLS = {
     **{endpoint: _device for endpoint in ("testing.new_test", "photos.add")},
     **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
-    **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "testing.email_district_again")},
+    **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "submissions.email_again")},
     "testing.signature": _signature,
     "testing.arrive": _phone_test,
     **{endpoint: _photo for endpoint in ("photos.full", "photos.thumbnail", "photos.delete")},

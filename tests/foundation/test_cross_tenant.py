@@ -26,6 +26,7 @@ from tests.portal.factories import PORTAL_URLS
 from tests.quotes.factories import QUOTE_URLS
 from tests.scheduling.factories import SCHEDULING_URLS
 from tests.service_requests.factories import SERVICE_REQUEST_URLS
+from tests.submissions.factories import SUBMISSION_URLS
 from tests.vendors.factories import VENDOR_URLS
 
 
@@ -103,6 +104,7 @@ OBJECT_URLS = {
     **PORTAL_URLS,
     **DISTRICT_URLS,
     **SERVICE_REQUEST_URLS,
+    **SUBMISSION_URLS,
     **VENDOR_URLS,
     **INVENTORY_URLS,
     **QUOTE_URLS,

@@ -29,6 +29,7 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.models.security import AccountToken, RecoveryCode
+from flowtrack.models.submissions import DistrictAssembly, SubmissionBatch
 from flowtrack.notifications import suppressions
 from flowtrack.notifications.delivery_reports import DeliveryReport
 from flowtrack.photos import services as photos
@@ -143,7 +144,8 @@ class People:
         records, planner = Records(app), Planner(app)
         customer = records.customer(self.tenant, name=self.name, email=self.email, phone=self.phone,
                                     billing_address="1 Quixote Way")
-        location = records.location(self.tenant, customer, district_id=records.district(self.tenant).id,
+        district = records.district(self.tenant)
+        location = records.location(self.tenant, customer, district_id=district.id,
                                     site_contact_name=self.name, site_contact_phone=self.phone)
         device = records.device(self.tenant, location, device_type="DC",
                                 install_date=dt.date.today() - dt.timedelta(days=400))
@@ -170,6 +172,11 @@ class People:
             invoices.send(session, invoice, dt.date.today())
             invoices.record_payment(session, invoice, amount_cents=8500, method="check", reference="101",
                                     received_on=dt.date.today(), recorded_by=None)
+            # The district's own list of assemblies, and a batch of reports filed on its portal.
+            session.add(DistrictAssembly(company_id=self.id, district_id=district.id, serial=device.serial,
+                                         serial_key=device.serial, address="1 Quixote Way", address_key="1 QUIXOTE WAY",
+                                         water_account_number=f"WA-{self.phone}"))
+            session.add(SubmissionBatch(company_id=self.id, district_id=district.id))
             card = card_on_file(session, customer.id)  # the card declined when the invoice was sent
             session.add(AutopayCharge(company_id=self.id, invoice_id=invoice.id, card_id=card.id, attempt=1,
                                       amount_cents=8500, status="declined", failure="Your card was declined."))

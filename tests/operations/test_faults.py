@@ -113,7 +113,7 @@ def test_the_database_gone_in_the_middle_of_a_job_runs_the_job_again_later_and_i
     technician.sign_in_as(acme.members["technician"])
     district_mail = f"reports-{uuid.uuid4().hex[:6]}@lane.example"  # the suite's other districts have their own
     _, device = district_device(app, records, acme, name="Lane Water", report_email=district_mail,
-                                email_reports=True)
+                                submission_method="email")
     test_id = submitted_test_id(technician.submit(f"/devices/{device.id}/tests/new", {
         "test_type": "annual", "gauge_id": str(records.gauge(acme).id), "r_check1_psid": "2.4", "r_check2_psid": "1.8",
         **SIGNED}))

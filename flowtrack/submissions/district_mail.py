@@ -1,4 +1,4 @@
-"""Test reports emailed to the water district, for districts that ask for them that way (`District.email_reports`).
+"""Test reports emailed to the water district, for districts that take them that way (`SubmissionMethod.email`).
 
 The printed report is in the file store before the message is queued (a failed insert leaves an unused file, never
 a message without its attachment) and the outbox row names its key; the outbox delivers it like any other mail,
@@ -6,14 +6,13 @@ after commit.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
 from flowtrack.companies import services as companies
 from flowtrack.core.storage import FileStorage
 from flowtrack.field_tests import report
-from flowtrack.models.customers import CustomerLocation, Device, District
+from flowtrack.models.customers import District, SubmissionMethod
 from flowtrack.models.field_tests import ReportStatus, TestRecord, TestResult
 from flowtrack.models.notifications import NotificationEmail
 from flowtrack.notifications import services as notifications
@@ -23,16 +22,9 @@ class ReportNotSent(Exception):
     """Why a report cannot be emailed to the district now (shown to the office)."""
 
 
-def district_of(session: so.Session, record: TestRecord) -> District | None:
-    """The water district of the tested device's location, if it has one."""
-    return session.scalar(sa.select(District)
-                          .join(CustomerLocation, CustomerLocation.district_id == District.id)
-                          .join(Device, Device.location_id == CustomerLocation.id)
-                          .where(Device.id == record.device_id))
-
-
 def wants_reports(district: District | None) -> bool:
-    return district is not None and district.email_reports and bool(district.report_email)
+    return district is not None and district.submission_method == SubmissionMethod.email.value \
+        and bool(district.report_email)
 
 
 # The attachment is the printed report itself.
@@ -58,7 +50,7 @@ def email_report(session: so.Session, record: TestRecord, district: District, co
 def email_report_again(session: so.Session, record: TestRecord, company_name: str,
                        storage: FileStorage) -> NotificationEmail:
     """Send a printed report to the district once more (it was lost, or the district's address changed)."""
-    district = district_of(session, record)
+    district = report.district_of(session, record)
     if not wants_reports(district):
         raise ReportNotSent("This device's district does not take reports by email.")
     if record.report_status != ReportStatus.done.value or not storage.exists(report_key(record)):
