@@ -2,6 +2,7 @@
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.billing import StripeEvent
+from flowtrack.models.booking import Booking, BookingWindow
 from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.exports import Export
@@ -16,9 +17,9 @@ from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
 from flowtrack.models.vendors import Vendor
 
-__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Company", "CompanySettings", "Customer",
-           "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District", "Export", "Gauge", "Invoice",
-           "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile",
-           "Quote", "QuoteLine", "RecoveryCode", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel",
-           "StockMovement", "StockPlace", "StripeEvent", "TestRecord", "User", "Vendor", "WorkOrder",
-           "WorkOrderDevice", "WorkOrderLine"]
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Booking", "BookingWindow", "Company",
+           "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District",
+           "Export", "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment",
+           "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode", "ScheduledJob", "ServiceRequest",
+           "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace", "StripeEvent", "TestRecord", "User",
+           "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
