@@ -33,7 +33,9 @@ class OpenWindowsForm(FlaskForm):
                                    "place.")
 
     def with_technicians(self, profiles) -> "OpenWindowsForm":
-        self.technician.choices = [(str(p.user_id), p.full_name) for p in profiles]
+        self.technician.choices = [("", "Choose the technician"), *((str(p.user_id), p.full_name) for p in profiles)]
+        if len(profiles) == 1 and not self.is_submitted():
+            self.technician.data = str(profiles[0].user_id)
         return self
 
 

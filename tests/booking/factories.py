@@ -48,7 +48,7 @@ def portal_member(factory, tenant: Tenant, customer) -> Member:
 def booked(app, tenant: Tenant, window: BookingWindow) -> Booking:
     """A booking made in the window by a new customer with an assembly coming due."""
     customer, location, devices = customer_coming_due(app, tenant)
-    with Records(app).session(tenant) as session:
+    with app.app_context(), Records(app).session(tenant) as session:  # booked straight away, the customer is emailed
         return services.book(session, session.get(Customer, customer.id), None, window_id=window.id,
                              location_id=location.id, device_ids=[d.id for d in devices],
                              today=company_today(tenant))

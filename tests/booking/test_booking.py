@@ -317,3 +317,19 @@ def test_the_reminder_invites_a_customer_who_can_sign_in_to_book_online(app, fac
     body = last_email(app, "pat@harborbooks.example").body
     assert "Book a time for the test online" in body and "/portal/book" in body
     assert "/portal/book" not in last_email(app, "lee@harborbooks.example").body  # no sign-in to book with
+
+
+def test_the_demo_customer_has_booked_next_tuesday_morning(app, client):
+    from flowtrack.ops.seed import DEMO_PASSWORD, seed_demo
+    from tests.factories import file_store
+
+    with app.app_context():
+        seed_demo(app.extensions["flowtrack.db"], production=False, storage=file_store(app))
+    for email, status in (("customer@acme.test", "Booked"), ("customer@bravo.test", "Waiting for confirmation")):
+        browser = app.test_client()
+        browser.submit("/login", {"email": email, "password": DEMO_PASSWORD})
+        page = browser.get("/portal/book").text
+        assert "Your bookings" in page and re.search(rf"Tuesday, .*, morning \(\d\d:\d\d–12:00 .*{status}", page, re.S)
+    office = app.test_client()
+    office.submit("/login", {"email": "scheduler@bravo.test", "password": DEMO_PASSWORD})
+    assert "Waiting for you to confirm (1)" in office.get("/booking/").text
