@@ -13,7 +13,7 @@ from flowtrack.booking.forms import BookForm, ConfirmationForm, DeclineForm, Ope
 from flowtrack.companies.services import company_timezone, company_today, settings_of
 from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import PORTAL_VIEW, SCHEDULE_MANAGE, requires
-from flowtrack.models.booking import Booking, DayPart
+from flowtrack.models.booking import Booking, BookingStatus, DayPart
 from flowtrack.portal import services as portal
 from flowtrack.work_orders.bookings import technicians
 from flowtrack.work_orders.services import WorkRefused
@@ -206,6 +206,6 @@ def book():
                               status=409 if gone else 422)
     g.db.commit()
     when = services.window_label(services.get_window(g.db, booking.window_id), company_timezone(g.db))
-    flash(f"Booked: {when}. We emailed you the details." if booking.status == "confirmed" else
+    flash(f"Booked: {when}. We emailed you the details." if booking.status == BookingStatus.confirmed.value else
           f"Asked for {when}. {current_user.company_name} will confirm it by email.", "success")
     return redirect(url_for("customer_booking.page"), code=303)

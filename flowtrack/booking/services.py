@@ -338,7 +338,8 @@ def book(session: so.Session, customer: Customer, user_id: uuid.UUID, *, window_
     if window is None:
         raise NotYours
     if form_key is not None:
-        made = session.scalar(sa.select(Booking).where(Booking.form_key == form_key))
+        made = session.scalar(sa.select(Booking).where(Booking.form_key == form_key,
+                                                        Booking.customer_id == customer.id))
         if made is not None:
             return made
     place = session.scalar(sa.select(CustomerLocation).where(CustomerLocation.id == location_id,

@@ -117,7 +117,7 @@ def test_a_customer_books_a_morning_and_it_is_on_the_board_for_that_technician_i
     page = browser.get("/portal/book")
     assert page.status_code == 200
     assert location.address_line1 in page.text and all(d.serial in page.text for d in devices)
-    assert "Morning, 07:00–12:00" in page.text and "America/New York time" in page.text
+    assert "Morning, 07:00–12:00" in page.text and "(New York time)" in page.text
     booked = browser.submit("/portal/book", _form(page.text, window, location, devices), follow_redirects=True)
     monday = next_monday(new_york)
     assert f"Booked: Monday, {monday:%B} {monday.day}, morning (07:00–12:00 E" in booked.text
@@ -333,3 +333,12 @@ def test_the_demo_customer_has_booked_next_tuesday_morning(app, client):
     office = app.test_client()
     office.submit("/login", {"email": "scheduler@bravo.test", "password": DEMO_PASSWORD})
     assert "Waiting for you to confirm (1)" in office.get("/booking/").text
+
+
+def test_the_booking_form_sent_twice_books_once(app, factory, acme):
+    window = open_window(app, acme, capacity=3)
+    customer, location, devices = customer_coming_due(app, acme)
+    browser = _portal(app, factory, acme, customer)
+    form = _form(browser.get("/portal/book").text, window, location, devices)
+    assert [browser.submit("/portal/book", form).status_code for _ in range(2)] == [303, 303]
+    assert len(_bookings(app, window.id)) == 1
