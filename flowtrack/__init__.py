@@ -86,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.invoices.routes import bp as invoices_bp
     from flowtrack.notifications.routes import bp as notifications_bp
     from flowtrack.photos.routes import bp as photos_bp
+    from flowtrack.portal.card_routes import bp as card_bp
     from flowtrack.portal.routes import bp as portal_bp
     from flowtrack.quotes.routes import bp as quotes_bp
     from flowtrack.quotes.routes import customer_bp as customer_quotes_bp
@@ -104,7 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
                       photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp,
-                      vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, booking_bp, customer_booking_bp):
+                      vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, card_bp, booking_bp,
+                      customer_booking_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -18,6 +18,7 @@ from flowtrack.audit_log.tasks import log_chain_heads, prune_audit_logs
 from flowtrack.core.queue import queue_name, resend_queued_jobs
 from flowtrack.exports.tasks import delete_expired_exports
 from flowtrack.imports.tasks import forget_stale_imports
+from flowtrack.invoices.tasks import retry_declined_autopay
 from flowtrack.lifecycle.tasks import anonymization_sweep
 from flowtrack.notifications.tasks import release_throttled_emails, requeue_stale_emails
 from flowtrack.ops.tasks import take_daily_backup
@@ -37,6 +38,7 @@ SCHEDULE = (
     (forget_stale_imports, "50 3 * * *"),
     (anonymization_sweep, "0 4 * * *"),  # companies.state.SWEEP_HOUR, promised on the data page
     (send_due_reminders, "0 6 * * *"),  # each company's "today" is its own (reminders.services)
+    (retry_declined_autopay, "0 9 * * *"),  # invoices.autopay.RETRY_GAPS, on the company's own today
     (requeue_stale_emails, "*/10 * * * *"),
     (release_throttled_emails, "*/10 * * * *"),  # mail held over a company's hourly cap goes out in a later hour
     (requeue_stale_texts, "5-59/10 * * * *"),

@@ -216,10 +216,11 @@ def district_admin(login, acme):
 def run_worker(app, services):
     """Run a real RQ worker process until the queue is empty."""
 
-    def run() -> subprocess.CompletedProcess:
+    def run(**settings: str) -> subprocess.CompletedProcess:
+        """`settings`: more environment for the worker (an app's Stripe keys, say)."""
         env = dict(os.environ, DATABASE_URL=services["DATABASE_URL"], REDIS_URL=services["REDIS_URL"],
                    SECRET_KEY=app.config["SECRET_KEY"], FLOWTRACK_ENV="testing",
-                   FLOWTRACK_QUEUE_NAME=services["QUEUE_NAME"])
+                   FLOWTRACK_QUEUE_NAME=services["QUEUE_NAME"], **settings)
         result = subprocess.run([sys.executable, "-m", "flowtrack.ops.cli", "worker", "--burst"], env=env,
                                 cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
         run_log.append("worker", result.stdout + result.stderr)

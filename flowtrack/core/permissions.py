@@ -90,6 +90,7 @@ INVOICES_MANAGE = "invoices.manage"
 QUOTES_MANAGE = "quotes.manage"
 PORTAL_VIEW = "portal.view"
 PORTAL_INVOICES = "portal.invoices"
+PORTAL_CARD = "portal.card"
 DISTRICT_PORTAL_VIEW = "district_portal.view"
 REMINDERS_MANAGE = "reminders.manage"
 JOBS_WORK = "jobs.work"
@@ -152,6 +153,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
                                      "declining its quotes"),
     PORTAL_INVOICES: ("Customer portal", "Their customer account's invoices: read, download and pay them online (a "
                                          "requester too, when the office allowed it for that person)"),
+    PORTAL_CARD: ("Customer portal", "Their customer account's card on file: save, replace or remove it, and turn "
+                                     "autopay of invoices on or off"),
     DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices, "
                                               "read-only"),
 }
@@ -179,7 +182,7 @@ MATRIX: dict[Role, frozenset[str]] = {
                                             JOBS_WORK, INVENTORY_VAN}),
     Role.vendor: frozenset(_EVERYONE | {VENDOR_WORK, TESTS_VIEW, TESTS_RECORD, PHOTOS_ADD}),
     Role.auditor: frozenset(_EVERYONE | _AUDIT),
-    Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW, PORTAL_INVOICES}),
+    Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW, PORTAL_INVOICES, PORTAL_CARD}),
     Role.requester: frozenset(_EVERYONE | {PORTAL_VIEW}),
     Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
 }

@@ -24,6 +24,7 @@ from flowtrack.customers import services
 from flowtrack.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, LocationForm, PortalInviteForm
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
+from flowtrack.models.autopay import SavedCard
 from flowtrack.models.customers import Customer, CustomerLocation
 from flowtrack.notifications import suppressions
 from flowtrack.team import services as team
@@ -79,7 +80,7 @@ def detail(customer_id: uuid.UUID):
     return render_template("customers/detail.html", customer=customer, orders=orders,
                            portal_users=services.portal_users(g.db, customer.id), invite_form=PortalInviteForm(),
                            undeliverable=undeliverable, undeliverable_labels=suppressions.REASON_LABELS,
-                           timezone=company_timezone(g.db).key)
+                           card=g.db.scalar(SavedCard.on_file(customer.id)), timezone=company_timezone(g.db).key)
 
 
 @bp.route("/customers/<uuid:customer_id>/edit", methods=["GET", "POST"])

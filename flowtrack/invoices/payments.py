@@ -1,12 +1,13 @@
 """Customers paying invoices online: a Stripe PaymentIntent on the company's own (Connect) account, and the
 webhook events that say the money arrived or went back. The browser's word is never taken: a payment is
 recorded only from a verified `payment_intent.succeeded`, once per PaymentIntent, and a refund from
-`charge.refunded`, once per amount refunded.
+`charge.refunded`, once per amount refunded. An autopay charge (`invoices.autopay`) settles the same way.
 """
 from __future__ import annotations
 
 import uuid
 from typing import Callable
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -14,12 +15,15 @@ import stripe
 
 from flowtrack.audit import services as audit
 from flowtrack.core.db import utcnow
+from flowtrack.core.web import CSP
+from flowtrack.invoices import autopay
 from flowtrack.invoices import services as invoices
 from flowtrack.models.companies import Company
 from flowtrack.models.invoicing import Invoice, InvoiceKind, Payment, PaymentMethod
 
 EVENTS = frozenset({"payment_intent.succeeded", "charge.refunded"})
 TIMEOUT_SECONDS = 10
+STRIPE_JS = "https://js.stripe.com/v3/"
 
 
 class CannotPay(Exception):
@@ -34,6 +38,20 @@ def stripe_client(get: Callable[[str], str | None]) -> stripe.StripeClient | Non
     base = get("STRIPE_API_BASE")
     return stripe.StripeClient(key, base_addresses={"api": base} if base else None, max_network_retries=1,
                                http_client=stripe.new_default_http_client(timeout=TIMEOUT_SECONDS))
+
+
+def stripe_js_url(get: Callable[[str], str | None]) -> str:
+    """Stripe's script for the card field (`STRIPE_JS_URL`: another host's copy, such as a local fake in tests)."""
+    return get("STRIPE_JS_URL") or STRIPE_JS
+
+
+def csp_with_stripe(js_url: str) -> str:
+    """Our policy, plus Stripe's script, card frame and API for a card page (the card never touches us)."""
+    parts = urlsplit(js_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return (CSP.replace("script-src 'self'", f"script-src 'self' {origin}")
+            .replace("connect-src 'self'", f"connect-src 'self' {origin} https://api.stripe.com")
+            + f"; frame-src {origin} https://hooks.stripe.com")
 
 
 def online_payments_ready(company: Company, publishable_key: str | None) -> bool:
@@ -90,6 +108,8 @@ def apply_event(session: so.Session, event: dict) -> tuple[str, uuid.UUID | None
         if _card_total(session, invoice, intent_id, 1):
             return "unchanged", company.id
         amount = int(data.get("amount_received") or data["amount"])
+        if (data.get("metadata") or {}).get("flowtrack_autopay"):
+            autopay.mark_paid(session, company.id, intent_id)
     else:
         amount = -(int(data.get("amount_refunded") or 0) + _card_total(session, invoice, intent_id, -1))
         if amount == 0:

@@ -26,7 +26,7 @@ from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
 from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
-from flowtrack.invoices import logo, services
+from flowtrack.invoices import autopay, logo, services
 from flowtrack.invoices.forms import (
     CreditForm,
     InvoiceFilterForm,
@@ -34,7 +34,7 @@ from flowtrack.invoices.forms import (
     PaymentForm,
     PriceForm,
 )
-from flowtrack.invoices.tasks import pdf_key, print_and_mail_invoice, reprint_invoice
+from flowtrack.invoices.tasks import charge_sent_invoice, pdf_key, print_and_mail_invoice, reprint_invoice
 from flowtrack.models.invoicing import Invoice, InvoiceStatus, PriceItem, PriceKind
 from flowtrack.work_orders import pricing
 from flowtrack.work_orders import services as work_orders
@@ -64,6 +64,7 @@ def _detail(invoice: Invoice, status: int = 200, **forms):
     payment_form = forms.get("payment_form") or PaymentForm(formdata=None, received_on=company_today(g.db))
     return render_template(
         "invoices/detail.html", invoice=invoice, payments=services.payments_of(g.db, invoice.id),
+        charges=autopay.charges_of(g.db, invoice.id),
         line_form=forms.get("line_form") or LineForm(formdata=None), payment_form=payment_form,
         credit_form=forms.get("credit_form") or CreditForm(formdata=None),
         pdf_ready=file_storage().exists(pdf_key(invoice)),
@@ -94,9 +95,11 @@ def index():
         abort(400, "Not a page of this list.")
     page = services.list_invoices(g.db, status=status, after=after)
     params = {"status": status} if status else {}
+    failed = autopay.failed_invoice_ids(g.db, [invoice.id for invoice in page.items])
     if is_fragment():
-        return render_template("invoices/_rows.html", page=page, params=params), 200 if valid else 422
-    return render_template("invoices/index.html", form=form, page=page, params=params), 200 if valid else 422
+        return render_template("invoices/_rows.html", page=page, params=params, failed=failed), 200 if valid else 422
+    return render_template("invoices/index.html", form=form, page=page, params=params, failed=failed), \
+        200 if valid else 422
 
 
 @bp.get("/invoices/<uuid:invoice_id>")
@@ -188,6 +191,8 @@ def send(invoice_id: uuid.UUID):
         return _refused(invoice, refused)
     enqueue_after_commit(g.db, print_and_mail_invoice, current_user.company_id, str(invoice.id),
                          description="Invoice PDF and email")
+    enqueue_after_commit(g.db, charge_sent_invoice, current_user.company_id, str(invoice.id),
+                         description="Autopay charge")
     return _back(invoice, f"{invoice.label} sent. Its PDF is being printed and emailed.")
 
 

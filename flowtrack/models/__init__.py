@@ -1,6 +1,7 @@
 """All mapped models, imported here so that metadata and relationships are complete."""
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
+from flowtrack.models.autopay import AutopayCharge, SavedCard
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.booking import Booking, BookingWindow
 from flowtrack.models.companies import Company, CompanySettings
@@ -17,9 +18,9 @@ from flowtrack.models.security import AccountToken, RecoveryCode
 from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhoto
 from flowtrack.models.vendors import Vendor
 
-__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "Booking", "BookingWindow", "Company",
-           "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District",
-           "Export", "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment",
-           "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode", "ScheduledJob", "ServiceRequest",
-           "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace", "StripeEvent", "TestRecord", "User",
-           "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "AutopayCharge", "Booking", "BookingWindow",
+           "Company", "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device", "DevicePhoto",
+           "District", "Export", "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part",
+           "Payment", "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode", "SavedCard", "ScheduledJob",
+           "ServiceRequest", "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace", "StripeEvent",
+           "TestRecord", "User", "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

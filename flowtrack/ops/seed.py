@@ -25,9 +25,11 @@ from flowtrack.field_tests import report
 from flowtrack.field_tests import services as testing
 from flowtrack.field_tests.tasks import print_report
 from flowtrack.inventory import services as inventory
+from flowtrack.invoices import autopay
 from flowtrack.invoices import services as invoices
 from flowtrack.invoices import tasks as invoice_tasks
 from flowtrack.models.accounts import Profile, User
+from flowtrack.models.autopay import AutopayCharge, ChargeStatus, SavedCard
 from flowtrack.models.booking import DayPart
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
@@ -195,8 +197,8 @@ def seed_price_list(session) -> None:
 
 
 def seed_billing(session, storage: FileStorage) -> None:
-    """Two sent invoices with their PDFs: one of this week, and one 15 days overdue for the aging and the
-    dashboard to show."""
+    """Two sent invoices with their PDFs: one of this week, whose autopay charge the card declined, and one 15 days
+    overdue for the aging and the dashboard to show."""
     today = companies.company_today(session)
     for name, issued in (("Maple Street Dental", today), ("Oakwood Elementary School", today - dt.timedelta(days=45))):
         customer = session.scalar(sa.select(Customer).where(Customer.name == name))
@@ -205,6 +207,23 @@ def seed_billing(session, storage: FileStorage) -> None:
         invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
         invoices.send(session, invoice, issued)
         invoice_tasks.print_and_mail(session, invoice, storage)
+        if issued == today:
+            seed_declined_autopay(session, invoice, today)
+
+
+def seed_declined_autopay(session, invoice, today: dt.date) -> None:
+    """The dental office saved a card with autopay on; the bank declined this week's charge, to be tried again in
+    three days. The demo has no Stripe account, so the card is kept as the portal would keep Stripe's answer."""
+    card = SavedCard(company_id=invoice.company_id, customer_id=invoice.customer_id, stripe_customer_id="cus_demo",
+                     payment_method_id="pm_demo_card", brand="visa", last4="0341", exp_month=8, exp_year=today.year + 2)
+    session.add(card)
+    session.flush()
+    autopay.turn_on_autopay(session, card, autopay.consent_text(session.get(Company, invoice.company_id), card),
+                            user_id=None, ip="198.51.100.23")
+    session.add(AutopayCharge(company_id=invoice.company_id, invoice_id=invoice.id, card_id=card.id, attempt=1,
+                              amount_cents=invoice.balance_cents, status=ChargeStatus.declined.value,
+                              failure="Your card has insufficient funds.",
+                              next_attempt_on=today + dt.timedelta(days=autopay.RETRY_GAPS[0])))
 
 
 # (SKU, name, kind, cost and price in cents, assembly types it fits, in the warehouse, in the van, low-stock level in

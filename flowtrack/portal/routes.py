@@ -1,7 +1,6 @@
 """The customer portal: a customer's own invoices (list, page, PDF; a requester only when the office allowed it) and
 their devices' latest test certificates. Phone-first: most customers arrive from an email on their phone."""
 import uuid
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,10 +12,9 @@ from flowtrack.core.config import setting
 from flowtrack.core.extensions import limiter
 from flowtrack.core.permissions import PORTAL_INVOICES, PORTAL_VIEW, person_allowed, requires
 from flowtrack.core.storage import StoredFileMissing, file_storage, send_stored
-from flowtrack.core.web import CSP
 from flowtrack.field_tests import report
 from flowtrack.field_tests import services as testing
-from flowtrack.invoices import payments
+from flowtrack.invoices import autopay, payments
 from flowtrack.invoices import services as invoices
 from flowtrack.invoices.tasks import pdf_key
 from flowtrack.models.companies import Company
@@ -25,7 +23,6 @@ from flowtrack.portal import services
 from flowtrack.quotes import services as quotes
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
-STRIPE_JS = "https://js.stripe.com/v3/"
 
 
 def _customer() -> Customer | None:
@@ -52,7 +49,7 @@ def home():
                            invoices=services.invoices_of(g.db, customer.id) if sees_invoices else None,
                            devices=services.devices_of(g.db, customer.id), certificates=certificates,
                            quotes=quotes.sent_quotes_of(g.db, customer.id), quote_status=quotes.status_label,
-                           today=companies.company_today(g.db))
+                           card=autopay.live_card(g.db, customer.id), today=companies.company_today(g.db))
 
 
 @bp.get("/invoices/<uuid:invoice_id>")
@@ -63,6 +60,7 @@ def invoice(invoice_id: uuid.UUID):
         abort(404)
     company = g.db.get(Company, current_user.company_id)
     return render_template("portal/invoice.html", invoice=found, pdf_ready=file_storage().exists(pdf_key(found)),
+                           charges=autopay.charges_of(g.db, found.id),
                            paying=request.args.get("paid") == "1", company=company,
                            details=companies.settings_of(g.db),
                            online=payments.online_payments_ready(company, setting("STRIPE_PUBLISHABLE_KEY")))
@@ -77,7 +75,7 @@ def pay(invoice_id: uuid.UUID):
     if found is None:
         abort(404)
     company = g.db.get(Company, current_user.company_id)
-    publishable_key, js_url = setting("STRIPE_PUBLISHABLE_KEY"), setting("STRIPE_JS_URL") or STRIPE_JS
+    publishable_key, js_url = setting("STRIPE_PUBLISHABLE_KEY"), payments.stripe_js_url(setting)
     try:
         if not publishable_key:
             raise payments.CannotPay("Online payment is not set up on this installation; please pay by check.")
@@ -90,17 +88,8 @@ def pay(invoice_id: uuid.UUID):
     g.db.commit()
     response = make_response(render_template("portal/pay.html", invoice=found, intent=intent, js_url=js_url,
                                               publishable_key=publishable_key, account=company.stripe_account_id))
-    response.headers["Content-Security-Policy"] = _csp_with_stripe(js_url)
+    response.headers["Content-Security-Policy"] = payments.csp_with_stripe(js_url)
     return response
-
-
-def _csp_with_stripe(js_url: str) -> str:
-    """Our policy, plus Stripe's script, card frame and API for this one page (the card never touches us)."""
-    parts = urlsplit(js_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    return (CSP.replace("script-src 'self'", f"script-src 'self' {origin}")
-            .replace("connect-src 'self'", f"connect-src 'self' {origin} https://api.stripe.com")
-            + f"; frame-src {origin} https://hooks.stripe.com")
 
 
 @bp.get("/invoices/<uuid:invoice_id>/pdf")

@@ -37,6 +37,7 @@ BOUNCES = "tests/notifications/test_bounces.py"
 PRIVACY = "tests/trust/test_privacy_and_subprocessors.py"
 OUTBOX = "tests/notifications/test_outbox.py"
 PAYMENTS = "tests/invoices/test_online_payment.py"
+AUTOPAY = "tests/invoices/test_autopay.py"
 OFFLINE = "tests/e2e/test_offline.py"
 TEAM = "tests/team/test_team.py"
 ROLES = "tests/team/test_roles.py"
@@ -292,6 +293,16 @@ CLAIMS: tuple[Claim, ...] = (
               f"{REMINDERS}::test_a_customer_stops_reminders_from_the_link_and_the_next_run_leaves_them_alone",
               f"{REMINDERS}::test_an_opt_out_link_names_a_customer_of_its_own_company_only")),
     Claim("Application security",
+          "A customer's saved card is charged automatically only while the customer's consent stands, kept with "
+          "the words they agreed to, when and from which address; withdrawing it or removing the card stops the "
+          "very next charge. An invoice is charged at most once per attempt, even when its job runs twice at once, "
+          "and counts as paid only when Stripe's signed message says so.",
+          "security.md", (
+              f"{AUTOPAY}::test_the_customer_saves_a_card_and_the_next_invoice_is_paid_by_itself",
+              f"{AUTOPAY}::test_consent_withdrawn_between_sending_and_charging_charges_nothing",
+              f"{AUTOPAY}::test_the_same_invoice_is_charged_once_when_its_job_runs_twice_at_once",
+              f"{AUTOPAY}::test_the_card_settles_only_through_the_signed_webhook_once_per_event")),
+    Claim("Application security",
           "Each Stripe message is applied once however often it is delivered, and one that arrives late never "
           "undoes a newer state.",
           "security.md", (f"{WEBHOOK}::test_a_replayed_event_changes_nothing",
@@ -387,9 +398,10 @@ PRIVACY_LAST_UPDATED = dt.date(2026, 12, 7)
 PRIVACY_CLAIMS: tuple[Claim, ...] = (
     Claim("Privacy",
           "FlowTrack sets one cookie, the sign-in session, and runs no analytics, tracking or advertising: its pages "
-          "load scripts from FlowTrack alone, except the portal's card payment page, which loads Stripe's.",
+          "load scripts from FlowTrack alone, except the portal's card pages (paying an invoice, saving a card), "
+          "which load Stripe's.",
           "privacy.md", (f"{PRIVACY}::test_the_only_cookie_is_the_sign_in_session",
-                         f"{PRIVACY}::test_no_page_loads_a_script_from_elsewhere_but_the_card_payment_page",
+                         f"{PRIVACY}::test_no_page_loads_a_script_from_elsewhere_but_the_card_pages",
                          f"{HEADERS}::test_every_get_route_sends_the_security_headers",
                          f"{PAYMENTS}::test_the_portal_starts_a_payment_and_only_the_signed_webhook_records_it_once")),
     Claim("Privacy",

@@ -20,8 +20,10 @@ def test_demo_records_fill_every_page(app, factory, login):
     assert ">expired</span>" in office.get("/gauges/").text
     assert "Springfield Utility Board" in office.get("/districts/").text
     assert "Harbor View Apartments" in office.get("/schedule/").text  # booked today
-    assert "Maple Street Dental" in office.get("/invoices/").text
-    # A real office's week: an invoice gone past its due date, and every sent invoice with its PDF.
+    # A real office's week: a card that declined its autopay charge, an invoice gone past its due date, and every
+    # sent invoice with its PDF.
+    listed = office.get("/invoices/").text
+    assert "Maple Street Dental" in listed and "Payment failed" in listed
     aging = office.get("/invoices/aging").text
     assert "Oakwood Elementary School" in aging and "1-30" in aging
     with app.extensions["flowtrack.db"].service() as s:

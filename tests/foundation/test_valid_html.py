@@ -15,7 +15,7 @@ from flowtrack.models.customers import Customer
 from tests.booking.factories import open_window, pending_booking
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.inventory.factories import Stock
-from tests.invoices.factories import printed_invoice
+from tests.invoices.factories import card_on_file, printed_invoice
 from tests.notifications.bounces import bounced
 from tests.quotes.factories import draft_quote, sent_quote
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
@@ -53,6 +53,10 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                         {"c": customer.id})
         session.commit()
     quote, _ = sent_quote(app, acme, location=place)
+    with factory.db.service() as session:  # a card on file, autopay off: the page offers the consent to tick
+        session.info["company_id"] = acme.id
+        card_on_file(session, customer.id, autopay=False)
+        session.commit()
     draft = draft_quote(app, acme, location)
     with app.extensions["flowtrack.db"].service() as session:  # the test form, with the van's parts offered
         on_the_job = session.scalar(sa.text("SELECT device_id FROM work_order_devices WHERE work_order_id = :o"),
@@ -83,7 +87,7 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                               "/inventory/transfer", "/inventory/count", "/inventory/adjust", "/inventory/reorder"],
         "technician": ["/my-day/", f"/jobs/{job.id}", "/inventory/van", f"/devices/{on_the_job}/tests/new"],
         "portal": ["/portal/", "/portal/book", "/portal/requests/", "/portal/requests/new",
-                   f"/portal/quotes/{quote.id}"],
+                   f"/portal/quotes/{quote.id}", "/portal/card/"],
     }
     files = []
     for role, urls in pages.items():

@@ -5,20 +5,41 @@ import datetime as dt
 
 from flowtrack.invoices import services
 from flowtrack.invoices.tasks import print_and_mail_invoice
+from flowtrack.models.autopay import SavedCard
 from flowtrack.models.customers import Customer
 from tests.customers.factories import Records
 from tests.factories import Tenant
 
 
-def sent_invoice(app, tenant: Tenant, *, amount_cents: int = 12500, customer=None, today: dt.date | None = None):
-    """A sent invoice of one line for a (new) customer with an email address."""
+def draft_invoice(app, tenant: Tenant, *, amount_cents: int = 12500, customer=None, send_on: dt.date | None = None):
+    """An invoice of one line for a (new) customer with an email address; sent on `send_on` if given."""
     records = Records(app)
     customer = customer or records.customer(tenant, email="billing@harbor.example", billing_address="12 Harbor St")
     with records.session(tenant) as session:
         invoice = services.blank_invoice(session, session.get(Customer, customer.id))
         services.add_line(session, invoice, "Annual backflow test", 1, amount_cents, True)
-        services.send(session, invoice, today or dt.date.today())
+        if send_on:
+            services.send(session, invoice, send_on)
     return invoice
+
+
+def sent_invoice(app, tenant: Tenant, *, amount_cents: int = 12500, customer=None, today: dt.date | None = None):
+    """A sent invoice of one line for a (new) customer with an email address."""
+    return draft_invoice(app, tenant, amount_cents=amount_cents, customer=customer,
+                         send_on=today or dt.date.today())
+
+
+def card_on_file(session, customer_id, *, autopay: bool = True, last4: str = "4242") -> SavedCard:
+    """A card as the portal keeps it once Stripe confirmed it (for tests that need one without Stripe), with the
+    customer's consent to autopay."""
+    card = SavedCard(company_id=session.info["company_id"], customer_id=customer_id, stripe_customer_id="cus_test",
+                     payment_method_id=f"pm_test_{last4}", brand="visa", last4=last4, exp_month=12, exp_year=2030)
+    if autopay:
+        card.autopay_since, card.autopay_consent_text, card.autopay_consent_ip = \
+            dt.datetime.now(dt.timezone.utc), "I authorize the test company.", "203.0.113.9"
+    session.add(card)
+    session.flush()
+    return card
 
 
 def printed_invoice(app, tenant: Tenant, **fields):

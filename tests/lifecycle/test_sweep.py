@@ -24,6 +24,7 @@ from flowtrack.inventory import services as inventory
 from flowtrack.invoices import logo
 from flowtrack.invoices import services as invoices
 from flowtrack.lifecycle import anonymize
+from flowtrack.models.autopay import AutopayCharge
 from flowtrack.models.billing import StripeEvent
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device
@@ -40,6 +41,7 @@ from tests.booking.factories import open_window
 from tests.customers.factories import Records
 from tests.factories import PEOPLE, file_store
 from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
+from tests.invoices.factories import card_on_file
 from tests.invoices.test_logo import picture
 from tests.lifecycle.helpers import end_subscription, set_subscription
 from tests.scheduling.factories import Planner
@@ -170,6 +172,9 @@ class People:
             invoices.send(session, invoice, dt.date.today())
             invoices.record_payment(session, invoice, amount_cents=8500, method="check", reference="101",
                                     received_on=dt.date.today(), recorded_by=None)
+            card = card_on_file(session, customer.id)  # the card declined when the invoice was sent
+            session.add(AutopayCharge(company_id=self.id, invoice_id=invoice.id, card_id=card.id, attempt=1,
+                                      amount_cents=8500, status="declined", failure="Your card was declined."))
             invoices.set_price(session, kind="trip", unit_price_cents=4500)
             quote = quotes.new_quote(session, session.get(CustomerLocation, location.id), created_by=None,
                                      expires_on=dt.date.today() + dt.timedelta(days=30), notes=f"For {self.name}",

@@ -3,15 +3,15 @@ for so many visits, optionally only for places in some cities or ZIP codes), the
 (the place and assemblies, waiting for the office or confirmed with the work order booked for it, or declined with
 a reason), and the company's choice of whether a booking waits for the office to confirm it.
 
-Revision ID: 0042
-Revises: 0041
+Revision ID: 0043
+Revises: 0042
 """
 import os
 
 from alembic import op
 
-revision = "0042"
-down_revision = "0041"
+revision = "0043"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
