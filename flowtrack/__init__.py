@@ -68,6 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.audit_log.routes import bp as audit_bp
     from flowtrack.auth.routes import bp as auth_bp
     from flowtrack.billing.routes import bp as billing_bp
+    from flowtrack.booking.routes import bp as booking_bp
+    from flowtrack.booking.routes import customer_bp as customer_booking_bp
     from flowtrack.customers.routes import bp as customers_bp
     from flowtrack.dashboard.routes import bp as dashboard_bp
     from flowtrack.devices.gauge_routes import bp as gauges_bp
@@ -104,8 +106,8 @@ def create_app(config: dict | None = None) -> Flask:
                       signup_bp, settings_bp, customers_bp, devices_bp, gauges_bp, districts_bp, due_bp, imports_bp,
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
                       photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp,
-                      vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, card_bp,
-                      submissions_bp):
+                      vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, card_bp, booking_bp,
+                      customer_booking_bp, submissions_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

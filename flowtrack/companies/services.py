@@ -78,4 +78,5 @@ def settings_of(session: so.Session) -> CompanySettings:
     found = session.scalar(sa.select(CompanySettings))
     return found or CompanySettings(company_id=session.info.get("company_id"), reminders_enabled=True,
                                     reminder_lead_days=list(DEFAULT_LEAD_DAYS), remind_when_overdue=True,
-                                    tax_rate_bp=0, payment_terms_days=30, far_from_location_m=FAR_FROM_LOCATION_M)
+                                    tax_rate_bp=0, payment_terms_days=30, far_from_location_m=FAR_FROM_LOCATION_M,
+                                    bookings_need_confirmation=False)

@@ -20,6 +20,7 @@ GROUPS = (  # (group label or None for links of their own, ((endpoint, label, pe
               ("service_requests.queue", "Service requests", p.SERVICE_REQUESTS_MANAGE),
               ("work_orders.index", "Work orders", p.WORK_ORDERS_VIEW),
               ("schedule.board", "Schedule", p.SCHEDULE_MANAGE),
+              ("booking.index", "Online booking", p.SCHEDULE_MANAGE),
               ("vendors.index", "Vendors", p.VENDORS_MANAGE),
               ("testing.index", "Tests", p.TESTS_VIEW))),
     ("Customers", (("customers.index", "Customers", p.CUSTOMERS_VIEW),

@@ -40,8 +40,8 @@ ROLE_LABELS = {
     "company_admin": ("Admin", "Everything in the company: its team, settings, billing and data, and all the work."),
     "manager": ("Manager", "Runs the work: customers, devices, work orders, the schedule, tests, invoices and "
                            "reminders; not the team, settings, billing or the full data export."),
-    "scheduler": ("Scheduler", "Plans the work: service requests, work orders, the week board and technicians' "
-                               "days; reads customers, devices and tests."),
+    "scheduler": ("Scheduler", "Plans the work: service requests, work orders, the week board, technicians' days "
+                               "and the windows customers book online; reads customers, devices and tests."),
     "coordinator": ("Coordinator", "Keeps the records: customers, their places and devices, water districts, "
                                    "reminders and service requests; no prices or invoices."),
     "inventory_manager": ("Inventory manager", "Keeps the equipment and parts: test kits and their calibration, "
@@ -51,8 +51,8 @@ ROLE_LABELS = {
     "auditor": ("Auditor", "Reads the audit log, checks its chain and exports its reports."),
     "vendor": ("Vendor", "An outside tester the company subcontracts to: only the work orders assigned to their "
                          "vendor, with the places, devices and access notes those need, and their own tests."),
-    "customer": ("Customer portal", "A customer's own account: its invoices and test certificates, and asking "
-                                    "for service."),
+    "customer": ("Customer portal", "A customer's own account: its invoices and test certificates, asking for "
+                                    "service and booking a test online."),
     "requester": ("Requester", "A customer's contact, such as its property manager: asks for service at the "
                                "customer's places and follows each request; sees its devices and test "
                                "certificates, and its invoices only if the office allowed it for that person."),
@@ -132,7 +132,9 @@ MEANINGS: dict[str, tuple[str, str]] = {
     VENDORS_MANAGE: ("Work orders", "Keep vendors (outside testers) and their people; assign a work order to a "
                                     "vendor or take it back"),
     VENDOR_WORK: ("Work orders", "A vendor's person: the work orders assigned to their vendor"),
-    SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route"),
+    SCHEDULE_MANAGE: ("Schedule", "The week board: book, move and reassign jobs; set a technician's route; open "
+                                  "and close the windows customers book online, and confirm or decline their "
+                                  "bookings"),
     JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
     INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed; see quotes and their PDFs"),
     INVOICES_MANAGE: ("Invoices", "Make, send, void and credit invoices; record payments; keep the price list"),
@@ -147,7 +149,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
     BILLING_MANAGE: ("Company", "The FlowTrack subscription and plan; the company's payment account"),
     DATA_EXPORT: ("Company", "Download all the company's data"),
     PORTAL_VIEW: ("Customer portal", "Their own customer account: its devices and test certificates, asking for "
-                                     "service and following the requests; approving or declining its quotes"),
+                                     "service and following the requests; booking a test online; approving or "
+                                     "declining its quotes"),
     PORTAL_INVOICES: ("Customer portal", "Their customer account's invoices: read, download and pay them online (a "
                                          "requester too, when the office allowed it for that person)"),
     PORTAL_CARD: ("Customer portal", "Their customer account's card on file: save, replace or remove it, and turn "

@@ -2,6 +2,7 @@
 from flask import Blueprint, g, render_template
 from flask_login import current_user
 
+from flowtrack.booking import services as booking
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core import permissions as p
 from flowtrack.core.permissions import Role, requires
@@ -27,6 +28,8 @@ def home():
         context["team"] = services.team(g.db)
         context["certifications"] = services.technicians_certification(context["team"], today)
         context["work"] = services.todays_work(g.db, today, company_timezone(g.db))
+        context["bookings_waiting"] = context["summary"]["bookings_waiting"] if "summary" in context \
+            else booking.waiting_count(g.db)
     if p.allowed(role, p.SERVICE_REQUESTS_MANAGE):
         context["requests_waiting"] = context["summary"]["requests_waiting"] if "summary" in context \
             else service_requests.waiting_count(g.db)

@@ -8,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from flowtrack.booking import services as booking
 from flowtrack.core.cache import kept
 from flowtrack.core.permissions import Role
 from flowtrack.due.services import due_counts
@@ -78,8 +79,8 @@ SETUP_STEPS = {
 
 def office_summary(session: so.Session, today: dt.date) -> dict:
     """In one statement: the invoices past their due date (how many, how much is still owed), the test kits whose
-    calibration runs out within 30 days, the customers' service requests waiting for an answer, the parts' stock
-    levels below zero or on the reorder list, and which set-up steps a new company has done."""
+    calibration runs out within 30 days, the customers' service requests and online bookings waiting for an answer,
+    the parts' stock levels below zero or on the reorder list, and which set-up steps a new company has done."""
     overdue = (sa.select((Invoice.total_cents - Invoice.paid_cents).label("owed"))
                .where(Invoice.status.in_(OPEN), Invoice.due_on < today).subquery())
     row = session.execute(sa.select(
@@ -88,6 +89,7 @@ def office_summary(session: so.Session, today: dt.date) -> dict:
         .scalar_subquery().label("overdue_cents"),
         _kits_due(today).scalar_subquery().label("kits_due"),
         service_requests.waiting().scalar_subquery().label("requests_waiting"),
+        booking.awaiting().scalar_subquery().label("bookings_waiting"),
         inventory.below_zero().scalar_subquery().label("stock_negative"),
         inventory.at_or_below_low().scalar_subquery().label("stock_low"),
         *(sa.exists(statement).label(step) for step, statement in SETUP_STEPS.items()))).one()

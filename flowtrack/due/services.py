@@ -143,6 +143,14 @@ def due_counts(session: so.Session, today: dt.date) -> dict[str, int]:
     return {"overdue": overdue, "within_30": within_30, "needs_repair": failed, "month_unbooked": unbooked}
 
 
+def coming_due_of(session: so.Session, customer_id: uuid.UUID, today: dt.date, *, days: int) -> list[DueRow]:
+    """A customer's active devices overdue or due within `days`, the longest overdue first: those the customer may
+    book a test for. A failed one is left out: it needs a repair before a test (the office plans those)."""
+    statement = _devices().where(Customer.id == customer_id, Device.next_test_due <= today + dt.timedelta(days=days),
+                                 Device.failed_on.is_(None))
+    return [DueRow(*row) for row in session.execute(statement.order_by(Device.next_test_due, Device.id))]
+
+
 REPAIRS_SHOWN = 200
 
 

@@ -3,6 +3,7 @@ from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.audit import AuditCheckpoint, AuditEntry
 from flowtrack.models.autopay import AutopayCharge, SavedCard
 from flowtrack.models.billing import StripeEvent
+from flowtrack.models.booking import Booking, BookingWindow
 from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.exports import Export
@@ -18,10 +19,10 @@ from flowtrack.models.service_requests import ServiceRequest, ServiceRequestPhot
 from flowtrack.models.submissions import DistrictAssembly, ReportSubmission, SubmissionBatch
 from flowtrack.models.vendors import Vendor
 
-__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "AutopayCharge", "Company",
-           "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device", "DevicePhoto", "District",
-           "DistrictAssembly", "Export", "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail",
-           "NotificationLog", "Part", "Payment", "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode",
-           "ReportSubmission", "SavedCard", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel",
-           "StockMovement", "StockPlace", "StripeEvent", "SubmissionBatch", "TestRecord", "User", "Vendor",
-           "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+__all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "AutopayCharge", "Booking",
+           "BookingWindow", "Company", "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device",
+           "DevicePhoto", "District", "DistrictAssembly", "Export", "Gauge", "Invoice", "InvoiceCounter",
+           "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile", "Quote", "QuoteLine",
+           "RecoveryCode", "ReportSubmission", "SavedCard", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto",
+           "StockLevel", "StockMovement", "StockPlace", "StripeEvent", "SubmissionBatch", "TestRecord", "User",
+           "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

@@ -1,6 +1,7 @@
 """Demo data: two companies with one person of every role, and a few districts, customers, service locations,
 devices, test kits, booked work orders, a price list, an invoice, parts in a warehouse and the technician's van,
-and submitted tests with their printed reports each. Refused in production."""
+submitted tests with their printed reports, and next week's windows for customers to book online (one booked by the
+portal customer) each. Refused in production."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
+from flowtrack.booking import services as online_booking
 from flowtrack.companies import services as companies
 from flowtrack.companies.services import create_company
 from flowtrack.core.db import Database, bind_company
@@ -28,6 +30,7 @@ from flowtrack.invoices import services as invoices
 from flowtrack.invoices import tasks as invoice_tasks
 from flowtrack.models.accounts import Profile, User
 from flowtrack.models.autopay import AutopayCharge, ChargeStatus, SavedCard
+from flowtrack.models.booking import DayPart
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, CustomerLocation, Device, Gauge
 from flowtrack.models.field_tests import TestRecord
@@ -100,6 +103,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_requested_test(db, company, f"requester@{domain}", storage)
         seed_vendor_work(db, company)
         seed_quote(db, company)
+        seed_online_booking(db, company, f"customer@{domain}")
     return [company for company, _ in created]
 
 
@@ -107,7 +111,8 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
 #  [(street, city, postal code, district index, [(type, size, serial suffix, tested days ago)])])
 DEMO_CUSTOMERS = (
     ("Harbor View Apartments", "541-555-0101", "manager@harborview.example", [
-        ("123 Main Street", "Eugene", "97401", 0, [("RP", "2", "1001", 200), ("DC", "1", "1002", 340)]),
+        ("123 Main Street", "Eugene", "97401", 0, [("RP", "2", "1001", 200), ("DC", "1", "1002", 340),
+                                                   ("DC", "3/4", "1004", 350)]),
         ("125 Main Street", "Eugene", "97401", 0, [("RPDA", "4", "1003", 400)]),
     ]),
     ("Maple Street Dental", "541-555-0102", "office@mapledental.example", [
@@ -379,6 +384,31 @@ def seed_quote(db: Database, company: Company) -> None:
                         unit_price_cents=18900, optional=True)
         quotes.send(session, quote, companies.company_today(session),
                     lambda token: external_url("customer_quotes.link_page", token=token))
+        session.commit()
+
+
+def seed_online_booking(db: Database, company: Company, email: str) -> None:
+    """Next week's mornings and afternoons open for customers to book, two visits each, and the portal customer
+    booked Tuesday morning for its assembly coming due: on the board at Acme, waiting for the office at Bravo (which
+    confirms bookings)."""
+    prefix = company.name[:2].upper()
+    with db.service() as session:
+        bind_company(session, company.id)
+        today = companies.company_today(session)
+        monday = today + dt.timedelta(days=7 - today.weekday())
+        technician = bookings.technicians(session)[0]
+        if company.name.startswith("Bravo"):
+            online_booking.save_confirmation_setting(session, need_confirmation=True)
+        opened = online_booking.open_windows(
+            session, technician_id=technician.user_id, first=monday, last=monday + dt.timedelta(days=4),
+            weekdays={0, 1, 2, 3, 4}, parts=[DayPart.morning, DayPart.afternoon], capacity=2, area=[],
+            opened_by=None, today=today)
+        user = session.scalar(sa.select(User).where(User.email == email))
+        device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-1004"))
+        tuesday_morning = next(w for w in opened.windows if w.day.weekday() == 1 and w.part == DayPart.morning.value)
+        online_booking.book(session, session.get(Customer, user.profile.customer_id), user.id,
+                            window_id=tuesday_morning.id, location_id=device.location_id, device_ids=[device.id],
+                            today=today)
         session.commit()
 
 

@@ -27,6 +27,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import insert
 
 from flowtrack.audit import services as audit
+from flowtrack.booking import services as booking
 from flowtrack.companies.services import settings_of
 from flowtrack.core.dates import date
 from flowtrack.core.db import new_id, utcnow
@@ -36,6 +37,7 @@ from flowtrack.models.customers import Customer, CustomerLocation, Device, Devic
 from flowtrack.models.notifications import NotificationLog
 from flowtrack.notifications import services as outbox
 from flowtrack.notifications import sms, suppressions
+from flowtrack.notifications.links import external_url
 
 OVERDUE = "overdue"
 MAX_LEAD_DAYS = 365
@@ -184,6 +186,9 @@ def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable
     won = _claim(session, [c for cid in channel_of for c in by_customer[cid]], channel_of, "claimed")
     won_texts = _claim(session, [c for cid in texts for c in by_customer[cid]], dict.fromkeys(texts, "sms"), "queued")
     company = session.scalar(sa.select(Company))
+    # Those who can sign in to the portal are invited to book a time there, while the office has windows open.
+    book_online = booking.customers_with_portal_login(session, mail) if booking.offers_booking(session, today) \
+        else set()
     for customer_id, channel in channel_of.items():
         items = [c for c in by_customer[customer_id] if c.device.id in won]
         if not items:
@@ -193,7 +198,9 @@ def run_reminders(session: so.Session, today: dt.date, *, opt_out_link: Callable
             NotificationLog.customer_id == customer_id, NotificationLog.channel == channel,
             NotificationLog.device_id.in_([c.device.id for c in items]), NotificationLog.status == "claimed")))
         if channel == "email":
-            subject, body = reminder_email(company.name, customer, items, opt_out_link(customer))
+            subject, body = reminder_email(company.name, customer, items, opt_out_link(customer),
+                                           book_at=external_url("customer_booking.page")
+                                           if customer_id in book_online else None)
             email = outbox.send_email(session, customer.email, subject, body)
             for row in rows:
                 row.email_id, row.status = email.id, email.status
@@ -302,7 +309,8 @@ def _device_lines(items: list[Candidate]) -> list[str]:
                else f"due {date(c.device.next_test_due, long=True)}") for c in items]
 
 
-def reminder_email(company_name: str, customer: Customer, items: list[Candidate], opt_out: str) -> tuple[str, str]:
+def reminder_email(company_name: str, customer: Customer, items: list[Candidate], opt_out: str, *,
+                   book_at: str | None = None) -> tuple[str, str]:
     overdue = any(c.stage == OVERDUE for c in items)
     subject = (f"Backflow test overdue: {len(items)} assembl{'ies' if len(items) != 1 else 'y'}" if overdue
                else f"Backflow test due soon: {len(items)} assembl{'ies' if len(items) != 1 else 'y'}")
@@ -311,7 +319,9 @@ def reminder_email(company_name: str, customer: Customer, items: list[Candidate]
         "Your water district requires a yearly test of each backflow prevention assembly. "
         + ("These are past their due date:" if overdue else "These fall due soon:"), "",
         *_device_lines(items), "",
-        f"Reply to this email or call {company_name} to book a visit.", "",
+        *([f"Book a time for the test online (sign in to your account with {company_name}):", book_at, "",
+           f"Or reply to this email or call {company_name}.", ""] if book_at else
+          [f"Reply to this email or call {company_name} to book a visit.", ""]),
         f"To stop these reminders: {opt_out}",
     ])
     return subject, body

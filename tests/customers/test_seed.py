@@ -14,7 +14,7 @@ def test_demo_records_fill_every_page(app, factory, login):
     tenant = factory.tenant("Demo")
     with app.app_context():
         seed_records(app.extensions["flowtrack.db"], tenant.company, file_store(app))
-    assert counts(app, tenant) == {"districts": 2, "customers": 4, "customer_locations": 5, "devices": 7, "gauges": 2}
+    assert counts(app, tenant) == {"districts": 2, "customers": 4, "customer_locations": 5, "devices": 8, "gauges": 2}
     office = login(tenant, "manager")
     assert "Harbor View Apartments" in office.get("/customers/").text
     assert ">expired</span>" in office.get("/gauges/").text

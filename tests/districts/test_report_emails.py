@@ -3,8 +3,8 @@ import io
 
 from pypdf import PdfReader
 
-from flowtrack.submissions import district_mail
 from flowtrack.models.customers import District
+from flowtrack.submissions import district_mail
 from tests.customers.test_customers import audit_entries
 from tests.districts.test_districts import DISTRICT
 from tests.field_tests.factories import SIGNED, file_storage_of, printed_test, submitted_test_id

@@ -16,6 +16,7 @@ from flowtrack.core import permissions
 from flowtrack.core.permissions import Role
 from flowtrack.core.queue import enqueue_for_company
 from flowtrack.models.audit import AuditEntry
+from tests.booking.factories import BOOKING_URLS
 from tests.customers.factories import RECORD_URLS
 from tests.district_portal.factories import DISTRICT_URLS
 from tests.field_tests.factories import TESTING_URLS
@@ -108,6 +109,7 @@ OBJECT_URLS = {
     **VENDOR_URLS,
     **INVENTORY_URLS,
     **QUOTE_URLS,
+    **BOOKING_URLS,
 }
 
 

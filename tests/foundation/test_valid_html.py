@@ -1,5 +1,6 @@
 """The pages people use every day are valid HTML: the Nu validator (vnu-jar, on the machine's Java) finds no error
 on them but htmx's hx- attributes, which it does not know."""
+import datetime as dt
 import json
 import os
 import shutil
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from flowtrack.booking import services as booking
+from flowtrack.models.customers import Customer
+from tests.booking.factories import open_window, pending_booking
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.inventory.factories import Stock
 from tests.invoices.factories import card_on_file, printed_invoice
@@ -57,8 +61,18 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
     with app.extensions["flowtrack.db"].service() as session:  # the test form, with the van's parts offered
         on_the_job = session.scalar(sa.text("SELECT device_id FROM work_order_devices WHERE work_order_id = :o"),
                                     {"o": job.work_order_id})
+    # Online booking: a booking waiting for the office, and the portal customer's assemblies coming due, one
+    # booked (waiting too) and one to book in the windows open.
+    pending_booking(app, factory, acme)
+    window, _ = open_window(app, acme), open_window(app, acme, part="afternoon")
+    soon = dt.date.today() + dt.timedelta(days=10)
+    waiting, _ = records.device(acme, place, install_date=soon), records.device(acme, place, install_date=soon)
+    with records.session(acme) as session:
+        booking.book(session, session.get(Customer, customer.id), portal_member.user_id, window_id=window.id,
+                     location_id=place.id, device_ids=[waiting.id], today=dt.date.today())
     pages = {
-        "manager": ["/dashboard/", "/customers/", f"/customers/{location.customer_id}", f"/locations/{location.id}",
+        "manager": ["/booking/", "/dashboard/", "/customers/", f"/customers/{location.customer_id}",
+                    f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
                    f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
                    "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",
@@ -72,8 +86,8 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                               f"/inventory/parts/{part.id}/edit", "/inventory/places", "/inventory/receive",
                               "/inventory/transfer", "/inventory/count", "/inventory/adjust", "/inventory/reorder"],
         "technician": ["/my-day/", f"/jobs/{job.id}", "/inventory/van", f"/devices/{on_the_job}/tests/new"],
-        "portal": ["/portal/", "/portal/requests/", "/portal/requests/new", f"/portal/quotes/{quote.id}",
-                   "/portal/card/"],
+        "portal": ["/portal/", "/portal/book", "/portal/requests/", "/portal/requests/new",
+                   f"/portal/quotes/{quote.id}", "/portal/card/"],
     }
     files = []
     for role, urls in pages.items():

@@ -14,6 +14,7 @@ from flask.cli import ScriptInfo
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import add_member
+from flowtrack.booking import services as booking
 from flowtrack.companies import state
 from flowtrack.companies.jobs import company_session
 from flowtrack.field_tests import services as testing
@@ -37,6 +38,7 @@ from flowtrack.quotes import services as quotes
 from flowtrack.reminders import services as reminders
 from flowtrack.service_requests import services as service_requests
 from flowtrack.work_orders import services as work_orders
+from tests.booking.factories import open_window
 from tests.customers.factories import Records
 from tests.factories import PEOPLE, file_store
 from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
@@ -197,6 +199,10 @@ class People:
                                  kind="repair", device_ids=[device.id], notes=f"Call {self.name} on {self.phone}",
                                  pictures=[camera_photo()], storage=file_storage_of(app))
         overdue = records.device(self.tenant, location, install_date=dt.date.today() - dt.timedelta(days=3))
+        window = open_window(app, self.tenant)
+        with app.app_context(), records.session(self.tenant) as session:  # the person booked its test online
+            booking.book(session, session.get(Customer, customer.id), member.user_id, window_id=window.id,
+                         location_id=location.id, device_ids=[overdue.id], today=dt.date.today())
         with app.app_context(), company_session(self.id, db=app.extensions["flowtrack.db"]) as session:
             sent = reminders.run_reminders(session, dt.date.today(), opt_out_link=lambda c: "https://x.test/stop")
             session.commit()
