@@ -62,6 +62,8 @@ class CompanySettings(TenantScoped, Base):
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     remit_to: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     far_from_location_m: so.Mapped[int] = so.mapped_column(default=300)  # a test farther away is flagged (metres)
+    # Customers approving a quote sign it on a signature pad as well as typing their name.
+    quote_signature_required: so.Mapped[bool] = so.mapped_column(default=False)
 
     @property
     def mail_checks_to(self) -> str | None:
