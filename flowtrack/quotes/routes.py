@@ -49,7 +49,7 @@ def index():
 
 def _office_totals():
     rate = services.tax_rate(g.db)
-    return lambda quote: services.totals(quote.lines_of(quote.version), rate)
+    return lambda quote: services.totals_of(quote, quote.approved_version or quote.version, rate)
 
 
 def _origin(location_id: uuid.UUID) -> tuple[CustomerLocation, dict]:
@@ -128,13 +128,13 @@ def _detail_page(quote: Quote, *, line_form: LineForm | None = None, details_for
     today = companies.company_today(g.db)
     if details_form is None:
         details_form = QuoteForm(formdata=None, obj=quote)
-    lines = quote.lines_of(quote.version)
+    shown = quote.approved_version or quote.version  # once approved, what the customer approved
     return render_template(
-        "quotes/detail.html", quote=quote, lines=lines, totals=services.totals(lines, services.tax_rate(g.db)),
+        "quotes/detail.html", quote=quote, lines=quote.lines_of(shown),
+        totals=services.totals_of(quote, shown, services.tax_rate(g.db)),
         line_form=line_form or _line_form(), details_form=details_form, today=today,
         status_label=services.status_label(quote, today), expired=services.expired(quote, today),
-        zone=companies.company_timezone(g.db), about=services.origin(g.db, quote),
-        approved_lines=quote.lines_of(quote.approved_version) if quote.approved_version else []), status
+        zone=companies.company_timezone(g.db), about=services.origin(g.db, quote)), status
 
 
 @bp.get("/<uuid:quote_id>")
@@ -230,7 +230,7 @@ def _pdf(session: so.Session, quote: Quote, version: int | None) -> Response:
         if version == quote.approved_version else None
     html = render_template("quotes/pdf.html", quote=quote, version=version, lines=lines, company=company,
                            details=companies.settings_of(session), customer=quote.customer, signature=signature,
-                           totals=services.totals(lines, services.tax_rate(session)),
+                           totals=services.totals_of(quote, version, services.tax_rate(session)),
                            zone=companies.company_timezone(session),
                            logo=logo_data_uri(file_storage(), company.id))
     response = Response(pdf.print_pdf(html, url_fetcher=_NOTHING_FETCHED), mimetype="application/pdf")

@@ -61,6 +61,14 @@ def totals(lines: Iterable[QuoteLine], rate_bp: int, chosen: set[uuid.UUID] | No
     return Totals(subtotal, tax, subtotal + tax)
 
 
+def totals_of(quote: Quote, version: int | None, rate_bp: int) -> Totals:
+    """What a version of the quote comes to as the office and the printed quote show it: the approved version, the
+    lines the customer took; any other, with every optional item."""
+    lines = quote.lines_of(version)
+    chosen = {line.id for line in lines if line.chosen} if version == quote.approved_version else None
+    return totals(lines, rate_bp, chosen)
+
+
 def tax_rate(session: so.Session) -> int:
     return settings_of(session).tax_rate_bp
 

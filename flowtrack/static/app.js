@@ -58,6 +58,14 @@ document.addEventListener("htmx:afterRequest", function (event) {
     function keep() {
       input.value = canvas.toDataURL("image/png");
       input.dispatchEvent(new Event("change", {bubbles: true}));  // the form notes when it was signed
+      // A refusal for want of a signature no longer holds once there is one; the server judges it again.
+      var refusal = pad.querySelector(".errors");
+      if (refusal) {
+        refusal.remove();
+        pad.classList.remove("has-error");
+        var described = (pad.getAttribute("aria-describedby") || "").replace(pad.id + "-errors", "").trim();
+        if (described) { pad.setAttribute("aria-describedby", described); } else { pad.removeAttribute("aria-describedby"); }
+      }
     }
     function wipe() { context.clearRect(0, 0, box.width, box.height); input.value = ""; }
 

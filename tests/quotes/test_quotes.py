@@ -264,3 +264,14 @@ def test_the_demo_customer_finds_the_quote_for_their_failed_assembly_in_the_port
     assert "approved</strong> by Dana Whitfield" in answers
     assert office.get(quote_2).text.count(f'src="{quote_2}/signature"') == 1
     assert office.get(f"{quote_2}/signature").mimetype == "image/png"
+
+
+def test_the_office_and_the_printed_quote_show_the_total_the_customer_approved(app, office, client, acme):
+    quote, token = sent_quote(app, acme)  # $185.50, and an optional $39.98
+    assert "$225.48" in office.get(f"/quotes/{quote.id}").text
+    client.submit(f"/q/{token}/approve", {"version": "1", "name": "Pat Payables"})  # the optional item left out
+    for page in (office.get(f"/quotes/{quote.id}").text, office.get("/quotes/").text):
+        assert "$185.50" in page and "$225.48" not in page
+    assert "Total approved" in office.get(f"/quotes/{quote.id}").text
+    printed = PdfReader(io.BytesIO(office.get(f"/quotes/{quote.id}/pdf").data)).pages[0].extract_text()
+    assert "not chosen" in printed and "$225.48" not in printed and "every optional item" not in printed
