@@ -21,8 +21,8 @@ def signature_png(data_url: str | None, *, missing: str) -> bytes:
     data_url = (data_url or "").strip()
     if not data_url:
         raise ValueError(missing)
-    if not data_url.startswith(PREFIX):
-        raise ValueError("The signature did not come through; clear it and sign again.")
+    if not data_url.startswith(PREFIX) or len(data_url) > len(PREFIX) + 4 * (MAX_BYTES + 2) // 3:
+        raise ValueError("The signature did not come through; clear it and sign again.")  # not decoded if too long
     try:
         data = base64.b64decode(data_url.removeprefix(PREFIX), validate=True)
         image = read_picture(data, formats=("PNG",), max_bytes=MAX_BYTES, what="signature", max_pixels=4_000_000)

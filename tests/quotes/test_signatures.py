@@ -68,7 +68,8 @@ def test_the_customer_signs_by_hand_and_the_office_sees_the_signature_on_the_pag
     # What is not a PNG drawn on the pad does not come through, and is not drawn on the pad again.
     for refused in (_data_url(_jpeg(), "jpeg"), _data_url(_jpeg()), "data:image/png;base64,not*base64",
                     _data_url(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
-                    drawn_signature(width=5000, height=1000)):  # five megapixels: no hand signature is that big
+                    drawn_signature(width=5000, height=1000),  # five megapixels: no hand signature is that big
+                    "data:image/png;base64," + "A" * 1_000_000):  # more than 512 KB: not even decoded
         answer = client.submit(f"{link}/approve", {"version": "1", "name": "Pat Payables", "signature": refused})
         assert answer.status_code == 422, refused[:40]
         assert "The signature did not come through; clear it and sign again." in answer.text
