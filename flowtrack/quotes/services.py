@@ -371,7 +371,7 @@ def approve(session: so.Session, quote_id: uuid.UUID, *, version: int, chosen: s
     _tell_the_office(session, quote, "approved",
                      f"{quote.approved_by_name} approved it{', signing by hand' if signature is not None else ''}: "
                      f"{format_cents(total.total_cents)}"
-                     + (f", with {sum(line.chosen for line in optional)} of its {len(optional)} optional items"
+                     + (f", with {sum(1 for line in optional if line.chosen)} of its {len(optional)} optional items"
                         if optional else "")
                      + ".\n\nA work order was made of the lines they took, to book.")
     return quote
@@ -409,7 +409,7 @@ def decided_since(session: so.Session, since: dt.datetime, *, limit: int = 10) -
     """The quotes customers approved or declined since `since`, the latest answer first."""
     answered = sa.func.coalesce(Quote.approved_at, Quote.declined_at)
     return list(session.scalars(sa.select(Quote).where(answered >= since)
-                                .options(so.joinedload(Quote.customer), so.selectinload(Quote.lines))
+                                .options(so.joinedload(Quote.customer))
                                 .order_by(answered.desc(), Quote.number.desc()).limit(limit)))
 
 
