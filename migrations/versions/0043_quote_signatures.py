@@ -1,13 +1,13 @@
 """A company may ask its customers to sign quotes by hand: the setting, and the drawn signature kept with an approved
 quote (the key of its PNG in the file store, `<company>/signatures/quote-<id>-v<version>.png`).
 
-Revision ID: 0042
-Revises: 0041
+Revision ID: 0043
+Revises: 0042
 """
 from alembic import op
 
-revision = "0042"
-down_revision = "0041"
+revision = "0043"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
