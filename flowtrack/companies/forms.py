@@ -24,7 +24,9 @@ class CompanyDetailsForm(FlaskForm):
                             description="On your invoices and in the customer portal.")
     phone = TelField("Phone", validators=[Optional(), Length(max=40), phone])
     email = StringField("Email for customers", validators=[Optional(), Length(max=254), EmailAddress()],
-                        render_kw={"type": "email", "inputmode": "email"})
+                        render_kw={"type": "email", "inputmode": "email"},
+                        description="Also where FlowTrack tells the office of customers' service requests and their "
+                                    "answers to quotes (without it: the people who handle them).")
     remit_to = TextAreaField("Mail checks to", validators=[Optional(), Length(max=500)], render_kw={"rows": 3},
                              description="Leave empty when checks go to the address above.")
 

@@ -9,6 +9,8 @@ import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
 from flowtrack.core.forms import clean
+from flowtrack.core.permissions import Role, allowed
+from flowtrack.models.accounts import Profile, User
 from flowtrack.models.companies import Company, CompanySettings
 
 DEFAULT_LEAD_DAYS = (60, 30)  # reminders go out this many days before a test is due
@@ -79,4 +81,15 @@ def settings_of(session: so.Session) -> CompanySettings:
     return found or CompanySettings(company_id=session.info.get("company_id"), reminders_enabled=True,
                                     reminder_lead_days=list(DEFAULT_LEAD_DAYS), remind_when_overdue=True,
                                     tax_rate_bp=0, payment_terms_days=30, far_from_location_m=FAR_FROM_LOCATION_M,
-                                    bookings_need_confirmation=False)
+                                    bookings_need_confirmation=False, quote_signature_required=False)
+
+
+def office_addresses(session: so.Session, permission: str) -> list[str]:
+    """Where news for the office goes (a customer's request, a customer's answer to a quote): the company's email
+    from its settings; without one, each active person whose role may act on it (`permission`)."""
+    office = settings_of(session).email
+    if office:
+        return [office]
+    acting = [role.value for role in Role if allowed(role, permission)]
+    return list(session.scalars(sa.select(User.email).join(Profile, Profile.user_id == User.id)
+                                .where(Profile.role.in_(acting), User.is_active.is_(True)).order_by(User.email)))

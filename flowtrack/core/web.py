@@ -253,13 +253,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _handle_unexpected)
 
 
-def stored_picture(key: str) -> Response:
-    """A stored photo (re-encoded as JPEG when it was kept), for the browser of someone already allowed to see it;
-    kept by the browser for a day, never by a shared cache."""
+def stored_picture(key: str, mimetype: str = "image/jpeg") -> Response:
+    """A stored picture (a photo, re-encoded as JPEG when it was kept; a drawn signature, a PNG), for the browser
+    of someone already allowed to see it; kept by the browser for a day, never by a shared cache."""
     try:
         data = file_storage().get(key)
     except StoredFileMissing:
         abort(404)
-    response = Response(data, mimetype="image/jpeg")
+    response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

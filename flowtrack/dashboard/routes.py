@@ -1,16 +1,22 @@
 """One dashboard, shaped by what the role may do."""
+import datetime as dt
+
 from flask import Blueprint, g, render_template
 from flask_login import current_user
 
 from flowtrack.booking import services as booking
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core import permissions as p
+from flowtrack.core.db import utcnow
 from flowtrack.core.permissions import Role, requires
 from flowtrack.dashboard import services
 from flowtrack.inventory import services as inventory
+from flowtrack.quotes import services as quotes
 from flowtrack.service_requests import services as service_requests
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+QUOTE_ANSWERS_SHOWN = dt.timedelta(days=7)  # customers' answers to quotes stay on the dashboard this long
 
 
 @bp.get("/")
@@ -22,6 +28,8 @@ def home():
     context = {"role": role, "today": today}
     if p.allowed(role, p.INVOICES_VIEW):  # the company's state: money owed, set-up steps, kits to calibrate
         context["summary"] = services.office_summary(g.db, today)
+        context["quote_answers"] = quotes.decided_since(g.db, utcnow() - QUOTE_ANSWERS_SHOWN)
+        context["zone"] = company_timezone(g.db)
     elif p.allowed(role, p.GAUGES_MANAGE):
         context["kits_due"] = services.kits_due(g.db, today)
     if p.allowed(role, p.SCHEDULE_MANAGE):

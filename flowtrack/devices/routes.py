@@ -6,7 +6,15 @@ from flask_login import current_user
 
 from flowtrack.companies.services import company_today
 from flowtrack.core.forms import add_error
-from flowtrack.core.permissions import DEVICES_EDIT, DEVICES_VIEW, TESTS_VIEW, allowed, own_work_of, requires
+from flowtrack.core.permissions import (
+    DEVICES_EDIT,
+    DEVICES_VIEW,
+    INVOICES_VIEW,
+    TESTS_VIEW,
+    allowed,
+    own_work_of,
+    requires,
+)
 from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services
 from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
@@ -66,6 +74,9 @@ def detail(device_id: uuid.UUID):
         if allowed(current_user.role, TESTS_VIEW) else None
     return render_template("devices/detail.html", device=device, replaced=services.replaced_devices(g.db, device.id),
                            tests=tests, photos=services.device_photos(g.db, device.id),
+                           quotes=services.device_quotes(g.db, device.id)
+                           if allowed(current_user.role, INVOICES_VIEW) else [],
+                           today=company_today(g.db),
                            timezone=g.db.get(Company, current_user.company_id).timezone,
                            type_label=DeviceType(device.device_type).label,
                            hazard_label=Hazard(device.hazard).label if device.hazard else None)

@@ -22,6 +22,7 @@ from flowtrack.core.paging import Page, paginate
 from flowtrack.devices.due_dates import DueRule, next_due
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus, District, Gauge
 from flowtrack.models.field_tests import DevicePhoto, TestRecord, visible_tests
+from flowtrack.models.quotes import Quote
 from flowtrack.models.scheduling import assigned_locations
 from flowtrack.models.vendors import Vendor
 
@@ -399,6 +400,11 @@ def device_tests(session: so.Session, device_id: uuid.UUID, technician_user_id: 
     return list(session.scalars(visible_tests(technician_user_id, current_only=True)
                                 .where(TestRecord.device_id == device_id)
                                 .order_by(TestRecord.tested_at.desc()).limit(limit)))
+
+
+def device_quotes(session: so.Session, device_id: uuid.UUID) -> list[Quote]:
+    """The quotes made for repairs of the device, the newest first."""
+    return list(session.scalars(sa.select(Quote).where(Quote.device_id == device_id).order_by(Quote.number.desc())))
 
 
 def device_photos(session: so.Session, device_id: uuid.UUID) -> list[DevicePhoto]:

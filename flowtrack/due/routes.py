@@ -5,13 +5,14 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
-from flowtrack.companies.services import company_today
-from flowtrack.core.permissions import DEVICES_DUE, WORK_ORDERS_EDIT, allowed, requires
+from flowtrack.companies.services import company_timezone, company_today
+from flowtrack.core.permissions import DEVICES_DUE, INVOICES_VIEW, WORK_ORDERS_EDIT, allowed, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.customers import services as customers
 from flowtrack.districts import services as districts
 from flowtrack.due import services
 from flowtrack.due.forms import AUTO_ASSIGN, DueFilterForm, FromDueForm
+from flowtrack.models.quotes import repair_quotes
 from flowtrack.models.scheduling import WorkKind
 from flowtrack.schedule import services as schedule
 from flowtrack.work_orders import bookings
@@ -79,7 +80,10 @@ def needs_repair():
     """Assemblies that failed their test and wait for a repair and a passing retest."""
     plan_form = FromDueForm(kind=WorkKind.repair.value).with_technicians(bookings.technicians(g.db)) \
         if allowed(current_user.role, WORK_ORDERS_EDIT) else None
-    return render_template("due/needs_repair.html", rows=services.needs_repair(g.db), shown=services.REPAIRS_SHOWN,
+    rows = services.needs_repair(g.db)
+    quoted = repair_quotes(g.db, [row.device for row in rows], company_timezone(g.db)) \
+        if allowed(current_user.role, INVOICES_VIEW) else None
+    return render_template("due/needs_repair.html", rows=rows, shown=services.REPAIRS_SHOWN, quoted=quoted,
                            plan_form=plan_form, today=company_today(g.db))
 
 

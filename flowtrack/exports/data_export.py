@@ -44,6 +44,9 @@ URL_MANIFESTS: dict[str, str] = {
                        "FROM public.test_records, LATERAL (VALUES ('technician', technician_signature_key), "
                        "('customer', customer_signature_key)) AS s(signer, key) "
                        "WHERE company_id = %(company)s AND key IS NOT NULL ORDER BY submitted_at, id, signer",
+    "quote_signatures": "SELECT id AS quote_id, number, approved_version AS version, approved_by_name AS signer, "
+                        "'/quotes/' || id || '/signature' AS url FROM public.quotes "
+                        "WHERE company_id = %(company)s AND approved_signature_key IS NOT NULL ORDER BY number",
     # The forms' text is in districts.csv; here, where each is edited and printed with a sample test.
     "district_report_forms": "SELECT id AS district_id, name, '/districts/' || id || '/report-form' AS url, "
                              "'/districts/' || id || '/report-form/preview.pdf' AS pdf_url FROM public.districts "
@@ -59,8 +62,9 @@ Generated: {generated} (UTC)
 csv/<table>.csv     one CSV per table, with a header row
 json/<table>.json   the same rows as a JSON array of objects
 manifests/*.csv     what is not in the tables as such (device photos, photos sent with service
-                    requests, signatures on tests, districts' report forms): the path on your
-                    FlowTrack address where a signed-in admin downloads or opens each one
+                    requests, signatures on tests and on approved quotes, districts' report
+                    forms): the path on your FlowTrack address where a signed-in admin
+                    downloads or opens each one
 files/              the company's own files, when there are any (invoice-logo.png)
 manifest.json       row counts and SHA-256 checksums of every file above
 

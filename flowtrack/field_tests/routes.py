@@ -3,7 +3,7 @@ import datetime as dt
 import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from flowtrack.core.permissions import (
 )
 from flowtrack.core.queue import enqueue_after_commit
 from flowtrack.core.storage import StoredFileMissing, file_storage
+from flowtrack.core.web import stored_picture
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import evidence as visit
 from flowtrack.field_tests import report, rules, services
@@ -398,11 +399,7 @@ def signature(test_id: uuid.UUID, signer: str):
     key = getattr(_test(test_id), f"{signer}_signature_key")
     if key is None:
         abort(404)
-    try:
-        data = file_storage().get(key)
-    except StoredFileMissing:
-        abort(404)
-    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
+    return stored_picture(key, "image/png")
 
 
 @bp.get("/tests/<uuid:test_id>/report.pdf")

@@ -22,9 +22,10 @@ from flowtrack.companies import services as companies
 from flowtrack.core.dates import date
 from flowtrack.core.db import utcnow
 from flowtrack.core.forms import WHOLE_NUMBER
+from flowtrack.core.signatures import signature_png
 from flowtrack.core.storage import FileStorage
 from flowtrack.devices import services as devices
-from flowtrack.field_tests import rules, signatures
+from flowtrack.field_tests import rules
 from flowtrack.field_tests.evidence import PhoneEvidence, can_place_location
 from flowtrack.field_tests.evidence import flags as visit_flags
 from flowtrack.inventory import services as inventory
@@ -255,7 +256,7 @@ def record_test(session: so.Session, device: Device, technician_user_id: uuid.UU
     if evidence is not None:
         _keep_evidence(session, record, device, client_id, evidence)
     for signer, png in drawn.items():
-        key = signatures.signature_key(device.company_id, record.id, signer)
+        key = f"{device.company_id}/signatures/{record.id}-{signer}.png"
         storage.put(key, png, "image/png")
         setattr(record, f"{signer}_signature_key", key)
     record.customer_signer_name = (submission.customer_signer_name or "").strip() or None if "customer" in drawn \
@@ -401,13 +402,13 @@ def _signatures(session: so.Session, device: Device, submission: Submission, err
     """The drawn signatures as PNGs: the tester's always, the customer's where the district's form asks for it."""
     drawn = {}
     try:
-        drawn["technician"] = signatures.signature_png(submission.technician_signature,
+        drawn["technician"] = signature_png(submission.technician_signature,
                                                        missing="Sign the test before you submit it.")
     except ValueError as problem:
         errors["technician_signature"] = str(problem)
     if customer_signature_required(session, device) or (submission.customer_signature or "").strip():
         try:
-            drawn["customer"] = signatures.signature_png(
+            drawn["customer"] = signature_png(
                 submission.customer_signature, missing="The district's form asks for the customer's signature: "
                                                        "have them sign here.")
         except ValueError as problem:

@@ -11,8 +11,9 @@ from flowtrack.companies.jobs import company_session
 from flowtrack.companies.services import company_timezone
 from flowtrack.core import signals
 from flowtrack.core.queue import retried_after_failure
+from flowtrack.core.signatures import data_uri as signature_data_uri
 from flowtrack.core.storage import FileStorage, file_storage
-from flowtrack.field_tests import report, signatures
+from flowtrack.field_tests import report
 from flowtrack.field_tests.services import person_name, settle_on_work_order
 from flowtrack.models.companies import Company
 from flowtrack.models.field_tests import ReportStatus, TestRecord
@@ -57,7 +58,7 @@ def print_report(session: so.Session, record: TestRecord, *, storage: FileStorag
     company = session.get(Company, record.company_id)
     context = report.report_context(
         record, company,
-        signatures={signer: signatures.data_uri(storage, getattr(record, f"{signer}_signature_key"))
+        signatures={signer: signature_data_uri(storage, getattr(record, f"{signer}_signature_key"))
                     for signer in ("technician", "customer")},
         amended_by=person_name(session, record.amended_by_id))
     try:

@@ -64,6 +64,8 @@ class CompanySettings(TenantScoped, Base):
     far_from_location_m: so.Mapped[int] = so.mapped_column(default=300)  # a test farther away is flagged (metres)
     # A customer's online booking waits for the office to confirm it, rather than going straight on the board.
     bookings_need_confirmation: so.Mapped[bool] = so.mapped_column(default=False)
+    # Customers approving a quote sign it on a signature pad as well as typing their name.
+    quote_signature_required: so.Mapped[bool] = so.mapped_column(default=False)
 
     @property
     def mail_checks_to(self) -> str | None:

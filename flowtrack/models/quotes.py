@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.core.db import Base, TenantScoped, new_id, utcnow
-from flowtrack.models.customers import Customer, CustomerLocation, _check_in
+from flowtrack.models.customers import Customer, CustomerLocation, Device, _check_in
 
 
 class QuoteStatus(str, enum.Enum):
@@ -61,6 +62,8 @@ class Quote(TenantScoped, Base):
     approved_by_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     approved_at: so.Mapped[dt.datetime | None]
     approved_ip: so.Mapped[str | None] = so.mapped_column(sa.String(45))
+    # The signature drawn with the approval, where the company asks for one: its PNG's key in the file store.
+    approved_signature_key: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     declined_at: so.Mapped[dt.datetime | None]
     decline_reason: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     work_order_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("work_orders.id"), index=True)
@@ -116,3 +119,17 @@ class QuoteLine(TenantScoped, Base):
     @property
     def amount_cents(self) -> int:
         return self.quantity * self.unit_price_cents
+
+
+def repair_quotes(session: so.Session, devices: Iterable[Device], zone: dt.tzinfo) -> dict[uuid.UUID, Quote]:
+    """The newest quote made for each failed device since it failed (by the company's day): the repair list and a
+    work order link to it instead of offering to quote the repair again."""
+    failed_on = {device.id: device.failed_on for device in devices if device.failed_on is not None}
+    found: dict[uuid.UUID, Quote] = {}
+    if not failed_on:
+        return found
+    for quote in session.scalars(sa.select(Quote).where(Quote.device_id.in_(failed_on))
+                                 .order_by(Quote.number.desc())):
+        if quote.device_id not in found and quote.created_at.astimezone(zone).date() >= failed_on[quote.device_id]:
+            found[quote.device_id] = quote
+    return found

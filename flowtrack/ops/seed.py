@@ -17,6 +17,7 @@ from flowtrack.companies import services as companies
 from flowtrack.companies.services import create_company
 from flowtrack.core.db import Database, bind_company
 from flowtrack.core.permissions import Role
+from flowtrack.core.signatures import signature_png
 from flowtrack.core.storage import FileStorage
 from flowtrack.customers import services as customers
 from flowtrack.devices import services as devices
@@ -102,7 +103,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_service_request(db, company, f"customer@{domain}")
         seed_requested_test(db, company, f"requester@{domain}", storage)
         seed_vendor_work(db, company)
-        seed_quote(db, company)
+        seed_quote(db, company, storage)
         seed_online_booking(db, company, f"customer@{domain}")
     return [company for company, _ in created]
 
@@ -358,9 +359,11 @@ def seed_vendor_work(db: Database, company: Company) -> None:
         session.commit()
 
 
-def seed_quote(db: Database, company: Company) -> None:
+def seed_quote(db: Database, company: Company, storage: FileStorage) -> None:
     """The office quoted the repair of the portal customer's failed assembly and sent it: the portal (and the
-    emailed link) show it, to approve or decline, with an optional item to pick."""
+    emailed link) show it, to approve or decline, with an optional item to pick, and a signature pad (the company
+    asks customers to sign by hand). An earlier quote, for the customer's other place, was approved and signed: the
+    dashboard lists the answer, its page shows the signature, and its work order waits to be booked."""
     prefix = company.name[:2].upper()
     with db.service() as session:
         bind_company(session, company.id)
@@ -384,6 +387,19 @@ def seed_quote(db: Database, company: Company) -> None:
                         unit_price_cents=18900, optional=True)
         quotes.send(session, quote, companies.company_today(session),
                     lambda token: external_url("customer_quotes.link_page", token=token))
+        quotes.save_settings(session, signature_required=True)
+        other = session.scalar(sa.select(CustomerLocation).where(
+            CustomerLocation.customer_id == device.location.customer_id, CustomerLocation.id != device.location_id))
+        signed = quotes.new_quote(session, other, expires_on=companies.company_today(session) + dt.timedelta(days=14),
+                                  notes="Before the first frost.", created_by=office.id)
+        quotes.add_line(session, signed, description="Insulated enclosure for the assembly", quantity=1,
+                        unit_price_cents=18900)
+        quotes.add_line(session, signed, description="Heat tape, fitted", quantity=1, unit_price_cents=6500)
+        quotes.send(session, signed, companies.company_today(session),
+                    lambda token: external_url("customer_quotes.link_page", token=token))
+        quotes.approve(session, signed.id, version=1, chosen=set(), name="Dana Whitfield", ip=None,
+                       today=companies.company_today(session), storage=storage,
+                       signature=signature_png(report.sample_signature(), missing="unsigned"))
         session.commit()
 
 

@@ -2,10 +2,12 @@ import uuid
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from flowtrack.core.forms import DayField, WholeNumberField, add_error, clean
 from flowtrack.core.money import AmountField
+from flowtrack.core.signatures import signature_png
+from flowtrack.quotes.services import SIGN_BY_HAND
 
 
 class QuoteForm(FlaskForm):
@@ -48,6 +50,27 @@ class ApproveForm(FlaskForm):
     name = StringField("Your full name", validators=[DataRequired(message="Type your full name to approve."),
                                                      Length(max=200)], filters=[clean],
                        render_kw={"autocomplete": "name"})
+    # The signature pad's PNG data URL, where the company asks customers to sign by hand (or one was drawn).
+    signature = HiddenField()
+    signature_required = False
+    drawn: bytes | None = None  # the signature as a checked PNG, once the form validates
+
+    def validate_signature(self, field: HiddenField) -> None:
+        if not self.signature_required and not (field.data or "").strip():
+            return
+        try:
+            self.drawn = signature_png(field.data, missing=SIGN_BY_HAND)
+        except ValueError as problem:
+            field.data = ""  # what was refused is not drawn on the pad again
+            raise ValidationError(str(problem)) from None
+
+
+class QuoteSettingsForm(FlaskForm):
+    signature_required = BooleanField(
+        "Ask customers to sign quotes by hand",
+        description="Besides typing their name, a customer approving a quote signs on a signature pad with a finger "
+                    "or the mouse (or signs with the typed name, lettered, when they cannot draw). The signature is "
+                    "kept with the approval and printed on the quote.")
 
 
 class DeclineForm(FlaskForm):

@@ -11,14 +11,14 @@ from weasyprint.urls import URLFetcher
 
 from flowtrack.audit.services import Actor
 from flowtrack.companies import services as companies
-from flowtrack.core import pdf
+from flowtrack.core import pdf, signatures
 from flowtrack.core.db import bind_company
 from flowtrack.core.extensions import limiter
 from flowtrack.core.forms import add_error
 from flowtrack.core.money import cents, format_cents
 from flowtrack.core.permissions import INVOICES_VIEW, PORTAL_VIEW, QUOTES_MANAGE, public, requires
 from flowtrack.core.storage import file_storage
-from flowtrack.core.web import client_ip, get_db
+from flowtrack.core.web import client_ip, get_db, stored_picture
 from flowtrack.devices import services as devices
 from flowtrack.inventory import services as inventory
 from flowtrack.invoices.logo import logo_data_uri
@@ -49,7 +49,7 @@ def index():
 
 def _office_totals():
     rate = services.tax_rate(g.db)
-    return lambda quote: services.totals(quote.lines_of(quote.version), rate)
+    return lambda quote: services.totals_of(quote, quote.approved_version or quote.version, rate)
 
 
 def _origin(location_id: uuid.UUID) -> tuple[CustomerLocation, dict]:
@@ -96,7 +96,7 @@ def new(location_id: uuid.UUID):
             flash(f"{quote.label} started: add its lines.", "success")
             return redirect(url_for("quotes.detail", quote_id=quote.id), code=303)
     return render_template("quotes/new.html", form=form, location=location, about=about), \
-        400 if form.errors else 200
+        422 if form.errors else 200
 
 
 def _key(typed: str | None) -> uuid.UUID | None:
@@ -128,13 +128,13 @@ def _detail_page(quote: Quote, *, line_form: LineForm | None = None, details_for
     today = companies.company_today(g.db)
     if details_form is None:
         details_form = QuoteForm(formdata=None, obj=quote)
-    lines = quote.lines_of(quote.version)
+    shown = quote.approved_version or quote.version  # once approved, what the customer approved
     return render_template(
-        "quotes/detail.html", quote=quote, lines=lines, totals=services.totals(lines, services.tax_rate(g.db)),
+        "quotes/detail.html", quote=quote, lines=quote.lines_of(shown),
+        totals=services.totals_of(quote, shown, services.tax_rate(g.db)),
         line_form=line_form or _line_form(), details_form=details_form, today=today,
         status_label=services.status_label(quote, today), expired=services.expired(quote, today),
-        zone=companies.company_timezone(g.db),
-        approved_lines=quote.lines_of(quote.approved_version) if quote.approved_version else []), status
+        zone=companies.company_timezone(g.db), about=services.origin(g.db, quote)), status
 
 
 @bp.get("/<uuid:quote_id>")
@@ -155,7 +155,7 @@ def add_line(quote_id: uuid.UUID):
     quote = _quote(quote_id, for_update=True)
     form = _line_form()
     if not form.validate_on_submit():
-        return _detail_page(quote, line_form=form, status=400)
+        return _detail_page(quote, line_form=form, status=422)
     description, price, taxable = form.description.data, form.unit_price.data, form.taxable.data
     kind, _, picked = (form.source.data or "").partition(":")
     if kind == "price":
@@ -198,7 +198,7 @@ def change_details(quote_id: uuid.UUID):
     quote = _quote(quote_id, for_update=True)
     form = QuoteForm()
     if not form.validate_on_submit():
-        return _detail_page(quote, details_form=form, status=400)
+        return _detail_page(quote, details_form=form, status=422)
     try:
         services.change_details(g.db, quote, expires_on=form.expires_on.data, notes=form.notes.data)
     except services.QuoteRefused as refusal:
@@ -226,9 +226,11 @@ def _pdf(session: so.Session, quote: Quote, version: int | None) -> Response:
     """The quote as printed: the same company and customer details an invoice carries."""
     company = session.get(Company, quote.company_id)
     lines = quote.lines_of(version)
+    signature = signatures.data_uri(file_storage(), quote.approved_signature_key) \
+        if version == quote.approved_version else None
     html = render_template("quotes/pdf.html", quote=quote, version=version, lines=lines, company=company,
-                           details=companies.settings_of(session), customer=quote.customer,
-                           totals=services.totals(lines, services.tax_rate(session)),
+                           details=companies.settings_of(session), customer=quote.customer, signature=signature,
+                           totals=services.totals_of(quote, version, services.tax_rate(session)),
                            zone=companies.company_timezone(session),
                            logo=logo_data_uri(file_storage(), company.id))
     response = Response(pdf.print_pdf(html, url_fetcher=_NOTHING_FETCHED), mimetype="application/pdf")
@@ -241,6 +243,16 @@ def _pdf(session: so.Session, quote: Quote, version: int | None) -> Response:
 def pdf_of(quote_id: uuid.UUID):
     quote = _quote(quote_id)
     return _pdf(g.db, quote, quote.version)
+
+
+@bp.get("/<uuid:quote_id>/signature")
+@requires(INVOICES_VIEW)
+def signature(quote_id: uuid.UUID):
+    """The signature the customer drew when approving."""
+    key = _quote(quote_id).approved_signature_key
+    if key is None:
+        abort(404)
+    return stored_picture(key, "image/png")
 
 
 # --- the customer: in the portal, or through the emailed link -------------------------------------------
@@ -260,12 +272,14 @@ def _customer_page(session: so.Session, quote: Quote, urls: dict, *, approve_for
         chosen = {line.id for line in lines if line.chosen}
     else:  # every optional item ticked at first; as the customer ticked them when a form comes back
         chosen = _chosen(quote, version) if request.method == "POST" else {line.id for line in lines if line.optional}
+    details = companies.settings_of(session)
     return render_template(
         "quotes/customer.html", quote=quote, version=version, lines=lines, chosen=chosen, urls=urls,
-        totals=services.totals(lines, services.tax_rate(session), chosen), today=today,
+        totals=services.totals(lines, details.tax_rate_bp, chosen), today=today,
         expired=services.expired(quote, today), status_label=services.status_label(quote, today),
-        zone=companies.company_timezone(session),
-        company=session.get(Company, quote.company_id), details=companies.settings_of(session),
+        zone=companies.company_timezone(session), signature_required=details.quote_signature_required,
+        signature=signatures.data_uri(file_storage(), quote.approved_signature_key),
+        company=session.get(Company, quote.company_id), details=details,
         approve_form=approve_form or ApproveForm(formdata=None, version=version),
         decline_form=decline_form or DeclineForm(formdata=None, version=version)), status
 
@@ -284,17 +298,21 @@ def _version(form) -> int:
 
 
 def _decide(session: so.Session, quote: Quote, urls: dict, *, approving: bool):
-    """Approve or decline as the customer asked; a refusal (expired, changed, already decided) shows on the
-    page, in words."""
-    form = ApproveForm() if approving else DeclineForm()
+    """Approve or decline as the customer asked; a form error keeps what they typed, ticked and drawn, and a
+    refusal (expired, changed, already decided) shows on the page, in words."""
+    form = DeclineForm()
+    if approving:
+        form = ApproveForm()
+        form.signature_required = services.signature_required(session)
     if not form.validate_on_submit():
         kind = "approve_form" if approving else "decline_form"
-        return _customer_page(session, quote, urls, **{kind: form}, status=400)
+        return _customer_page(session, quote, urls, **{kind: form}, status=422)
     today = companies.company_today(session)
     try:
         if approving:
             services.approve(session, quote.id, version=_version(form), chosen=_chosen(quote, _version(form)),
-                             name=form.name.data, ip=client_ip(), today=today)
+                             name=form.name.data, ip=client_ip(), today=today, signature=form.drawn,
+                             storage=file_storage())
         else:
             services.decline(session, quote.id, version=_version(form), reason=form.reason.data, today=today)
     except services.QuoteRefused as refusal:

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
-from flowtrack.companies.services import settings_of
+from flowtrack.companies.services import office_addresses, settings_of
 from flowtrack.core.dates import date
 from flowtrack.core.db import lock_company_chain, lock_for_change, token_hash, utcnow
 from flowtrack.core.money import format_cents
+from flowtrack.core.permissions import QUOTES_MANAGE
+from flowtrack.core.storage import FileStorage
 from flowtrack.invoices.services import tax_on
 from flowtrack.models.accounts import Profile
 from flowtrack.models.companies import Company
@@ -31,6 +33,7 @@ from flowtrack.models.invoicing import PriceItem, PriceKind
 from flowtrack.models.quotes import Quote, QuoteLine, QuoteStatus
 from flowtrack.models.scheduling import LineKind, WorkKind, WorkOrderLine
 from flowtrack.models.service_requests import ServiceRequest
+from flowtrack.notifications.links import external_url
 from flowtrack.notifications.services import send_email
 from flowtrack.work_orders import services as work_orders
 
@@ -56,6 +59,14 @@ def totals(lines: Iterable[QuoteLine], rate_bp: int, chosen: set[uuid.UUID] | No
     subtotal = sum(line.amount_cents for line in taken)
     tax = tax_on(sum(line.amount_cents for line in taken if line.taxable), rate_bp)
     return Totals(subtotal, tax, subtotal + tax)
+
+
+def totals_of(quote: Quote, version: int | None, rate_bp: int) -> Totals:
+    """What a version of the quote comes to as the office and the printed quote show it: the approved version, the
+    lines the customer took; any other, with every optional item."""
+    lines = quote.lines_of(version)
+    chosen = {line.id for line in lines if line.chosen} if version == quote.approved_version else None
+    return totals(lines, rate_bp, chosen)
 
 
 def tax_rate(session: so.Session) -> int:
@@ -95,6 +106,14 @@ def quote_by_link(session: so.Session, raw_token: str) -> Quote | None:
     """The quote a link in an email opens: the version it was sent, to decide once (then it shows the decision),
     until the quote expires. A link of a version since changed opens nothing."""
     return session.scalar(sa.select(Quote).where(Quote.link_token_hash == token_hash(raw_token)).options(*_load()))
+
+
+def origin(session: so.Session, quote: Quote) -> dict:
+    """What the quote is about, as far as it says: the assembly (and its failed test), the customer's request."""
+    return {"device": session.get(Device, quote.device_id) if quote.device_id else None,
+            "test_record": session.get(TestRecord, quote.test_record_id) if quote.test_record_id else None,
+            "service_request": session.get(ServiceRequest, quote.service_request_id)
+            if quote.service_request_id else None}
 
 
 def latest_test_of(session: so.Session, device_id: uuid.UUID) -> TestRecord | None:
@@ -295,9 +314,12 @@ def _refuse_unless_open(quote: Quote, version: int, today: dt.date) -> None:
 
 
 def approve(session: so.Session, quote_id: uuid.UUID, *, version: int, chosen: set[uuid.UUID], name: str,
-            ip: str | None, today: dt.date) -> Quote:
+            ip: str | None, today: dt.date, signature: bytes | None = None,
+            storage: FileStorage | None = None) -> Quote:
     """The customer approves the version they were sent, with the optional lines in `chosen`, signing with their
-    typed name; a work order is made of exactly the lines they took. The caller commits."""
+    typed name and, where the company asks for it, a drawn `signature` (a PNG checked by
+    core.signatures.signature_png, kept in `storage`); a work order is made of exactly the lines they took, and the
+    office is emailed. The caller commits."""
     quote = get_quote(session, quote_id, for_update=True)
     if quote is None:
         raise LookupError(quote_id)
@@ -305,10 +327,18 @@ def approve(session: so.Session, quote_id: uuid.UUID, *, version: int, chosen: s
     name = " ".join(name.split())
     if not name:
         raise QuoteRefused("Type your full name to approve.")
+    if signature is None and signature_required(session):
+        raise QuoteRefused(SIGN_BY_HAND)
     lines = quote.lines_of(version)
     unknown = chosen - {line.id for line in lines if line.optional}
     if unknown:
         raise QuoteRefused("Choose among the optional items of this quote.")
+    if signature is not None:
+        if storage is None:
+            raise ValueError("a signature needs the file store to keep it")
+        # The file first: a failed approval leaves an unused file, never an approval without its signature.
+        quote.approved_signature_key = f"{quote.company_id}/signatures/quote-{quote.id}-v{version}.png"
+        storage.put(quote.approved_signature_key, signature, "image/png")
     for line in lines:
         line.chosen = not line.optional or line.id in chosen
     taken = [line for line in lines if line.chosen]
@@ -318,6 +348,7 @@ def approve(session: so.Session, quote_id: uuid.UUID, *, version: int, chosen: s
     session.flush()
     audit.record(session, "quote.approved", entity_type="quote", entity_id=quote.id,
                  changes={"version": version, "name": quote.approved_by_name, "ip": ip,
+                          "signed_by_hand": signature is not None,
                           "lines": [_line_snapshot(line) for line in taken], "total_cents": total.total_cents,
                           "status": {"before": "sent", "after": "approved"}})
     # The assembly to repair goes on the work order, unless it already is on unfinished work, which the approval
@@ -336,6 +367,13 @@ def approve(session: so.Session, quote_id: uuid.UUID, *, version: int, chosen: s
     session.flush()
     audit.record(session, "quote.work_order_made", entity_type="quote", entity_id=quote.id,
                  changes={"work_order": order.id})
+    optional = [line for line in lines if line.optional]
+    _tell_the_office(session, quote, "approved",
+                     f"{quote.approved_by_name} approved it{', signing by hand' if signature is not None else ''}: "
+                     f"{format_cents(total.total_cents)}"
+                     + (f", with {sum(1 for line in optional if line.chosen)} of its {len(optional)} optional items"
+                        if optional else "")
+                     + ".\n\nA work order was made of the lines they took, to book.")
     return quote
 
 
@@ -353,4 +391,46 @@ def decline(session: so.Session, quote_id: uuid.UUID, *, version: int, reason: s
     audit.record(session, "quote.declined", entity_type="quote", entity_id=quote.id,
                  changes={"version": version, "reason": quote.decline_reason,
                           "status": {"before": "sent", "after": "declined"}})
+    _tell_the_office(session, quote, "declined", f"Their reason:\n{quote.decline_reason}")
     return quote
+
+
+def _tell_the_office(session: so.Session, quote: Quote, decision: str, what: str) -> None:
+    """Email the office the customer's answer, with a link to the quote (its page also lists recent answers)."""
+    subject = f"{quote.label} {decision} by {quote.customer.name}"
+    body = (f"{quote.customer.name} {decision} {quote.label.lower()} (version {quote.sent_version}) for work at "
+            f"{quote.location.one_line}.\n\n{what}\n\nThe quote: "
+            f"{external_url('quotes.detail', quote_id=quote.id)}\n")
+    for address in office_addresses(session, QUOTES_MANAGE):
+        send_email(session, address, subject, body)
+
+
+def decided_since(session: so.Session, since: dt.datetime, *, limit: int = 10) -> list[Quote]:
+    """The quotes customers approved or declined since `since`, the latest answer first."""
+    answered = sa.func.coalesce(Quote.approved_at, Quote.declined_at)
+    return list(session.scalars(sa.select(Quote).where(answered >= since)
+                                .options(so.joinedload(Quote.customer))
+                                .order_by(answered.desc(), Quote.number.desc()).limit(limit)))
+
+
+# --- the company's choice ------------------------------------------------------------------------------
+
+SIGN_BY_HAND = "Sign in the box with your finger or the mouse (or sign with the name you typed) to approve."
+
+
+def signature_required(session: so.Session) -> bool:
+    """Does the company ask customers to sign quotes by hand (on a signature pad), besides typing their name?"""
+    return settings_of(session).quote_signature_required
+
+
+def save_settings(session: so.Session, *, signature_required: bool) -> dict:
+    """The company's choice for quotes from now on; audited. Returns what changed."""
+    settings = settings_of(session)
+    changes = audit.changes_between({"quote_signature_required": settings.quote_signature_required},
+                                    {"quote_signature_required": signature_required})
+    settings.quote_signature_required = signature_required
+    session.add(settings)
+    if changes:
+        audit.record(session, "settings.changed", entity_type="company", entity_id=settings.company_id,
+                     changes=changes)
+    return changes

@@ -4,7 +4,7 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.companies.services import company_timezone
+from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.forms import add_error
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, WORK_ORDERS_EDIT, requires
@@ -166,7 +166,8 @@ def _convert_form(found, *, submitted: bool) -> ConvertForm:
 def _detail(found, convert_form=None, decline_form=None, status=200):
     return render_template(
         "service_requests/detail.html", request_=found, devices=services.devices_named(g.db, found),
-        photos=services.photos_of(g.db, found.id),
+        photos=services.photos_of(g.db, found.id), quotes=services.quotes_of(g.db, found),
+        today=company_today(g.db),
         convert_form=convert_form or _convert_form(found, submitted=False),
         decline_form=decline_form or DeclineForm(), timezone=company_timezone(g.db).key), status
 

@@ -15,13 +15,14 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from flowtrack.audit import services as audit
-from flowtrack.companies.services import settings_of
+from flowtrack.companies.services import office_addresses
 from flowtrack.core.db import utcnow
 from flowtrack.core.images import PictureRefused
-from flowtrack.core.permissions import SERVICE_REQUESTS_MANAGE, Role, allowed
+from flowtrack.core.permissions import SERVICE_REQUESTS_MANAGE
 from flowtrack.core.storage import FileStorage
-from flowtrack.models.accounts import Profile, User
+from flowtrack.models.accounts import User
 from flowtrack.models.customers import Customer, CustomerLocation, Device, DeviceStatus
+from flowtrack.models.quotes import Quote
 from flowtrack.models.scheduling import WorkOrder
 from flowtrack.models.service_requests import RequestKind, RequestStatus, ServiceRequest, ServiceRequestPhoto
 from flowtrack.notifications import services as outbox
@@ -132,19 +133,10 @@ def _keep_photos(session: so.Session, storage: FileStorage | None, request: Serv
 
 def _tell_the_office(session: so.Session, request: ServiceRequest, customer: Customer,
                      place: CustomerLocation) -> None:
-    """The company's email from its settings; without one, each active person whose role answers requests."""
-    office = settings_of(session).email
-    if office:
-        addresses = [office]
-    else:
-        answering = [role.value for role in Role if allowed(role, SERVICE_REQUESTS_MANAGE)]
-        addresses = list(session.scalars(sa.select(User.email).join(Profile, Profile.user_id == User.id)
-                                         .where(Profile.role.in_(answering), User.is_active.is_(True))
-                                         .order_by(User.email)))
     body = (f"{customer.name} asked for {request.kind_label.lower()} at {place.one_line}.\n\n"
             f"{request.notes or 'No notes.'}\n\nThe request: "
             f"{external_url('service_requests.detail', request_id=request.id)}\n")
-    for address in addresses:
+    for address in office_addresses(session, SERVICE_REQUESTS_MANAGE):
         outbox.send_email(session, address, f"Service request from {customer.name}", body)
 
 
@@ -195,6 +187,12 @@ def get(session: so.Session, request_id: uuid.UUID, *, customer_id: uuid.UUID | 
         statement = statement.where(ServiceRequest.customer_id == customer_id)
     return session.scalar(statement.options(so.joinedload(ServiceRequest.customer),
                                             so.joinedload(ServiceRequest.location)))
+
+
+def quotes_of(session: so.Session, request: ServiceRequest) -> list[Quote]:
+    """The quotes the office made for the request, the newest first."""
+    return list(session.scalars(sa.select(Quote).where(Quote.service_request_id == request.id)
+                                .order_by(Quote.number.desc())))
 
 
 def devices_named(session: so.Session, request: ServiceRequest) -> list[Device]:

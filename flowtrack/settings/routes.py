@@ -15,6 +15,8 @@ from flowtrack.invoices import logo
 from flowtrack.invoices import services as invoices
 from flowtrack.invoices.forms import BillingSettingsForm, TripChargeForm
 from flowtrack.models.companies import Company
+from flowtrack.quotes import services as quotes
+from flowtrack.quotes.forms import QuoteSettingsForm
 from flowtrack.reminders import services as reminders
 from flowtrack.reminders.forms import ReminderSettingsForm
 
@@ -27,7 +29,8 @@ NOT_SAVED = {"details": ("Your company's details were", "company", "Your company
              "trip": ("The trip charge was", "invoicing", "Invoices"),
              "logo_error": ("The logo was", "invoicing", "Invoices"),
              "reminders": ("The reminder settings were", "reminders", "Test-due reminders"),
-             "evidence": ("The field test setting was", "field-tests", "Field tests")}
+             "evidence": ("The field test setting was", "field-tests", "Field tests"),
+             "quotes": ("The quote setting was", "quotes", "Quotes")}
 
 
 def _page(status: int = 200, **refused):
@@ -47,6 +50,7 @@ def _page(status: int = 200, **refused):
                                           when_overdue=saved.remind_when_overdue),
         "logo_error": None,
         "evidence": FieldEvidenceForm(formdata=None, far_from_location_m=saved.far_from_location_m),
+        "quotes": QuoteSettingsForm(formdata=None, signature_required=saved.quote_signature_required),
     }
     not_saved = next((NOT_SAVED[name] for name in refused), None)
     return render_template("settings/index.html", **(forms | refused), not_saved=not_saved,
@@ -143,3 +147,14 @@ def field_evidence():
     changed = companies.save_far_from_location(g.db, g.db.get(Company, current_user.company_id),
                                                form.far_from_location_m.data)
     return _saved("Field test setting saved." if changed else "Nothing changed.")
+
+
+@bp.post("/quotes")
+@requires(SETTINGS_MANAGE)
+def quote_settings():
+    """Whether customers sign a quote by hand when they approve it."""
+    form = QuoteSettingsForm()
+    if not form.validate_on_submit():
+        return _page(422, quotes=form)
+    changed = quotes.save_settings(g.db, signature_required=form.signature_required.data)
+    return _saved("Quote setting saved." if changed else "Nothing changed.")

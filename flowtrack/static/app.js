@@ -19,8 +19,10 @@ document.addEventListener("htmx:afterRequest", function (event) {
   }
 });
 
-// Signature pads on the test form: draw with a finger, pen or mouse, or type a name (lettered onto the pad,
-// for those who cannot draw). The pad's picture travels as a PNG data URL in its hidden input.
+// Signature pads (the test form, a quote's approval): draw with a finger, pen or mouse, or sign with a typed name
+// (lettered onto the pad, for those who cannot draw or use a keyboard alone): the pad's own name field, or the
+// form's name field named by data-signature-name, lettered at the press of a button. The pad's picture travels as
+// a PNG data URL in its hidden input.
 (function () {
   function setUp(pad) {
     var canvas = pad.querySelector("canvas");
@@ -56,6 +58,14 @@ document.addEventListener("htmx:afterRequest", function (event) {
     function keep() {
       input.value = canvas.toDataURL("image/png");
       input.dispatchEvent(new Event("change", {bubbles: true}));  // the form notes when it was signed
+      // A refusal for want of a signature no longer holds once there is one; the server judges it again.
+      var refusal = pad.querySelector(".errors");
+      if (refusal) {
+        refusal.remove();
+        pad.classList.remove("has-error");
+        var described = (pad.getAttribute("aria-describedby") || "").replace(pad.id + "-errors", "").trim();
+        if (described) { pad.setAttribute("aria-describedby", described); } else { pad.removeAttribute("aria-describedby"); }
+      }
     }
     function wipe() { context.clearRect(0, 0, box.width, box.height); input.value = ""; }
 
@@ -78,17 +88,29 @@ document.addEventListener("htmx:afterRequest", function (event) {
     canvas.addEventListener("pointerup", lift);
     canvas.addEventListener("pointercancel", lift);
 
+    function letter(name) {
+      wipe();
+      if (!name.trim()) return;
+      context.font = "italic 30px cursive";
+      context.fillText(name, 12, box.height * 0.65, box.width - 24);
+      keep();
+    }
+
     pad.querySelector("[data-signature-clear]").addEventListener("click", function () {
       wipe();
-      typed.value = "";
+      if (typed) { typed.value = ""; }
     });
-    typed.addEventListener("input", function () {
-      wipe();
-      if (!typed.value.trim()) return;
-      context.font = "italic 30px cursive";
-      context.fillText(typed.value, 12, box.height * 0.65, box.width - 24);
-      keep();
-    });
+    if (typed) {
+      typed.addEventListener("input", function () { letter(typed.value); });
+    }
+    var named = pad.dataset.signatureName && document.getElementById(pad.dataset.signatureName);
+    var button = pad.querySelector("[data-signature-letter]");
+    if (named && button) {
+      button.addEventListener("click", function () {
+        if (!named.value.trim()) { named.focus(); return; }  // nothing to sign with yet: the name field says so
+        letter(named.value);
+      });
+    }
   }
   document.querySelectorAll("[data-signature-pad]").forEach(setUp);
 })();

@@ -5,13 +5,14 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.companies.services import company_timezone
+from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.forms import add_error, first_error
 from flowtrack.core.money import cents
-from flowtrack.core.permissions import WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, requires
+from flowtrack.core.permissions import INVOICES_VIEW, WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, allowed, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services as devices
 from flowtrack.models.customers import DeviceStatus
+from flowtrack.models.quotes import repair_quotes
 from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder, WorkOrderStatus
 from flowtrack.work_orders import bookings, services
 from flowtrack.work_orders.forms import LineForm, LinePriceForm, WorkOrderFilterForm, WorkOrderForm
@@ -63,8 +64,12 @@ def _lines_context(order: WorkOrder, line_form: LineForm | None) -> dict:
 
 def _detail(order: WorkOrder, line_form: LineForm | None = None, status: int = 200):
     conflicts = bookings.conflicts_of(g.db, order.job) if order.job else []
-    return render_template("work_orders/detail.html", conflicts=conflicts, zone=company_timezone(g.db),
-                           vendors=devices.vendors(g.db),
+    zone, quote = company_timezone(g.db), services.quote_of(g.db, order)
+    # A failed assembly found on this work order: its repair's quote, or the offer to quote it.
+    repairs = repair_quotes(g.db, [item.device for item in order.devices], zone) \
+        if quote is None and allowed(current_user.role, INVOICES_VIEW) else {}
+    return render_template("work_orders/detail.html", conflicts=conflicts, zone=zone, vendors=devices.vendors(g.db),
+                           quote=quote, repairs=repairs, today=company_today(g.db),
                            **_lines_context(order, line_form)), status
 
 

@@ -22,6 +22,7 @@ from flowtrack.models.customers import CustomerLocation, Device, DeviceStatus
 from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.inventory import Part
 from flowtrack.models.invoicing import Invoice, InvoiceStatus
+from flowtrack.models.quotes import Quote
 from flowtrack.models.scheduling import (
     DeviceOutcome,
     LineKind,
@@ -262,6 +263,11 @@ def invoice_of(session: so.Session, order: WorkOrder) -> Invoice | None:
     """The invoice made from this work order (a voided one no longer counts)."""
     return session.scalar(sa.select(Invoice).where(Invoice.work_order_id == order.id,
                                                    Invoice.status != InvoiceStatus.void.value))
+
+
+def quote_of(session: so.Session, order: WorkOrder) -> Quote | None:
+    """The quote the customer approved that this work order was made of, if it was."""
+    return session.scalar(sa.select(Quote).where(Quote.work_order_id == order.id))
 
 
 def _refuse_line_changes(session: so.Session, order: WorkOrder) -> None:

@@ -149,11 +149,11 @@ def fresh_rate_limits(app):
 
 @pytest.fixture
 def visit(chromium, live_server, request):
-    """visit(viewport) -> a fresh browser context of that size."""
+    """visit(viewport) -> a fresh browser context of that size (`touch=True`: a touch screen, as a phone has)."""
     contexts = []
 
-    def open_visit(viewport=DESKTOP) -> Visit:
-        context = chromium.new_context(viewport=viewport, accept_downloads=True)
+    def open_visit(viewport=DESKTOP, touch: bool = False) -> Visit:
+        context = chromium.new_context(viewport=viewport, accept_downloads=True, has_touch=touch)
         contexts.append(context)
         return Visit(context.new_page(), live_server, request.node.name.replace("[", "-").rstrip("]"))
 

@@ -126,7 +126,7 @@ def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, fac
     assert admin.get(signature["url"]).mimetype == "image/png"
     assert json.loads(archive.read("manifest.json"))["manifests"] == {
         "device_photos": {"rows": 1}, "service_request_photos": {"rows": 0}, "test_signatures": {"rows": 1},
-        "district_report_forms": {"rows": 0}}
+        "quote_signatures": {"rows": 0}, "district_report_forms": {"rows": 0}}
 
 
 def test_the_invoice_logo_travels_in_the_archive(app, admin, acme, run_worker):

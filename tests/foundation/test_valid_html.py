@@ -12,12 +12,13 @@ import sqlalchemy as sa
 
 from flowtrack.booking import services as booking
 from flowtrack.models.customers import Customer
+from flowtrack.quotes import services as quotes
 from tests.booking.factories import open_window, pending_booking
 from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.inventory.factories import Stock
 from tests.invoices.factories import card_on_file, printed_invoice
 from tests.notifications.bounces import bounced
-from tests.quotes.factories import draft_quote, sent_quote
+from tests.quotes.factories import draft_quote, sent_quote, signed_quote
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 from tests.service_requests.factories import asked, portal_customer
 
@@ -58,6 +59,9 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
         card_on_file(session, customer.id, autopay=False)
         session.commit()
     draft = draft_quote(app, acme, location)
+    signed = signed_quote(app, acme)  # approved with a drawn signature: on the dashboard, and its page shows it
+    with records.session(acme) as session:  # customers are asked to sign by hand: the portal's quote has a pad
+        quotes.save_settings(session, signature_required=True)
     with app.extensions["flowtrack.db"].service() as session:  # the test form, with the van's parts offered
         on_the_job = session.scalar(sa.text("SELECT device_id FROM work_order_devices WHERE work_order_id = :o"),
                                     {"o": job.work_order_id})
@@ -78,7 +82,7 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                    "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",
                    f"/customers/{bounced_customer.id}", "/tests/", "/gauges/", "/districts/", "/import/",
                    "/requests/", f"/requests/{request.id}", "/quotes/", f"/quotes/{quote.id}",
-                   f"/quotes/{draft.id}", f"/quotes/new/{location.id}?device={device.id}"],
+                   f"/quotes/{draft.id}", f"/quotes/{signed.id}", f"/quotes/new/{location.id}?device={device.id}"],
         "company_admin": ["/settings/", "/team/", "/team/roles", "/billing/", "/account/export/", "/audit/",
                           "/account/sessions",
                           "/security/", "/security/privacy", "/security/subprocessors"],

@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flowtrack.core.db import bind_company
+from flowtrack.core.signatures import signature_png
 from flowtrack.models.customers import CustomerLocation
 from flowtrack.models.quotes import Quote
 from flowtrack.quotes import services
 from tests.customers.factories import Records
-from tests.factories import Tenant
+from tests.factories import Tenant, file_store
+from tests.field_tests.factories import drawn_signature
 
 
 def sent_quote(app, tenant: Tenant, *, location=None, optional: bool = True,
@@ -31,6 +33,18 @@ def sent_quote(app, tenant: Tenant, *, location=None, optional: bool = True,
         return quote, token
 
 
+def signed_quote(app, tenant: Tenant) -> Quote:
+    """A sent quote the customer approved with a signature drawn on the pad."""
+    quote, _ = sent_quote(app, tenant, optional=False)
+    with app.app_context(), app.extensions["flowtrack.db"].service() as session:  # the office's email has a link
+        bind_company(session, tenant.id)
+        approved = services.approve(session, quote.id, version=1, chosen=set(), name="Pat Payables", ip=None,
+                                    today=dt.date.today(), storage=file_store(app),
+                                    signature=signature_png(drawn_signature(), missing="unsigned"))
+        session.commit()
+        return approved
+
+
 def draft_quote(app, tenant: Tenant, location) -> Quote:
     """A draft with a line from the office, not sent yet."""
     with app.extensions["flowtrack.db"].service() as session:
@@ -45,6 +59,10 @@ def draft_quote(app, tenant: Tenant, location) -> Quote:
 
 def _quote(app, factory, tenant):
     return {"quote_id": sent_quote(app, tenant)[0].id}
+
+
+def _signed(app, factory, tenant):
+    return {"quote_id": signed_quote(app, tenant).id}
 
 
 def _line(app, factory, tenant):
@@ -63,4 +81,5 @@ QUOTE_URLS = {
                                          "customer_quotes.portal_total", "customer_quotes.portal_approve",
                                          "customer_quotes.portal_decline", "customer_quotes.portal_pdf")},
     "quotes.remove_line": _line,
+    "quotes.signature": _signed,
 }

@@ -79,7 +79,7 @@ def test_the_office_quotes_a_failed_assembly_and_the_customer_approves_it_from_t
     assert "$246.23" not in total.text and "$155.30" in total.text
 
     refused = client.submit(f"{link}/approve", {"version": "1", "name": "  "})
-    assert refused.status_code == 400 and "Type your full name to approve." in refused.text
+    assert refused.status_code == 422 and "Type your full name to approve." in refused.text
     approved = client.submit(f"{link}/approve", {"version": "1", "name": "Pat Payables", "chosen": [part_line]},
                              follow_redirects=True, environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert "the quote is approved" in approved.text and "Approved by Pat Payables" in approved.text
@@ -170,7 +170,7 @@ def test_two_approvals_at_once_make_one_work_order(app, acme):
     outcomes: list[str] = []
 
     def approve(name: str) -> None:
-        with db.service() as session:
+        with app.app_context(), db.service() as session:  # the office is emailed a link to the quote
             bind_company(session, acme.id)
             session.get(Quote, quote.id)  # both read it as sent before either decides
             ready.wait(timeout=10)
@@ -202,7 +202,7 @@ def test_the_customer_declines_with_a_reason_in_the_portal(app, acme):
     page = customer.get(f"/portal/quotes/{quote.id}")
     assert page.status_code == 200 and "Replace the relief valve spring" in page.text
     empty = customer.submit(f"/portal/quotes/{quote.id}/decline", {"version": "1", "reason": ""})
-    assert empty.status_code == 400 and "Tell the company why you decline" in empty.text
+    assert empty.status_code == 422 and "Tell the company why you decline" in empty.text
     declined = customer.submit(f"/portal/quotes/{quote.id}/decline",
                                {"version": "1", "reason": "We are replacing the whole assembly."},
                                follow_redirects=True)
@@ -231,14 +231,14 @@ def test_another_customers_quote_is_not_found_and_vendors_see_no_quotes(app, acm
 def test_bad_input_in_the_office_gets_a_form_message(app, office, acme, records):
     location = records.location(acme, records.customer(acme, email="ap@harborfoods.example"))
     page = office.submit(f"/quotes/new/{location.id}", {"expires_on": "2026-13-45"})
-    assert page.status_code == 400 and "Not a date" in page.text
+    assert page.status_code == 422 and "Not a date" in page.text
     quote, _ = sent_quote(app, acme, location=location)
     for data, message in (({"quantity": "1"}, "Choose an item of the list, or describe the line."),
                           ({"description": "Labor", "quantity": "0", "unit_price": "10"}, "from 1 to 10000"),
                           ({"description": "Labor", "quantity": "1", "unit_price": "ten"}, "dollars and cents"),
                           ({"source": "price:nonsense", "quantity": "1"}, "Choose an item of the list.")):
         refused = office.submit(f"/quotes/{quote.id}/lines", data)
-        assert refused.status_code == 400 and message in refused.text, data
+        assert refused.status_code == 422 and message in refused.text, data
     assert len(_quote(app, quote.id).lines) == 2
 
 
@@ -254,4 +254,24 @@ def test_the_demo_customer_finds_the_quote_for_their_failed_assembly_in_the_port
     link = re.search(r'href="(/portal/quotes/[^"]+)">Quote 1</a>', signed_in.text).group(1)
     page = client.get(link).text
     assert "Repair: replaced disc" in page and "Insulated enclosure for the assembly" in page
-    assert 'id="approve"' in page
+    assert 'id="approve"' in page and "data-signature-pad" in page  # the demo companies ask for a hand signature
+    assert ">Quote 2</a>" in signed_in.text  # approved earlier, for their other place
+
+    office = app.test_client()
+    office.submit("/login", {"email": "office@acme.test", "password": DEMO_PASSWORD})
+    answers = office.get("/dashboard/").text
+    quote_2 = re.search(r'href="(/quotes/[^"]+)">Quote 2</a>, Harbor View Apartments:', answers).group(1)
+    assert "approved</strong> by Dana Whitfield" in answers
+    assert office.get(quote_2).text.count(f'src="{quote_2}/signature"') == 1
+    assert office.get(f"{quote_2}/signature").mimetype == "image/png"
+
+
+def test_the_office_and_the_printed_quote_show_the_total_the_customer_approved(app, office, client, acme):
+    quote, token = sent_quote(app, acme)  # $185.50, and an optional $39.98
+    assert "$225.48" in office.get(f"/quotes/{quote.id}").text
+    client.submit(f"/q/{token}/approve", {"version": "1", "name": "Pat Payables"})  # the optional item left out
+    for page in (office.get(f"/quotes/{quote.id}").text, office.get("/quotes/").text):
+        assert "$185.50" in page and "$225.48" not in page
+    assert "Total approved" in office.get(f"/quotes/{quote.id}").text
+    printed = PdfReader(io.BytesIO(office.get(f"/quotes/{quote.id}/pdf").data)).pages[0].extract_text()
+    assert "not chosen" in printed and "$225.48" not in printed and "every optional item" not in printed

@@ -1,11 +1,10 @@
-"""Signatures drawn on the phone: the signature pad (static/app.js) sends the canvas as a PNG data URL;
-it is checked, re-encoded and stored as a PNG beside the test (flowtrack/core/storage.py), and printed on the report
-as an inline image."""
+"""Signatures drawn on a signature pad (static/app.js, templates/_signature_pad.html): the pad sends its canvas as
+a PNG data URL; it is checked, re-encoded and stored as a PNG (flowtrack/core/storage.py) by the feature that asked
+for it (a test's tester and customer, a customer approving a quote), and printed as an inline image."""
 from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 
 from PIL import Image, ImageOps
 
@@ -22,8 +21,8 @@ def signature_png(data_url: str | None, *, missing: str) -> bytes:
     data_url = (data_url or "").strip()
     if not data_url:
         raise ValueError(missing)
-    if not data_url.startswith(PREFIX):
-        raise ValueError("The signature did not come through; clear it and sign again.")
+    if not data_url.startswith(PREFIX) or len(data_url) > len(PREFIX) + 4 * (MAX_BYTES + 2) // 3:
+        raise ValueError("The signature did not come through; clear it and sign again.")  # not decoded if too long
     try:
         data = base64.b64decode(data_url.removeprefix(PREFIX), validate=True)
         image = read_picture(data, formats=("PNG",), max_bytes=MAX_BYTES, what="signature", max_pixels=4_000_000)
@@ -42,12 +41,8 @@ def _blank(image: Image.Image) -> bool:
     return ImageOps.invert(paper.convert("L")).getbbox() is None
 
 
-def signature_key(company_id: uuid.UUID, test_id: uuid.UUID, signer: str) -> str:
-    return f"{company_id}/signatures/{test_id}-{signer}.png"
-
-
 def data_uri(storage: FileStorage, key: str | None) -> str | None:
-    """The stored signature as an inline image for the report (WeasyPrint may read nothing else)."""
+    """The stored signature as an inline image for a printed page (WeasyPrint may read nothing else)."""
     if not key:
         return None
     try:
