@@ -92,6 +92,7 @@ PORTAL_VIEW = "portal.view"
 PORTAL_INVOICES = "portal.invoices"
 PORTAL_CARD = "portal.card"
 DISTRICT_PORTAL_VIEW = "district_portal.view"
+DISTRICT_PORTAL_DECIDE = "district_portal.decide"
 REMINDERS_MANAGE = "reminders.manage"
 JOBS_WORK = "jobs.work"
 SERVICE_REQUESTS_MANAGE = "service_requests.manage"
@@ -155,8 +156,9 @@ MEANINGS: dict[str, tuple[str, str]] = {
                                          "requester too, when the office allowed it for that person)"),
     PORTAL_CARD: ("Customer portal", "Their customer account's card on file: save, replace or remove it, and turn "
                                      "autopay of invoices on or off"),
-    DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices, "
-                                              "read-only"),
+    DISTRICT_PORTAL_VIEW: ("District portal", "Their own water district's tests, reports and devices"),
+    DISTRICT_PORTAL_DECIDE: ("District portal", "Accept or reject (with the reason) the test reports sent to their "
+                                                "own water district through the district view"),
 }
 
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
@@ -184,7 +186,7 @@ MATRIX: dict[Role, frozenset[str]] = {
     Role.auditor: frozenset(_EVERYONE | _AUDIT),
     Role.customer: frozenset(_EVERYONE | {PORTAL_VIEW, PORTAL_INVOICES, PORTAL_CARD}),
     Role.requester: frozenset(_EVERYONE | {PORTAL_VIEW}),
-    Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW}),
+    Role.district_admin: frozenset(_EVERYONE | {DISTRICT_PORTAL_VIEW, DISTRICT_PORTAL_DECIDE}),
 }
 
 ALL_PERMISSIONS = frozenset(MEANINGS)

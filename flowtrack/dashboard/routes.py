@@ -13,6 +13,7 @@ from flowtrack.dashboard import services
 from flowtrack.inventory import services as inventory
 from flowtrack.quotes import services as quotes
 from flowtrack.service_requests import services as service_requests
+from flowtrack.submissions import services as submissions
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -41,6 +42,10 @@ def home():
     if p.allowed(role, p.SERVICE_REQUESTS_MANAGE):
         context["requests_waiting"] = context["summary"]["requests_waiting"] if "summary" in context \
             else service_requests.waiting_count(g.db)
+    if p.allowed(role, p.DISTRICTS_MANAGE):
+        context["reports"] = {key: context["summary"][key] for key in
+                              ("reports_overdue", "reports_held", "reports_rejected")} \
+            if "summary" in context else submissions.attention_counts(g.db, today)
     if p.allowed(role, p.INVENTORY_MANAGE):
         context["stock"] = {key: context["summary"][key] for key in ("stock_negative", "stock_low")} \
             if "summary" in context else inventory.attention_counts(g.db)

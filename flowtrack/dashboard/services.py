@@ -21,6 +21,7 @@ from flowtrack.models.customers import Customer, DeviceVersion, District, Gauge
 from flowtrack.models.invoicing import Invoice, PriceItem
 from flowtrack.models.scheduling import ScheduledJob, ScheduleVersion
 from flowtrack.service_requests import services as service_requests
+from flowtrack.submissions import services as submissions
 from flowtrack.work_orders.bookings import day_bounds, overlapping
 
 
@@ -80,6 +81,7 @@ SETUP_STEPS = {
 def office_summary(session: so.Session, today: dt.date) -> dict:
     """In one statement: the invoices past their due date (how many, how much is still owed), the test kits whose
     calibration runs out within 30 days, the customers' service requests and online bookings waiting for an answer,
+    the test reports past their district's deadline, held back or rejected,
     the parts' stock levels below zero or on the reorder list, and which set-up steps a new company has done."""
     overdue = (sa.select((Invoice.total_cents - Invoice.paid_cents).label("owed"))
                .where(Invoice.status.in_(OPEN), Invoice.due_on < today).subquery())
@@ -90,6 +92,9 @@ def office_summary(session: so.Session, today: dt.date) -> dict:
         _kits_due(today).scalar_subquery().label("kits_due"),
         service_requests.waiting().scalar_subquery().label("requests_waiting"),
         booking.awaiting().scalar_subquery().label("bookings_waiting"),
+        submissions.overdue(today).scalar_subquery().label("reports_overdue"),
+        submissions.held().scalar_subquery().label("reports_held"),
+        submissions.open_rejections().scalar_subquery().label("reports_rejected"),
         inventory.below_zero().scalar_subquery().label("stock_negative"),
         inventory.at_or_below_low().scalar_subquery().label("stock_low"),
         *(sa.exists(statement).label(step) for step, statement in SETUP_STEPS.items()))).one()

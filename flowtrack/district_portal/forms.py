@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import SearchField, SelectField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import SearchField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from flowtrack.core.forms import DayField
 from flowtrack.district_portal.services import RESULTS
@@ -31,3 +31,8 @@ class TestFilterForm(DeviceFilterForm):
     def validate_tested_to(self, field):
         if field.data and self.tested_from.data and field.data < self.tested_from.data:
             raise ValidationError("The end date comes before the start date.")
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField("Why it is rejected", validators=[
+        DataRequired(message="Say why: the testing company fixes the report from it."), Length(max=1000)])

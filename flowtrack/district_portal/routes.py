@@ -1,21 +1,22 @@
-"""The district view: a district admin's read-only window on their own water district's current tests (filtered,
-paged, as CSV), those tests' report PDFs, and the district's devices. Nothing here changes anything but the audit
-log, which records every download."""
+"""The district view: a district admin's window on their own water district's current tests (filtered, paged, as
+CSV), those tests' report PDFs, and the district's devices; and their answer (accepted, or rejected with the reason)
+to each report the testing company sent through the district view. Every download is audited, as every answer."""
 import uuid
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone, company_today
-from flowtrack.core.permissions import DISTRICT_PORTAL_VIEW, requires
+from flowtrack.core.permissions import DISTRICT_PORTAL_DECIDE, DISTRICT_PORTAL_VIEW, requires
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.core.templating import is_fragment
 from flowtrack.district_portal import services
-from flowtrack.district_portal.forms import DeviceFilterForm, TestFilterForm
+from flowtrack.district_portal.forms import DeviceFilterForm, RejectForm, TestFilterForm
 from flowtrack.field_tests import report
-from flowtrack.models.customers import District
+from flowtrack.models.customers import District, SubmissionMethod
 from flowtrack.models.field_tests import ReportStatus
+from flowtrack.submissions import services as submissions
 
 bp = Blueprint("district_portal", __name__, url_prefix="/district")
 
@@ -111,3 +112,62 @@ def devices():
     if is_fragment():
         return render_template("district_portal/_devices.html", **names), status
     return render_template("district_portal/devices.html", district=district, form=form, **names), status
+
+
+# --- the district's answers --------------------------------------------------------------------------------
+
+def _page_to_answer(status: int = 200, form: RejectForm | None = None, refused_id: uuid.UUID | None = None):
+    district = _district()
+    waiting = submissions.waiting_for_answer(g.db, district.id) if district else []
+    return render_template("district_portal/answers.html", district=district, waiting=waiting,
+                           zone=company_timezone(g.db), form=form or RejectForm(formdata=None),
+                           refused_id=refused_id), status
+
+
+@bp.get("/answers")
+@requires(DISTRICT_PORTAL_DECIDE)
+def answers():
+    """The reports sent through the district view that wait for the district's answer."""
+    return _page_to_answer()
+
+
+def _submission_of(test_id: uuid.UUID):
+    district = _district()
+    record = services.find_test(g.db, district.id if district else None, test_id)
+    submission = submissions.submission_of(g.db, record.id, for_update=True) if record else None
+    if submission is None or submission.method != SubmissionMethod.district_view.value:
+        abort(404)
+    return submission
+
+
+@bp.post("/tests/<uuid:test_id>/accept")
+@requires(DISTRICT_PORTAL_DECIDE)
+def accept(test_id: uuid.UUID):
+    submission = _submission_of(test_id)
+    try:
+        submissions.decide(g.db, submission, accepted=True, by=current_user.user_id, reason=None)
+    except submissions.SubmissionRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("district_portal.answers"), code=303)
+    g.db.commit()
+    flash("Accepted.", "success")
+    return redirect(url_for("district_portal.answers"), code=303)
+
+
+@bp.post("/tests/<uuid:test_id>/reject")
+@requires(DISTRICT_PORTAL_DECIDE)
+def reject(test_id: uuid.UUID):
+    submission = _submission_of(test_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _page_to_answer(422, form, submission.id)
+    try:
+        submissions.decide(g.db, submission, accepted=False, by=current_user.user_id, reason=form.reason.data.strip())
+    except submissions.SubmissionRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("district_portal.answers"), code=303)
+    g.db.commit()
+    flash("Rejected: the testing company sees your reason.", "success")
+    return redirect(url_for("district_portal.answers"), code=303)

@@ -178,18 +178,13 @@ def _decided(session: so.Session, submission: ReportSubmission, *, accepted: boo
 
 def decide(session: so.Session, submission: ReportSubmission, *, accepted: bool, by: uuid.UUID,
            reason: str | None) -> None:
-    """The district admin's answer to a report submitted through the district view."""
+    """The district's answer: the district admin's, in the district view, or as the office heard it of a report
+    filed on the district's portal, on paper or by email."""
     if submission.status != SubmissionStatus.submitted.value:
         raise SubmissionRefused("This report has been answered already.")
     if not accepted and not reason:
         raise SubmissionRefused("Say why the report is rejected: the testing company fixes it from that.")
     _decided(session, submission, accepted=accepted, by=by, reason=reason)
-
-
-def record_outcome(session: so.Session, submission: ReportSubmission, *, accepted: bool, by: uuid.UUID,
-                   reason: str | None) -> None:
-    """The district's answer to a report filed on its portal, on paper or by email, as the office heard it."""
-    decide(session, submission, accepted=accepted, by=by, reason=reason)
 
 
 # --- lists -------------------------------------------------------------------------------------------------
@@ -247,12 +242,37 @@ def recently_filed(session: so.Session, district_id: uuid.UUID, limit: int = 50)
         .order_by(ReportSubmission.submitted_at.desc()).limit(limit)))
 
 
-def overdue_count(session: so.Session, today: dt.date) -> int:
-    """Reports not yet filed whose district's deadline has passed (the dashboard flags them)."""
-    return session.scalar(sa.select(sa.func.count()).select_from(ReportSubmission).where(
-        ReportSubmission.status.in_(NOT_SENT), ReportSubmission.due_on < today))
+def _count(condition: sa.ColumnElement[bool]) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(ReportSubmission).where(condition)
 
 
-def rejected_count(session: so.Session) -> int:
-    """Rejected reports the office has not resubmitted yet."""
-    return session.scalar(sa.select(sa.func.count()).select_from(ReportSubmission).where(_open_rejection()))
+def overdue(today: dt.date) -> sa.Select:
+    """How many reports are not yet filed though their district's deadline has passed."""
+    return _count(sa.and_(ReportSubmission.status.in_(NOT_SENT), ReportSubmission.due_on < today))
+
+
+def held() -> sa.Select:
+    return _count(ReportSubmission.status == SubmissionStatus.held.value)
+
+
+def open_rejections() -> sa.Select:
+    """How many rejected reports the office has not resubmitted yet."""
+    return _count(_open_rejection())
+
+
+def attention_counts(session: so.Session, today: dt.date) -> dict[str, int]:
+    """What the dashboard flags, in one statement: reports overdue, held back, rejected and not resubmitted."""
+    row = session.execute(sa.select(overdue(today).scalar_subquery().label("reports_overdue"),
+                                    held().scalar_subquery().label("reports_held"),
+                                    open_rejections().scalar_subquery().label("reports_rejected"))).one()
+    return dict(row._mapping)
+
+
+def waiting_for_answer(session: so.Session, district_id: uuid.UUID) -> list[ReportSubmission]:
+    """Reports sent through the district view that the district has not answered, oldest first."""
+    return list(session.scalars(
+        sa.select(ReportSubmission)
+        .where(ReportSubmission.district_id == district_id, ReportSubmission.status == SubmissionStatus.submitted.value,
+               ReportSubmission.method == SubmissionMethod.district_view.value)
+        .options(so.joinedload(ReportSubmission.test_record))
+        .order_by(ReportSubmission.submitted_at)))

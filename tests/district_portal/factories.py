@@ -116,4 +116,6 @@ def _printed_test_in_a_district(app, factory, tenant):
 
 
 # For the cross-tenant sweep (tests/foundation/test_cross_tenant.py).
-DISTRICT_URLS = {"district_portal.report_pdf": _printed_test_in_a_district}
+DISTRICT_URLS = {endpoint: _printed_test_in_a_district for endpoint in ("district_portal.report_pdf",
+                                                                        "district_portal.accept",
+                                                                        "district_portal.reject")}

@@ -11,29 +11,31 @@ OFFICE_PAGES = ["/customers/", "/devices/", "/tests/", "/due/", "/districts/", "
                 "/schedule/", "/invoices/", "/team/", "/audit/", "/portal/"]
 
 
-def _district_urls(app, factory, tenant) -> list[str]:
+def _district_urls(app, factory, tenant) -> list[tuple[str, str]]:
+    """(method, URL) of every route of the district view."""
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("district_portal."):
             arguments = DISTRICT_URLS[rule.endpoint](app, factory, tenant) if rule.arguments else {}
             with app.test_request_context():
-                urls.append(url_for(rule.endpoint, **arguments))
+                urls.append(("POST" if "POST" in rule.methods else "GET", url_for(rule.endpoint, **arguments)))
     return urls
 
 
-def test_the_district_view_only_reads(app):
-    methods = {method for rule in app.url_map.iter_rules() if rule.endpoint.startswith("district_portal.")
-               for method in rule.methods}
-    assert methods == {"GET", "HEAD", "OPTIONS"}
+def test_the_district_view_changes_nothing_but_the_districts_answers(app):
+    writing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("district_portal.")
+               and rule.methods - {"GET", "HEAD", "OPTIONS"}}
+    assert writing == {"district_portal.accept", "district_portal.reject"}
 
 
 @pytest.mark.parametrize("role", OTHER_ROLES)
 def test_no_other_role_opens_the_district_view(app, factory, acme, login, role):
     browser = login(acme, role)
     urls = _district_urls(app, factory, acme)
-    assert len(urls) == 4
-    for url in urls:
-        assert browser.get(url).status_code == 403, f"{role} {url}"
+    assert len(urls) == 7
+    for method, url in urls:
+        assert browser.open(url, method=method, headers={"X-CSRFToken": browser.csrf_token()}).status_code == 403, \
+            f"{role} {url}"
 
 
 def test_a_district_admin_opens_none_of_the_offices_pages_and_changes_nothing(app, factory, district_admin_of, acme,

@@ -91,7 +91,8 @@ def test_the_district_view_is_the_district_admins_and_all_they_hold_beyond_every
     holders = {role for role, granted in permissions.MATRIX.items() if permissions.DISTRICT_PORTAL_VIEW in granted}
     assert holders == {Role.district_admin}
     assert permissions.MATRIX[Role.district_admin] == {permissions.DASHBOARD_VIEW, permissions.ACCOUNT_SELF,
-                                                       permissions.DISTRICT_PORTAL_VIEW}
+                                                       permissions.DISTRICT_PORTAL_VIEW,
+                                                       permissions.DISTRICT_PORTAL_DECIDE}
 
 
 def _menu_of(page: str) -> list[tuple[str, bool]]:
