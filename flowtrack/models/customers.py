@@ -71,8 +71,9 @@ class SubmissionMethod(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"district_view": "In FlowTrack's district view", "email": "By email",
-                "district_portal": "On the district's own portal", "paper": "On paper"}[self.value]
+        """As it reads within a sentence ("Filed in FlowTrack's district view")."""
+        return {"district_view": "in FlowTrack's district view", "email": "by email",
+                "district_portal": "on the district's own portal", "paper": "on paper"}[self.value]
 
 
 class CrossConnection(str, enum.Enum):

@@ -15,12 +15,14 @@ from flowtrack.models.customers import Customer
 from flowtrack.quotes import services as quotes
 from tests.booking.factories import open_window, pending_booking
 from tests.customers.factories import records  # noqa: F401 (the fixture)
+from tests.district_portal.factories import DistrictFactory
 from tests.inventory.factories import Stock
 from tests.invoices.factories import card_on_file, printed_invoice
 from tests.notifications.bounces import bounced
 from tests.quotes.factories import draft_quote, sent_quote, signed_quote
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 from tests.service_requests.factories import asked, portal_customer
+from tests.submissions.factories import filed_test, submission_of
 
 VNU = Path(__file__).parents[2] / ".e2e" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
@@ -74,8 +76,22 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
     with records.session(acme) as session:
         booking.book(session, session.get(Customer, customer.id), portal_member.user_id, window_id=window.id,
                      location_id=place.id, device_ids=[waiting.id], today=dt.date.today())
+    # Reports to districts: one held back, one to submit on a portal, one waiting for the district's answer.
+    held, _ = filed_test(app, factory, acme, submission_method="district_view", required_fields=["meter_number"])
+    filed_test(app, factory, acme, submission_method="district_portal", deadline_days=5,
+               portal_url="https://backflow.water.example/")
+    districts = DistrictFactory(app, factory)
+    area = districts.area(acme)
+    with factory.db.service() as session:
+        session.execute(sa.text("UPDATE districts SET submission_method = 'district_view' WHERE id = :d"),
+                        {"d": area.district.id})
+        session.commit()
+    districts.tested(acme, districts.device(area), printed=True)
     pages = {
-        "manager": ["/booking/", "/dashboard/", "/customers/", f"/customers/{location.customer_id}",
+        "district": ["/district/answers"],
+        "manager": ["/submissions/", f"/submissions/districts/{submission_of(app, held.id).district_id}",
+                    f"/tests/{held.id}", f"/districts/{area.district.id}/edit", "/booking/", "/dashboard/",
+                    "/customers/", f"/customers/{location.customer_id}",
                     f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",
                    f"/locations/{location.id}/work-orders/new", "/schedule/", "/invoices/", f"/invoices/{invoice.id}",
@@ -95,9 +111,9 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
     }
     files = []
     for role, urls in pages.items():
-        if role == "portal":
+        if role in ("portal", "district"):
             browser = app.test_client()
-            browser.sign_in_as(portal_member)
+            browser.sign_in_as(portal_member if role == "portal" else area.admin)
         else:
             browser = login(acme, role)
         for url in urls:

@@ -10,10 +10,11 @@ from tests.factories import Factory
 # costs a statement of its own; a page that needs more must say why here. The dashboard: the team (whose
 # technicians give the certifications too), the device and schedule counters its kept counts of devices due are
 # keyed on (one statement; the counts themselves, one more, only once after a device or the schedule changed),
-# recent activity, today's jobs by technician, and one statement for the money owed, the kits due and the new
-# company's set-up steps. The
+# recent activity, today's jobs by technician, the week's answers to quotes, and one statement for the money owed,
+# the kits due, what waits for the office (requests, bookings, stock, reports to districts) and the new company's
+# set-up steps. The
 # team page: the MFA setting, the members, and the water districts a district admin may be given.
-STATEMENTS = {"/dashboard/": 6, "/audit/": 3, "/account/export/": 2, "/team/": 4}
+STATEMENTS = {"/dashboard/": 7, "/audit/": 3, "/account/export/": 2, "/team/": 4}
 PAGES = list(STATEMENTS)
 
 
@@ -44,8 +45,9 @@ def test_queries_per_page_do_not_grow_with_the_data(app, factory, acme, admin, c
 # counts the session lookup. The week board: the week's jobs with their orders, places and customers, the
 # orders' devices, the technicians, the open orders and their devices. The technician's day: their jobs with
 # orders, places and customers, the orders' devices, and their profile. The invoices: one page of them with
-# their customers. The due list: the districts to filter by, a page of devices, and the technicians.
-WORK_PAGES = {("/schedule/", "manager"): 6, ("/my-day/", "technician"): 4, ("/invoices/", "manager"): 2,
+# their customers, and which of them autopay failed to charge. The due list: the districts to filter by, a page of
+# devices, and the technicians.
+WORK_PAGES = {("/schedule/", "manager"): 6, ("/my-day/", "technician"): 4, ("/invoices/", "manager"): 3,
               ("/due/", "manager"): 4}
 
 
