@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql
 
 from flowtrack.audit import services as audit
 from flowtrack.auth.passwords import hash_password, needs_rehash, verify_password
-from flowtrack.core.db import Database, token_hash, utcnow
+from flowtrack.core.db import Database, rows_with_begin, token_hash, utcnow
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 
@@ -147,25 +148,44 @@ def revoke_sessions(session: so.Session, user_id: uuid.UUID, *, keep: uuid.UUID 
 
 
 # The request's first statement, built once: constructing it and computing its cache key cost more than
-# running it. A scalar subquery, so the resolver runs once and the row is found through the primary key.
+# running it. A scalar subquery, so the resolver runs once and the row is found through the primary key. It has
+# no parameter (the token is the transaction's), so its SQL is sent with the transaction's BEGIN and token: the
+# session is checked in the same round trip that opens the request's transaction.
+_SESSION_COLUMNS = (AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, AuthSession.token_issued_at,
+                    AuthSession.token_generation, AuthSession.token_confirmed, User.id, User.email, Profile.id,
+                    Profile.full_name, Profile.role, Profile.may_see_invoices, Profile.vendor_id)
+_COMPANY_COLUMNS = tuple(Company.__table__.columns)
 _CURRENT_SESSION = (
-    sa.select(AuthSession.id, AuthSession.idle_expires_at, AuthSession.expires_at, AuthSession.token_issued_at,
-              AuthSession.token_generation, AuthSession.token_confirmed, User.id, User.email, Profile.id,
-              Profile.full_name, Profile.role, Profile.may_see_invoices, Profile.vendor_id, Company)
+    sa.select(*_SESSION_COLUMNS, *_COMPANY_COLUMNS)
     .join(User, User.id == AuthSession.user_id)
     .join(Profile, Profile.user_id == User.id)
     .join(Company, Company.id == AuthSession.company_id)
     .where(AuthSession.id == sa.select(sa.func.auth_session_id()).scalar_subquery(), User.is_active.is_(True))
 )
+_CURRENT_SESSION_SQL = str(_CURRENT_SESSION.compile(dialect=postgresql.dialect(),
+                                                    compile_kwargs={"literal_binds": True})).encode()
+
+
+def _current_session_row(session: so.Session) -> tuple | None:
+    """The session's row with its company's, and the company in the session's identity map (so that later
+    `session.get(Company, ...)` calls of the request cost no query)."""
+    rows = rows_with_begin(session, _CURRENT_SESSION_SQL)
+    if rows is None:
+        rows = [tuple(row) for row in session.execute(_CURRENT_SESSION)]
+    if not rows:
+        return None
+    fields, columns = rows[0][:len(_SESSION_COLUMNS)], rows[0][len(_SESSION_COLUMNS):]
+    company = Company(**{column.key: value for column, value in zip(_COMPANY_COLUMNS, columns, strict=True)})
+    so.make_transient_to_detached(company)
+    return (*fields, session.merge(company, load=False))
 
 
 def load_current_user(session: so.Session, policy: SessionPolicy) -> CurrentUser | None:
     """The user of the session whose token this DB session carries, keeping the idle timer fresh.
 
-    One statement: the columns a request needs, and the company row, which stays in the session's identity
-    map so that later `session.get(Company, ...)` calls in the same request cost no query.
+    One statement, sent with the request's BEGIN: the columns a request needs, and the company row.
     """
-    row = session.execute(_CURRENT_SESSION).first()
+    row = _current_session_row(session)
     if row is None:
         return None
     (session_id, idle_expires_at, expires_at, token_issued_at, token_generation, token_confirmed, user_id, email,

@@ -25,6 +25,7 @@ import psycopg
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from psycopg import pq
+from psycopg.adapt import Transformer
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -148,6 +149,21 @@ def bind_company(session: so.Session, company_id: uuid.UUID) -> None:
 
 
 SET_TOKEN = b"SELECT set_config('app.session_token', %s, true)"
+_WITH_BEGIN, _BEGIN_ROWS = "flowtrack.with_begin", "flowtrack.begin_rows"
+
+
+def rows_with_begin(session: so.Session, query: bytes) -> list[tuple] | None:
+    """Open the session's transaction and run `query` (SQL without parameters) in the same message as its BEGIN
+    and its token: the rows, typed as psycopg types them, in one round trip instead of two. None when the session
+    has no token, or its transaction was open already (the caller runs its query the usual way)."""
+    if session.in_transaction() or not session.info.get("session_token"):
+        return None
+    session.info[_WITH_BEGIN] = query
+    try:
+        session.connection()
+    finally:
+        session.info.pop(_WITH_BEGIN, None)
+    return session.info.pop(_BEGIN_ROWS, None)
 
 
 @event.listens_for(so.Session, "after_begin")
@@ -159,15 +175,21 @@ def _set_tenant_token(session: so.Session, transaction, connection) -> None:
     pgconn = driver.pgconn
     statement = SET_TOKEN % pq.Escaping(pgconn).escape_literal(token.encode())
     with driver.lock:
-        if pgconn.transaction_status == pq.TransactionStatus.IDLE and not driver.autocommit:
-            # psycopg would send its BEGIN alone and wait for the answer; sending BEGIN and the token as one
-            # simple-protocol message opens the transaction with the token set in a single round trip.
-            statement = b"BEGIN; " + statement
+        opens = pgconn.transaction_status == pq.TransactionStatus.IDLE and not driver.autocommit
+        # psycopg would send its BEGIN alone and wait for the answer; sending BEGIN and the token as one
+        # simple-protocol message opens the transaction with the token set in a single round trip.
+        query = session.info.get(_WITH_BEGIN) if opens else None
+        if opens:
+            statement = b"BEGIN; " + statement + (b"; " + query if query is not None else b"")
         result = pgconn.exec_(statement)
     if result.status != pq.ExecStatus.TUPLES_OK:
         # The transaction (if opened) is now aborted, so nothing runs in it without the token.
         raise psycopg.OperationalError("could not set the session token: "
                                        + result.error_message.decode(errors="replace"))
+    if query is not None:  # the message's last result is the query's
+        loader = Transformer(driver)
+        loader.set_pgresult(result)
+        session.info[_BEGIN_ROWS] = loader.load_rows(0, result.ntuples, tuple)
 
 
 def _rollback_keeping_prepared_statements(connection: sa.Connection) -> None:

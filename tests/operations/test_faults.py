@@ -213,6 +213,11 @@ def test_with_redis_down_pages_are_served_and_a_report_to_print_waits_for_it(
     device = records.device(acme, device_type="RP", serial="RP-4512")
     planner.assign(acme, device)
     kit = records.gauge(acme)
+    with app.extensions["flowtrack.db"].service() as session:
+        # Jobs earlier stories queued and never ran (they ran no worker) would be handed over too: this story
+        # counts only its own.
+        session.execute(sa.delete(QueuedJob))
+        session.commit()
     own_redis.stop()
 
     assert office.get("/dashboard/").status_code == 200  # kept counts are built afresh

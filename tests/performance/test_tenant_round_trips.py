@@ -106,3 +106,21 @@ def test_a_failed_transaction_is_still_rolled_back(app, factory, acme):
         assert session.execute(sa.text("SELECT count(*) FROM profiles")).scalar() == PEOPLE
     finally:
         session.close()
+
+
+def test_the_session_is_checked_in_the_round_trip_that_opens_the_transaction(app, factory, acme, count_queries):
+    db = app.extensions["flowtrack.db"]
+    session = db.app_session(factory.session_token(acme.members["auditor"]))
+    try:
+        with count_queries() as statements:
+            user = load_current_user(session, POLICY)
+        # No statement of its own: the lookup went with the BEGIN and the token, in one message.
+        assert (user.role, statements) == ("auditor", [])
+        assert session.in_transaction()
+    finally:
+        session.close()
+    anonymous = db.app_session(None)  # without a token nothing is sent with the BEGIN, and nothing is found
+    try:
+        assert load_current_user(anonymous, POLICY) is None
+    finally:
+        anonymous.close()
