@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from flowtrack.audit import services as audit
+from flowtrack.core.csv_text import UnreadableText, uploaded_text
 from flowtrack.core.db import Database, insert_all, new_id, utcnow
 from flowtrack.core.queue import ProgressRow
 from flowtrack.customers import services as customers
@@ -89,16 +90,10 @@ def _column(header: str) -> str:
 
 
 def _text(data: bytes) -> str:
-    if b"\x00" in data:
-        raise UnreadableFile("This is not a CSV file. Save the spreadsheet as CSV and upload that.")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel's plain "CSV" on Windows.
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise UnreadableFile("The file's text encoding is unknown. Save it as “CSV UTF-8”.") from None
+        return uploaded_text(data)
+    except UnreadableText as problem:
+        raise UnreadableFile(str(problem)) from None
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:

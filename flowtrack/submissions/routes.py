@@ -2,21 +2,25 @@
 and the steps a person takes (marking a report submitted, checking a held one again, the district's answer)."""
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from flowtrack.companies.services import company_today
-from flowtrack.core.forms import clean
+from flowtrack.core import cache
+from flowtrack.core.forms import add_error, clean
 from flowtrack.core.permissions import DISTRICTS_MANAGE, requires
 from flowtrack.core.storage import file_storage
+from flowtrack.core.templating import plural
 from flowtrack.districts import services as districts
 from flowtrack.field_tests import services as testing
 from flowtrack.models.companies import Company
+from flowtrack.models.customers import District
 from flowtrack.models.submissions import ReportSubmission
-from flowtrack.submissions import district_mail, services
-from flowtrack.submissions.forms import OutcomeForm, SubmittedForm
+from flowtrack.submissions import assemblies, district_mail, services
+from flowtrack.submissions.forms import DistrictListForm, ListColumnsForm, OutcomeForm, SubmittedForm
 
 bp = Blueprint("submissions", __name__)
 
@@ -36,7 +40,8 @@ def _district_page(district_id: uuid.UUID, status: int = 200, **forms):
                            filed=services.recently_filed(g.db, district.id),
                            submitted_form=forms.get("submitted_form") or SubmittedForm(formdata=None),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(formdata=None),
-                           refused_id=forms.get("refused_id")), status
+                           refused_id=forms.get("refused_id"),
+                           **_list_context(district, forms.get("list_form"))), status
 
 
 @bp.get("/submissions/districts/<uuid:district_id>")
@@ -127,3 +132,91 @@ def email_again(test_id: uuid.UUID):
     g.db.commit()
     flash(f"The report is on its way to {email.to_address}.", "success")
     return redirect(url_for("testing.detail", test_id=record.id), code=303)
+
+
+# --- the district's list of assemblies ---------------------------------------------------------------------
+
+def _list_context(district: District, list_form: DistrictListForm | None) -> dict:
+    return {"district_list": assemblies.list_state(g.db, district),
+            "list_form": list_form or DistrictListForm(formdata=None)}
+
+
+def _district_of(district_id: uuid.UUID) -> District:
+    district = districts.get_district(g.db, district_id)
+    if district is None:
+        abort(404)
+    return district
+
+
+def _columns_page(district: District, listed: assemblies.ListFile, form: ListColumnsForm, status: int):
+    return render_template("submissions/district_list_columns.html", district=district, form=form,
+                           header=listed.header, sample=listed.rows[:3], fields=assemblies.FIELDS), status
+
+
+def _import(district: District, listed: assemblies.ListFile, columns: dict[str, int], filename: str):
+    result = assemblies.import_list(g.db, district, listed, columns, filename)
+    g.db.commit()
+    message = f"Imported {district.name}'s list: {plural(result.taken, 'assembly', 'assemblies')}"
+    message += f" (it replaces the {result.replaced:,} before)." if result.replaced else "."
+    if result.refused:
+        flash(f"{message} {plural(len(result.refused), 'row')} refused: "
+              f"{result.refused_in_words()}.", "warning")
+    else:
+        flash(message, "success")
+    return redirect(url_for("submissions.district", district_id=district.id, _anchor="district-list"), code=303)
+
+
+@bp.post("/submissions/districts/<uuid:district_id>/assemblies")
+@requires(DISTRICTS_MANAGE)
+def import_list(district_id: uuid.UUID):
+    """The district's list of assemblies, from its CSV: imported at once when the names of its columns say what
+    they hold, else the person names the columns next."""
+    district = _district_of(district_id)
+    form = DistrictListForm()
+    if not form.validate_on_submit():
+        return _district_page(district.id, 422, list_form=form)
+    filename = form.file.data.filename or "list.csv"
+    data = form.file.data.read(assemblies.MAX_BYTES + 1)
+    try:
+        listed = assemblies.read_list(data)
+        columns = assemblies.recognised(listed.header)
+        if not assemblies.missing(columns):
+            return _import(district, listed, columns, filename)
+    except assemblies.UnreadableList as problem:
+        g.db.rollback()
+        add_error(form.file, str(problem))
+        return _district_page(district.id, 422, list_form=form)
+    token = secrets.token_urlsafe(24)
+    if not cache.park(assemblies.parking_key(district, token), data, assemblies.KEEP_SECONDS):
+        add_error(form.file, "Name the columns “Serial” and “Address” in the file and upload it again: FlowTrack "
+                             "cannot keep it for you to name them here just now.")
+        return _district_page(district.id, 422, list_form=form)
+    columns_form = ListColumnsForm(formdata=None, token=token, filename=filename,
+                                   **{field: str(number) for field, number in columns.items()})
+    columns_form.set_choices(listed.column_choices())
+    return _columns_page(district, listed, columns_form, 200)
+
+
+@bp.post("/submissions/districts/<uuid:district_id>/assemblies/columns")
+@requires(DISTRICTS_MANAGE)
+def list_columns(district_id: uuid.UUID):
+    """The district's list imported with the columns the person named."""
+    district = _district_of(district_id)
+    form = ListColumnsForm()
+    key = assemblies.parking_key(district, form.token.data or "")
+    data = cache.parked(key) if form.token.validate(form) else None
+    if data is None:
+        flash("The file waited too long for its columns to be named and is gone: upload it again.", "error")
+        return redirect(url_for("submissions.district", district_id=district.id, _anchor="district-list"), code=303)
+    listed = assemblies.read_list(data)  # read once already, when it was uploaded
+    form.set_choices(listed.column_choices())
+    if not form.validate_on_submit():
+        return _columns_page(district, listed, form, 422)
+    try:
+        answer = _import(district, listed, form.columns(), form.filename.data or "list.csv")
+    except assemblies.UnreadableList as problem:
+        g.db.rollback()
+        add_error(form.serial, str(problem))
+        return _columns_page(district, listed, form, 422)
+    cache.unpark(key)
+    return answer

@@ -28,7 +28,7 @@ from flowtrack.models.customers import District, SubmissionMethod
 from flowtrack.models.field_tests import TestRecord, TestResult
 from flowtrack.models.scheduling import WorkOrder, WorkOrderDevice
 from flowtrack.models.submissions import ReportSubmission, SubmissionStatus
-from flowtrack.submissions import checks, district_mail
+from flowtrack.submissions import assemblies, checks, district_mail
 from flowtrack.work_orders import services as work_orders
 
 SENT_AT_ONCE = (SubmissionMethod.email.value, SubmissionMethod.district_view.value)
@@ -114,7 +114,9 @@ def _pass_fee_on(session: so.Session, record: TestRecord, district: District) ->
 
 def _check_and_send(session: so.Session, submission: ReportSubmission, record: TestRecord,
                     district: District) -> None:
-    reasons = checks.reasons_to_hold(record, district, _tested_on(session, record), None)
+    assemblies.fill_from_list(session, record.device, district)
+    reasons = checks.reasons_to_hold(record, district, _tested_on(session, record),
+                                     assemblies.not_on_district_list(session, record.device, district))
     submission.method = district.submission_method
     if reasons:
         submission.status, submission.held_reasons = SubmissionStatus.held.value, reasons

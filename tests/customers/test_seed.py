@@ -1,7 +1,7 @@
 """The demo companies come with an office's records to try the pages on."""
 import sqlalchemy as sa
 
-from flowtrack.models.customers import Device
+from flowtrack.models.customers import Device, District
 from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.invoicing import Invoice
 from flowtrack.models.notifications import NotificationEmail
@@ -32,6 +32,12 @@ def test_demo_records_fill_every_page(app, factory, login):
     assert all(office.get(f"/invoices/{invoice.id}/pdf").status_code == 200 for invoice in sent)
     technician = login(tenant, "technician")
     assert "Harbor View Apartments" in technician.get("/my-day/").text
+    # Springfield's own list of assemblies is imported; the golf club's AVB is not on it.
+    with app.extensions["flowtrack.db"].service() as s:
+        springfield = s.scalar(sa.select(District.id).where(District.company_id == tenant.id,
+                                                            District.name == "Springfield Utility Board"))
+    reports = " ".join(office.get(f"/submissions/districts/{springfield}").text.split())
+    assert "2 of our 3 active devices in this district are on it" in reports and "AVB DE-3002</a>" in reports
 
 
 def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, factory, login):

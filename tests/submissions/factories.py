@@ -39,7 +39,8 @@ def _submission(app, factory, tenant):
 
 
 SUBMISSION_URLS = {
-    "submissions.district": _district,
+    **{endpoint: _district for endpoint in ("submissions.district", "submissions.import_list",
+                                            "submissions.list_columns")},
     **{endpoint: _submission for endpoint in ("submissions.submitted", "submissions.check_again",
                                               "submissions.outcome")},
 }
