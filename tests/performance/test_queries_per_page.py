@@ -41,12 +41,12 @@ def test_queries_per_page_do_not_grow_with_the_data(app, factory, acme, admin, c
 
 
 # The work pages, on two companies filled by the large seed's generators at a small and a ten times larger size
-# (tests, work orders with jobs on this week's board and on the technician's day, invoices, devices due). The
-# session lookup goes with the BEGIN, as above. The week board: the week's jobs with their orders, places and
-# customers, the orders' devices, the technicians, the open orders and their devices. The technician's day: their jobs with
-# orders, places and customers, the orders' devices, and their profile. The invoices: one page of them with
-# their customers, and which of them autopay failed to charge. The due list: the districts to filter by, a page of
-# devices, and the technicians.
+# (tests, work orders with jobs on this week's board and on the technician's day, invoices, devices due). The session
+# lookup goes with the BEGIN, as above. The week board: the week's jobs with their orders, places and customers, the
+# orders' devices, the technicians, the open orders and their devices. The technician's day: their jobs with orders,
+# places and customers, the orders' devices, and their profile. The invoices: one page of them with their customers,
+# and which of them autopay failed to charge. The due list: the districts to filter by, a page of devices, and the
+# technicians.
 WORK_PAGES = {("/schedule/", "manager"): 5, ("/my-day/", "technician"): 3, ("/invoices/", "manager"): 2,
               ("/due/", "manager"): 3}
 
