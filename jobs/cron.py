@@ -3,16 +3,24 @@
 RQ matches cron expressions in the scheduler process's local time, so the
 process pins TZ before registering: "0 4 * * *" means 04:00 in Los Angeles,
 summer and winter alike.
+
+More than one cron process may run (one per host, for availability): each
+firing is claimed in Redis under the job's name and the time it was due
+(`OneFiringScheduler`), so whichever process comes first enqueues it and the
+others let it pass. Every scheduler computes the same due times from the same
+expressions, so they claim the same keys.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 
 from flask import Flask
 from redis import Redis
-from rq.cron import CronScheduler
+from rq.cron import CronJob, CronScheduler
 from rq.exceptions import StopRequested
+from rq.utils import now
 
 from flowtrack.audit_log.tasks import log_chain_heads, prune_audit_logs
 from flowtrack.core.queue import queue_name, resend_queued_jobs
@@ -51,8 +59,27 @@ def pin_timezone() -> None:
     time.tzset()
 
 
+# How long a claimed firing is remembered: longer than any gap between two schedulers' clocks.
+CLAIM_SECONDS = 6 * 3600
+
+
+class OneFiringScheduler(CronScheduler):
+    """RQ's scheduler, enqueueing a due job only if no other scheduler has claimed that firing."""
+
+    def enqueue_jobs(self) -> list[CronJob]:
+        for job in self._cron_jobs:
+            if job.should_run() and not self._claim(job):
+                job.set_enqueue_time(now())  # another scheduler enqueued it: on to the next firing
+        return super().enqueue_jobs()
+
+    def _claim(self, job: CronJob) -> bool:
+        due = job.next_enqueue_time
+        key = f"flowtrack:cron:{job.name or job.func_name}:{due.astimezone(dt.timezone.utc):%Y%m%dT%H%M}"
+        return bool(self.connection.set(key, self.name, nx=True, ex=CLAIM_SECONDS))
+
+
 def build_scheduler(connection: Redis, queue: str) -> CronScheduler:
-    scheduler = CronScheduler(connection=connection, name=f"flowtrack-cron-{os.getpid()}")
+    scheduler = OneFiringScheduler(connection=connection, name=f"flowtrack-cron-{os.getpid()}")
     for func, expression, *options in SCHEDULE:
         scheduler.register(func, queue, cron=expression, **(options[0] if options else {}))
     return scheduler

@@ -1,5 +1,7 @@
 """Background work with a real RQ worker process, under row-level security."""
+import datetime as dt
 import re
+import uuid
 import zoneinfo
 
 import sqlalchemy as sa
@@ -67,3 +69,26 @@ def test_the_cron_schedule_runs_in_los_angeles_time(app, monkeypatch):
         import time
 
         time.tzset()
+
+
+def test_two_cron_processes_fire_each_scheduled_job_once(app):
+    """Two hosts each run the cron: the firing is claimed in Redis, so one of them enqueues it."""
+    from rq import Queue
+    from rq.utils import now
+
+    from jobs import cron
+
+    queue = f"cron-twice-{uuid.uuid4().hex[:8]}"
+    redis = app.extensions["flowtrack.redis"]
+    first, second = (cron.build_scheduler(redis, queue) for _ in range(2))
+    due = now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    for scheduler in (first, second):
+        for job in scheduler.get_jobs():
+            job.next_enqueue_time = due  # every job due, at the same minute on both hosts
+    enqueued = first.enqueue_jobs() + second.enqueue_jobs()
+    assert len(enqueued) == len(cron.SCHEDULE) == Queue(queue, connection=redis).count
+    assert all(job.next_enqueue_time > due for scheduler in (first, second) for job in scheduler.get_jobs())
+    # The next minute's firings are new ones: claimed again, once.
+    for job in second.get_jobs():
+        job.next_enqueue_time = due + dt.timedelta(minutes=1)
+    assert len(second.enqueue_jobs()) == len(cron.SCHEDULE)
