@@ -60,7 +60,7 @@ def _office_enters_and_books(tab, acme, today: dt.date) -> tuple[str, str, str]:
     page.click("text=Create work order")
     page.wait_for_url(re.compile(rf".*/work-orders/{ID}$"))
     order_path = "/work-orders/" + re.search(ID, page.url).group(1)
-    page.click("a:has-text('Book')")
+    page.click("main a:has-text('Book')")
     page.select_option("#technician", str(acme.members["technician"].user_id))
     page.fill("#day", today.isoformat())
     page.fill("#starts", "08:00")
