@@ -18,7 +18,7 @@ class ColumnRow(Form):
 
 class ColumnsForm(FlaskForm):
     columns = FieldList(FormField(ColumnRow), max_entries=MAX_COLUMNS)
-    preset = SelectField("Start from a preset", choices=[(key, preset.label) for key, preset in PRESETS.items()],
+    preset = SelectField("Preset", choices=[(key, preset.label) for key, preset in PRESETS.items()],
                          validate_choice=False)
 
 

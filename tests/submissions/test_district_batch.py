@@ -16,8 +16,10 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import CustomerLocation, Device, District
 from flowtrack.models.field_tests import TestRecord
 from flowtrack.models.submissions import ReportSubmission, SubmissionBatch
+from flowtrack.ops.seed import seed_portal_filing, seed_records
 from flowtrack.submissions.batch_fields import TCEQ_20700
 from tests.customers.test_customers import audit_entries
+from tests.factories import file_store
 from tests.foundation.test_valid_html import _validator
 from tests.submissions.factories import batch_of, portal_test
 
@@ -281,3 +283,19 @@ def test_the_filing_pages_are_valid_html(app, factory, acme, office, tmp_path):
     messages = json.loads(result.stderr or result.stdout)["messages"]
     assert [f"{Path(m['url']).name}:{m.get('lastLine')}: {m['message']}" for m in messages
             if m["type"] == "error" and "“hx-" not in m["message"]] == []
+
+
+def test_the_demo_office_has_reports_waiting_for_the_springfield_portal(app, factory, login):
+    tenant = factory.tenant("Demo")
+    with app.app_context():
+        seed_records(app.extensions["flowtrack.db"], tenant.company, file_store(app))
+        seed_portal_filing(app.extensions["flowtrack.db"], tenant.company, file_store(app))
+    with app.extensions["flowtrack.db"].service() as session:
+        springfield = session.scalar(sa.select(District).where(District.company_id == tenant.id,
+                                                               District.name == "Springfield Utility Board"))
+    office = login(tenant, "manager")
+    page = office.get(f"/submissions/districts/{springfield.id}").text
+    assert "Make a batch of all reports to submit (2)" in page
+    first = re.search(r'href="(/submissions/[0-9a-f-]+/sheet)"', page).group(1)
+    sheet = office.get(first).text
+    assert "SUB-20417" in sheet and "DE-2001" in sheet
