@@ -145,6 +145,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from flowtrack.models.customers import District
+    from flowtrack.submissions.batch_fields import TCEQ_20700
 
     app = bench_app()
     company = seed_large_company(app, audit_entries=0)
@@ -152,7 +153,7 @@ def main() -> None:
         seeded = service.scalar(sa.select(District.id).where(District.company_id == company, District.name != DISTRICT)
                                 .order_by(District.name).limit(1))
     for size in args.sizes:
-        print(f"a district with {size:,} reports waiting (TCEQ-20700 layout, 35 columns)")
+        print(f"a district with {size:,} reports waiting (TCEQ-20700 layout, {len(TCEQ_20700)} columns)")
         _, batch = prepare(app, company, size)
         measured = {kind: measure_in_child(SCRIPT, "--step", kind, "--company", str(company), "--target", target)
                     for kind, target in (("copy", str(batch)), ("batch", str(batch)),

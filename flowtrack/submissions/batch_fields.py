@@ -302,27 +302,45 @@ def checked(rows: list[tuple[str | None, str | None]]) -> list[Column]:
     return columns
 
 
-def rearranged(rows: list[tuple[str | None, str | None]], action: str) -> tuple[list, str | None]:
-    """The rows after one of the editor's buttons ("add", "up-3", "down-3", "remove-3"), as typed (not checked),
-    and the button to put the keyboard's focus on afterwards, so a person moving a row keeps their place."""
+@dataclass(frozen=True)
+class Edited:
+    """The editor's rows after one of its buttons, as typed (not checked); the button or field to give the
+    keyboard's focus to, so a person moving a row keeps their place; what to tell them, or what was refused."""
+
+    rows: list[tuple[str, str]]
+    focus: str | None = None
+    notice: str | None = None
+    refused: MappingError | None = None
+
+
+def edited(rows: list[tuple[str, str]], action: str, preset: str | None) -> Edited:
+    """The rows after the editor's button `action`: "preset" (the preset named), "add", "up-3", "down-3" or
+    "remove-3". A button that names no row leaves them as they were."""
     rows = list(rows)
+    if action == "preset":
+        chosen = PRESETS.get(preset or "")
+        if chosen is None:
+            return Edited(rows, refused=MappingError("Choose a preset.", {}))
+        return Edited([tuple(column) for column in chosen.columns], focus="save",
+                      notice=f"The {chosen.label} columns are below. Save them to use them.")
     verb, _, number = action.partition("-")
     if verb == "add":
-        rows.append(("", ""))
-        return rows, f"header-{len(rows) - 1}"
+        if len(rows) >= MAX_COLUMNS:
+            return Edited(rows, refused=MappingError(f"A file has at most {MAX_COLUMNS} columns.", {}))
+        return Edited([*rows, ("", "")], focus=f"header-{len(rows)}")
     if not number.isdigit() or int(number) >= len(rows):
-        return rows, None
+        return Edited(rows)
     index = int(number)
     if verb == "remove":
         del rows[index]
-        return rows, f"remove-{min(index, len(rows) - 1)}" if rows else "add"
+        return Edited(rows, focus=f"remove-{min(index, len(rows) - 1)}" if rows else "add")
     target = index - 1 if verb == "up" else index + 1 if verb == "down" else None
     if target is None or not 0 <= target < len(rows):
-        return rows, None
+        return Edited(rows)
     rows[index], rows[target] = rows[target], rows[index]
     # The first row has no "up" button and the last no "down": the row's other button keeps the focus there.
     if verb == "up" and target == 0:
-        return rows, "down-0"
+        return Edited(rows, focus="down-0")
     if verb == "down" and target == len(rows) - 1:
-        return rows, f"up-{target}"
-    return rows, f"{verb}-{target}"
+        return Edited(rows, focus=f"up-{target}")
+    return Edited(rows, focus=f"{verb}-{target}")

@@ -200,19 +200,10 @@ def batch_columns(district_id: uuid.UUID):
     action = request.form.get("action", "save")
     if not form.validate_on_submit():
         return _columns_page(district, rows, 422, form=form)
-    if action == "preset":
-        preset = batch_fields.PRESETS.get(form.preset.data or "")
-        if preset is None:
-            return _columns_page(district, rows, 422, form=form,
-                                 problems=batch_fields.MappingError("Choose a preset.", {}))
-        return _columns_page(district, [tuple(column) for column in preset.columns], form=form, focus="save",
-                             notice=f"The {preset.label} columns are below. Save them to use them.")
-    if action == "add" and len(rows) >= batch_fields.MAX_COLUMNS:
-        return _columns_page(district, rows, 422, form=form, problems=batch_fields.MappingError(
-            f"A file has at most {batch_fields.MAX_COLUMNS} columns.", {}))
     if action != "save":
-        rows, focus = batch_fields.rearranged(rows, action)
-        return _columns_page(district, rows, form=form, focus=focus)
+        edit = batch_fields.edited(rows, action, form.preset.data)
+        return _columns_page(district, edit.rows, 422 if edit.refused else 200, form=form, problems=edit.refused,
+                             focus=edit.focus, notice=edit.notice)
     try:
         columns = batch_fields.checked(rows)
     except batch_fields.MappingError as problems:
