@@ -106,6 +106,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_vendor_work(db, company)
         seed_quote(db, company, storage)
         seed_online_booking(db, company, f"customer@{domain}")
+        seed_portal_filing(db, company, storage)
     return [company for company, _ in created]
 
 
@@ -306,6 +307,34 @@ def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
                                             shutoff1_tight=True, readings=readings, repairs=repairs,
                                             retest_readings=retest, technician_signature=report.sample_signature(),
                                             parts=parts)
+            recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
+        session.commit()
+        for record in recorded:
+            print_report(session, record, storage=storage)
+
+
+# Springfield's assemblies tested this week: (serial suffix, the place's water account, readings).
+DEMO_PORTAL_TESTS = (
+    ("2001", "SUB-20417", {"air_inlet_opened_psid": "1.6", "air_inlet_fully_open": "yes", "check_psid": "1.9"}),
+    ("3001", "SUB-31188", {"check1_psid": "2.2", "check2_psid": "1.5"}),
+)
+
+
+def seed_portal_filing(db: Database, company: Company, storage: FileStorage) -> None:
+    """Two reports waiting to be filed on the Springfield Utility Board's own portal (which wants the water
+    account on each), so the office has ready-to-copy sheets and a batch file to make."""
+    prefix = company.name[:2].upper()
+    with db.service() as session:
+        bind_company(session, company.id)
+        technician = bookings.technicians(session)[0]
+        kit = session.scalar(sa.select(Gauge).where(Gauge.serial == f"{prefix}-K-100"))
+        recorded = []
+        for serial, account, readings in DEMO_PORTAL_TESTS:
+            device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
+            session.get(CustomerLocation, device.location_id).water_account_number = account
+            submission = testing.Submission(test_type="annual", gauge_id=kit.id, line_pressure_psi=68,
+                                            shutoff1_tight=True, readings=readings,
+                                            technician_signature=report.sample_signature())
             recorded.append(testing.record_test(session, device, technician.user_id, submission, storage=storage))
         session.commit()
         for record in recorded:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowtrack.companies.services import company_today
+from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core import cache
-from flowtrack.core.forms import add_error, clean
+from flowtrack.core.forms import add_error, clean, first_error
 from flowtrack.core.permissions import DISTRICTS_MANAGE, requires
 from flowtrack.core.storage import file_storage
 from flowtrack.core.templating import plural
@@ -19,7 +19,8 @@ from flowtrack.field_tests import services as testing
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import District
 from flowtrack.models.submissions import ReportSubmission
-from flowtrack.submissions import assemblies, district_mail, services
+from flowtrack.submissions import assemblies, batch_fields, batches, district_mail, services
+from flowtrack.submissions.batch_forms import BatchForm, ColumnsForm
 from flowtrack.submissions.forms import DistrictListForm, ListColumnsForm, OutcomeForm, SubmittedForm
 
 bp = Blueprint("submissions", __name__)
@@ -41,6 +42,7 @@ def _district_page(district_id: uuid.UUID, status: int = 200, **forms):
                            submitted_form=forms.get("submitted_form") or SubmittedForm(formdata=None),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(formdata=None),
                            refused_id=forms.get("refused_id"),
+                           filing=batches.portal_filing(g.db, district, company_today(g.db)),
                            **_list_context(district, forms.get("list_form"))), status
 
 
@@ -148,7 +150,7 @@ def _district_of(district_id: uuid.UUID) -> District:
     return district
 
 
-def _columns_page(district: District, listed: assemblies.ListFile, form: ListColumnsForm, status: int):
+def _list_columns_page(district: District, listed: assemblies.ListFile, form: ListColumnsForm, status: int):
     return render_template("submissions/district_list_columns.html", district=district, form=form,
                            header=listed.header, sample=listed.rows[:3], fields=assemblies.FIELDS), status
 
@@ -194,7 +196,7 @@ def import_list(district_id: uuid.UUID):
     columns_form = ListColumnsForm(formdata=None, token=token, filename=filename,
                                    **{field: str(number) for field, number in columns.items()})
     columns_form.set_choices(listed.column_choices())
-    return _columns_page(district, listed, columns_form, 200)
+    return _list_columns_page(district, listed, columns_form, 200)
 
 
 @bp.post("/submissions/districts/<uuid:district_id>/assemblies/columns")
@@ -211,12 +213,160 @@ def list_columns(district_id: uuid.UUID):
     listed = assemblies.read_list(data)  # read once already, when it was uploaded
     form.set_choices(listed.column_choices())
     if not form.validate_on_submit():
-        return _columns_page(district, listed, form, 422)
+        return _list_columns_page(district, listed, form, 422)
     try:
         answer = _import(district, listed, form.columns(), form.filename.data or "list.csv")
     except assemblies.UnreadableList as problem:
         g.db.rollback()
         add_error(form.serial, str(problem))
-        return _columns_page(district, listed, form, 422)
+        return _list_columns_page(district, listed, form, 422)
     cache.unpark(key)
     return answer
+
+
+# --- filing on the district's portal: the ready-to-copy sheet, the batch file and its columns -----------------
+
+def _found(thing):
+    if thing is None:
+        abort(404)
+    return thing
+
+
+def _to_district(district_id: uuid.UUID, anchor: str | None = None):
+    return redirect(url_for("submissions.district", district_id=district_id, _anchor=anchor), code=303)
+
+
+def _sheet_page(submission: ReportSubmission, form: SubmittedForm, status: int = 200):
+    return render_template("submissions/sheet.html", sheet=batches.sheet(g.db, submission), form=form,
+                           today=company_today(g.db)), status
+
+
+@bp.route("/submissions/<uuid:submission_id>/sheet", methods=["GET", "POST"])
+@requires(DISTRICTS_MANAGE)
+def sheet(submission_id: uuid.UUID):
+    """One test's values in the order the district's portal asks for them, each to copy; then it is marked
+    submitted and the next report waiting opens."""
+    if request.method == "GET":
+        return _sheet_page(_found(services.get_submission(g.db, submission_id)), SubmittedForm(formdata=None))
+    submission = _found(services.get_submission(g.db, submission_id, for_update=True))
+    form = SubmittedForm()
+    if not form.validate_on_submit():
+        return _sheet_page(submission, form, 422)
+    try:
+        services.mark_submitted(g.db, submission, by=current_user.user_id,
+                                confirmation_number=clean(form.confirmation_number.data))
+    except services.SubmissionRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("submissions.sheet", submission_id=submission_id), code=303)
+    g.db.commit()
+    following = batches.next_to_submit(g.db, submission.district_id)
+    if following is None:
+        flash("Marked submitted. Nothing else is waiting to be filed one by one.", "success")
+        return _to_district(submission.district_id)
+    flash("Marked submitted. This is the next report waiting.", "success")
+    return redirect(url_for("submissions.sheet", submission_id=following), code=303)
+
+
+def _columns_page(district, rows: list, status: int = 200, *, form: ColumnsForm | None = None,
+                  problems: batch_fields.MappingError | None = None, focus: str | None = None,
+                  notice: str | None = None):
+    example = batches.example(g.db, district)
+    return render_template(
+        "submissions/columns.html", district=district, rows=rows, form=form or ColumnsForm(formdata=None),
+        groups=batch_fields.grouped_choices(), fields=batch_fields.FIELDS, problems=problems, focus=focus,
+        notice=notice, example=example,
+        examples=[batch_fields.value_of(example, field) if example else "" for _, field in rows],
+        preset=batch_fields.preset_named([batch_fields.Column(*row) for row in rows])), status
+
+
+@bp.route("/submissions/districts/<uuid:district_id>/columns", methods=["GET", "POST"])
+@requires(DISTRICTS_MANAGE)
+def batch_columns(district_id: uuid.UUID):
+    """The columns of the district's batch file, in its order: rows to add, remove and move, presets to start
+    from. The buttons rearrange the rows as typed; only Save keeps them."""
+    district = _found(districts.get_district(g.db, district_id))
+    if request.method == "GET":
+        return _columns_page(district, [tuple(column) for column in batch_fields.columns_of(district)])
+    form = ColumnsForm()
+    rows = [(entry.header.data or "", entry.field.data or "") for entry in form.columns]
+    action = request.form.get("action", "save")
+    if not form.validate_on_submit():
+        return _columns_page(district, rows, 422, form=form)
+    if action != "save":
+        edit = batch_fields.edited(rows, action, form.preset.data)
+        return _columns_page(district, edit.rows, 422 if edit.refused else 200, form=form, problems=edit.refused,
+                             focus=edit.focus, notice=edit.notice)
+    try:
+        columns = batch_fields.checked(rows)
+    except batch_fields.MappingError as problems:
+        return _columns_page(district, rows, 422, form=form, problems=problems)
+    changed = batches.save_columns(g.db, district, columns)
+    g.db.commit()
+    flash("The batch file's columns are saved." if changed else "Nothing changed.", "success")
+    return _to_district(district.id, "portal-filing")
+
+
+@bp.post("/submissions/districts/<uuid:district_id>/batches")
+@requires(DISTRICTS_MANAGE)
+def make_batch(district_id: uuid.UUID):
+    """A batch of the reports waiting (this week's, or all), whose file the office then downloads."""
+    district = _found(districts.get_district(g.db, district_id))
+    form = BatchForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return _district_page(district.id, 422)
+    try:
+        batch, taken = batches.make_batch(g.db, district, scope=form.scope.data, by=current_user.user_id,
+                                          today=company_today(g.db))
+    except batches.BatchRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return _to_district(district.id, "portal-filing")
+    g.db.commit()
+    flash(f"A batch of {taken:,} report{'s' if taken != 1 else ''} is ready: download its file, upload it on the "
+          "district's portal, then mark the batch submitted.", "success")
+    return _to_district(district.id, f"batch-{batch.id}")
+
+
+@bp.get("/submissions/batches/<uuid:batch_id>.csv")
+@requires(DISTRICTS_MANAGE)
+def batch_csv(batch_id: uuid.UUID):
+    """The batch's file in the district's columns (streamed: a batch may hold thousands of tests)."""
+    batch = _found(batches.get_batch(g.db, batch_id))
+    filename = batches.download_name(districts.get_district(g.db, batch.district_id), batch, company_timezone(g.db))
+    batches.record_download(g.db, batch)
+    g.db.commit()
+    session = g.db
+
+    def chunks():
+        # Read after the view returns (and its session is closed): the stream opens the session again and must
+        # give its connection back itself.
+        try:
+            yield from batches.csv_of_batch(session, batch)
+        finally:
+            session.close()
+
+    return Response(chunks(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/submissions/batches/<uuid:batch_id>/submitted")
+@requires(DISTRICTS_MANAGE)
+def batch_submitted(batch_id: uuid.UUID):
+    """The batch's file is on the district's portal: each of its reports is submitted, with the confirmation."""
+    batch = _found(batches.get_batch(g.db, batch_id, for_change=True))
+    form = SubmittedForm()
+    if not form.validate_on_submit():
+        return _district_page(batch.district_id, 422, submitted_form=form, refused_id=batch.id)
+    try:
+        marked = batches.mark_batch_submitted(g.db, batch, by=current_user.user_id,
+                                              confirmation_number=clean(form.confirmation_number.data))
+    except batches.BatchRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+        return _to_district(batch.district_id, "portal-filing")
+    g.db.commit()
+    flash(f"Batch submitted: {marked:,} report{'s' if marked != 1 else ''} marked submitted"
+          + (f", confirmation {batch.confirmation_number}." if batch.confirmation_number else "."), "success")
+    return _to_district(batch.district_id, "portal-filing")

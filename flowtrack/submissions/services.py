@@ -21,7 +21,7 @@ import sqlalchemy.orm as so
 from flowtrack.audit import services as audit
 from flowtrack.companies import services as companies
 from flowtrack.core import signals
-from flowtrack.core.db import utcnow
+from flowtrack.core.db import lock_for_change, utcnow
 from flowtrack.field_tests import report
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import District, SubmissionMethod
@@ -45,13 +45,20 @@ def _tested_on(session: so.Session, record: TestRecord) -> dt.date:
 
 def get_submission(session: so.Session, submission_id: uuid.UUID, *, for_update: bool = False
                    ) -> ReportSubmission | None:
-    query = sa.select(ReportSubmission).where(ReportSubmission.id == submission_id)
-    return session.scalar(query.with_for_update() if for_update else query)
+    return _found(session, sa.select(ReportSubmission).where(ReportSubmission.id == submission_id), for_update)
 
 
 def submission_of(session: so.Session, test_id: uuid.UUID, *, for_update: bool = False) -> ReportSubmission | None:
-    query = sa.select(ReportSubmission).where(ReportSubmission.test_record_id == test_id)
-    return session.scalar(query.with_for_update() if for_update else query)
+    return _found(session, sa.select(ReportSubmission).where(ReportSubmission.test_record_id == test_id), for_update)
+
+
+def _found(session: so.Session, query: sa.Select, for_update: bool) -> ReportSubmission | None:
+    """The submission; with `for_update`, locked for the change about to be made (after the company's audit chain,
+    as every audited change locks: see `core.db.lock_for_change`)."""
+    if for_update:
+        lock_for_change(session, query)
+        query = query.execution_options(populate_existing=True)
+    return session.scalar(query)
 
 
 def _snapshot(submission: ReportSubmission) -> dict:
