@@ -61,6 +61,9 @@ class LocationForm(FlaskForm):
     ], render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
     # Choices are the company's own districts, set by the view; an id that is not one of them is refused.
     district_id = SelectField("Water district", choices=[], validate_choice=True)
+    water_account_number = StringField("Water account number", validators=[Optional(), Length(max=40)],
+                                       description="The district's number for this service, as its forms ask it.",
+                                       render_kw={"autocomplete": "off"})
     site_contact_name = StringField("Contact on site", validators=[Optional(), Length(max=200)])
     site_contact_phone = TelField("Their phone", validators=[Optional(), Length(max=40), phone])
     access_notes = TextAreaField("Access notes", validators=[Optional(), Length(max=2000)],

@@ -31,7 +31,8 @@ from flowtrack.models.customers import Customer, CustomerLocation, Device, Distr
 CUSTOMER_FIELDS = ("name", "billing_address", "email", "phone", "sms_consent", "notes")
 CONTACT_FIELDS = ("email", "phone")
 LOCATION_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code", "site_contact_name",
-                   "site_contact_phone", "access_notes", "district_id", "latitude", "longitude")
+                   "site_contact_phone", "access_notes", "district_id", "water_account_number", "latitude",
+                   "longitude")
 
 STATUSES = ("active", "archived", "all")
 SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "newest": "Newest first"}

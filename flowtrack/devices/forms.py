@@ -5,7 +5,7 @@ from wtforms import DateField, SearchField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from flowtrack.devices.services import DEVICE_FIELDS, SIZES, STATUSES
-from flowtrack.models.customers import DeviceType, Hazard
+from flowtrack.models.customers import CrossConnection, DeviceType, Hazard
 
 serial = Regexp(r"^[A-Za-z0-9][A-Za-z0-9 ./#-]*$", message="Letters, digits, spaces and . / # - only.")
 
@@ -47,6 +47,10 @@ class DeviceForm(FlaskForm):
     where_installed = StringField("Where installed", validators=[Optional(), Length(max=200)],
                                   description="e.g. front yard by the meter, mechanical room B2")
     hazard = OptionalSelectField("Hazard", choices=[("", "—")] + [(h.value, h.label) for h in Hazard])
+    cross_connection = OptionalSelectField("Protects", choices=[("", "—")] + [(c.value, c.label)
+                                                                            for c in CrossConnection])
+    meter_number = StringField("Water meter number", validators=[Optional(), Length(max=40)],
+                               render_kw={"autocomplete": "off"})
     install_date = DateField("Installed on", validators=[
         Optional(), NotAfter("An installation date cannot be in the future.")])
     last_test_on = DateField("Last passing test", validators=[

@@ -19,7 +19,7 @@ from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services
 from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
 from flowtrack.models.companies import Company
-from flowtrack.models.customers import Device, DeviceStatus, DeviceType, Hazard
+from flowtrack.models.customers import CrossConnection, Device, DeviceStatus, DeviceType, Hazard
 
 bp = Blueprint("devices", __name__)
 
@@ -79,7 +79,9 @@ def detail(device_id: uuid.UUID):
                            today=company_today(g.db),
                            timezone=g.db.get(Company, current_user.company_id).timezone,
                            type_label=DeviceType(device.device_type).label,
-                           hazard_label=Hazard(device.hazard).label if device.hazard else None)
+                           hazard_label=Hazard(device.hazard).label if device.hazard else None,
+                           cross_connection_label=(CrossConnection(device.cross_connection).label
+                                                   if device.cross_connection else None))
 
 
 @bp.route("/locations/<uuid:location_id>/devices/new", methods=["GET", "POST"])
@@ -131,6 +133,7 @@ def replace(device_id: uuid.UUID):
     if not form.is_submitted():
         form.device_type.data, form.size.data = old.device_type, old.size
         form.where_installed.data, form.hazard.data = old.where_installed, old.hazard
+        form.cross_connection.data, form.meter_number.data = old.cross_connection, old.meter_number
     context = {"form": form, "location": old.location, "device": None, "replacing": old}
     if not form.validate_on_submit():
         return _page(422 if form.is_submitted() else 200, **context)

@@ -26,8 +26,8 @@ from flowtrack.models.quotes import Quote
 from flowtrack.models.scheduling import assigned_locations
 from flowtrack.models.vendors import Vendor
 
-DEVICE_FIELDS = ("device_type", "manufacturer", "model", "serial", "size", "where_installed", "hazard", "install_date",
-                 "last_test_on")
+DEVICE_FIELDS = ("device_type", "manufacturer", "model", "serial", "size", "where_installed", "hazard",
+                 "cross_connection", "meter_number", "install_date", "last_test_on")
 # Inches, as the assemblies are sold.
 SIZES = ("1/4", "3/8", "1/2", "3/4", "1", "1-1/4", "1-1/2", "2", "2-1/2", "3", "4", "6", "8", "10", "12")
 GAUGE_FIELDS = ("make", "model", "serial", "last_calibrated_on", "calibration_due_on", "vendor_id")

@@ -376,7 +376,7 @@ class _Planner:
                 return
             check.device = "existing"
             return
-        fields = {name: values[name] or None for name in devices.DEVICE_FIELDS}
+        fields = {name: values.get(name) or None for name in devices.DEVICE_FIELDS}
         for name in ("install_date", "last_test_on"):
             fields[name] = dt.date.fromisoformat(fields[name]) if fields[name] else None
         rule = self.known.rules.get(district_id) or devices.due_rule(None)
