@@ -178,10 +178,12 @@ def read_plate(location_id: uuid.UUID):
     location = services.get_location(g.db, location_id)
     if location is None:
         abort(404)
-    replacing = services.get_device(g.db, request.form.get("replacing", type=uuid.UUID) or uuid.UUID(int=0))
-    if replacing is not None and (replacing.location_id != location.id or
-                                  replacing.status != DeviceStatus.active.value):
-        abort(404)
+    replacing = None
+    if request.form.get("replacing"):  # the plate of the assembly replacing this active one, at the same place
+        replacing = services.get_device(g.db, request.form.get("replacing", type=uuid.UUID) or uuid.UUID(int=0))
+        if replacing is None or replacing.location_id != location.id or \
+                replacing.status != DeviceStatus.active.value:
+            abort(404)
     upload = request.files.get("photo")
     try:
         if upload is None or not upload.filename:

@@ -146,13 +146,13 @@ def recorded_audio(samples: np.ndarray | None = None, rate: int = 48_000, contai
     return out.getvalue()
 
 
-def voice_note(app, tenant: Tenant, record=None, transcript: str | None = None) -> VoiceNote:
+def voice_note(app, tenant: Tenant, record=None, transcript: str | None = None, test_id=None) -> VoiceNote:
     """A voice note kept with a test (a new one unless given), transcribed as `transcript` when given (the words a
     worker would have made out: the transcription itself is tested with speech, in test_voice_notes.py)."""
-    record = record or recorded_test(app, None, tenant)
+    test_id = test_id or (record or recorded_test(app, None, tenant)).id
     records = Records(app)
     with records.session(tenant) as session:
-        note = voice_notes.add_voice_note(session, file_storage_of(app), session.get(TestRecord, record.id),
+        note = voice_notes.add_voice_note(session, file_storage_of(app), session.get(TestRecord, test_id),
                                           tenant.members["technician"].user_id, recorded_audio(), "audio/webm")
         if transcript is not None:
             note.transcript, note.transcript_status, note.transcript_progress = transcript, "done", 100
