@@ -13,7 +13,7 @@ from flowtrack.devices.dataplates import proposed_fields
 from flowtrack.models.customers import Device, DeviceStatus
 from flowtrack.models.field_help import DataplateRead
 from flowtrack.models.field_tests import DevicePhoto
-from tests.devices.factories import dataplate_photo, dataplate_read
+from tests.devices.factories import dataplate_photo, dataplate_read, require_ocr
 from tests.field_tests.factories import camera_photo
 
 
@@ -30,6 +30,7 @@ def _reads(app, **where) -> list[DataplateRead]:
 
 def test_the_office_photographs_a_dataplate_and_confirms_what_a_worker_read_on_it(
         app, office, acme, records, run_worker):
+    require_ocr()
     place = records.location(acme, address_line1="42 Harbor Road")
     sent = _send_plate(office, place.id, dataplate_photo())
     assert sent.status_code == 303
