@@ -3,10 +3,16 @@ drops whatever else the file carried (EXIF with the phone's GPS position, commen
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # refused before decoding: a small file can unpack into a huge image
+# Photos taken on a phone (of devices, of dataplates, sent with service requests), as they are kept.
+PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "WEBP")  # MPO: how some phone cameras' JPEGs decode
+PHOTO_MAX_BYTES = 15 * 1024 * 1024
+PHOTO_LARGEST_SIDE = 1600
+PHOTO_THUMBNAIL_SIDE = 320
 
 
 class PictureRefused(ValueError):
@@ -50,3 +56,21 @@ def encoded(image: Image.Image, *, largest_side: int, format: str, quality: int 
     out = io.BytesIO()
     copy.save(out, format=format, optimize=True, **({"quality": quality} if format == "JPEG" else {}))
     return out.getvalue(), copy.width, copy.height
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A photo as it is kept: re-encoded as JPEG without its EXIF, at most PHOTO_LARGEST_SIDE, and its thumbnail."""
+
+    full: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+
+
+def prepared_photo(data: bytes) -> Prepared:
+    """The photo to keep, from the bytes uploaded (PictureRefused with the reason when it is not a usable picture)."""
+    image = read_picture(data, formats=PHOTO_FORMATS, max_bytes=PHOTO_MAX_BYTES, what="photo")
+    full, width, height = encoded(image, largest_side=PHOTO_LARGEST_SIDE, format="JPEG")
+    thumbnail, _, _ = encoded(image, largest_side=PHOTO_THUMBNAIL_SIDE, format="JPEG", quality=75)
+    return Prepared(full, thumbnail, width, height)

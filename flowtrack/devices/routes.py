@@ -1,4 +1,5 @@
-"""Devices: the list by serial, a device's page, add one at a location, edit it, record its replacement."""
+"""Devices: the list by serial, a device's page, add one at a location (or its replacement), with what a photo of
+its dataplate proposes, and edit it."""
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -6,6 +7,7 @@ from flask_login import current_user
 
 from flowtrack.companies.services import company_today
 from flowtrack.core.forms import add_error
+from flowtrack.core.images import PHOTO_MAX_BYTES, PictureRefused
 from flowtrack.core.permissions import (
     DEVICES_EDIT,
     DEVICES_VIEW,
@@ -15,9 +17,13 @@ from flowtrack.core.permissions import (
     own_work_of,
     requires,
 )
+from flowtrack.core.queue import enqueue_after_commit
+from flowtrack.core.storage import file_storage
 from flowtrack.core.templating import is_fragment
-from flowtrack.devices import services
+from flowtrack.core.web import stored_picture
+from flowtrack.devices import dataplates, services
 from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
+from flowtrack.devices.tasks import read_dataplate
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import CrossConnection, Device, DeviceStatus, DeviceType, Hazard
 
@@ -40,7 +46,26 @@ def _form(device: Device | None = None, *, with_status: bool = False) -> DeviceF
 
 
 def _page(status: int, **context):
-    return render_template("devices/form.html", **context), status
+    read = context.get("dataplate")
+    return render_template("devices/form.html", proposal=dataplates.proposal(g.db, read) if read else [],
+                           **context), status
+
+
+def _dataplate_of_form(location, replacing):
+    """The dataplate read the form was opened with (`?dataplate=`) or sends back (`dataplate_id`)."""
+    read_id = request.form.get("dataplate_id", type=uuid.UUID) or request.args.get("dataplate", type=uuid.UUID)
+    return dataplates.read_for_form(g.db, read_id, location, replacing)
+
+
+def _saved_with_plate(read, device) -> None:
+    """The device is saved: its plate's photo joins it (the read's own files go once that commits)."""
+    if read is None:
+        g.db.commit()
+        return
+    keys = dataplates.use_read(g.db, file_storage(), read, device)
+    g.db.commit()
+    for key in keys:
+        file_storage().delete(key)
 
 
 def _serial_taken(taken: services.SerialTaken, context: dict):
@@ -92,14 +117,15 @@ def new(location_id: uuid.UUID):
     if location is None:
         abort(404)
     form = _form()
-    context = {"form": form, "location": location, "device": None, "replacing": None}
+    read = _dataplate_of_form(location, None)
+    context = {"form": form, "location": location, "device": None, "replacing": None, "dataplate": read}
     if not form.validate_on_submit():
         return _page(422 if form.is_submitted() else 200, **context)
     try:
         device = services.create_device(g.db, location, **form.values())
     except services.SerialTaken as taken:
         return _serial_taken(taken, context)
-    g.db.commit()
+    _saved_with_plate(read, device)
     flash(f"Device {device.serial} added.", "success")
     return redirect(url_for("devices.detail", device_id=device.id), code=303)
 
@@ -134,13 +160,69 @@ def replace(device_id: uuid.UUID):
         form.device_type.data, form.size.data = old.device_type, old.size
         form.where_installed.data, form.hazard.data = old.where_installed, old.hazard
         form.cross_connection.data, form.meter_number.data = old.cross_connection, old.meter_number
-    context = {"form": form, "location": old.location, "device": None, "replacing": old}
+    read = _dataplate_of_form(old.location, old)
+    context = {"form": form, "location": old.location, "device": None, "replacing": old, "dataplate": read}
     if not form.validate_on_submit():
         return _page(422 if form.is_submitted() else 200, **context)
     try:
         new_device = services.replace_device(g.db, old, **form.values())
     except services.SerialTaken as taken:
         return _serial_taken(taken, context)
-    g.db.commit()
+    _saved_with_plate(read, new_device)
     flash(f"Device {old.serial} is recorded as replaced by {new_device.serial}.", "success")
     return redirect(url_for("devices.detail", device_id=new_device.id), code=303)
+
+
+@bp.post("/locations/<uuid:location_id>/dataplates")
+@requires(DEVICES_EDIT)
+def read_plate(location_id: uuid.UUID):
+    """Keep a photo of the new assembly's dataplate and queue its reading; back to the device form, which shows the
+    reading's progress and then what it proposes."""
+    location = services.get_location(g.db, location_id)
+    if location is None:
+        abort(404)
+    replacing = None
+    if request.form.get("replacing"):  # the plate of the assembly replacing this active one, at the same place
+        replacing = services.get_device(g.db, request.form.get("replacing", type=uuid.UUID) or uuid.UUID(int=0))
+        if replacing is None or replacing.location_id != location.id or \
+                replacing.status != DeviceStatus.active.value:
+            abort(404)
+    upload = request.files.get("photo")
+    try:
+        if upload is None or not upload.filename:
+            raise PictureRefused("Take or choose a photo of the dataplate.")
+        read = dataplates.start_read(g.db, file_storage(), location, replacing, current_user.user_id,
+                                     upload.read(PHOTO_MAX_BYTES + 1))
+    except PictureRefused as refused:
+        g.db.rollback()
+        form = _form()
+        if replacing is not None:
+            form.device_type.data, form.size.data = replacing.device_type, replacing.size
+        return _page(422, form=form, location=location, device=None, replacing=replacing, dataplate=None,
+                     dataplate_error=str(refused))
+    enqueue_after_commit(g.db, read_dataplate, current_user.company_id, str(read.id), description="dataplate")
+    g.db.commit()
+    if replacing is not None:
+        return redirect(url_for("devices.replace", device_id=replacing.id, dataplate=read.id), code=303)
+    return redirect(url_for("devices.new", location_id=location.id, dataplate=read.id), code=303)
+
+
+def _read(read_id: uuid.UUID):
+    read = dataplates.get_read(g.db, read_id)
+    if read is None:
+        abort(404)
+    return read
+
+
+@bp.get("/dataplates/<uuid:read_id>")
+@requires(DEVICES_EDIT)
+def dataplate(read_id: uuid.UUID):
+    """The dataplate's reading on the device form: its progress (polled), then the values it proposes."""
+    read = _read(read_id)
+    return render_template("devices/_dataplate.html", dataplate=read, proposal=dataplates.proposal(g.db, read))
+
+
+@bp.get("/dataplates/<uuid:read_id>/photo")
+@requires(DEVICES_EDIT)
+def dataplate_photo(read_id: uuid.UUID):
+    return stored_picture(_read(read_id).thumbnail_key)

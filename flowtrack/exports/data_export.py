@@ -40,6 +40,11 @@ URL_MANIFESTS: dict[str, str] = {
                               "'/requests/photos/' || p.id || '/thumbnail' AS thumbnail_url "
                               "FROM public.service_request_photos p WHERE p.company_id = %(company)s "
                               "ORDER BY p.created_at, p.id",
+    "voice_notes": "SELECT id AS voice_note_id, test_record_id, duration_seconds, transcript, "
+                   "'/voice-notes/' || id || '/audio' AS url FROM public.voice_notes "
+                   "WHERE company_id = %(company)s ORDER BY created_at, id",
+    "dataplate_photos": "SELECT id AS dataplate_read_id, location_id, '/dataplates/' || id || '/photo' AS url "
+                        "FROM public.dataplate_reads WHERE company_id = %(company)s ORDER BY created_at, id",
     "test_signatures": "SELECT id AS test_id, signer, '/tests/' || id || '/signatures/' || signer AS url "
                        "FROM public.test_records, LATERAL (VALUES ('technician', technician_signature_key), "
                        "('customer', customer_signature_key)) AS s(signer, key) "
@@ -62,7 +67,8 @@ Generated: {generated} (UTC)
 csv/<table>.csv     one CSV per table, with a header row
 json/<table>.json   the same rows as a JSON array of objects
 manifests/*.csv     what is not in the tables as such (device photos, photos sent with service
-                    requests, signatures on tests and on approved quotes, districts' report
+                    requests, voice notes recorded with tests, dataplate photos not yet on a
+                    device, signatures on tests and on approved quotes, districts' report
                     forms): the path on your FlowTrack address where a signed-in admin
                     downloads or opens each one
 files/              the company's own files, when there are any (invoice-logo.png)

@@ -25,9 +25,9 @@ from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.core.web import stored_picture
 from flowtrack.devices import services as devices
 from flowtrack.field_tests import evidence as visit
-from flowtrack.field_tests import report, rules, services
+from flowtrack.field_tests import report, rules, services, speech, voice_notes
 from flowtrack.field_tests.forms import FieldTestForm
-from flowtrack.field_tests.tasks import render_test_report, settle_vendor_test
+from flowtrack.field_tests.tasks import render_test_report, settle_vendor_test, transcribe_voice_note
 from flowtrack.inventory import services as inventory
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Device
@@ -320,11 +320,17 @@ def arrive(client_id: uuid.UUID):
                                       client_id=client_id, evidence=evidence, from_van=_from_van())
         photos.attach_to_test(photos.add_photos(g.db, file_storage(), device, current_user.user_id, files),
                               record.id)
+        voice = request.files.get("voice_note")
+        note = voice_notes.add_voice_note(g.db, file_storage(), record, current_user.user_id,
+                                          voice.read(speech.MAX_BYTES + 1), voice.mimetype) \
+            if voice is not None and voice.filename else None
         g.db.flush()
     except visit.EvidenceRefused as refused:
         return _refused_json({"evidence": str(refused)})
     except PictureRefused as refused:
         return _refused_json({"photos": str(refused)})
+    except speech.AudioRefused as refused:
+        return _refused_json({"voice_note": str(refused)})
     except services.TestRefused as refused:
         return _refused_json(refused.errors)
     except IntegrityError:  # the same test arriving twice at once: the other request stored it
@@ -334,6 +340,9 @@ def arrive(client_id: uuid.UUID):
             raise
         return _arrived(stored, 200)
     _queue_jobs_of_test(record)
+    if note is not None:
+        enqueue_after_commit(g.db, transcribe_voice_note, current_user.company_id, str(note.id),
+                             description="voice note transcript")
     g.db.commit()
     return _arrived(record, 201)
 
@@ -383,7 +392,9 @@ def detail(test_id: uuid.UUID):
                            amended_by=services.person_name(g.db, record.amended_by_id),
                            labels=rules.LABELS, keys=rules.required_readings(record.device.device_type),
                            test_type=TestType(record.test_type).label, timezone=_timezone(),
-                           job=work_orders.job_of_test(g.db, record.id))
+                           job=work_orders.job_of_test(g.db, record.id),
+                           voice_notes=[voice_notes.card(g.db, note, record)
+                                        for note in voice_notes.voice_notes_of(g.db, record)])
 
 
 @bp.get("/tests/<uuid:test_id>/report")

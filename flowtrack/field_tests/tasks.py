@@ -1,4 +1,4 @@
-"""Test report jobs run by the RQ worker."""
+"""Field test jobs run by the RQ worker: the report printed, a vendor's test settled, a voice note transcribed."""
 from __future__ import annotations
 
 import logging
@@ -13,9 +13,10 @@ from flowtrack.core import signals
 from flowtrack.core.queue import retried_after_failure
 from flowtrack.core.signatures import data_uri as signature_data_uri
 from flowtrack.core.storage import FileStorage, file_storage
-from flowtrack.field_tests import report
+from flowtrack.field_tests import report, voice_notes
 from flowtrack.field_tests.services import person_name, settle_on_work_order
 from flowtrack.models.companies import Company
+from flowtrack.models.field_help import ReadingStatus, VoiceNote
 from flowtrack.models.field_tests import ReportStatus, TestRecord
 from flowtrack.models.scheduling import WorkOrderDevice
 
@@ -80,3 +81,23 @@ def print_report(session: so.Session, record: TestRecord, *, storage: FileStorag
         session.commit()
         raise
     session.commit()
+
+
+def transcribe_voice_note(company_id: str, note_id: str) -> dict:
+    """Transcribe a voice note into its proposed remarks; the test's page polls the progress. A note already
+    transcribed is left as it is, so the job may run twice."""
+    with company_session(uuid.UUID(company_id), actor_label="voice note job", writes=True) as session:
+        note = session.get(VoiceNote, uuid.UUID(note_id))
+        if note is None or note.transcript_status == ReadingStatus.done.value:
+            return {"status": note.transcript_status if note else "missing"}
+        try:
+            voice_notes.transcribe_note(session, file_storage(), note)
+        except Exception:
+            log.exception("voice note %s could not be transcribed", note_id)
+            session.rollback()
+            session.execute(sa.update(VoiceNote).where(VoiceNote.id == uuid.UUID(note_id)).values(
+                transcript_status=(ReadingStatus.queued if retried_after_failure() else ReadingStatus.failed).value,
+                transcript_progress=0))
+            session.commit()
+            raise
+        return {"status": note.transcript_status, "words": len((note.transcript or "").split())}

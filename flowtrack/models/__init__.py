@@ -7,6 +7,7 @@ from flowtrack.models.booking import Booking, BookingWindow
 from flowtrack.models.companies import Company, CompanySettings
 from flowtrack.models.customers import Customer, CustomerLocation, Device, District, Gauge
 from flowtrack.models.exports import Export
+from flowtrack.models.field_help import DataplateRead, VoiceNote
 from flowtrack.models.field_tests import DevicePhoto, TestRecord
 from flowtrack.models.imports import CustomerImport
 from flowtrack.models.inventory import Part, StockLevel, StockMovement, StockPlace
@@ -20,9 +21,9 @@ from flowtrack.models.submissions import DistrictAssembly, ReportSubmission, Sub
 from flowtrack.models.vendors import Vendor
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "AutopayCharge", "Booking",
-           "BookingWindow", "Company", "CompanySettings", "Customer", "CustomerImport", "CustomerLocation", "Device",
-           "DevicePhoto", "District", "DistrictAssembly", "Export", "Gauge", "Invoice", "InvoiceCounter",
-           "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile", "Quote", "QuoteLine",
-           "RecoveryCode", "ReportSubmission", "SavedCard", "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto",
-           "StockLevel", "StockMovement", "StockPlace", "StripeEvent", "SubmissionBatch", "TestRecord", "User",
-           "Vendor", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+           "BookingWindow", "Company", "CompanySettings", "Customer", "CustomerImport", "CustomerLocation",
+           "DataplateRead", "Device", "DevicePhoto", "District", "DistrictAssembly", "Export", "Gauge", "Invoice",
+           "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile",
+           "Quote", "QuoteLine", "RecoveryCode", "ReportSubmission", "SavedCard", "ScheduledJob", "ServiceRequest",
+           "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace", "StripeEvent", "SubmissionBatch",
+           "TestRecord", "User", "Vendor", "VoiceNote", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
@@ -22,7 +23,7 @@ from flowtrack.core.storage import FileStorage
 from flowtrack.customers import services as customers
 from flowtrack.devices import services as devices
 from flowtrack.districts import services as districts
-from flowtrack.field_tests import report
+from flowtrack.field_tests import report, voice_notes
 from flowtrack.field_tests import services as testing
 from flowtrack.field_tests.tasks import print_report
 from flowtrack.inventory import services as inventory
@@ -311,6 +312,16 @@ def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
         session.commit()
         for record in recorded:
             print_report(session, record, storage=storage)
+        seed_voice_note(session, recorded[0], technician.user_id, storage)
+
+
+def seed_voice_note(session, record, technician_user_id, storage: FileStorage) -> None:
+    """The passing test came with a voice note (spoken by Flite, kept in the package), written out by the speech
+    model as the worker does: its remarks wait for the office to accept them."""
+    recording = (Path(__file__).parent / "demo" / "voice-note.webm").read_bytes()
+    note = voice_notes.add_voice_note(session, storage, record, technician_user_id, recording, "audio/webm")
+    session.commit()
+    voice_notes.transcribe_note(session, storage, note)
 
 
 # Springfield's assemblies tested this week: (serial suffix, the place's water account, readings).

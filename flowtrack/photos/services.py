@@ -8,41 +8,18 @@ delete a photo that is part of a submitted test).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
-from flowtrack.core.images import PictureRefused, encoded, read_picture
+from flowtrack.core.images import PHOTO_MAX_BYTES, PictureRefused, prepared_photo
 from flowtrack.core.storage import FileStorage
 from flowtrack.models.customers import Device
 from flowtrack.models.field_tests import DevicePhoto
 
-FORMATS = ("JPEG", "MPO", "PNG", "WEBP")  # MPO: how some phone cameras' JPEGs decode
-MAX_BYTES = 15 * 1024 * 1024
-LARGEST_SIDE = 1600
-THUMBNAIL_SIDE = 320
+MAX_BYTES = PHOTO_MAX_BYTES
 MAX_PER_TEST = 12
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A photo as it is kept: re-encoded as JPEG without its EXIF, at most LARGEST_SIDE, and its thumbnail."""
-
-    full: bytes
-    thumbnail: bytes
-    width: int
-    height: int
-
-
-def prepared(data: bytes) -> Prepared:
-    """The photo to keep, from the bytes uploaded (PictureRefused with the reason when it is not a usable picture).
-    Photos sent with a customer's service request are kept the same way."""
-    image = read_picture(data, formats=FORMATS, max_bytes=MAX_BYTES, what="photo")
-    full, width, height = encoded(image, largest_side=LARGEST_SIDE, format="JPEG")
-    thumbnail, _, _ = encoded(image, largest_side=THUMBNAIL_SIDE, format="JPEG", quality=75)
-    return Prepared(full, thumbnail, width, height)
 
 
 def add_photo(session: so.Session, storage: FileStorage, device: Device, user_id: uuid.UUID, data: bytes,
@@ -51,7 +28,7 @@ def add_photo(session: so.Session, storage: FileStorage, device: Device, user_id
     caption = (caption or "").strip() or None
     if caption and len(caption) > 200:
         raise PictureRefused("A caption is at most 200 characters.")
-    picture = prepared(data)
+    picture = prepared_photo(data)
     full, thumbnail, width, height = picture.full, picture.thumbnail, picture.width, picture.height
     photo = DevicePhoto(id=uuid.uuid4(), company_id=device.company_id, device_id=device.id, uploaded_by=user_id,
                         caption=caption, width=width, height=height, byte_size=len(full))

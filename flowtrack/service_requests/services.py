@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from flowtrack.audit import services as audit
 from flowtrack.companies.services import office_addresses
 from flowtrack.core.db import utcnow
-from flowtrack.core.images import PictureRefused
+from flowtrack.core.images import PictureRefused, Prepared, prepared_photo
 from flowtrack.core.permissions import SERVICE_REQUESTS_MANAGE
 from flowtrack.core.storage import FileStorage
 from flowtrack.models.accounts import User
@@ -27,7 +27,6 @@ from flowtrack.models.scheduling import WorkOrder
 from flowtrack.models.service_requests import RequestKind, RequestStatus, ServiceRequest, ServiceRequestPhoto
 from flowtrack.notifications import services as outbox
 from flowtrack.notifications.links import external_url
-from flowtrack.photos import services as photos
 from flowtrack.work_orders import services as work_orders
 
 MAX_PHOTOS = 5
@@ -106,15 +105,15 @@ def _sent_with(session: so.Session, form_key: uuid.UUID | None) -> ServiceReques
     return session.scalar(sa.select(ServiceRequest).where(ServiceRequest.form_key == form_key))
 
 
-def _prepared(number: int, data: bytes) -> photos.Prepared:
+def _prepared(number: int, data: bytes) -> Prepared:
     try:
-        return photos.prepared(data)
+        return prepared_photo(data)
     except PictureRefused as refused:
         raise PictureRefused(f"Photo {number}: {refused}") from None
 
 
 def _keep_photos(session: so.Session, storage: FileStorage | None, request: ServiceRequest, user_id: uuid.UUID,
-                 kept: list[photos.Prepared]) -> list[ServiceRequestPhoto]:
+                 kept: list[Prepared]) -> list[ServiceRequestPhoto]:
     if kept and storage is None:
         raise ValueError("photos need the file store")
     added = []

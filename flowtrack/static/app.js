@@ -182,3 +182,18 @@ document.addEventListener("click", function (event) {
     setUpAll();
   }
 })();
+
+// What a dataplate's photo proposes is put into the device form one field at a time, by the person's own tap on
+// "Use": nothing read from a photo is saved unless someone looked at it. Without scripts they type it.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("button[data-fill]");
+  if (!button) { return; }
+  var field = document.getElementById(button.dataset.fill);
+  if (!field) { return; }
+  field.value = button.dataset.value;
+  field.dispatchEvent(new Event("change", {bubbles: true}));
+  button.textContent = "Used ✓";
+  button.classList.add("used");
+  button.setAttribute("aria-label", "Used in " + button.dataset.label);
+  field.focus();
+});

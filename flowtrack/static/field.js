@@ -128,6 +128,9 @@ var Outbox = (function () {
     var data = new FormData();
     record.fields.forEach(function (pair) { data.append(pair[0], pair[1]); });
     (record.photos || []).forEach(function (photo, n) { data.append("photo", photo, "photo-" + (n + 1) + ".jpg"); });
+    if (record.voice) {
+      data.append("voice_note", record.voice, "voice-note." + ({"audio/ogg": "ogg", "audio/mp4": "m4a"}[record.voice.type.split(";")[0]] || "webm"));
+    }
     if (record.kind === "test") { data.append("phone_sent_at", new Date().toISOString()); }
     return data;
   }
@@ -616,6 +619,77 @@ var Field = (function () {
     }
   });
 
+  // The voice note: recorded with the browser's MediaRecorder (at most a minute), kept with the test like its photos.
+  var MAX_VOICE_SECONDS = 60;
+  var voice = null;  // the recording, a Blob
+  var recording = null;
+  var voiceBox = document.getElementById("voice-note");
+  var recordButton = document.getElementById("voice-record");
+  var stopButton = document.getElementById("voice-stop");
+  var removeButton = document.getElementById("voice-remove");
+  var voiceState = document.getElementById("voice-state");
+  var playback = document.getElementById("voice-playback");
+  var voiceClock = document.getElementById("voice-clock");  // seen, not read out each second
+
+  function clock(seconds) { return Math.floor(seconds / 60) + ":" + String(Math.floor(seconds % 60)).padStart(2, "0"); }
+  function recordingType() {
+    return ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"].filter(function (type) {
+      return MediaRecorder.isTypeSupported(type);
+    })[0] || "";
+  }
+  function showVoice(blob, seconds) {
+    voice = blob;
+    if (playback.src) { URL.revokeObjectURL(playback.src); playback.removeAttribute("src"); }
+    if (blob) { playback.src = URL.createObjectURL(blob); }
+    playback.hidden = removeButton.hidden = !blob;
+    recordButton.hidden = false;
+    stopButton.hidden = true;
+    recordButton.textContent = blob ? "Record it again" : "Record a voice note";
+    voiceBox.classList.remove("recording");
+    voiceState.textContent = blob ? "Voice note" + (seconds ? " of " + clock(seconds) : "") + " kept with the test." : "";
+  }
+  async function startRecording() {
+    var stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({audio: true});
+    } catch (refused) {
+      voiceState.textContent = "The phone did not let FlowTrack use the microphone: allow it in the browser's settings, or type the notes.";
+      return;
+    }
+    var type = recordingType();
+    var recorder = new MediaRecorder(stream, type ? {mimeType: type} : {});
+    var chunks = [];
+    var started = Date.now();
+    function elapsed() { return (Date.now() - started) / 1000; }
+    function tick() {
+      if (elapsed() >= MAX_VOICE_SECONDS && recorder.state === "recording") { recorder.stop(); return; }
+      voiceClock.textContent = clock(elapsed()) + " of " + clock(MAX_VOICE_SECONDS);
+    }
+    recorder.ondataavailable = function (event) { if (event.data.size) { chunks.push(event.data); } };
+    recorder.onstop = function () {
+      stream.getTracks().forEach(function (track) { track.stop(); });
+      clearInterval(recording.timer);
+      recording = null;
+      voiceClock.textContent = "";
+      showVoice(new Blob(chunks, {type: recorder.mimeType || type || "audio/webm"}), Math.min(elapsed(), MAX_VOICE_SECONDS));
+      recordButton.focus();
+    };
+    recorder.start(1000);
+    recording = {recorder: recorder, timer: setInterval(tick, 250)};
+    voiceBox.classList.add("recording");
+    recordButton.hidden = removeButton.hidden = playback.hidden = true;
+    stopButton.hidden = false;
+    stopButton.focus();
+    voiceState.textContent = "Recording: speak now. It stops by itself after a minute.";
+    tick();
+  }
+  if (voiceBox && window.MediaRecorder && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    voiceBox.hidden = false;
+    recordButton.addEventListener("click", startRecording);
+    stopButton.addEventListener("click", function () { if (recording) { recording.recorder.stop(); } });
+    removeButton.addEventListener("click", function () { showVoice(null); voiceState.textContent = "Voice note removed."; recordButton.focus(); });
+  }
+
   function problems(errors) {
     form.querySelectorAll(".outbox-problem").forEach(function (old) { old.remove(); });
     Object.keys(errors).forEach(function (name) {
@@ -649,6 +723,7 @@ var Field = (function () {
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     var errors = localProblems();
+    if (recording) { errors.voice_note = "Stop the recording before you submit the test."; }
     if (Object.keys(errors).length) { problems(errors); return; }
     steps.submitted = new Date().toISOString();
     var fields = Array.from(new FormData(form)).filter(function (pair) {
@@ -663,7 +738,7 @@ var Field = (function () {
     await Field.queue({id: id, kind: "test", url: "/outbox/tests/" + id, device: form.dataset.device,
                        job: form.dataset.job || null, label: "Test of " + form.dataset.label, verdict: verdict,
                        formUrl: window.location.pathname + (form.dataset.job ? "?job=" + form.dataset.job : ""),
-                       fields: fields, photos: photos});
+                       fields: fields, photos: photos, voice: voice});
     var outcome = await Field.send(id);
     var answer = outcome.answers[id];
     button.disabled = false;
@@ -689,6 +764,7 @@ var Field = (function () {
     var kept = record.fields.filter(function (pair) { return pair[0] === "phone_steps"; })[0];
     if (kept) { steps = JSON.parse(kept[1]); delete steps.submitted; }
     (record.photos || []).forEach(function (blob) { photos.push(blob); showPhoto(blob); });
+    if (record.voice && voiceBox) { showVoice(record.voice); }
     form.dispatchEvent(new Event("change"));
     var errors = Object.assign({}, record.errors);
     if (errors.job) {

@@ -62,6 +62,8 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
     assert all(t.technician_signature_key for t in tests.values())
     office = login(tenant, "manager")
     assert office.get(f"/tests/{tests['DE-4001'].id}/report.pdf").mimetype == "application/pdf"
+    # The passing test came with a voice note the speech model wrote out: its remarks wait for the office.
+    assert "Proposed from the voice note:</strong> “check valve one" in office.get(f"/tests/{tests['DE-1001'].id}").text
     # The portal's demo customer sees the certificates of its two tested devices, and not another customer's.
     portal = login(tenant, "customer")
     home = portal.get("/portal/").text

@@ -15,7 +15,7 @@ from flowtrack.models.customers import District
 from flowtrack.models.exports import Export
 from tests.customers.factories import Records
 from tests.factories import PEOPLE, file_store
-from tests.field_tests.factories import device_photo, recorded_test
+from tests.field_tests.factories import device_photo, recorded_test, voice_note
 from tests.invoices.test_logo import picture, upload
 
 
@@ -117,6 +117,7 @@ def test_the_export_holds_every_record_table_and_no_derived_or_machinery_columns
 def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, factory, admin, acme, run_worker):
     record = recorded_test(app, factory, acme)
     photo = device_photo(app, acme, record.device_id)
+    note = voice_note(app, acme, record, transcript="check valve one closed tight")
     archive = zipfile.ZipFile(io.BytesIO(_start_and_build(admin, run_worker).data))
     [listed] = csv.DictReader(io.StringIO(archive.read("manifests/device_photos.csv").decode()))
     assert (listed["photo_id"], listed["url"]) == (str(photo.id), f"/photos/{photo.id}")
@@ -124,9 +125,13 @@ def test_photos_and_signatures_are_listed_where_an_admin_downloads_them(app, fac
     [signature] = csv.DictReader(io.StringIO(archive.read("manifests/test_signatures.csv").decode()))
     assert (signature["test_id"], signature["signer"]) == (str(record.id), "technician")
     assert admin.get(signature["url"]).mimetype == "image/png"
+    [voice] = csv.DictReader(io.StringIO(archive.read("manifests/voice_notes.csv").decode()))
+    assert (voice["test_record_id"], voice["transcript"]) == (str(record.id), "check valve one closed tight")
+    assert admin.get(voice["url"]).mimetype == "audio/webm" and voice["url"] == f"/voice-notes/{note.id}/audio"
     assert json.loads(archive.read("manifest.json"))["manifests"] == {
-        "device_photos": {"rows": 1}, "service_request_photos": {"rows": 0}, "test_signatures": {"rows": 1},
-        "quote_signatures": {"rows": 0}, "district_report_forms": {"rows": 0}}
+        "device_photos": {"rows": 1}, "service_request_photos": {"rows": 0}, "voice_notes": {"rows": 1},
+        "dataplate_photos": {"rows": 0}, "test_signatures": {"rows": 1}, "quote_signatures": {"rows": 0},
+        "district_report_forms": {"rows": 0}}
 
 
 def test_the_invoice_logo_travels_in_the_archive(app, admin, acme, run_worker):

@@ -7,12 +7,16 @@ import io
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+import av
+import numpy as np
 from PIL import Image, ImageDraw
 
-from flowtrack.field_tests import services
+from flowtrack.field_tests import services, voice_notes
 from flowtrack.field_tests.evidence import PhoneEvidence
 from flowtrack.field_tests.tasks import render_test_report
 from flowtrack.models.customers import Device
+from flowtrack.models.field_help import VoiceNote
+from flowtrack.models.field_tests import TestRecord
 from flowtrack.photos import services as photos
 from tests.customers.factories import Records, _device
 from tests.factories import Tenant, file_store
@@ -123,7 +127,45 @@ def _photo(app, factory, tenant):
     return {"photo_id": device_photo(app, tenant).id}
 
 
+def recorded_audio(samples: np.ndarray | None = None, rate: int = 48_000, container: str = "webm") -> bytes:
+    """What a browser's recorder makes of `samples` (16-bit mono at `rate`; a second of a quiet hum unless given):
+    Opus in WebM, or in Ogg."""
+    if samples is None:
+        samples = (np.sin(np.arange(rate) * 2 * np.pi * 220 / rate) * 3000).astype(np.int16)
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as recording:
+        stream = recording.add_stream("libopus", rate=48_000, layout="mono")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48_000)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for converted in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(converted):
+                recording.mux(packet)
+        for packet in stream.encode(None):
+            recording.mux(packet)
+    return out.getvalue()
+
+
+def voice_note(app, tenant: Tenant, record=None, transcript: str | None = None, test_id=None) -> VoiceNote:
+    """A voice note kept with a test (a new one unless given), transcribed as `transcript` when given (the words a
+    worker would have made out: the transcription itself is tested with speech, in test_voice_notes.py)."""
+    test_id = test_id or (record or recorded_test(app, None, tenant)).id
+    records = Records(app)
+    with records.session(tenant) as session:
+        note = voice_notes.add_voice_note(session, file_storage_of(app), session.get(TestRecord, test_id),
+                                          tenant.members["technician"].user_id, recorded_audio(), "audio/webm")
+        if transcript is not None:
+            note.transcript, note.transcript_status, note.transcript_progress = transcript, "done", 100
+        return note
+
+
+def _voice_note(app, factory, tenant):
+    return {"note_id": voice_note(app, tenant, transcript="check valve one closed tight").id}
+
+
 TESTING_URLS = {
+    **{endpoint: _voice_note for endpoint in ("voice_notes.audio", "voice_notes.card", "voice_notes.accept",
+                                              "voice_notes.dismiss")},
     **{endpoint: _device for endpoint in ("testing.new_test", "photos.add")},
     **{endpoint: _test_record for endpoint in ("testing.detail", "testing.report_status", "testing.amend")},
     **{endpoint: _printed_test for endpoint in ("testing.report_pdf", "submissions.email_again")},

@@ -18,6 +18,7 @@ from flowtrack.core.queue import enqueue_for_company
 from flowtrack.models.audit import AuditEntry
 from tests.booking.factories import BOOKING_URLS
 from tests.customers.factories import RECORD_URLS
+from tests.devices.factories import DATAPLATE_URLS
 from tests.district_portal.factories import DISTRICT_URLS
 from tests.field_tests.factories import TESTING_URLS
 from tests.imports.factories import IMPORT_URLS
@@ -110,6 +111,7 @@ OBJECT_URLS = {
     **INVENTORY_URLS,
     **QUOTE_URLS,
     **BOOKING_URLS,
+    **DATAPLATE_URLS,
 }
 
 

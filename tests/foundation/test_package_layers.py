@@ -12,7 +12,7 @@ ROOT = Path(flowtrack.__file__).parent
 KERNEL = "core"
 MODELS = "models"
 OPERATIONS = "ops"  # the CLI and seeds stand above everything, like create_app
-ROUTE_MODULES = ("routes", "day_routes", "gauge_routes", "card_routes")
+ROUTE_MODULES = ("routes", "day_routes", "gauge_routes", "card_routes", "voice_routes")
 
 
 def _imports() -> list[tuple[str, str, str]]:

@@ -15,7 +15,9 @@ from flowtrack.models.customers import Customer
 from flowtrack.quotes import services as quotes
 from tests.booking.factories import open_window, pending_booking
 from tests.customers.factories import records  # noqa: F401 (the fixture)
+from tests.devices.factories import dataplate_read
 from tests.district_portal.factories import DistrictFactory
+from tests.field_tests.factories import voice_note
 from tests.inventory.factories import Stock
 from tests.invoices.factories import card_on_file, printed_invoice
 from tests.notifications.bounces import bounced
@@ -87,10 +89,15 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                         {"d": area.district.id})
         session.commit()
     districts.tested(acme, districts.device(area), printed=True)
+    # A voice note's remarks waiting on its test, and a dataplate's proposal on the new device form (its serial taken).
+    voiced = voice_note(app, acme, transcript="check valve one closed tight")
+    plate = dataplate_read(app, acme, location, proposal={"manufacturer": "Watts", "model": "909", "size": "3/4",
+                                                          "serial": device.serial})
     pages = {
         "district": ["/district/answers"],
         "manager": ["/submissions/", f"/submissions/districts/{submission_of(app, held.id).district_id}",
-                    f"/tests/{held.id}", f"/districts/{area.district.id}/edit", "/booking/", "/dashboard/",
+                    f"/tests/{held.id}", f"/districts/{area.district.id}/edit", f"/tests/{voiced.test_record_id}",
+                    f"/locations/{location.id}/devices/new?dataplate={plate.id}", "/booking/", "/dashboard/",
                     "/customers/", f"/customers/{location.customer_id}",
                     f"/locations/{location.id}",
                    f"/devices/{device.id}", "/due/", "/due/needs-repair", "/work-orders/", f"/work-orders/{order.id}",

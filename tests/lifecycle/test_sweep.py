@@ -40,8 +40,9 @@ from flowtrack.service_requests import services as service_requests
 from flowtrack.work_orders import services as work_orders
 from tests.booking.factories import open_window
 from tests.customers.factories import Records
+from tests.devices.factories import dataplate_read
 from tests.factories import PEOPLE, file_store
-from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of
+from tests.field_tests.factories import SIGNED, camera_photo, file_storage_of, voice_note
 from tests.invoices.factories import card_on_file
 from tests.invoices.test_logo import picture
 from tests.lifecycle.helpers import end_subscription, set_subscription
@@ -198,6 +199,9 @@ class People:
             service_requests.ask(session, session.get(Customer, customer.id), member.user_id, location_id=location.id,
                                  kind="repair", device_ids=[device.id], notes=f"Call {self.name} on {self.phone}",
                                  pictures=[camera_photo()], storage=file_storage_of(app))
+        # The technician's voice note with the test, and a dataplate photographed for a device not saved yet.
+        voice_note(app, self.tenant, test_id=self.test_id, transcript=f"{self.name} was there")
+        dataplate_read(app, self.tenant, location, proposal={"serial": f"SN-{self.phone}"})
         overdue = records.device(self.tenant, location, install_date=dt.date.today() - dt.timedelta(days=3))
         window = open_window(app, self.tenant)
         with app.app_context(), records.session(self.tenant) as session:  # the person booked its test online
@@ -215,12 +219,13 @@ def people(app, factory, client):
 
 
 def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people, bravo, login):
-    # Its printed report and its invoice logo join the export, the photos and the signature in the file store.
+    # Its printed report and its invoice logo join the export, the photos, the signature, the voice note and the
+    # dataplate's photo (and its thumbnail) in the file store.
     with app.app_context():
         render_test_report(str(people.id), str(people.test_id))
     logo.save_logo(file_store(app), people.id, picture("PNG"))
     end_subscription(app, people.id, ago=31 * DAYS)
-    assert len(files_of(app, people.id)) == 8
+    assert len(files_of(app, people.id)) == 11
     before = dump(app, people.id)
     # Data in every table of the company but two: a checkpoint exists only once retention has pruned the log, and
     # no job waits for a worker (the worker ran them all, which drops their rows).
@@ -232,9 +237,9 @@ def test_an_expired_company_keeps_only_its_survivors_and_no_identity(app, people
     result = result_for(summary, people.id)
     assert result.status == "anonymized", result.reason
     assert result.counts["users"] == result.counts["profiles"] == PEOPLE + 2 and result.counts["exports"] == 1
-    # The export, the device's photo and the request's, their thumbnails, the signature, the printed report and the
-    # logo: one prefix.
-    assert result.files_removed == 8 and files_of(app, people.id) == []
+    # The export, the device's photo and the request's, their thumbnails, the signature, the printed report, the
+    # logo, the voice note and the dataplate's photo and thumbnail: one prefix.
+    assert result.files_removed == 11 and files_of(app, people.id) == []
     after = dump(app, people.id)
     left = {table for table, rows in after.items() if rows}
     assert left <= set(anonymize.SURVIVING_TABLES) and {"companies", "audit_log", "stripe_events"} <= left
