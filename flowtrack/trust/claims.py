@@ -106,11 +106,11 @@ CLAIMS: tuple[Claim, ...] = (
           "security.md", (f"{DAY}::test_a_technician_never_sees_another_technicians_jobs",
                           f"{CROSS_TENANT}::test_another_companys_object_is_not_found")),
     Claim("Access control",
-          "A water district's admin sees only the tests and devices of their own district and can change nothing: "
-          "another district's test, or another company's, is not found.",
+          "A water district's admin sees only the tests and devices of their own district and changes nothing but "
+          "their own answer to the reports sent to it: another district's test, or another company's, is not found.",
           "security.md", (f"{DISTRICT}::test_another_districts_or_companys_test_is_not_found",
                           f"{DISTRICT}::test_a_district_admin_without_a_district_sees_nothing",
-                          f"{DISTRICT_ACCESS}::test_the_district_view_only_reads",
+                          f"{DISTRICT_ACCESS}::test_the_district_view_changes_nothing_but_the_districts_answers",
                           f"{DISTRICT_ACCESS}::test_a_district_admin_opens_none_of_the_offices_pages_and_changes_nothing")),
     Claim("Access control",
           "A customer's requester (its property manager) sees the customer's invoices only when the office allowed "
