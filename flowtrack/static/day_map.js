@@ -35,6 +35,7 @@
     var tiles = element.getAttribute("data-tiles");
     var map = L.map(element, {
       scrollWheelZoom: false,  // the page scrolls past the map; zoom with the buttons or by pinching
+      dragging: !L.Browser.mobile,  // on a phone a finger on the map still scrolls the page; the map fits the day
       attributionControl: Boolean(tiles),
       zoomSnap: 0.25
     });
