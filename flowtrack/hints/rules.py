@@ -35,8 +35,10 @@ class Hint:
     technician_id: uuid.UUID | None = None
     invoice_id: uuid.UUID | None = None
     gauge_id: uuid.UUID | None = None
-    device_ids: tuple[uuid.UUID, ...] = ()     # a visit's: the devices to add
-    work_order_ids: tuple[uuid.UUID, ...] = ()  # a kit's or certification's: the jobs it comes before
+    customer_id: uuid.UUID | None = None
+    device_ids: tuple[uuid.UUID, ...] = ()      # a visit's: the devices to add
+    work_order_ids: tuple[uuid.UUID, ...] = ()  # a kit's or certification's: the jobs it comes before; an old
+    request_ids: tuple[uuid.UUID, ...] = ()     # debt's: the customer's new work orders and requests
 
     @property
     def rank(self) -> tuple:
@@ -224,10 +226,18 @@ class AskRow:
     asked_on: dt.date
 
 
-def old_debt(ask: AskRow, invoices: Sequence[OverdueRow], today: dt.date) -> Hint | None:
-    """A customer who owes an invoice 60 days or more past due asks for new work: flag it on the request or the
-    work order, so the office settles the debt before (or while) doing more."""
-    owed = sorted((row for row in invoices if row.customer_id == ask.customer_id and row.balance_cents > 0
+def _times(count: int) -> str:
+    return {1: "", 2: " twice"}.get(count, f" {count} times")
+
+
+def old_debt(asks: Sequence[AskRow], invoices: Sequence[OverdueRow], today: dt.date) -> Hint | None:
+    """A customer who owes an invoice 60 days or more past due asks for new work (`asks`: the customer's open
+    requests and work orders not started): flag it on each, so the office settles the debt before (or while) doing
+    more. One hint per customer and oldest invoice: dismissed, it is dismissed on all of them."""
+    if not asks:
+        return None
+    customer_id, name = asks[0].customer_id, asks[0].customer_name
+    owed = sorted((row for row in invoices if row.customer_id == customer_id and row.balance_cents > 0
                    and (today - row.due_on).days >= OVERDUE_DAYS), key=lambda row: (row.due_on, row.number))
     if not owed:
         return None
@@ -239,9 +249,18 @@ def old_debt(ask: AskRow, invoices: Sequence[OverdueRow], today: dt.date) -> Hin
     else:
         owes = (f"owes {format_cents(total)} on {len(owed)} invoices 60 days or more overdue, the oldest "
                 f"invoice {oldest.number}, due {day_in_words(oldest.due_on)}")
-    asked = "asked for service" if ask.kind == "request" else "has new work booked or planned"
-    return Hint(HintKind.overdue.value, f"overdue:{ask.kind}:{ask.id}:{oldest.invoice_id}",
-                f"{ask.customer_name} has an invoice {late} days overdue",
-                f"{ask.customer_name} {owes} ({late} days overdue), and {asked}.",
-                ask.asked_on, False, work_order_id=ask.id if ask.kind == "work_order" else None,
-                request_id=ask.id if ask.kind == "request" else None, invoice_id=oldest.invoice_id)
+    requests = [ask.id for ask in asks if ask.kind == "request"]
+    orders = [ask.id for ask in asks if ask.kind == "work_order"]
+    asked = []
+    if requests:
+        asked.append(f"asked for service{_times(len(requests))}")
+    if orders:
+        asked.append("has new work booked or planned" if len(orders) == 1
+                     else f"has {len(orders)} work orders booked or planned")
+    return Hint(HintKind.overdue.value, f"overdue:{customer_id}:{oldest.invoice_id}",
+                f"{name} has an invoice {late} days overdue",
+                f"{name} {owes} ({late} days overdue), and {' and '.join(asked)}.",
+                max(ask.asked_on for ask in asks), False, invoice_id=oldest.invoice_id, customer_id=customer_id,
+                request_id=requests[0] if len(requests) == 1 else None,
+                work_order_id=orders[0] if len(orders) == 1 else None,
+                request_ids=tuple(requests), work_order_ids=tuple(orders))

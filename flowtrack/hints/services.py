@@ -49,7 +49,7 @@ BOOKED = (WorkOrderStatus.scheduled.value, WorkOrderStatus.in_progress.value)
 UNFINISHED = (WorkOrderStatus.open.value, *BOOKED)
 NEW_WORK = (WorkOrderStatus.open.value, WorkOrderStatus.scheduled.value)
 OPEN_INVOICE = (InvoiceStatus.sent.value, InvoiceStatus.partially_paid.value)
-KEY_SHAPE = re.compile(r"(replace|visit|kit|certification|overdue):[0-9a-z:_-]{1,180}")
+KEY_SHAPE = re.compile(r"(replace|visit|kit|certification|overdue):[0-9a-f:-]{1,180}")
 
 
 def kinds_for(role: str) -> frozenset[str]:
@@ -218,7 +218,10 @@ def _old_debts(session: so.Session, scope: Scope, today: dt.date, zone: dt.tzinf
                      .join(Customer, Customer.id == WorkOrder.customer_id)
                      .where(WorkOrder.status.in_(NEW_WORK), WorkOrder.customer_id.in_(customers),
                             _within(WorkOrder.id, scope.work_orders, scope)))]
-    return [hint for hint in (rules.old_debt(ask, invoices, today) for ask in asks) if hint]
+    by_customer: dict[uuid.UUID, list[rules.AskRow]] = defaultdict(list)
+    for ask in asks:
+        by_customer[ask.customer_id].append(ask)
+    return [hint for hint in (rules.old_debt(own, invoices, today) for own in by_customer.values()) if hint]
 
 
 # --- the hints of a page ----------------------------------------------------------------------------------------
@@ -256,7 +259,7 @@ def of_request(found: Found, request_id: uuid.UUID, device_ids: Iterable[uuid.UU
     devices = set(device_ids)
 
     def about(hint: Hint) -> bool:
-        return hint.request_id == request_id or hint.device_id in devices
+        return request_id in hint.request_ids or hint.device_id in devices
     return Found([h for h in found.shown if about(h)], [h for h in found.dismissed if about(h)])
 
 

@@ -19,7 +19,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 EARTH_RADIUS_M = 6_371_008.8
 SPEED_KMH = 40            # driving between stops, on the straight line (roads are longer, traffic slower)
 ON_SITE_PER_DEVICE_S = 20 * 60   # the time a job takes: 20 minutes per assembly, within its window
-BRUTE_FORCE_STOPS = 9     # up to this many stops every order can be tried (9! = 362,880 orders, some seconds)
+BRUTE_FORCE_ORDERS = 400_000  # trying more orders than this by brute force takes too long (9! = 362,880: seconds)
 
 
 @dataclass(frozen=True)
@@ -168,16 +168,26 @@ def _solve(stops: Sequence[Stop], *, first_fixed: bool) -> list[int] | None:
 def brute_force(stops: Sequence[Stop], *, first_fixed: bool) -> list[int] | None:
     """The shortest order keeping every window, by trying them all (with `first_fixed`, those starting at the first
     stop): what `propose` is tested and measured against on small days."""
-    if len(stops) > BRUTE_FORCE_STOPS:
-        raise ValueError(f"{len(stops)} stops are too many to try every order")
+    count = len(stops)
+    if math.factorial(count - 1 if first_fixed else count) > BRUTE_FORCE_ORDERS:
+        raise ValueError(f"{count} stops have too many orders to try them all")
+    metres = [[distance_m(a, b) for b in stops] for a in stops]
+    drive = [[driving_seconds(round(m)) for m in row] for row in metres]
     best, best_length = None, math.inf
-    orders = ((0, *rest) for rest in itertools.permutations(range(1, len(stops)))) if first_fixed \
-        else itertools.permutations(range(len(stops)))
+    orders = ((0, *rest) for rest in itertools.permutations(range(1, count))) if first_fixed \
+        else itertools.permutations(range(count))
     for order in orders:
-        ordered = [stops[i] for i in order]
-        if late_stops(ordered):
-            continue
-        total = length_m(ordered)
-        if total < best_length - 1e-9:
+        total, clock, previous = 0.0, 0, None
+        for index in order:
+            stop = stops[index]
+            if previous is not None:
+                total += metres[previous][index]
+                clock = max(clock + stops[previous].on_site + drive[previous][index], stop.opens)
+            else:
+                clock = stop.opens
+            if clock > stop.latest_start or total >= best_length:
+                break
+            previous = index
+        else:
             best, best_length = list(order), total
     return best

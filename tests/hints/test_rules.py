@@ -161,21 +161,32 @@ def invoice(number, days_overdue, balance=24000, customer=CUSTOMER):
     ([invoice(1042, 90, customer=uuid.uuid4())], False),
 ])
 def test_a_customer_owing_an_invoice_60_days_overdue_who_asks_for_work_is_flagged(invoices, shows):
-    hint = rules.old_debt(ASK, invoices, DAY)
+    hint = rules.old_debt([ASK], invoices, DAY)
     assert (hint is not None) == shows
     if shows:
         assert hint.title == "Harbor Dairy has an invoice 60 days overdue"
         assert hint.reason == ("Harbor Dairy owes $240.00 on invoice 1042, due Jul 11, 2026 (60 days overdue), "
                                "and asked for service.")
-        assert hint.request_id == ASK.id and hint.key == f"overdue:request:{ASK.id}:{uuid.UUID(int=1042)}"
+        assert hint.request_id == ASK.id and hint.key == f"overdue:{CUSTOMER}:{uuid.UUID(int=1042)}"
 
 
 def test_several_old_invoices_are_added_up_and_the_oldest_named():
     work = AskRow("work_order", uuid.uuid4(), CUSTOMER, "Harbor Dairy", DAY)
-    hint = rules.old_debt(work, [invoice(1050, 61, 1000), invoice(1042, 95, 24000), invoice(1060, 10, 500)], DAY)
+    hint = rules.old_debt([work], [invoice(1050, 61, 1000), invoice(1042, 95, 24000), invoice(1060, 10, 500)], DAY)
     assert hint.reason == ("Harbor Dairy owes $250.00 on 2 invoices 60 days or more overdue, the oldest invoice "
                            "1042, due Jun 6, 2026 (95 days overdue), and has new work booked or planned.")
     assert hint.work_order_id == work.id and hint.invoice_id == uuid.UUID(int=1042)
+
+
+def test_one_hint_per_customer_names_all_it_asked_for_and_keeps_its_key_while_the_debt_stands():
+    asks = [ASK, AskRow("request", uuid.uuid4(), CUSTOMER, "Harbor Dairy", DAY),
+            *(AskRow("work_order", uuid.uuid4(), CUSTOMER, "Harbor Dairy", DAY) for _ in range(3))]
+    hint = rules.old_debt(asks, [invoice(1042, 70)], DAY)
+    assert hint.reason.endswith("and asked for service twice and has 3 work orders booked or planned.")
+    assert hint.request_id is None and hint.work_order_id is None
+    assert set(hint.request_ids) == {asks[0].id, asks[1].id} and len(hint.work_order_ids) == 3
+    assert hint.key == rules.old_debt([ASK], [invoice(1042, 70)], DAY).key
+    assert hint.key != rules.old_debt([ASK], [invoice(1042, 70), invoice(1001, 80)], DAY).key  # an older one
 
 
 def test_upcoming_hints_rank_first_soonest_first_then_the_newest():
