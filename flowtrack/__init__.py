@@ -81,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flowtrack.field_tests.offline import bp as offline_bp
     from flowtrack.field_tests.routes import bp as field_tests_bp
     from flowtrack.field_tests.voice_routes import bp as voice_notes_bp
+    from flowtrack.hints.routes import bp as hints_bp
     from flowtrack.home.routes import bp as home_bp
     from flowtrack.imports.routes import bp as imports_bp
     from flowtrack.inventory.routes import bp as inventory_bp
@@ -108,7 +109,7 @@ def create_app(config: dict | None = None) -> Flask:
                       field_tests_bp, work_orders_bp, schedule_bp, day_bp, reminders_bp, invoices_bp, portal_bp,
                       photos_bp, district_portal_bp, offline_bp, notifications_bp, service_requests_bp,
                       vendors_bp, inventory_bp, quotes_bp, customer_quotes_bp, card_bp, booking_bp,
-                      customer_booking_bp, submissions_bp, voice_notes_bp):
+                      customer_booking_bp, submissions_bp, voice_notes_bp, hints_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = CollectBetweenRequests(app.wsgi_app)
     return app

@@ -101,6 +101,7 @@ VENDOR_WORK = "vendor.work"
 INVENTORY_VIEW = "inventory.view"
 INVENTORY_MANAGE = "inventory.manage"
 INVENTORY_VAN = "inventory.van"
+HINTS_VIEW = "hints.view"
 
 # What each permission lets a person do, by the part of the product it is about (the roles page lists them).
 MEANINGS: dict[str, tuple[str, str]] = {
@@ -137,6 +138,9 @@ MEANINGS: dict[str, tuple[str, str]] = {
                                   "and close the windows customers book online, and confirm or decline their "
                                   "bookings"),
     JOBS_WORK: ("Schedule", "Work their own day: start and complete jobs, \"could not test\""),
+    HINTS_VIEW: ("Hints", "See the hints about the work they plan (an assembly to replace, devices to add to a visit, "
+                          "a kit or certification running out before a job, a customer who owes an old invoice) "
+                          "and dismiss them for the company"),
     INVOICES_VIEW: ("Invoices", "See invoices, their PDFs and what is owed; see quotes and their PDFs"),
     INVOICES_MANAGE: ("Invoices", "Make, send, void and credit invoices; record payments; keep the price list"),
     QUOTES_MANAGE: ("Invoices", "Make quotes for repairs, change them and send them to the customer to approve"),
@@ -164,9 +168,9 @@ MEANINGS: dict[str, tuple[str, str]] = {
 _EVERYONE = {DASHBOARD_VIEW, ACCOUNT_SELF}
 # The office's records. Portal customers and district admins have their own read-only views instead.
 _RECORDS = {CUSTOMERS_VIEW, CUSTOMERS_EDIT, CUSTOMERS_IMPORT, DEVICES_VIEW, DEVICES_EDIT, DEVICES_DUE, DISTRICTS_MANAGE,
-            TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE, SERVICE_REQUESTS_MANAGE}
-_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE, VENDORS_MANAGE}
-_EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE}
+            TESTS_VIEW, PHOTOS_ADD, REMINDERS_MANAGE, SERVICE_REQUESTS_MANAGE, HINTS_VIEW}
+_PLANNING = {WORK_ORDERS_VIEW, WORK_ORDERS_EDIT, SCHEDULE_MANAGE, SERVICE_REQUESTS_MANAGE, VENDORS_MANAGE, HINTS_VIEW}
+_EQUIPMENT = {GAUGES_VIEW, GAUGES_MANAGE, HINTS_VIEW}
 _STOCK = {INVENTORY_VIEW, INVENTORY_MANAGE}
 _MONEY = {INVOICES_VIEW, INVOICES_MANAGE, QUOTES_MANAGE}
 _OPERATIONS = _RECORDS | _PLANNING | _EQUIPMENT | _STOCK | _MONEY | {TESTS_RECORD}

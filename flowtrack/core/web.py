@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -36,6 +37,14 @@ CSP = (
     "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
     "object-src 'none'"
 )
+
+
+def with_images_from(url_template: str) -> str:
+    """The CSP of a page that also shows pictures from another server (a map's tiles): its origin joins img-src, a
+    tile server's "{s}" subdomains as a wildcard. Nothing else loosens."""
+    parts = urlsplit(url_template.replace("{s}", "subdomain"))
+    host = parts.netloc.replace("subdomain", "*", 1) if "{s}" in url_template else parts.netloc
+    return CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {parts.scheme}://{host}")
 
 
 def get_db() -> Database:

@@ -10,6 +10,7 @@ from flowtrack.core import permissions as p
 from flowtrack.core.db import utcnow
 from flowtrack.core.permissions import Role, requires
 from flowtrack.dashboard import services
+from flowtrack.hints import services as hints
 from flowtrack.inventory import services as inventory
 from flowtrack.quotes import services as quotes
 from flowtrack.service_requests import services as service_requests
@@ -18,6 +19,7 @@ from flowtrack.submissions import services as submissions
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 QUOTE_ANSWERS_SHOWN = dt.timedelta(days=7)  # customers' answers to quotes stay on the dashboard this long
+HINTS_SHOWN = 4  # the most pressing; the hints page has them all
 
 
 @bp.get("/")
@@ -51,6 +53,9 @@ def home():
             if "summary" in context else inventory.attention_counts(g.db)
     if p.allowed(role, p.DEVICES_DUE):
         context["due"] = services.devices_due(g.db, today)
+    if p.allowed(role, p.HINTS_VIEW):
+        context["hints"] = hints.find(g.db, hints.kinds_for(role), today).shown
+        context["hints_shown"] = HINTS_SHOWN
     if p.allowed(role, p.AUDIT_VIEW):
         context["activity"] = services.recent_activity(g.db)
     if role is Role.technician:

@@ -11,6 +11,7 @@ from flowtrack.core.images import PHOTO_MAX_BYTES, PictureRefused
 from flowtrack.core.permissions import (
     DEVICES_EDIT,
     DEVICES_VIEW,
+    HINTS_VIEW,
     INVOICES_VIEW,
     TESTS_VIEW,
     allowed,
@@ -24,6 +25,7 @@ from flowtrack.core.web import stored_picture
 from flowtrack.devices import dataplates, services
 from flowtrack.devices.forms import DeviceFilterForm, DeviceForm
 from flowtrack.devices.tasks import read_dataplate
+from flowtrack.hints import services as hints
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import CrossConnection, Device, DeviceStatus, DeviceType, Hazard
 
@@ -101,12 +103,21 @@ def detail(device_id: uuid.UUID):
                            tests=tests, photos=services.device_photos(g.db, device.id),
                            quotes=services.device_quotes(g.db, device.id)
                            if allowed(current_user.role, INVOICES_VIEW) else [],
-                           today=company_today(g.db),
+                           today=company_today(g.db), hints=_hints(device),
                            timezone=g.db.get(Company, current_user.company_id).timezone,
                            type_label=DeviceType(device.device_type).label,
                            hazard_label=Hazard(device.hazard).label if device.hazard else None,
                            cross_connection_label=(CrossConnection(device.cross_connection).label
                                                    if device.cross_connection else None))
+
+
+def _hints(device) -> hints.Found | None:
+    """The office's hints about a device: its own (it keeps failing), and a visit booked at its place it could
+    join."""
+    if not allowed(current_user.role, HINTS_VIEW):
+        return None
+    scope = hints.Scope(devices=frozenset({device.id}), visits_at=frozenset({device.location_id}))
+    return hints.of_device(hints.find(g.db, hints.kinds_for(current_user.role), company_today(g.db), scope), device.id)
 
 
 @bp.route("/locations/<uuid:location_id>/devices/new", methods=["GET", "POST"])

@@ -11,7 +11,8 @@ from flowtrack.core.permissions import public
 
 bp = Blueprint("offline", __name__)
 
-KEPT_FILES = ("app.css", "app.js", "field.js", "sw.js")
+KEPT_FILES = ("app.css", "app.js", "field.js", "day_map.js", "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
+              "sw.js")
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from flowtrack.models.customers import Customer, CustomerLocation, Device, Distr
 from flowtrack.models.exports import Export
 from flowtrack.models.field_help import DataplateRead, VoiceNote
 from flowtrack.models.field_tests import DevicePhoto, TestRecord
+from flowtrack.models.hints import DismissedHint
 from flowtrack.models.imports import CustomerImport
 from flowtrack.models.inventory import Part, StockLevel, StockMovement, StockPlace
 from flowtrack.models.invoicing import Invoice, InvoiceCounter, Payment, PriceItem
@@ -22,8 +23,9 @@ from flowtrack.models.vendors import Vendor
 
 __all__ = ["AccountToken", "AuditCheckpoint", "AuditEntry", "AuthSession", "AutopayCharge", "Booking",
            "BookingWindow", "Company", "CompanySettings", "Customer", "CustomerImport", "CustomerLocation",
-           "DataplateRead", "Device", "DevicePhoto", "District", "DistrictAssembly", "Export", "Gauge", "Invoice",
-           "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment", "PriceItem", "Profile",
-           "Quote", "QuoteLine", "RecoveryCode", "ReportSubmission", "SavedCard", "ScheduledJob", "ServiceRequest",
-           "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace", "StripeEvent", "SubmissionBatch",
-           "TestRecord", "User", "Vendor", "VoiceNote", "WorkOrder", "WorkOrderDevice", "WorkOrderLine"]
+           "DataplateRead", "Device", "DevicePhoto", "DismissedHint", "District", "DistrictAssembly", "Export",
+           "Gauge", "Invoice", "InvoiceCounter", "NotificationEmail", "NotificationLog", "Part", "Payment",
+           "PriceItem", "Profile", "Quote", "QuoteLine", "RecoveryCode", "ReportSubmission", "SavedCard",
+           "ScheduledJob", "ServiceRequest", "ServiceRequestPhoto", "StockLevel", "StockMovement", "StockPlace",
+           "StripeEvent", "SubmissionBatch", "TestRecord", "User", "Vendor", "VoiceNote", "WorkOrder",
+           "WorkOrderDevice", "WorkOrderLine"]

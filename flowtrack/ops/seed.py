@@ -108,6 +108,7 @@ def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[C
         seed_quote(db, company, storage)
         seed_online_booking(db, company, f"customer@{domain}")
         seed_portal_filing(db, company, storage)
+        seed_route_and_hints(db, company, storage)
     return [company for company, _ in created]
 
 
@@ -129,6 +130,14 @@ DEMO_CUSTOMERS = (
         ("900 Oak Street", "Eugene", "97402", 0, [("RP", "1-1/2", "4001", 100)]),
     ]),
 )
+
+
+# Where the demo's places are (the office typed them; a test from a phone would set them too). Riverbend Golf Club has
+# none yet: the day's map lists it beside the map.
+DEMO_POSITIONS = {
+    "123 Main Street": (44.0521, -123.0868), "125 Main Street": (44.0524, -123.0861),
+    "77 Maple Avenue, Suite 2": (44.0462, -123.0220), "900 Oak Street": (44.0415, -123.1105),
+}
 
 
 def seed_records(db: Database, company: Company, storage: FileStorage) -> None:
@@ -154,8 +163,11 @@ def seed_records(db: Database, company: Company, storage: FileStorage) -> None:
         for name, phone, email, places in DEMO_CUSTOMERS:
             customer = customers.create_customer(session, name=name, phone=phone, email=email)
             for street, city, postal_code, district, assemblies in places:
+                position = DEMO_POSITIONS.get(street)
                 location = customers.create_location(session, customer, address_line1=street, city=city, state="OR",
-                                                     postal_code=postal_code, district_id=water[district].id)
+                                                     postal_code=postal_code, district_id=water[district].id,
+                                                     **({"latitude": position[0], "longitude": position[1]}
+                                                        if position else {}))
                 for device_type, size, serial, tested_days_ago in assemblies:
                     devices.create_device(
                         session, location, device_type=device_type, size=size, manufacturer="Watts",
@@ -299,7 +311,8 @@ def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
         bind_company(session, company.id)
         technician = bookings.technicians(session)[0]
         kit = session.scalar(sa.select(Gauge).where(Gauge.serial == f"{prefix}-K-100"))
-        recorded = []
+        recorded = _earlier_failures(session, prefix, technician.user_id, kit, storage)
+        first_of_the_week = len(recorded)
         for serial, readings, repairs, retest, fitted in DEMO_TESTS:
             device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
             parts = {row: (str(session.scalar(sa.select(Part.id).where(Part.sku == sku))), "1")
@@ -312,7 +325,7 @@ def seed_tests(db: Database, company: Company, storage: FileStorage) -> None:
         session.commit()
         for record in recorded:
             print_report(session, record, storage=storage)
-        seed_voice_note(session, recorded[0], technician.user_id, storage)
+        seed_voice_note(session, recorded[first_of_the_week], technician.user_id, storage)
 
 
 def seed_voice_note(session, record, technician_user_id, storage: FileStorage) -> None:
@@ -350,6 +363,25 @@ def seed_portal_filing(db: Database, company: Company, storage: FileStorage) -> 
         session.commit()
         for record in recorded:
             print_report(session, record, storage=storage)
+
+
+# The RP at 123 Main Street failed its tests of 13 and 6 months ago before it passed this one: the office's hints
+# suggest replacing it (two failures in its last three tests).
+EARLIER_FAILURES = ("1001", (395, 190), {**RP_PASSING, "check2_psid": "0.7"})
+
+
+def _earlier_failures(session, prefix: str, technician_id, kit, storage: FileStorage) -> list[TestRecord]:
+    serial, days_ago, readings = EARLIER_FAILURES
+    device = session.scalar(sa.select(Device).where(Device.serial == f"{prefix}-{serial}"))
+    recorded = []
+    for days in days_ago:
+        record = testing.record_test(session, device, technician_id, testing.Submission(
+            test_type="annual", gauge_id=kit.id, line_pressure_psi=70, shutoff1_tight=True, readings=readings,
+            technician_signature=report.sample_signature()), storage=storage)
+        # Recorded as if that day: the service dates a test when it is submitted.
+        record.tested_at -= dt.timedelta(days=days)
+        recorded.append(record)
+    return recorded
 
 
 def seed_service_request(db: Database, company: Company, email: str) -> None:
@@ -479,6 +511,36 @@ def seed_online_booking(db: Database, company: Company, email: str) -> None:
         online_booking.book(session, session.get(Customer, user.profile.customer_id), user.id,
                             window_id=tuesday_morning.id, location_id=device.location_id, device_ids=[device.id],
                             today=today)
+        session.commit()
+
+
+# Tomorrow morning's repair visits, in the order the office booked them (Oak Street lies west of Main Street and
+# Maple Avenue east: "Order the route" proposes Main, Oak, Maple and saves some 3 km).
+DEMO_MORNING = ("123 Main Street", "77 Maple Avenue, Suite 2", "900 Oak Street")
+
+
+def seed_route_and_hints(db: Database, company: Company, storage: FileStorage) -> None:
+    """Tomorrow's route on the map (three places with a position, the golf club without one) in an order "Order the
+    route" shortens; the visit at 123 Main Street, where the failed DC falls due and is not on it (a hint); and an
+    invoice of Harbor View Apartments 70 days overdue while it asks for service (a hint on its requests)."""
+    with db.service() as session:
+        bind_company(session, company.id)
+        today = companies.company_today(session)
+        zone = companies.company_timezone(session)
+        tomorrow = today + dt.timedelta(days=1)
+        technician = bookings.technicians(session)[0]
+        for street in DEMO_MORNING:
+            place = session.scalar(sa.select(CustomerLocation).where(CustomerLocation.address_line1 == street))
+            order = work_orders.create_work_order(session, place, [], created_by=None, kind="repair",
+                                                  notes="Look at the assembly the customer says drips.")
+            schedule.book(session, order, technician.user_id,
+                          schedule.Window.local(tomorrow, dt.time(8), dt.time(12), zone), today=today)
+        harbor = session.scalar(sa.select(Customer).where(Customer.name == PORTAL_CUSTOMER))
+        invoice = invoices.blank_invoice(session, harbor)
+        invoices.add_line(session, invoice, "Backflow test, RPDA 4″", 1, 12500, True)
+        invoices.add_line(session, invoice, "Trip charge", 1, 4500, False)
+        invoices.send(session, invoice, today - dt.timedelta(days=100))
+        invoice_tasks.print_and_mail(session, invoice, storage)
         session.commit()
 
 

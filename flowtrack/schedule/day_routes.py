@@ -8,8 +8,9 @@ from flask_login import current_user
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.dates import typed_day
 from flowtrack.core.permissions import JOBS_WORK, requires
+from flowtrack.hints import services as hints
 from flowtrack.models.scheduling import DeviceOutcome, NotTestedReason, ScheduledJob, WorkOrderStatus
-from flowtrack.schedule import services
+from flowtrack.schedule import day_map, services
 from flowtrack.schedule.forms import NotTestedForm
 from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
@@ -34,9 +35,10 @@ def my_day():
         abort(400, "Not a date.")
     jobs = services.day_jobs(g.db, current_user.user_id, day)
     technician = bookings.profile_of(g.db, current_user.user_id)
-    return render_template("schedule/day.html", technician=technician, day=day, jobs=jobs,
-                           zone=company_timezone(g.db), today=today, office=False,
-                           day_pages=_pages_for_offline(jobs) if day == today else None)
+    zone = company_timezone(g.db)
+    return day_map.shown(render_template("schedule/day.html", technician=technician, day=day, jobs=jobs, zone=zone,
+                                         today=today, office=False, **day_map.context(jobs, zone),
+                                         day_pages=_pages_for_offline(jobs) if day == today else None))
 
 
 def _pages_for_offline(jobs: list[ScheduledJob]) -> list[str]:
@@ -50,8 +52,17 @@ def _pages_for_offline(jobs: list[ScheduledJob]) -> list[str]:
 @bp.get("/jobs/<uuid:job_id>")
 @requires(JOBS_WORK)
 def job(job_id: uuid.UUID):
-    return render_template("schedule/job.html", job=_own_job(job_id), zone=company_timezone(g.db),
+    found = _own_job(job_id)
+    return render_template("schedule/job.html", job=found, zone=company_timezone(g.db), hints=_field_hints(found),
                            not_tested_form=NotTestedForm(), tested=request.args.get("tested", type=uuid.UUID))
+
+
+def _field_hints(job: ScheduledJob) -> hints.Found:
+    """What helps at this visit: devices due at the place and not on it, the technician's own kit or certification
+    running out before it."""
+    order = job.work_order
+    found = hints.find(g.db, hints.FIELD_KINDS, company_today(g.db), hints.Scope(work_orders=frozenset({order.id})))
+    return hints.of_work_order(found, order.id, [item.device_id for item in order.devices])
 
 
 def _back(job: ScheduledJob):

@@ -12,7 +12,7 @@ from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import SCHEDULE_MANAGE, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.models.scheduling import ScheduledJob
-from flowtrack.schedule import board_cache, services
+from flowtrack.schedule import board_cache, day_map, services
 from flowtrack.schedule.forms import JobForm, PlaceForm
 from flowtrack.work_orders import bookings
 from flowtrack.work_orders import services as work_orders
@@ -137,20 +137,63 @@ def edit_job(job_id: uuid.UUID):
         422 if form.errors else 200
 
 
-@bp.get("/day/<uuid:technician_id>/<day>")
-@requires(SCHEDULE_MANAGE)
-def technician_day(technician_id: uuid.UUID, day: str):
-    """A technician's day as the office sees it, with the route order to set."""
+def _technician_day(technician_id: uuid.UUID, day: str):
+    """The technician (an active one of the company) and the day of the URL; anything else is not found."""
     technician = next((p for p in bookings.technicians(g.db) if p.user_id == technician_id), None)
     if technician is None:
         abort(404)
     try:
-        date = typed_day(day)
+        return technician, typed_day(day)
     except ValueError:
         abort(404)
+
+
+@bp.get("/day/<uuid:technician_id>/<day>")
+@requires(SCHEDULE_MANAGE)
+def technician_day(technician_id: uuid.UUID, day: str):
+    """A technician's day as the office sees it, on a map, with the route order to set."""
+    technician, date = _technician_day(technician_id, day)
     jobs = services.day_jobs(g.db, technician_id, date)
-    return render_template("schedule/day.html", technician=technician, day=date, jobs=jobs,
-                           zone=company_timezone(g.db), today=company_today(g.db), office=True)
+    zone = company_timezone(g.db)
+    return day_map.shown(render_template("schedule/day.html", technician=technician, day=date, jobs=jobs, zone=zone,
+                                         today=company_today(g.db), office=True, **day_map.context(jobs, zone)))
+
+
+def _proposal_page(technician, date, *, refused: str | None = None, status: int = 200):
+    zone = company_timezone(g.db)
+    try:
+        proposed = services.propose_route(g.db, technician.user_id, date) if refused is None else None
+    except services.RouteRefused as refusal:
+        proposed, refused = None, str(refusal)
+    jobs = proposed.proposed if proposed else services.day_jobs(g.db, technician.user_id, date)
+    return day_map.shown((render_template(
+        "schedule/route.html", technician=technician, day=date, zone=zone, proposed=proposed, refused=refused,
+        **day_map.context(jobs, zone), map_title="The proposed route" if proposed else "The day on a map"), status))
+
+
+@bp.get("/day/<uuid:technician_id>/<day>/route")
+@requires(SCHEDULE_MANAGE)
+def route_proposal(technician_id: uuid.UUID, day: str):
+    """The order of the day that shortens the driving, keeping each booked window, beside the office's."""
+    return _proposal_page(*_technician_day(technician_id, day))
+
+
+@bp.post("/day/<uuid:technician_id>/<day>/route")
+@requires(SCHEDULE_MANAGE)
+def accept_route(technician_id: uuid.UUID, day: str):
+    """The office accepts the proposed order: the day takes it."""
+    technician, date = _technician_day(technician_id, day)
+    try:
+        job_ids = [uuid.UUID(value) for value in request.form.get("order", "").split(",") if value]
+        saved = services.accept_route(g.db, technician_id, date, job_ids)
+    except ValueError:
+        abort(400, "That order was not understood; order the route again.")
+    except services.RouteRefused as refusal:
+        g.db.rollback()
+        return _proposal_page(technician, date, refused=str(refusal), status=409)
+    g.db.commit()
+    flash(f"Route ordered: {saved / 1000:.1f} km less driving." if saved >= 50 else "Route ordered.", "success")
+    return redirect(url_for("schedule.technician_day", technician_id=technician_id, day=date.isoformat()), code=303)
 
 
 @bp.post("/jobs/<uuid:job_id>/route")

@@ -22,6 +22,7 @@ from flowtrack.core.db import lock_for_change, utcnow
 from flowtrack.models.accounts import Profile
 from flowtrack.models.customers import Customer, CustomerLocation
 from flowtrack.models.scheduling import ScheduledJob, WorkOrder, WorkOrderDevice, WorkOrderStatus
+from flowtrack.schedule import routing
 from flowtrack.work_orders import services as work_orders
 from flowtrack.work_orders.bookings import (
     conflicts,
@@ -357,3 +358,99 @@ def complete_job(session: so.Session, job: ScheduledJob) -> None:
     work_orders.change_status(session, order, WorkOrderStatus.completed)
     job.completed_at = utcnow()
     audit.record(session, "job.completed", entity_type="scheduled_job", entity_id=job.id)
+
+
+# --- the day on a map, and the order that shortens its driving --------------------------------------------------
+
+class RouteRefused(MoveRefused):
+    """The day's route cannot be ordered now (the message says why)."""
+
+
+def placed(job: ScheduledJob) -> bool:
+    """Whether the job's place has a position (from a test's phone, or typed by the office)."""
+    place = job.work_order.location
+    return place.latitude is not None and place.longitude is not None
+
+
+def map_points(jobs: list[ScheduledJob], zone: zoneinfo.ZoneInfo) -> list[dict]:
+    """The day's stops with a position, numbered in route order (a stop without one keeps its number), for the
+    map's script."""
+    return [{"n": number, "lat": job.work_order.location.latitude, "lng": job.work_order.location.longitude,
+             "name": job.work_order.location.customer.name, "place": job.work_order.location.address_line1,
+             "time": f"{job.starts_at.astimezone(zone):%H:%M}–{job.ends_at.astimezone(zone):%H:%M}",
+             "done": WorkOrderStatus(job.work_order.status).closed}
+            for number, job in enumerate(jobs, start=1) if placed(job)]
+
+
+def _stop(job: ScheduledJob, day_starts: dt.datetime) -> routing.Stop:
+    window = int((job.ends_at - job.starts_at).total_seconds())
+    place = job.work_order.location
+    return routing.Stop(str(job.id), place.latitude, place.longitude,
+                        opens=int((job.starts_at - day_starts).total_seconds()),
+                        closes=int((job.ends_at - day_starts).total_seconds()),
+                        on_site=routing.on_site_seconds(len(job.work_order.devices), window))
+
+
+@dataclass(frozen=True)
+class RouteProposal:
+    jobs: list[ScheduledJob]        # the day as the office ordered it
+    proposed: list[ScheduledJob]    # the proposed order; a stop without a position keeps its place
+    proposal: routing.Proposal
+    unplaced: list[ScheduledJob]
+
+    @property
+    def late_now(self) -> list[ScheduledJob]:
+        """The jobs the office's order reaches too late for their window."""
+        return [job for job in self.jobs if str(job.id) in self.proposal.current_late]
+
+    @property
+    def was(self) -> dict[uuid.UUID, int]:
+        """Each job's place in the office's order, from 1."""
+        return {job.id: number for number, job in enumerate(self.jobs, start=1)}
+
+
+def _orderable(jobs: list[ScheduledJob]) -> None:
+    if any(WorkOrderStatus(job.work_order.status) != WorkOrderStatus.scheduled for job in jobs):
+        raise RouteRefused("The day is under way (a job was started, done or canceled): its order stays as it is.")
+
+
+def propose_route(session: so.Session, technician_id: uuid.UUID, day: dt.date) -> RouteProposal:
+    """The order of the technician's day that shortens the driving between the stops with a position, keeping
+    each job inside its booked window; RouteRefused says why there is none."""
+    jobs = day_jobs(session, technician_id, day)
+    _orderable(jobs)
+    located = [job for job in jobs if placed(job)]
+    if len(located) < 2:
+        raise RouteRefused("Fewer than two of the day's stops have a position: there is no driving to shorten.")
+    day_starts = dt.datetime.combine(day, dt.time(), company_timezone(session))
+    proposal = routing.propose([_stop(job, day_starts) for job in located])
+    if proposal is None:
+        raise RouteRefused("No order reaches every stop inside its booked window at 40 km/h: move a job's window "
+                           "on the board first.")
+    by_key = {str(job.id): job for job in located}
+    ordered = iter([by_key[key] for key in proposal.order])
+    proposed = [next(ordered) if placed(job) else job for job in jobs]
+    return RouteProposal(jobs, proposed, proposal, [job for job in jobs if not placed(job)])
+
+
+def accept_route(session: so.Session, technician_id: uuid.UUID, day: dt.date, job_ids: list[uuid.UUID]) -> float:
+    """The office accepts a proposed order: the day's jobs take it (`route_position`), audited with the distance it
+    saves; returns the metres saved. Refused if the day changed since the proposal was made."""
+    jobs = _day_route(session, technician_id, day)
+    if sorted(job_ids) != sorted(job.id for job in jobs):
+        raise RouteRefused("The day changed since the order was proposed: order it again.")
+    jobs = day_jobs(session, technician_id, day)
+    _orderable(jobs)
+    rank = {job_id: index for index, job_id in enumerate(job_ids)}
+    ordered = sorted(jobs, key=lambda job: rank[job.id])
+    day_starts = dt.datetime.combine(day, dt.time(), company_timezone(session))
+    before = routing.length_m([_stop(job, day_starts) for job in jobs if placed(job)])
+    after = routing.length_m([_stop(job, day_starts) for job in ordered if placed(job)])
+    for position, job in enumerate(ordered):
+        job.route_position = position
+    session.flush()
+    audit.record(session, "job.route_ordered", entity_type="technician_day", entity_id=technician_id,
+                 changes={"day": day.isoformat(), "km_saved": round((before - after) / 1000, 1),
+                          **audit.changes_between({"work_orders": [str(j.work_order_id) for j in jobs]},
+                                                  {"work_orders": [str(j.work_order_id) for j in ordered]})})
+    return before - after

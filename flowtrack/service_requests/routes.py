@@ -10,6 +10,7 @@ from flowtrack.core.images import PictureRefused
 from flowtrack.core.permissions import PORTAL_VIEW, SERVICE_REQUESTS_MANAGE, WORK_ORDERS_EDIT, requires
 from flowtrack.core.storage import file_storage
 from flowtrack.core.web import stored_picture
+from flowtrack.hints import services as hints
 from flowtrack.models.service_requests import RequestKind, RequestStatus
 from flowtrack.portal import services as portal
 from flowtrack.service_requests import services
@@ -166,10 +167,18 @@ def _convert_form(found, *, submitted: bool) -> ConvertForm:
 def _detail(found, convert_form=None, decline_form=None, status=200):
     return render_template(
         "service_requests/detail.html", request_=found, devices=services.devices_named(g.db, found),
+        hints=_hints(found),
         photos=services.photos_of(g.db, found.id), quotes=services.quotes_of(g.db, found),
         today=company_today(g.db),
         convert_form=convert_form or _convert_form(found, submitted=False),
         decline_form=decline_form or DeclineForm(), timezone=company_timezone(g.db).key), status
+
+
+def _hints(found) -> hints.Found:
+    """The hints of a request: its customer owing an old invoice, an assembly it names that keeps failing."""
+    scope = hints.Scope(requests=frozenset({found.id}), devices=frozenset(found.device_ids))
+    return hints.of_request(hints.find(g.db, hints.kinds_for(current_user.role), company_today(g.db), scope),
+                            found.id, found.device_ids)
 
 
 @bp.get("/requests/<uuid:request_id>")

@@ -4,7 +4,9 @@
 importScripts("/static/field.js");  // the outbox, shared with the pages
 
 var STATIC = "static-" + VERSION;
-var SHELL = ["/static/app.css", "/static/app.js", "/static/field.js"];
+// The day's map works with no signal too (on its plain background): Leaflet and the script that draws it.
+var SHELL = ["/static/app.css", "/static/app.js", "/static/field.js", "/static/day_map.js",
+             "/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css"];
 var NETWORK_PATIENCE_MS = 5000;  // one bar of signal in a vault: after this the kept page is better than waiting
 var OFFLINE_PAGE = "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
   "<title>Offline · FlowTrack</title><link rel=stylesheet href='/static/app.css'><main id=main><h1>No signal</h1>" +

@@ -59,6 +59,14 @@ SUBPROCESSORS: tuple[Subprocessor, ...] = (
         "Customers' phone numbers and the reminder's text (the company's name, how many assemblies are due and "
         "when).",
         "United States"),
+    Subprocessor(
+        "maps", "Map tiles",
+        "The tile server the deployment names in its MAP_TILE_URL setting, if it names one; none by default (the "
+        "day's map is then drawn on a plain background)",
+        "Draws the streets under the map of a technician's day.",
+        "The browser of whoever opens the map asks it for the pictures of that area, with the browser's IP "
+        "address; the stops, names and addresses are not sent.",
+        "Where the chosen tile server runs"),
 )
 
 

@@ -11,6 +11,7 @@ from flowtrack.core.money import cents
 from flowtrack.core.permissions import INVOICES_VIEW, WORK_ORDERS_EDIT, WORK_ORDERS_VIEW, allowed, requires
 from flowtrack.core.templating import is_fragment
 from flowtrack.devices import services as devices
+from flowtrack.hints import services as hints
 from flowtrack.models.customers import DeviceStatus
 from flowtrack.models.quotes import repair_quotes
 from flowtrack.models.scheduling import NotTestedReason, WorkKind, WorkOrder, WorkOrderStatus
@@ -68,9 +69,18 @@ def _detail(order: WorkOrder, line_form: LineForm | None = None, status: int = 2
     # A failed assembly found on this work order: its repair's quote, or the offer to quote it.
     repairs = repair_quotes(g.db, [item.device for item in order.devices], zone) \
         if quote is None and allowed(current_user.role, INVOICES_VIEW) else {}
+    today = company_today(g.db)
     return render_template("work_orders/detail.html", conflicts=conflicts, zone=zone, vendors=devices.vendors(g.db),
-                           quote=quote, repairs=repairs, today=company_today(g.db),
+                           quote=quote, repairs=repairs, today=today, hints=_hints(order, today),
                            **_lines_context(order, line_form)), status
+
+
+def _hints(order: WorkOrder, today) -> hints.Found:
+    """The hints about this work order: its visit's, its job's, its customer's, its devices'."""
+    device_ids = [item.device_id for item in order.devices]
+    scope = hints.Scope(devices=frozenset(device_ids), work_orders=frozenset({order.id}))
+    return hints.of_work_order(hints.find(g.db, hints.kinds_for(current_user.role), today, scope), order.id,
+                               device_ids)
 
 
 @bp.get("/work-orders/<uuid:work_order_id>")
@@ -107,6 +117,26 @@ def new(location_id: uuid.UUID):
             return redirect(url_for("work_orders.detail", work_order_id=order.id), code=303)
     return render_template("work_orders/new.html", form=form, location=location,
                            planned=[(d, planned[d.id]) for d in active if d.id in planned]), 422 if form.errors else 200
+
+
+@bp.post("/work-orders/<uuid:work_order_id>/devices")
+@requires(WORK_ORDERS_EDIT)
+def add_devices(work_order_id: uuid.UUID):
+    """Add devices of the place to the visit (the hint's button), then back to the work order."""
+    order = _work_order(work_order_id)
+    try:
+        device_ids = [uuid.UUID(value) for value in request.form.getlist("device")]
+    except ValueError:
+        abort(400, "Choose devices of this work order's place.")
+    try:
+        added = services.add_devices(g.db, order, device_ids)
+    except services.WorkRefused as refused:
+        g.db.rollback()
+        flash(str(refused), "error")
+    else:
+        g.db.commit()
+        flash("Added to the visit: " + ", ".join(device.serial for device in added) + ".", "success")
+    return redirect(url_for("work_orders.detail", work_order_id=order.id), code=303)
 
 
 @bp.post("/work-orders/<uuid:work_order_id>/cancel")

@@ -160,6 +160,34 @@ def work_orders_for_devices(session: so.Session, device_ids: list[uuid.UUID], *,
     return BulkResult(created, sorted(d.serial for d in devices if d.id in busy))
 
 
+def add_devices(session: so.Session, order: WorkOrder, device_ids: list[uuid.UUID]) -> list[Device]:
+    """More devices of the work order's place on it while it is still to do (the hint "devices due at a booked
+    visit"), each with its test fee from the price list. The devices are locked first, as when a work order is
+    made, so two people adding the same device at once queue up and the second finds it taken."""
+    if WorkOrderStatus(order.status).closed:
+        raise WorkRefused(f"This work order is {WorkOrderStatus(order.status).label.lower()}; no device can be "
+                          f"added.")
+    devices = list(session.scalars(sa.select(Device).where(
+        Device.id.in_(device_ids), Device.location_id == order.location_id,
+        Device.status == DeviceStatus.active.value).order_by(Device.serial).with_for_update()))
+    if not devices or len(devices) != len(set(device_ids)):
+        raise WorkRefused("Choose devices in service at this work order's place.")
+    busy = devices_on_unfinished_work(session, [d.id for d in devices])
+    if busy:
+        serials = ", ".join(d.serial for d in devices if d.id in busy)
+        raise WorkRefused(f"Already on an unfinished work order: {serials}.")
+    book, first = PriceBook.of(session), len(order.devices)
+    session.add_all(WorkOrderDevice(work_order_id=order.id, device_id=device.id, position=first + index,
+                                    outcome=DeviceOutcome.pending.value) for index, device in enumerate(devices))
+    lines = [device_test_line(book, device) for device in devices]  # added for their test that falls due
+    order.lines.extend(lines)
+    session.flush()
+    audit.record(session, "work_order.devices_added", entity_type="work_order", entity_id=order.id,
+                 changes={"devices": [d.serial for d in devices], "lines": [_line_snapshot(line) for line in lines]})
+    session.expire(order, ["devices"])
+    return devices
+
+
 def change_status(session: so.Session, order: WorkOrder, status: WorkOrderStatus) -> None:
     """Move a work order along; refuses moves out of a final state, and completing with devices left to do."""
     current = WorkOrderStatus(order.status)

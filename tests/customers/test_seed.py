@@ -49,9 +49,9 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
     link_portal_user(db, tenant.company, tenant.members["customer"].email)
 
     with db.service() as s:
-        tests = {serial: record for record, serial in s.execute(
-            sa.select(TestRecord, Device.serial).join(Device, Device.id == TestRecord.device_id)
-            .where(TestRecord.company_id == tenant.id))}
+        every = s.execute(sa.select(TestRecord, Device.serial).join(Device, Device.id == TestRecord.device_id)
+                          .where(TestRecord.company_id == tenant.id).order_by(TestRecord.tested_at)).all()
+        tests = {serial: record for record, serial in every}  # each device's latest
         mail = list(s.scalars(sa.select(NotificationEmail).where(NotificationEmail.company_id == tenant.id,
                                                                  NotificationEmail.attachment_key.is_not(None))))
     assert {serial: (t.initial_result, t.repairs, t.result, t.report_status) for serial, t in tests.items()} == {
@@ -60,6 +60,8 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
         "DE-4001": ("fail", ["replaced disc", "cleaned seat"], "pass", "done"),
     }
     assert all(t.technician_signature_key for t in tests.values())
+    # The RP passed after failing twice in the year before: the office's hints suggest replacing it.
+    assert [record.result for record, serial in every if serial == "DE-1001"] == ["fail", "fail", "pass"]
     office = login(tenant, "manager")
     assert office.get(f"/tests/{tests['DE-4001'].id}/report.pdf").mimetype == "application/pdf"
     # The passing test came with a voice note the speech model wrote out: its remarks wait for the office.
@@ -70,7 +72,7 @@ def test_demo_tests_come_with_reports_certificates_and_the_districts_mail(app, f
     assert "DE-1001" in home and "DE-1002" in home and "DE-4001" not in home
     assert portal.get(f"/portal/certificates/{tests['DE-1001'].id}.pdf").status_code == 200
     # The first district asks for its reports by email: each waits in the outbox with its PDF.
-    assert sorted(m.to_address for m in mail) == ["backflow@eweb.example"] * 3
+    assert sorted(m.to_address for m in mail) == ["backflow@eweb.example"] * 5
     # The failed DC waits for repair where the office plans work, and the portal says so.
     assert "DE-1002" in office.get("/due/needs-repair").text
     assert "needs repair" in home

@@ -18,6 +18,7 @@ from tests.customers.factories import records  # noqa: F401 (the fixture)
 from tests.devices.factories import dataplate_read
 from tests.district_portal.factories import DistrictFactory
 from tests.field_tests.factories import voice_note
+from tests.hints.factories import recorded_on
 from tests.inventory.factories import Stock
 from tests.invoices.factories import card_on_file, printed_invoice
 from tests.notifications.bounces import bounced
@@ -93,6 +94,16 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
     voiced = voice_note(app, acme, transcript="check valve one closed tight")
     plate = dataplate_read(app, acme, location, proposal={"manufacturer": "Watts", "model": "909", "size": "3/4",
                                                           "serial": device.serial})
+    # Hints (an assembly that keeps failing) and a day on a map, with its route to order.
+    failing = records.device(acme, location, device_type="DC")
+    for back in (90, 30):
+        recorded_on(app, acme, failing, dt.date.today() - dt.timedelta(days=back))
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    for east in (0.0, 0.05, 0.02):
+        mapped = records.location(acme, latitude=44.05, longitude=-123.09 + east)
+        planner.job(acme, day=tomorrow, starts=dt.time(7), ends=dt.time(17),
+                    order=planner.work_order(acme, location=mapped))
+    day_url = f"/schedule/day/{acme.members['technician'].user_id}/{tomorrow.isoformat()}"
     pages = {
         "district": ["/district/answers"],
         "manager": ["/submissions/", f"/submissions/districts/{submission_of(app, held.id).district_id}",
@@ -105,14 +116,16 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
                    "/invoices/prices", "/invoices/aging", "/reminders/", "/email/undeliverable",
                    f"/customers/{bounced_customer.id}", "/tests/", "/gauges/", "/districts/", "/import/",
                    "/requests/", f"/requests/{request.id}", "/quotes/", f"/quotes/{quote.id}",
-                   f"/quotes/{draft.id}", f"/quotes/{signed.id}", f"/quotes/new/{location.id}?device={device.id}"],
+                   f"/quotes/{draft.id}", f"/quotes/{signed.id}", f"/quotes/new/{location.id}?device={device.id}",
+                   "/hints/", f"/devices/{failing.id}", day_url, f"{day_url}/route"],
         "company_admin": ["/settings/", "/team/", "/team/roles", "/billing/", "/account/export/", "/audit/",
                           "/account/sessions",
                           "/security/", "/security/privacy", "/security/subprocessors"],
         "inventory_manager": ["/inventory/", f"/inventory/parts/{part.id}", "/inventory/parts/new",
                               f"/inventory/parts/{part.id}/edit", "/inventory/places", "/inventory/receive",
                               "/inventory/transfer", "/inventory/count", "/inventory/adjust", "/inventory/reorder"],
-        "technician": ["/my-day/", f"/jobs/{job.id}", "/inventory/van", f"/devices/{on_the_job}/tests/new"],
+        "technician": ["/my-day/", f"/my-day/?date={tomorrow.isoformat()}", f"/jobs/{job.id}", "/inventory/van",
+                       f"/devices/{on_the_job}/tests/new"],
         "portal": ["/portal/", "/portal/book", "/portal/requests/", "/portal/requests/new",
                    f"/portal/quotes/{quote.id}", "/portal/card/"],
     }

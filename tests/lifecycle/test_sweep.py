@@ -19,6 +19,7 @@ from flowtrack.companies import state
 from flowtrack.companies.jobs import company_session
 from flowtrack.field_tests import services as testing
 from flowtrack.field_tests.tasks import render_test_report
+from flowtrack.hints import services as hints
 from flowtrack.imports import services as imports
 from flowtrack.inventory import services as inventory
 from flowtrack.invoices import logo
@@ -169,6 +170,8 @@ class People:
                                    readings={"check1_psid": "2.4", "check2_psid": "1.8"},
                                    parts={1: (str(part.id), "1")}),
                 storage=file_storage_of(app)).id
+            hints.dismiss(session, f"replace:{device.id}:{self.test_id}", "manager",  # the office dismissed a hint
+                          self.tenant.members["manager"].user_id)
             reminders.save_settings(session, enabled=True, lead_days=[30], when_overdue=True)
             invoice = invoices.blank_invoice(session, session.get(Customer, customer.id))
             invoices.add_line(session, invoice, "Annual backflow test", 1, 8500, True)

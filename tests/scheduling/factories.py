@@ -94,12 +94,13 @@ def _location(app, factory, tenant):
 
 SCHEDULING_URLS = {
     **{endpoint: _work_order for endpoint in ("work_orders.detail", "work_orders.cancel", "work_orders.add_line",
-                                              "schedule.book")},
+                                              "work_orders.add_devices", "schedule.book")},
     "work_orders.remove_line": _line,
     "work_orders.price_line": _line,
     "work_orders.new": _location,
     **{endpoint: _job for endpoint in ("schedule.edit_job", "schedule.route_order", "day.job", "day.start",
                                        "day.complete")},
     "day.not_tested": _job_device,
-    "schedule.technician_day": _technician_day,
+    **{endpoint: _technician_day for endpoint in ("schedule.technician_day", "schedule.route_proposal",
+                                                  "schedule.accept_route")},
 }
