@@ -15,6 +15,7 @@ from flowtrack.core.permissions import Role
 from flowtrack.models.audit import AuditEntry
 from flowtrack.models.customers import Device
 from tests.customers.factories import RECORD_URLS
+from tests.devices.factories import DATAPLATE_URLS
 from tests.scheduling.factories import Planner
 
 ROLES = [role.value for role in Role]
@@ -35,6 +36,7 @@ VALID_POSTS = {
     "devices.new": {"device_type": "DC", "manufacturer": "Febco", "serial": "INTRUDER-1"},
     "devices.edit": {"device_type": "DC", "manufacturer": "Febco", "serial": "INTRUDER-2", "status": "removed"},
     "devices.replace": {"device_type": "DC", "manufacturer": "Febco", "serial": "INTRUDER-3"},
+    "devices.read_plate": {},  # another company's place is not found before any photo is read
     "districts.edit": {"name": "Renamed", "test_interval_months": "24", "due_anchor": "last_test",
                        "early_window_days": "0"},
     "districts.delete": {},
@@ -49,6 +51,9 @@ VALID_POSTS = {
     "gauges.return_to_service": {},
 }
 
+# The records' pages, and reading a new assembly's dataplate at a place.
+URLS = {**RECORD_URLS, **DATAPLATE_URLS}
+
 
 def _routes(app):
     for rule in app.url_map.iter_rules():
@@ -58,7 +63,7 @@ def _routes(app):
 
 
 def _url(app, factory, tenant, rule):
-    arguments = RECORD_URLS[rule.endpoint](app, factory, tenant) if rule.arguments else {}
+    arguments = URLS[rule.endpoint](app, factory, tenant) if rule.arguments else {}
     with app.test_request_context():
         return url_for(rule.endpoint, **arguments)
 
@@ -98,7 +103,7 @@ def test_each_role_is_refused_exactly_where_the_matrix_says(app, factory, acme, 
     browser = login(acme, role)
     checked = 0
     for rule, method in _routes(app):
-        arguments = RECORD_URLS[rule.endpoint](app, factory, acme) if rule.arguments else {}
+        arguments = URLS[rule.endpoint](app, factory, acme) if rule.arguments else {}
         if role == "technician":
             _within_reach(app, acme, rule, arguments)
         with app.test_request_context():

@@ -116,7 +116,7 @@ def test_backup_restore_and_smoke_into_a_new_database(app, app_factory, tmp_path
         assert emails == len(demo_logins())
         # The restored rows find their files in the new store, byte for byte: reports and signatures of the demo,
         # and the technician's photo with its thumbnail.
-        assert list(new_store.keys()) == backed_up and len(printed) == 10  # 5 printed tests in each demo company
+        assert list(new_store.keys()) == backed_up and len(printed) == 14  # 7 printed tests in each demo company
         for record in printed:
             for key in (report_key(record), record.technician_signature_key):
                 assert new_store.get(key) == source_store.get(key)
