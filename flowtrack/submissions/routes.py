@@ -32,10 +32,15 @@ def index():
     return render_template("submissions/index.html", summaries=services.summaries(g.db, company_today(g.db)))
 
 
-def _district_page(district_id: uuid.UUID, status: int = 200, **forms):
+def _district_of(district_id: uuid.UUID) -> District:
     district = districts.get_district(g.db, district_id)
     if district is None:
         abort(404)
+    return district
+
+
+def _district_page(district_id: uuid.UUID, status: int = 200, **forms):
+    district = _district_of(district_id)
     return render_template("submissions/district.html", district=district, today=company_today(g.db),
                            waiting=services.waiting_for(g.db, district.id),
                            filed=services.recently_filed(g.db, district.id),
@@ -143,13 +148,6 @@ def _list_context(district: District, list_form: DistrictListForm | None) -> dic
             "list_form": list_form or DistrictListForm(formdata=None)}
 
 
-def _district_of(district_id: uuid.UUID) -> District:
-    district = districts.get_district(g.db, district_id)
-    if district is None:
-        abort(404)
-    return district
-
-
 def _list_columns_page(district: District, listed: assemblies.ListFile, form: ListColumnsForm, status: int):
     return render_template("submissions/district_list_columns.html", district=district, form=form,
                            header=listed.header, sample=listed.rows[:3], fields=assemblies.FIELDS), status
@@ -248,7 +246,7 @@ def sheet(submission_id: uuid.UUID):
     submitted and the next report waiting opens."""
     if request.method == "GET":
         return _sheet_page(_found(services.get_submission(g.db, submission_id)), SubmittedForm(formdata=None))
-    submission = _found(services.get_submission(g.db, submission_id, for_update=True))
+    submission = _submission(submission_id)
     form = SubmittedForm()
     if not form.validate_on_submit():
         return _sheet_page(submission, form, 422)
@@ -285,7 +283,7 @@ def _columns_page(district, rows: list, status: int = 200, *, form: ColumnsForm 
 def batch_columns(district_id: uuid.UUID):
     """The columns of the district's batch file, in its order: rows to add, remove and move, presets to start
     from. The buttons rearrange the rows as typed; only Save keeps them."""
-    district = _found(districts.get_district(g.db, district_id))
+    district = _district_of(district_id)
     if request.method == "GET":
         return _columns_page(district, [tuple(column) for column in batch_fields.columns_of(district)])
     form = ColumnsForm()
@@ -311,7 +309,7 @@ def batch_columns(district_id: uuid.UUID):
 @requires(DISTRICTS_MANAGE)
 def make_batch(district_id: uuid.UUID):
     """A batch of the reports waiting (this week's, or all), whose file the office then downloads."""
-    district = _found(districts.get_district(g.db, district_id))
+    district = _district_of(district_id)
     form = BatchForm()
     if not form.validate_on_submit():
         flash(first_error(form), "error")
