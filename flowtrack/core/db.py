@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -102,8 +103,12 @@ class Database:
 
     def __init__(self, app_url: str, service_url: str, *, vendor_url: str | None = None,
                  tenant_app_filter: bool = True):
-        self.app_engine = sa.create_engine(app_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # Every signed-in request takes this pool's connection: the most recently used one (LIFO), pinged only when
+        # it has been idle a while (`_ping_if_idle`), not by a round trip of its own before each request.
+        self.app_engine = sa.create_engine(app_url, pool_size=10, max_overflow=10, pool_use_lifo=True)
         event.listen(self.app_engine, "rollback", _rollback_keeping_prepared_statements)
+        event.listen(self.app_engine, "checkin", _note_idle_since)
+        event.listen(self.app_engine, "checkout", _ping_if_idle)
         self.service_engine = sa.create_engine(service_url, pool_pre_ping=True, pool_size=3, max_overflow=5)
         # A vendor's session is refused on the app role and confined on this one (migration 0038).
         self.vendor_engine = sa.create_engine(vendor_url or app_url, pool_pre_ping=True, pool_size=3,
@@ -148,6 +153,33 @@ def bind_company(session: so.Session, company_id: uuid.UUID) -> None:
     session.info["company_id"] = company_id
 
 
+# A connection used within this many seconds is handed out without a ping: if the server went away since (a
+# restart or failover that quick), the request's BEGIN finds out and opens on a fresh connection (`rows_with_begin`).
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "flowtrack.idle_since"
+
+
+def _note_idle_since(dbapi_connection, record) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+    idle_since = record.info.get(_IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return  # just connected, or in use a moment ago
+    with dbapi_connection.lock:
+        try:
+            alive = dbapi_connection.pgconn.exec_(b";").status == pq.ExecStatus.EMPTY_QUERY
+        except psycopg.Error:
+            alive = False
+    if not alive:
+        raise sa.exc.DisconnectionError("the server closed the connection while it was idle")  # the pool reconnects
+
+
+class ConnectionLost(psycopg.OperationalError):
+    """The server closed the connection between two uses of it (a restart, a failover)."""
+
+
 SET_TOKEN = b"SELECT set_config('app.session_token', %s, true)"
 _WITH_BEGIN, _BEGIN_ROWS = "flowtrack.with_begin", "flowtrack.begin_rows"
 
@@ -160,7 +192,12 @@ def rows_with_begin(session: so.Session, query: bytes) -> list[tuple] | None:
         return None
     session.info[_WITH_BEGIN] = query
     try:
-        session.connection()
+        try:
+            session.connection()
+        except ConnectionLost:
+            # Nothing of the request has run yet, and the pool has been replaced: open again on a new connection.
+            session.rollback()
+            session.connection()
     finally:
         session.info.pop(_WITH_BEGIN, None)
     return session.info.pop(_BEGIN_ROWS, None)
@@ -181,7 +218,15 @@ def _set_tenant_token(session: so.Session, transaction, connection) -> None:
         query = session.info.get(_WITH_BEGIN) if opens else None
         if opens:
             statement = b"BEGIN; " + statement + (b"; " + query if query is not None else b"")
-        result = pgconn.exec_(statement)
+        try:
+            result = pgconn.exec_(statement)
+        except psycopg.OperationalError:
+            result = None
+    if result is None or pgconn.status == pq.ConnStatus.BAD:
+        # Those left in the pool went with it: a new pool, so that the next requests don't find them one by one.
+        connection.invalidate()
+        connection.engine.dispose()
+        raise ConnectionLost("the database closed the connection since its last use")
     if result.status != pq.ExecStatus.TUPLES_OK:
         # The transaction (if opened) is now aborted, so nothing runs in it without the token.
         raise psycopg.OperationalError("could not set the session token: "

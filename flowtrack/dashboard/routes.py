@@ -54,8 +54,7 @@ def home():
     if p.allowed(role, p.DEVICES_DUE):
         context["due"] = services.devices_due(g.db, today)
     if p.allowed(role, p.HINTS_VIEW):
-        context["hints"] = hints.find(g.db, hints.kinds_for(role), today).shown
-        context["hints_shown"] = HINTS_SHOWN
+        context["hints"] = hints.find(g.db, hints.kinds_for(role), today, first=HINTS_SHOWN)
     if p.allowed(role, p.AUDIT_VIEW):
         context["activity"] = services.recent_activity(g.db)
     if role is Role.technician:

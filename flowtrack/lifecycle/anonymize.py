@@ -44,15 +44,15 @@ SURVIVING_TABLES = ("companies", "invoices", "audit_log", "audit_checkpoints", "
 # devices and price lines, the windows customers book their tests in and their bookings, the parts inventory (its
 # ledger, levels, places and parts), cards on file and autopay charges, test reports' submissions to districts (and
 # their batches, and the districts' lists of assemblies), the addresses mail no longer goes to, exports, customers'
-# service requests and their photos, the vendors, the hints the office dismissed, the sign-in pieces of a login
-# identity, and the voice notes of tests and the photos of dataplates read for new devices.
+# service requests and their photos, the vendors, the hints the office dismissed and their counter, the sign-in
+# pieces of a login identity, and the voice notes of tests and the photos of dataplates read for new devices.
 DELETED_TABLES = (
     "service_request_photos", "service_requests", "customers", "customer_locations", "districts", "devices",
     "device_versions", "gauges", "stock_movements", "stock_levels", "stock_places", "parts",
     "report_submissions", "submission_batches", "district_assemblies", "voice_notes", "test_records",
     "device_photos", "dataplate_reads",
     "quote_lines", "quotes", "work_orders", "work_order_devices", "work_order_lines",
-    "scheduled_jobs", "schedule_versions", "booking_windows", "bookings", "dismissed_hints",
+    "scheduled_jobs", "schedule_versions", "booking_windows", "bookings", "dismissed_hints", "hint_versions",
     "notification_log", "notification_emails", "email_suppressions",
     "company_settings", "invoice_counters", "payments", "autopay_charges", "saved_cards", "price_items", "exports",
     "customer_imports", "queued_jobs",

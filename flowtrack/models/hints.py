@@ -36,3 +36,14 @@ class DismissedHint(TenantScoped, Base):
     dismissed_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"),
                                                                  index=True)
     dismissed_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class HintVersion(TenantScoped, Base):
+    """A counter that database triggers move whenever the company's tests, quotes, invoices, service requests,
+    people or test kits change (migration 0048): with the devices' and the schedule's counters, it names what the
+    company's hints were read from."""
+
+    __tablename__ = "hint_versions"
+
+    company_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=1)

@@ -95,17 +95,19 @@ def db_upgrade(revision: str) -> None:
 
 
 @cli.group("seed", cls=AppGroup, invoke_without_command=True)
-@click.option("--scale", type=click.Choice(["large"]), help="Build the large benchmark company with COPY.")
+@click.option("--scale", type=click.Choice(["large", "many"]),
+              help="Build the large benchmark company with COPY; `many` adds the 2,000 small and middle-sized ones.")
 @click.option("--audit-entries", default=1_000_000, show_default=True, help="With --scale large.")
 @click.option("--customers", default=20_000, show_default=True,
               help="With --scale large: customers (with 1.25 locations and 2.5 devices each).")
+@click.option("--companies", default=2_000, show_default=True, help="With --scale many.")
 @click.pass_context
 @with_appcontext
-def seed_group(ctx: click.Context, scale: str | None, audit_entries: int, customers: int) -> None:
-    """Sample data: `seed demo`, or `seed --scale large` for benchmarks."""
+def seed_group(ctx: click.Context, scale: str | None, audit_entries: int, customers: int, companies: int) -> None:
+    """Sample data: `seed demo`, or `seed --scale large` (then `--scale many`) for benchmarks."""
     if ctx.invoked_subcommand is not None:
         return
-    if scale != "large":
+    if scale not in ("large", "many"):
         raise click.UsageError("say `flowtrack seed demo` or `flowtrack seed --scale large`")
     if _settings().production:
         raise click.ClickException("benchmark data is refused in production")
@@ -114,6 +116,12 @@ def seed_group(ctx: click.Context, scale: str | None, audit_entries: int, custom
     company_id = seed_large(current_app.extensions["flowtrack.db"], audit_entries=audit_entries, customers=customers,
                             owner_url=_settings().database_url, echo=click.echo)
     click.echo(f"large company {company_id} ready")
+    if scale == "many":
+        from flowtrack.ops.seed_many import seed_many
+
+        ids = seed_many(current_app.extensions["flowtrack.db"], count=companies, owner_url=_settings().database_url,
+                        echo=click.echo)
+        click.echo(f"{len(ids):,} more companies ready")
 
 
 @seed_group.command("demo")

@@ -231,3 +231,25 @@ def test_the_dashboard_shows_the_most_pressing_few_and_links_to_all_in_a_fixed_n
     assert len(many) == len(few)
     assert len(hint_keys(page)) == 4 and 'href="/hints/">All 6 hints</a>' in page.text
     assert len(hint_keys(office.get("/hints/"))) == 6
+
+
+def test_the_companys_hints_are_kept_until_what_they_are_read_from_changes_even_past_the_app(
+        app, factory, acme, login, count_queries):
+    customer, member, [(place, device), _] = portal_customer(app, factory, acme)
+    invoice = overdue_invoice(app, acme, customer, days=65)
+    asked(app, factory, acme, customer=customer, member=member, place=place, devices=[device])
+    manager = login(acme, "manager")
+    key = f"overdue:{customer.id}:"
+    with count_queries() as reading:
+        assert any(k.startswith(key) for k in hint_keys(manager.get("/hints/")))
+    with count_queries() as kept:
+        assert any(k.startswith(key) for k in hint_keys(manager.get("/hints/")))
+    assert len(kept) <= len(reading) - 3  # read once (the debts, the requests, the work orders...), then kept
+
+    # Paid by a statement past the app (a script, a console): the invoices' trigger moves the company's counter.
+    with app.extensions["flowtrack.db"].service() as session:
+        session.execute(sa.text("UPDATE invoices SET paid_cents = total_cents, status = 'paid' WHERE id = :id"),
+                        {"id": invoice.id})
+        session.commit()
+    assert not any(k.startswith(key) for k in hint_keys(manager.get("/hints/")))
+    assert not any(k.startswith(key) for k in hint_keys(manager.get("/dashboard/")))

@@ -12,10 +12,10 @@ from tests.factories import Factory
 # keyed on (one statement; the counts themselves, one more, only once after a device or the schedule changed),
 # recent activity, today's jobs by technician, the week's answers to quotes, and one statement for the money owed,
 # the kits due, what waits for the office (requests, bookings, stock, reports to districts) and the new company's
-# set-up steps; and the hints' three first looks (assemblies with two failed tests, the visits booked from today,
-# the invoices 60 days overdue), each followed by one more only when it finds something (flowtrack/hints/services.py).
+# set-up steps; and the hints, kept in Redis under three counters (one statement; reading them anew, a few more,
+# only once after what they are read from changed; flowtrack/hints/services.py), and the dismissed among them.
 # The team page: the MFA setting, the members, and the water districts a district admin may be given.
-STATEMENTS = {"/dashboard/": 9, "/audit/": 2, "/account/export/": 1, "/team/": 3}
+STATEMENTS = {"/dashboard/": 8, "/audit/": 2, "/account/export/": 1, "/team/": 3}
 PAGES = list(STATEMENTS)
 
 

@@ -40,6 +40,7 @@ VISIBLE = {
     "device_photos": "SELECT id FROM device_photos WHERE false",
     "schedule_versions": "SELECT company_id FROM schedule_versions WHERE company_id = :company",
     "device_versions": "SELECT company_id FROM device_versions WHERE company_id = :company",
+    "hint_versions": "SELECT company_id FROM hint_versions WHERE company_id = :company",
     "queued_jobs": "SELECT id FROM queued_jobs WHERE company_id = :company",
     "account_tokens": "SELECT id FROM account_tokens WHERE user_id = :user",
     "recovery_codes": "SELECT id FROM recovery_codes WHERE user_id = :user",
@@ -105,8 +106,8 @@ def test_the_database_alone_shows_a_vendor_only_what_their_assigned_work_needs(a
 
 def _key(table: str) -> str:
     return {"companies": "id", "company_settings": "company_id", "schedule_versions": "company_id",
-            "device_versions": "company_id", "audit_checkpoints": "company_id", "invoice_counters": "company_id"
-            }.get(table, "id")
+            "device_versions": "company_id", "hint_versions": "company_id", "audit_checkpoints": "company_id",
+            "invoice_counters": "company_id"}.get(table, "id")
 
 
 def test_a_forged_setting_reveals_nothing_more(app, factory, acme, busy_company):
