@@ -5,8 +5,10 @@
 Serves FlowTrack under gunicorn (2 workers), opens My day as the large company's benchmark technician in Debian's
 Chromium at 360 px, puts the tests in the phone's outbox as the test form does (each with its photos made smaller
 on the phone, 1600 px JPEGs, and a signature), then lets the outbox send them all, as it does when the signal
-returns. Prints the time until every test is stored (checked in the database), the bytes the phone sent, and the
-ratio of those bytes to the photos themselves: the least any sync could send.
+returns. Prints the time until every test is stored (checked in the database), tests a second and bytes a test,
+the ratio of those bytes to the photos themselves (the least any sync could send), and, as the reference, the same
+number of tests posted online one by one through the plain test form (its page, then the form with the photos)
+on other double checks of the technician's.
 """
 from __future__ import annotations
 
@@ -124,9 +126,10 @@ def main() -> None:
     # What the sync costs does not depend on the company's size: a small one seeds in seconds. (Its own database,
     # so that the large company of the other benchmarks is not seeded short.)
     company = seed_large_company(app, audit_entries=1_000, customers=300, small_companies=0)
-    technician, devices, kit = _technicians_devices(db, company, args.tests)
-    if len(devices) < args.tests or kit is None:
-        raise SystemExit(f"the benchmark technician reaches {len(devices)} double checks; {args.tests} needed")
+    technician, devices, kit = _technicians_devices(db, company, 2 * args.tests)
+    if len(devices) < 2 * args.tests or kit is None:
+        raise SystemExit(f"the benchmark technician reaches {len(devices)} double checks; {2 * args.tests} needed")
+    devices, online_devices = devices[:args.tests], devices[args.tests:]
     photos = [_photo(n) for n in range(args.photos)]
     now = dt.datetime.now(dt.timezone.utc)
     records = []
@@ -158,6 +161,7 @@ def main() -> None:
                                                     "photos": [base64.b64encode(p).decode() for p in photos],
                                                     "signature": _signature()})
             browser.close()
+        online = _post_online(base, (name, value), online_devices, kit, photos, _signature())
     finally:
         web.terminate()
     stored = _stored(db, company, [r["id"] for r in records])
@@ -172,6 +176,54 @@ def main() -> None:
           f"the photos alone are {photo_bytes / 1024 / 1024:.2f} MB: ratio {result['bytes'] / photo_bytes:.3f} "
           "(1.0 is the least any sync could send)")
     print(f"at a 5 Mbit/s phone uplink those bytes take {result['bytes'] * 8 / 5e6:.1f} s on the wire")
+    synced_rate, online_rate = args.tests / result["seconds"], args.tests / online["seconds"]
+    print(f"{'':<44}{'tests/s':>9}{'KB a test':>11}")
+    print(f"{'synced from the outbox':<44}{synced_rate:9.1f}{result['bytes'] / args.tests / 1024:11.0f}")
+    print(f"{'posted online one by one (page, then form)':<44}{online_rate:9.1f}"
+          f"{online['bytes'] / args.tests / 1024:11.0f}")
+    print(f"the sync stores {synced_rate / online_rate:.2f}x the tests a second of posting them online, and sends "
+          f"{result['bytes'] / online['bytes']:.3f}x the bytes (both stored: {_stored_on(db, company, online_devices)} "
+          f"of {args.tests} online)")
+
+
+def _post_online(base: str, cookie: tuple[str, str], devices, kit, photos: list[bytes], signature: str) -> dict:
+    """The same tests through the plain form, one after the other: open the form (its CSRF token), post it."""
+    import re
+    import time
+
+    import requests
+
+    session, sent = requests.Session(), 0
+    name, value = cookie
+    started = time.perf_counter()
+    for device in devices:
+        page = session.get(f"{base}/devices/{device}/tests/new", headers={"Cookie": f"{name}={value}"})
+        value = page.cookies.get(name, value)  # the session as the form's page left it (its CSRF secret)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+        fields = {"csrf_token": token, "test_type": "annual", "gauge_id": str(kit), "r_check1_psid": "2.4",
+                  "r_check2_psid": "1.8", "technician_signature": signature}
+        request = requests.Request("POST", f"{base}/devices/{device}/tests/new", data=fields,
+                                   headers={"Cookie": f"{name}={value}"},
+                                   files=[("photo", (f"p{n}.jpg", photo, "image/jpeg"))
+                                          for n, photo in enumerate(photos)]).prepare()
+        sent += len(request.body)
+        answer = session.send(request, allow_redirects=False)
+        value = answer.cookies.get(name, value)
+        if answer.status_code != 303:
+            said = re.sub(r"<[^>]+>|\s+", " ", answer.text)[-1500:]
+            raise SystemExit(f"the form answered {answer.status_code}: {said}")
+    return {"seconds": time.perf_counter() - started, "bytes": sent}
+
+
+def _stored_on(db, company, devices) -> int:
+    import sqlalchemy as sa
+
+    from flowtrack.models.field_tests import TestRecord
+
+    with db.service() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(TestRecord).where(
+            TestRecord.company_id == company, TestRecord.device_id.in_(devices),
+            TestRecord.tested_at > dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)))
 
 
 if __name__ == "__main__":
