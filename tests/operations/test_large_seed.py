@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from flowtrack.audit.services import verify_chain
 from flowtrack.models.companies import Company
+from flowtrack.ops import seed_many
 from flowtrack.ops.cli import cli
 from flowtrack.ops.seed_large import LARGE_COMPANY
 
@@ -91,3 +92,31 @@ def test_seed_scale_large_builds_records_and_a_verifiable_chain(app):
     assert orders["scheduled"] + orders.get("in_progress", 0) == 60
     assert bench_today == 6 and week_jobs >= bench_today
     assert runner.invoke(cli, ["seed"]).exit_code == 2
+
+
+def test_seed_scale_many_adds_companies_of_a_realistic_spread_each_whole_and_verifiable(app):
+    runner = app.test_cli_runner()
+    command = ["seed", "--scale", "many", "--companies", "3", "--audit-entries", "3000", "--customers", "400"]
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 companies" in result.output and "3 more companies ready" in result.output
+    again = runner.invoke(cli, command)
+    assert again.exit_code == 0 and "wrote 3 companies" not in again.output, again.output
+    with app.extensions["flowtrack.db"].service() as s:
+        for number in range(3):
+            company = s.scalar(sa.select(Company).where(Company.name == seed_many.NAME.format(number)))
+            devices = s.scalar(sa.text("SELECT count(*) FROM devices WHERE company_id = :c"), {"c": company.id})
+            # As many as its size says, give or take the rounding to whole customers of 2.5 devices each.
+            assert abs(devices - seed_many.devices_of(number)) <= 2, (number, devices)
+            assert seed_many.SMALLEST <= devices <= seed_many.LARGEST
+            tests = s.scalar(sa.text("SELECT count(*) FROM test_records WHERE company_id = :c"), {"c": company.id})
+            assert tests == devices * 4
+            technicians = s.scalar(sa.text("SELECT count(*) FROM profiles WHERE company_id = :c "
+                                           "AND role = 'technician'"), {"c": company.id})
+            assert technicians >= 2 and company.timezone in seed_many.ZONES
+            assert verify_chain(s, company.id).ok
+    # One company in a hundred is as large as the largest; the rest spread from 50 to 2,000 devices.
+    sizes = [seed_many.devices_of(number) for number in range(2_000)]
+    assert sizes.count(seed_many.LARGEST) == 20
+    assert all(seed_many.SMALLEST <= size <= seed_many.TYPICAL_MOST for size in sizes if size != seed_many.LARGEST)
+    assert 300 <= sorted(sizes)[1_000] <= 400  # the median company tests about 300 assemblies a year
