@@ -45,8 +45,8 @@ def seed_many(db: Database, *, count: int = 2_000, owner_url: str | None = None,
     """Create companies 0 to count-1 that are missing and fill each; returns their ids in number order."""
     started, wrote, ids = time.perf_counter(), 0, []
     with db.service() as session:
-        existing = dict(session.execute(sa.select(Company.name, Company.id)
-                                        .where(Company.name.like("Benchmark Co %"))).tuples().all())
+        existing = {name: company_id for name, company_id in session.execute(
+            sa.select(Company.name, Company.id).where(Company.name.like("Benchmark Co %")))}
     for number in range(count):
         company_id = existing.get(NAME.format(number))
         if company_id is None:
