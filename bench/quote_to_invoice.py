@@ -77,7 +77,9 @@ def one_round(app, company, location_id, technician_id, office, technician, step
         body = session.scalars(sa.select(NotificationEmail.body).where(NotificationEmail.company_id == company)
                                .order_by(NotificationEmail.created_at.desc()).limit(1)).one()
     link = re.search(r"https?://[^/\s]+(/q/[^\s]+)", body).group(1)
+    # Each customer from their own address, as the approval's rate limit (per address) expects of real ones.
     customer = app.test_client()
+    customer.environ_base["REMOTE_ADDR"] = f"203.0.113.{n % 250 + 1}"
     page = steps.run("the customer opens the link", customer, "GET", link).get_data(as_text=True)
     steps.run("the customer approves", customer, "POST", f"{link}/approve", 303,
               data={"version": "1", "name": f"Pat Payables {n}", "csrf_token": _token(page)})
