@@ -79,8 +79,7 @@ class Hosts:
         self._wait(lambda: Redis.from_url(self.redis_url).ping(), "Redis")
         for number, base in enumerate(self.web, 1):
             self.start_web(number, base)
-        self._spawn("proxy", [sys.executable, "-m", "tests.multihost.proxy", self.proxy.removeprefix("http://"),
-                              *(base.removeprefix("http://") for base in self.web)])
+        self.start_proxy(self.web)
         self.jobs_hosts_started = time.monotonic()
         for number in (1, 2):
             self.start_process(f"worker{number}", "worker")
@@ -91,9 +90,14 @@ class Hosts:
     def wait_healthy(self, base: str) -> None:
         self._wait(lambda: urllib.request.urlopen(base + "/healthz", timeout=2).status == 200, base)
 
-    def start_web(self, number: int, base: str, workers: int | None = None) -> None:
-        self._spawn(f"web{number}", [sys.executable, "-m", "gunicorn", "-w", str(workers or self.web_workers),
+    def start_web(self, number: int, base: str) -> None:
+        self._spawn(f"web{number}", [sys.executable, "-m", "gunicorn", "-w", str(self.web_workers),
                                      "-b", base.removeprefix("http://"), "--log-level", "warning", "wsgi:app"])
+
+    def start_proxy(self, upstreams: list[str]) -> None:
+        self._spawn("proxy", [sys.executable, "-m", "tests.multihost.proxy", self.proxy.removeprefix("http://"),
+                              *(base.removeprefix("http://") for base in upstreams)])
+        self.wait_healthy(self.proxy)
 
     def start_process(self, name: str, role: str) -> None:
         """A worker or cron host: `flowtrack worker` or `flowtrack cron`."""
