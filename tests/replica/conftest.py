@@ -18,7 +18,7 @@ from tests.servers import ReplicatedPostgres
 DATABASE = "flowtrack"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def replicated():
     cluster = ReplicatedPostgres("127.0.0.2", "127.0.0.3", log_statements=True)
     cluster.start(DATABASE)
@@ -28,7 +28,7 @@ def replicated():
     cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app(services, replicated):
     """The app of these tests (and their factories): its primary and replica are the replicated pair."""
     app = make_app(services, DATABASE_URL=replicated.primary.url(DATABASE),
