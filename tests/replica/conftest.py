@@ -12,7 +12,8 @@ import pytest
 from flowtrack.ops import migrate
 from tests import run_log
 from tests.conftest import make_app
-from tests.customers.factories import records  # noqa: F401  (the fixture, for every test here)
+from tests.customers.factories import records  # noqa: F401  (the fixtures, for every test here)
+from tests.district_portal.factories import district_admin_of, districts, eweb  # noqa: F401
 from tests.servers import ReplicatedPostgres
 
 DATABASE = "flowtrack"

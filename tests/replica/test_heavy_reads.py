@@ -57,6 +57,16 @@ def test_the_due_list_csv_is_read_on_the_replica_with_the_devices_added_a_moment
     assert any("FROM devices" in statement for statement in on_replica)
 
 
+def test_a_district_admin_reads_the_district_csv_on_the_replica(app, district_admin_of, districts, acme, eweb):
+    districts.tested(acme, districts.device(eweb, serial="DC-R001"))
+    districts.tested(acme, districts.device(districts.area(acme), serial="DC-R002"))  # another district's
+    db = app.extensions["flowtrack.db"]
+    with statements_on(db.replica_engine) as on_replica:
+        response = district_admin_of(eweb).get("/district/tests.csv")
+    assert csv_serials(response) == ["DC-R001"]
+    assert any("FROM test_records" in statement for statement in on_replica)
+
+
 def test_a_replica_that_lags_is_not_read_and_the_csv_comes_from_the_primary(app, office, acme, records, replicated):
     db = app.extensions["flowtrack.db"]
     waits = db.replica_wait
