@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -21,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The hosts' shared file store: a folder of this run's own, gone with it.
-os.environ.setdefault("FLOWTRACK_INSTANCE_PATH", tempfile.mkdtemp(prefix="flowtrack-bench-hosts-"))
+FILES = tempfile.mkdtemp(prefix="flowtrack-bench-hosts-")
+os.environ["FLOWTRACK_INSTANCE_PATH"] = FILES
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -108,8 +110,8 @@ def main() -> None:
 
     _wait_for_quiet()
     hosts = Hosts(secrets.token_urlsafe(40), web_workers=args.web_workers)
-    hosts.start()
     try:
+        hosts.start()
         app = create_app({"ENV": "testing", **hosts.settings(), "QUEUE_NAME": QUEUE})
         company = Factory(app).tenant("Bench Backflow")
         fill_records(app.extensions["flowtrack.db"], company.id, customers=args.customers, echo=print)
@@ -152,6 +154,7 @@ def main() -> None:
         app.extensions["flowtrack.db"].dispose()
     finally:
         hosts.stop()
+        shutil.rmtree(FILES, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,11 +22,13 @@ DATABASE = "flowtrack"
 @pytest.fixture(scope="package")
 def replicated():
     cluster = ReplicatedPostgres("127.0.0.2", "127.0.0.3", log_statements=True)
-    cluster.start(DATABASE)
-    migrate.upgrade(cluster.primary.url(DATABASE))
-    cluster.caught_up()
-    yield cluster
-    cluster.stop()
+    try:
+        cluster.start(DATABASE)
+        migrate.upgrade(cluster.primary.url(DATABASE))
+        cluster.caught_up()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="package")
