@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["flowtrack.settings"] = settings
     app.extensions["flowtrack.db"] = Database(
         settings.app_database_url, settings.service_database_url, vendor_url=settings.vendor_database_url,
+        replica_url=settings.replica_app_database_url,
         tenant_app_filter=app.config.get("TENANT_APP_FILTER", True),
     )
     app.extensions["flowtrack.redis"] = Redis.from_url(settings.redis_url)

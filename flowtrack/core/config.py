@@ -7,6 +7,11 @@ cross-tenant paths connect as `flowtrack_service`. In production give
 `APP_DATABASE_URL` and `SERVICE_DATABASE_URL` with their own passwords; when
 unset they are derived from `DATABASE_URL` by swapping the user name, which
 suits trust-authenticated local servers.
+
+`DATABASE_REPLICA_URL` names a streaming replica of that database, for heavy
+reads (docs/operations.md, "A read replica"); they run as the app role there,
+derived the same way, or given whole as `APP_DATABASE_REPLICA_URL`. Roles and
+passwords are the primary's: a physical replica is a copy of the whole cluster.
 """
 from __future__ import annotations
 
@@ -63,6 +68,8 @@ class Settings:
     vendor_database_url: str
     redis_url: str
     instance_path: Path
+    # The app role on a streaming replica, for heavy reads; None: they read the primary.
+    replica_app_database_url: str | None = None
     idle_timeout_minutes: int = 30
     session_lifetime_hours: int = 12
     # How many proxies in front of the app set X-Forwarded-For and X-Forwarded-Proto (0: trust none).
@@ -112,6 +119,11 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> Setting
     app_url = overrides.pop("APP_DATABASE_URL", None) or os.environ.get("APP_DATABASE_URL")
     service_url = overrides.pop("SERVICE_DATABASE_URL", None) or os.environ.get("SERVICE_DATABASE_URL")
     vendor_url = overrides.pop("VENDOR_DATABASE_URL", None) or os.environ.get("VENDOR_DATABASE_URL")
+    replica_url = overrides.pop("DATABASE_REPLICA_URL", None) or os.environ.get("DATABASE_REPLICA_URL")
+    replica_app_url = overrides.pop("APP_DATABASE_REPLICA_URL", None) or os.environ.get("APP_DATABASE_REPLICA_URL")
+    if replica_url and not replica_app_url:
+        replica_app_url = sqlalchemy_url(replica_url, username=ROLE_APP,
+                                         password=os.environ.get("FLOWTRACK_APP_DB_PASSWORD"))
     return Settings(
         env=env,
         secret_key=secret_key,
@@ -124,6 +136,7 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> Setting
             database_url, username=ROLE_VENDOR, password=os.environ.get("FLOWTRACK_VENDOR_DB_PASSWORD")),
         redis_url=redis_url,
         instance_path=instance_path,
+        replica_app_database_url=sqlalchemy_url(replica_app_url) if replica_app_url else None,
         idle_timeout_minutes=int(overrides.pop("IDLE_TIMEOUT_MINUTES",
                                                os.environ.get("FLOWTRACK_IDLE_TIMEOUT_MINUTES", 30))),
         session_lifetime_hours=int(overrides.pop("SESSION_LIFETIME_HOURS",

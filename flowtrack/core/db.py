@@ -11,12 +11,17 @@ Two independent layers keep companies apart:
    which maps the token's hash to an unexpired, unrevoked session. The setting
    is transaction-local, so a pooled connection never carries a tenant into
    the next request, and no token means no rows.
+
+Heavy reads (audit reports, the data export, district CSVs, the due list's CSV) may go to a streaming replica
+(`Database.heavy_reads`): the same app role and the same login token there, so both layers hold on the replica as
+they do on the primary.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import hashlib
+import logging
 import time
 import uuid
 from contextlib import contextmanager
@@ -29,6 +34,8 @@ from psycopg import pq
 from psycopg.adapt import Transformer
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+log = logging.getLogger("flowtrack.core.db")
 
 
 class Base(so.DeclarativeBase):
@@ -98,10 +105,20 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+# How long a heavy read waits for the replica to replay what the primary has committed before it reads the primary
+# instead. A healthy replica is milliseconds behind; one that is minutes behind is not waited for.
+REPLICA_WAIT_SECONDS = 5.0
+_REPLAY_POLL_SECONDS = 0.02
+# NULL on a server that is not a replica (a primary given as one by mistake): never replayed, so never read.
+_REPLAYED = sa.text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), false)")
+
+
 class Database:
-    """The app-role and service-role engines and their session factories."""
+    """The app-role and service-role engines and their session factories, and, when the region has one, the app
+    role's engine on its streaming replica (`replica_url`), for heavy reads."""
 
     def __init__(self, app_url: str, service_url: str, *, vendor_url: str | None = None,
+                 replica_url: str | None = None, replica_wait: float = REPLICA_WAIT_SECONDS,
                  tenant_app_filter: bool = True):
         # Every signed-in request takes this pool's connection: the most recently used one (LIFO), pinged only when
         # it has been idle a while (`_ping_if_idle`), not by a round trip of its own before each request.
@@ -117,6 +134,12 @@ class Database:
         self._app_sessions = so.sessionmaker(self.app_engine, expire_on_commit=False)
         self._vendor_sessions = so.sessionmaker(self.vendor_engine, expire_on_commit=False)
         self._service_sessions = so.sessionmaker(self.service_engine, expire_on_commit=False)
+        self.replica_engine: sa.Engine | None = None
+        if replica_url:
+            self.replica_engine = sa.create_engine(replica_url, pool_pre_ping=True, pool_size=3, max_overflow=5)
+            event.listen(self.replica_engine, "rollback", _rollback_keeping_prepared_statements)
+            self._replica_sessions = so.sessionmaker(self.replica_engine, expire_on_commit=False)
+        self.replica_wait = replica_wait
         # Tests turn this off to prove that row-level security alone isolates tenants.
         self.tenant_app_filter = tenant_app_filter
 
@@ -142,10 +165,55 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def heavy_reads(self, session: so.Session) -> Iterator[so.Session]:
+        """A session for a heavy read as the person (or job) of `session`: on the replica, with the same login
+        token and company, once the replica has replayed everything the primary had committed when
+        this was called (the rows the read is about, and the token's own session row, which row-level security
+        looks up there). Without a replica, for a vendor's person (whose role the replica does not carry), or
+        when the replica is down or lags more than `replica_wait`: `session` itself, on the primary.
+
+        Read only: the replica refuses writes. Writes of the same work (its status, its audit entry) stay on
+        `session`."""
+        replica = self._replica_session_for(session)
+        if replica is None:
+            yield session
+            return
+        try:
+            yield replica
+        finally:
+            replica.close()
+
+    def _replica_session_for(self, session: so.Session) -> so.Session | None:
+        if self.replica_engine is None or session.get_bind() is not self.app_engine:
+            return None
+        with self.app_engine.connect() as primary:
+            committed = primary.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar()
+        deadline = time.monotonic() + self.replica_wait
+        try:
+            with self.replica_engine.connect() as replica:
+                while not replica.execute(_REPLAYED, {"lsn": committed}).scalar():
+                    replica.rollback()  # a fresh snapshot of the replay position at each look
+                    if time.monotonic() > deadline:
+                        log.warning("the replica has not replayed %s after %ss: reading the primary",
+                                    committed, self.replica_wait)
+                        return None
+                    time.sleep(_REPLAY_POLL_SECONDS)
+        except sa.exc.OperationalError:
+            log.warning("the replica does not answer: reading the primary", exc_info=True)
+            return None
+        replica_session = self._replica_sessions()
+        for key in ("session_token", "tenant_app_filter", "company_id"):
+            if key in session.info:
+                replica_session.info[key] = session.info[key]
+        return replica_session
+
     def dispose(self) -> None:
         self.app_engine.dispose()
         self.vendor_engine.dispose()
         self.service_engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
 
 
 def bind_company(session: so.Session, company_id: uuid.UUID) -> None:

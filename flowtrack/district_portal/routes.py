@@ -11,6 +11,7 @@ from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.permissions import DISTRICT_PORTAL_DECIDE, DISTRICT_PORTAL_VIEW, requires
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.core.templating import is_fragment
+from flowtrack.core.web import get_db
 from flowtrack.district_portal import services
 from flowtrack.district_portal.forms import DeviceFilterForm, RejectForm, TestFilterForm
 from flowtrack.field_tests import report
@@ -64,13 +65,14 @@ def tests_csv():
     audit.record(g.db, "district.tests_exported", entity_type="district", entity_id=district_id,
                  changes={"filters": query.params(after=None)})
     g.db.commit()
-    session = g.db
+    session, db = g.db, get_db()
 
     def chunks():
         # The rows are read after the view returns (and its session is closed): the stream opens the session
         # again and must give its connection back itself.
         try:
-            yield from services.csv_of_tests(session, district_id, query, zone)
+            with db.heavy_reads(session) as reads:
+                yield from services.csv_of_tests(reads, district_id, query, zone)
         finally:
             session.close()
 

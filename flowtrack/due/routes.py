@@ -8,6 +8,7 @@ from flowtrack.audit import services as audit
 from flowtrack.companies.services import company_timezone, company_today
 from flowtrack.core.permissions import DEVICES_DUE, INVOICES_VIEW, WORK_ORDERS_EDIT, allowed, requires
 from flowtrack.core.templating import is_fragment
+from flowtrack.core.web import get_db
 from flowtrack.customers import services as customers
 from flowtrack.districts import services as districts
 from flowtrack.due import services
@@ -60,13 +61,14 @@ def export_csv():
     audit.record(g.db, "devices.due_exported", entity_type="device",
                  changes={"filters": query.params(after=None)})
     g.db.commit()
-    session = g.db
+    session, db = g.db, get_db()
 
     def chunks():
         # The rows are read after the view returns (and its session is closed): the stream opens the session
         # again and must give its connection back itself.
         try:
-            yield from services.due_csv(session, query, today)
+            with db.heavy_reads(session) as reads:
+                yield from services.due_csv(reads, query, today)
         finally:
             session.close()
 

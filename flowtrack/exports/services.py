@@ -95,13 +95,15 @@ def build(db: Database, session: so.Session, export_id: uuid.UUID, storage: File
     try:
         with tempfile.TemporaryDirectory(prefix="flowtrack-export-") as folder:
             path = Path(folder) / key.rsplit("/", 1)[1]
-            if export.kind == "data_zip":
-                manifest = data_export.write_zip(session, company, path, progress, files)
-                export.row_count = sum(t["rows"] for t in manifest["tables"].values())
-            else:
-                write = reports.write_csv if export.kind == "audit_csv" else reports.write_pdf
-                header = write(session, company, AuditFilters.from_params(export.params or {}), path, progress)
-                export.row_count, export.chain_head = header.entries, header.head_hash
+            # Read on the replica when there is one; the row's status and the audit entry are written here.
+            with db.heavy_reads(session) as reads:
+                if export.kind == "data_zip":
+                    manifest = data_export.write_zip(reads, company, path, progress, files)
+                    export.row_count = sum(t["rows"] for t in manifest["tables"].values())
+                else:
+                    write = reports.write_csv if export.kind == "audit_csv" else reports.write_pdf
+                    header = write(reads, company, AuditFilters.from_params(export.params or {}), path, progress)
+                    export.row_count, export.chain_head = header.entries, header.head_hash
             export.file_size = path.stat().st_size
             export.sha256 = _sha256(path)
             storage.put_file(key, path, MEDIA_TYPE[export.kind])

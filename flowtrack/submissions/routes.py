@@ -14,6 +14,7 @@ from flowtrack.core.forms import add_error, clean, first_error
 from flowtrack.core.permissions import DISTRICTS_MANAGE, requires
 from flowtrack.core.storage import file_storage
 from flowtrack.core.templating import plural
+from flowtrack.core.web import get_db
 from flowtrack.districts import services as districts
 from flowtrack.field_tests import services as testing
 from flowtrack.models.companies import Company
@@ -335,13 +336,14 @@ def batch_csv(batch_id: uuid.UUID):
     filename = batches.download_name(districts.get_district(g.db, batch.district_id), batch, company_timezone(g.db))
     batches.record_download(g.db, batch)
     g.db.commit()
-    session = g.db
+    session, db = g.db, get_db()
 
     def chunks():
         # Read after the view returns (and its session is closed): the stream opens the session again and must
         # give its connection back itself.
         try:
-            yield from batches.csv_of_batch(session, batch)
+            with db.heavy_reads(session) as reads:
+                yield from batches.csv_of_batch(reads, batch)
         finally:
             session.close()
 
