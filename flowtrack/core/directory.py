@@ -64,6 +64,12 @@ def region_of_email(email: str) -> str | None:
         return session.scalar(sa.select(DirectoryLogin.region).where(DirectoryLogin.email_key == email_key(email)))
 
 
+def sign_in_region(email: str) -> str:
+    """The region a sign-in (or a reset link's request) with this address goes to: the directory's, else the home
+    region's (where every account made before regions is)."""
+    return region_of_email(email) or home_region().name
+
+
 def region_of_company(company_id: uuid.UUID) -> str | None:
     with home_region().db.service() as session:
         return session.scalar(sa.select(DirectoryCompany.region).where(DirectoryCompany.id == company_id))

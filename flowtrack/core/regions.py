@@ -95,6 +95,23 @@ def in_region(name: str) -> Iterator[Region]:
         _chosen.reset(token)
 
 
+# What people read for a region's code; a region configured beyond these is shown by its code.
+REGION_LABELS = {"us": "United States", "ca": "Canada"}
+
+
+def region_label(name: str) -> str:
+    return REGION_LABELS.get(name, name.upper())
+
+
+def fresh_cookie_session() -> None:
+    """A brand-new cookie session (new session id, new CSRF token) that stays in the region the request is in:
+    a sign-in in Canada must not land its next request in the home region."""
+    region = current_region()
+    session.clear()
+    if not region.home:
+        session["region"] = region.name
+
+
 def remember_region(name: str) -> None:
     """The browser's requests are in this region from now on (sign-in, sign-up)."""
     region = region_named(name)
