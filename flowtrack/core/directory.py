@@ -99,3 +99,43 @@ def place_company(company_id: uuid.UUID) -> None:
         session.execute(insert(DirectoryCompany).values(id=company_id, region=current_region().name)
                         .on_conflict_do_nothing())
         session.commit()
+
+
+def rebuild() -> list[str]:
+    """Enter in the directory what every region's database holds: each company's region, and each address's
+    (by its keyed hash). Entries are only added (or a company's region corrected), never removed: one written a
+    moment ago for an account whose transaction has not committed yet must stay. Run by
+    `flowtrack db upgrade` (a deployment from before regions has every account in the home region and none in
+    the directory) and `flowtrack directory rebuild` (after a new DIRECTORY_KEY). Returns the addresses' problems:
+    an address with an account in two regions keeps the entry it had, and is reported by its hash only."""
+    from flowtrack.core.regions import all_regions
+
+    companies: dict[uuid.UUID, str] = {}
+    logins: dict[bytes, str] = {}
+    problems: list[str] = []
+    for region in all_regions():
+        with region.db.service() as session:
+            # Table names, not the models: the kernel knows no feature's model, and these two columns are all
+            # it reads.
+            for (company_id,) in session.execute(sa.text("SELECT id FROM companies")):
+                companies[company_id] = region.name
+            for (email,) in session.execute(sa.text("SELECT email FROM users")):
+                key = email_key(email)
+                if logins.setdefault(key, region.name) != region.name:
+                    problems.append(f"an address ({key.hex()[:12]}…) has accounts in {logins[key]} and {region.name}")
+    with home_region().db.service() as session:
+        held_logins = dict(session.execute(sa.select(DirectoryLogin.email_key, DirectoryLogin.region)).all())
+        held_companies = dict(session.execute(sa.select(DirectoryCompany.id, DirectoryCompany.region)).all())
+        for key, region_name in logins.items():
+            if key not in held_logins:
+                session.add(DirectoryLogin(email_key=key, region=region_name))
+        for company_id, region_name in companies.items():
+            if company_id not in held_companies:
+                session.add(DirectoryCompany(id=company_id, region=region_name))
+            elif held_companies[company_id] != region_name:
+                problems.append(f"company {company_id} is in {region_name}, the directory said "
+                                f"{held_companies[company_id]}")
+                session.execute(sa.update(DirectoryCompany).where(DirectoryCompany.id == company_id)
+                                .values(region=region_name))
+        session.commit()
+    return problems

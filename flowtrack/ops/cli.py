@@ -16,6 +16,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
 from flowtrack import create_app
+from flowtrack.core import directory
 from flowtrack.core.config import PROJECT_ROOT
 from flowtrack.core.directory import region_of_company
 from flowtrack.core.regions import home_region, in_region, region_names
@@ -98,6 +99,24 @@ def db_upgrade(revision: str) -> None:
     for region in _settings().regions:
         migrate.upgrade(region.database_url, revision)
         click.echo(f"region {region.name}: database at {revision}")
+    if revision == "head":
+        _rebuild_directory()
+
+
+def _rebuild_directory() -> None:
+    for problem in directory.rebuild():
+        click.echo(f"directory: {problem}", err=True)
+    click.echo("directory: every region's companies and sign-in addresses entered")
+
+
+directory_group = AppGroup("directory", help="The directory of regions (docs/regions.md).")
+cli.add_command(directory_group)
+
+
+@directory_group.command("rebuild")
+def directory_rebuild() -> None:
+    """Enter every region's companies and sign-in addresses (by their keyed hash) in the directory."""
+    _rebuild_directory()
 
 
 @cli.group("seed", cls=AppGroup, invoke_without_command=True)

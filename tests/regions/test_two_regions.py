@@ -17,6 +17,7 @@ import tempfile
 import uuid
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ from flowtrack.lifecycle.tasks import anonymization_sweep
 from flowtrack.models.accounts import User
 from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer, Device
+from flowtrack.models.notifications import NotificationEmail
 from tests import run_log
 from tests.conftest import SECRET_KEY
 from tests.factories import Browser
@@ -277,6 +279,23 @@ def test_a_canadian_company_lives_and_is_swept_in_canada_and_the_united_states_h
     assert found_in_redis(regions["ca_redis"], [serial])
     regions["ca_redis"].delete(f"probe:{tag}")
 
+    # A forgotten password: the reset link is emailed from Canada's outbox and names its region, so that a browser
+    # that never signed in lands in Canada and the new password works there.
+    other_browser = app.test_client()
+    assert other_browser.submit("/password/forgot", {"email": admin_email}).status_code == 303
+    with ca.service() as session:
+        body = session.scalar(sa.select(NotificationEmail.body).where(NotificationEmail.to_address == admin_email)
+                              .order_by(NotificationEmail.created_at.desc()))
+    link = re.search(r"https?://\S+", body).group(0)
+    assert "region=ca" in link
+    landing = other_browser.get(f"{urlsplit(link).path}?{urlsplit(link).query}")
+    assert landing.status_code == 303
+    new_password = run_log.remember_secret("granite under the maple " + tag)
+    reset = other_browser.submit("/password/reset", {"password": new_password, "confirm": new_password})
+    assert reset.status_code == 303, reset.text
+    assert other_browser.submit("/login", {"email": admin_email, "password": new_password}).status_code == 303
+    assert "Data region: <strong>Canada</strong>" in other_browser.get("/settings/").text
+
     # The United States holds nothing of it, when the company is at its fullest (the sweep removes its files) ...
     assert_none_in_the_united_states(regions, company.id, traces)
 
@@ -297,3 +316,40 @@ def test_a_canadian_company_lives_and_is_swept_in_canada_and_the_united_states_h
 
     # ... and after its sweep.
     assert_none_in_the_united_states(regions, company.id, traces)
+
+
+def test_an_account_from_before_regions_is_entered_by_the_upgrade_and_keeps_its_address_out_of_canada(regions):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from flowtrack.ops.cli import cli
+    from tests.factories import Factory
+
+    app = regions["app"]
+    # Made as a deployment from before regions made it: in the home region's database, with no directory entry.
+    tenant = Factory(app).tenant("Old Harbour Testing")
+    email = tenant.members["company_admin"].email
+    with app.test_request_context():
+        key = email_key(email)
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(DirectoryLogin, key) is None and session.get(DirectoryCompany, tenant.id) is None
+
+    upgraded = CliRunner().invoke(cli, ["db", "upgrade"], obj=ScriptInfo(create_app=lambda: app))
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "region us: database at head" in upgraded.output and "region ca: database at head" in upgraded.output
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(DirectoryLogin, key).region == "us"
+        assert session.get(DirectoryCompany, tenant.id).region == "us"
+
+    # The address has its account in the United States: a Canadian sign-up with it is refused, and makes nothing.
+    browser = app.test_client()
+    refused = browser.submit("/signup", {"company_name": "Harbour Nord", "timezone": "America/Toronto",
+                                         "plan": "enterprise", "region": "ca", "full_name": "Luc Caron",
+                                         "email": email, "password": PASSWORD, "confirm": PASSWORD})
+    assert refused.status_code == 422 and "This email already has a FlowTrack account." in refused.text
+    with app.extensions["flowtrack.regions"]["ca"].db.service() as session:
+        assert session.scalar(sa.select(Company.id).where(Company.name == "Harbour Nord")) is None
+    # And its owner still signs in, in the United States.
+    assert browser.submit("/login", {"email": email, "password": tenant.members["company_admin"].password}
+                          ).status_code == 303
+    assert "Data region: <strong>United States</strong>" in browser.get("/settings/").text
