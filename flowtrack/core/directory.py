@@ -21,6 +21,7 @@ import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 from sqlalchemy.dialects.postgresql import insert
 
+from flowtrack.core.config import setting
 from flowtrack.core.db import Base, utcnow
 from flowtrack.core.regions import current_region, home_region
 
@@ -48,9 +49,9 @@ class DirectoryLogin(Base):
 
 def email_key(email: str) -> bytes:
     """The address's keyed hash: DIRECTORY_KEY's, else one derived from SECRET_KEY for the directory alone."""
-    key = current_app.config.get("DIRECTORY_KEY") or _derived_key(current_app.config["SECRET_KEY"])
-    return hmac.new(key.encode() if isinstance(key, str) else key, email.strip().lower().encode(),
-                    hashlib.sha256).digest()
+    given = setting("DIRECTORY_KEY")
+    key = given.encode() if given else _derived_key(current_app.config["SECRET_KEY"])
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).digest()
 
 
 def _derived_key(secret_key: str) -> bytes:

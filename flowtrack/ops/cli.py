@@ -265,6 +265,28 @@ def sweep_command(dry_run: bool, now_text: str | None, region: str | None) -> No
     sys.exit(1 if failed else 0)
 
 
+company_group = AppGroup("company", help="One company, across regions.")
+cli.add_command(company_group)
+
+
+@company_group.command("move")
+@click.argument("company_id", type=click.UUID)
+@click.option("--to", "to", required=True, help="The region to move it to.")
+def company_move(company_id: uuid.UUID, to: str) -> None:
+    """Move a company to another region: copy its rows and files, verify them, switch the directory, remove the
+    source. Stopped at any step, it leaves the company whole in one region; run it again to finish."""
+    from flowtrack.ops import move
+
+    try:
+        moved = move.move_company(company_id, _checked_region(to) or to,
+                                  after_step=lambda step: click.echo(f"done: {step}"))
+    except move.MoveFailed as error:
+        raise click.ClickException(str(error)) from error
+    rows = sum(moved.tables.values())
+    click.echo(f"company {company_id} is in {moved.target} (from {moved.source}): {rows:,} rows in "
+               f"{len(moved.tables)} tables, {moved.files:,} files")
+
+
 @cli.command("backup")
 @click.argument("out_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--with-files", is_flag=True,

@@ -353,3 +353,74 @@ def test_an_account_from_before_regions_is_entered_by_the_upgrade_and_keeps_its_
     assert browser.submit("/login", {"email": email, "password": tenant.members["company_admin"].password}
                           ).status_code == 303
     assert "Data region: <strong>United States</strong>" in browser.get("/settings/").text
+
+
+def whole_copy(app, region: str, company_id) -> tuple[dict, list[str]]:
+    """A region's rows of the company (each table's count and checksum) and its stored files' keys."""
+    from flowtrack.ops import move
+
+    with app.app_context():
+        where = app.extensions["flowtrack.regions"][region]
+        with move.admin_connection(where) as connection:
+            rows = {table: move.table_checksum(connection, table, columns, company_id)
+                    for table, columns in move.tenant_tables(connection)}
+    keys, _ = found_in_files(app, region, [])
+    return {table: sums for table, sums in rows.items() if sums[0]}, [k for k in keys if k.startswith(str(company_id))]
+
+
+def test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_move_stops_at(regions):
+    from flowtrack.core.directory import region_of_company
+    from flowtrack.ops import move
+    from tests.customers.factories import Records
+    from tests.factories import Factory
+
+    app = regions["app"]
+    tenant = Factory(app).tenant("Upgrading to Enterprise")
+    records = Records(app)
+    records.device(tenant, serial=f"MV-{secrets.token_hex(3).upper()}")
+    with app.app_context():
+        file_storage().put(f"{tenant.id}/photos/dataplate.jpg", b"\xff\xd8 a photo", "image/jpeg")
+    before, files = whole_copy(app, "us", tenant.id)
+    assert before["companies"][0] == 1 and before["devices"][0] == 1 and before["audit_log"][0] > 1 and files
+
+    class Crash(Exception):
+        pass
+
+    def crash_after(stop: str):
+        def after(step: str) -> None:
+            if step == stop:
+                raise Crash(step)
+        return after
+
+    for stop in ("rows", "chain", "files"):
+        with app.app_context(), pytest.raises(Crash):
+            move.move_company(tenant.id, "ca", after_step=crash_after(stop))
+        with app.app_context():
+            assert region_of_company(tenant.id) == "us"
+        assert whole_copy(app, "us", tenant.id) == (before, files), f"stopped after {stop}"
+
+    with app.app_context(), pytest.raises(Crash):
+        move.move_company(tenant.id, "ca", after_step=crash_after("directory"))
+    with app.app_context():
+        assert region_of_company(tenant.id) == "ca"
+    assert whole_copy(app, "ca", tenant.id) == (before, files)
+
+    with app.app_context():
+        finished = move.move_company(tenant.id, "ca")
+        assert finished.done == ["source"] and region_of_company(tenant.id) == "ca"
+    assert whole_copy(app, "us", tenant.id) == ({}, [])
+    assert whole_copy(app, "ca", tenant.id) == (before, files)
+
+    # Its people sign in again, and find it in Canada; the command, run again, has nothing left to do.
+    browser = app.test_client()
+    admin = tenant.members["company_admin"]
+    assert browser.submit("/login", {"email": admin.email, "password": admin.password}).status_code == 303
+    assert "Data region: <strong>Canada</strong>" in browser.get("/settings/").text
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from flowtrack.ops.cli import cli
+
+    again = CliRunner().invoke(cli, ["company", "move", str(tenant.id), "--to", "ca"],
+                               obj=ScriptInfo(create_app=lambda: app))
+    assert again.exit_code == 0 and f"company {tenant.id} is in ca" in again.output, again.output
