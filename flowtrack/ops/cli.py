@@ -44,12 +44,27 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo companies.")
-def dev(host: str, port: int, no_demo: bool) -> None:
-    """Run everything on this machine: database, Redis, migrations, demo data, web, worker and cron."""
+@click.option("--regions", "region_list", metavar="us,ca",
+              help="Run these regions (the first is the home region): each other region gets an embedded PostgreSQL "
+                   "and Redis of its own (unless CA_DATABASE_URL, CA_REDIS_URL are set), and the demo a Canadian "
+                   "company.")
+def dev(host: str, port: int, no_demo: bool, region_list: str | None) -> None:
+    """Run everything on this machine: database, Redis, migrations, demo data, web, worker and cron (a worker and
+    a cron per region)."""
     from flowtrack.core import embedded
     from flowtrack.ops import migrate, seed
 
     instance = _instance_path()
+    if region_list:
+        os.environ["FLOWTRACK_REGIONS"] = region_list
+        for name in [name.strip() for name in region_list.split(",")][1:]:
+            # A region's own servers, in a folder of its own: instance/region-ca/pgdata, instance/region-ca/redis.db.
+            prefix, folder = name.upper() + "_", instance / f"region-{name}"
+            if not os.environ.get(prefix + "DATABASE_URL"):
+                os.environ[prefix + "DATABASE_URL"] = embedded.postgres_url(folder, on_exit="stop")
+                click.echo(f"Embedded PostgreSQL of region {name}: data in {folder / 'pgdata'}")
+            if not os.environ.get(prefix + "REDIS_URL"):
+                os.environ[prefix + "REDIS_URL"] = embedded.redis_url(folder)
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded.postgres_url(instance, on_exit="stop")
         click.echo(f"Embedded PostgreSQL: data in {instance / 'pgdata'}")
@@ -63,8 +78,14 @@ def dev(host: str, port: int, no_demo: bool) -> None:
     if not no_demo:
         with app.app_context():
             seed.seed_demo(app.extensions["flowtrack.db"], production=settings.production, storage=file_storage())
+            logins = seed.demo_logins()
+            if "ca" in region_names():
+                with in_region("ca") as canada:
+                    seed.seed_demo(canada.db, production=settings.production, storage=file_storage(),
+                                   companies=seed.CANADIAN_DEMO, plan="enterprise")
+                logins += seed.demo_logins(seed.CANADIAN_DEMO)
         click.echo("Demo logins (password 'flowtrack-demo'):")
-        for login in seed.demo_logins():
+        for login in logins:
             click.echo(f"  {login}")
     # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
