@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import re
 import secrets
@@ -424,3 +425,35 @@ def test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_mov
     again = CliRunner().invoke(cli, ["company", "move", str(tenant.id), "--to", "ca"],
                                obj=ScriptInfo(create_app=lambda: app))
     assert again.exit_code == 0 and f"company {tenant.id} is in ca" in again.output, again.output
+
+
+def test_stripe_events_reach_a_canadian_company_through_its_region_s_webhook_endpoint(regions):
+    from tests.billing.helpers import WEBHOOK_SECRET, deliver, now, signature, subscription_event
+    from tests.factories import Factory
+
+    app = regions["app"]
+    ca = app.extensions["flowtrack.regions"]["ca"].db
+    canadian = Factory(app)
+    canadian.db = ca  # made in Canada's database, as a Canadian sign-up makes it
+    company = canadian.company("Nordic Flow")
+    customer, subscription = f"cus_{secrets.token_hex(6)}", f"sub_{secrets.token_hex(6)}"
+    with ca.service() as session:
+        session.execute(sa.update(Company).where(Company.id == company.id).values(
+            stripe_customer_id=customer, stripe_subscription_id=subscription, subscription_status="active"))
+        session.commit()
+    app.config["STRIPE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    try:
+        # Stripe sends every event to every endpoint: the home region's finds no such company ...
+        event = subscription_event("customer.subscription.updated", subscription, customer, created=now(),
+                                   cancel_at_period_end=True, period_end=now() + 86400 * 20)
+        home = deliver(app.test_client(), event)
+        assert home.status_code == 200 and home.json["outcome"] == "unmatched"
+        # ... and Canada's endpoint applies it in Canada's database.
+        payload = json.dumps(event)
+        canada = app.test_client().post("/webhooks/stripe?region=ca", data=payload, content_type="application/json",
+                                        headers={"Stripe-Signature": signature(payload)})
+        assert canada.status_code == 200 and canada.json["outcome"] == "applied"
+    finally:
+        app.config.pop("STRIPE_WEBHOOK_SECRET")
+    with ca.service() as session:
+        assert session.get(Company, company.id).cancel_at_period_end is True
