@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from redis import Redis
 
+from flowtrack.core import regions
 from flowtrack.core.collector import CollectBetweenRequests
 from flowtrack.core.config import PROJECT_ROOT, limiter_storage_url, load_settings
 from flowtrack.core.db import Database
@@ -49,6 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
         tenant_app_filter=app.config.get("TENANT_APP_FILTER", True),
     )
     app.extensions["flowtrack.redis"] = Redis.from_url(settings.redis_url)
+    # Before the request plumbing: a link's region must be known before the request opens its database session.
+    regions.init_app(app, app.extensions["flowtrack.db"], app.extensions["flowtrack.redis"])
 
     csrf.init_app(app)
     htmx.init_app(app)

@@ -24,6 +24,7 @@ from rq.utils import now
 
 from flowtrack.audit_log.tasks import log_chain_heads, prune_audit_logs
 from flowtrack.core.queue import queue_name, resend_queued_jobs
+from flowtrack.core.regions import home_region, in_region
 from flowtrack.exports.tasks import delete_expired_exports
 from flowtrack.imports.tasks import forget_stale_imports
 from flowtrack.invoices.tasks import retry_declined_autopay
@@ -85,10 +86,12 @@ def build_scheduler(connection: Redis, queue: str) -> CronScheduler:
     return scheduler
 
 
-def run(app: Flask) -> None:
+def run(app: Flask, region: str | None = None) -> None:
+    """The schedule of one region (the home region unless named): its jobs go on the region's queue, its claims
+    are kept in the region's Redis, and the region's workers run them on the region's database."""
     pin_timezone()
-    with app.app_context():
+    with app.app_context(), in_region(region or home_region(app).name) as where:
         try:
-            build_scheduler(app.extensions["flowtrack.redis"], queue_name(app)).start()
+            build_scheduler(where.redis, queue_name(app)).start()
         except StopRequested:
             pass  # a normal shutdown (SIGINT/SIGTERM)

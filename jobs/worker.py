@@ -24,6 +24,7 @@ from rq.scheduler import RQScheduler
 
 from flowtrack.core.collector import collections_paused, freeze_startup_objects
 from flowtrack.core.queue import queue_name
+from flowtrack.core.regions import home_region, in_region
 
 log = logging.getLogger("jobs.worker")
 
@@ -61,11 +62,13 @@ class FlowTrackWorker(SimpleWorker):
                 log.warning("job %s: Redis did not take its heartbeat", job.id, exc_info=True)
 
 
-def run(app: Flask, *, burst: bool = False) -> None:
-    with app.app_context():
+def run(app: Flask, *, burst: bool = False, region: str | None = None) -> None:
+    """Run the jobs of one region (the home region unless named) from its queue, on its Redis; the region holds
+    for every job, so a job finds its region's database and files by the ids it carries (docs/regions.md)."""
+    with app.app_context(), in_region(region or home_region(app).name) as where:
         freeze_startup_objects()
-        worker = FlowTrackWorker([queue_name(app)], connection=app.extensions["flowtrack.redis"],
-                                 worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE)
+        worker = FlowTrackWorker([queue_name(app)], connection=where.redis, worker_ttl=WORKER_TTL,
+                                 maintenance_interval=MAINTENANCE)
         # RQ's scheduler puts a failed job whose retry is due back on the queue (see flowtrack/core/queue.py). A
         # burst worker does that once, here, rather than starting the scheduler's process, which would outlive it.
         if burst:

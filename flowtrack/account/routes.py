@@ -12,9 +12,11 @@ from flowtrack.auth import mfa
 from flowtrack.auth.browser_session import continue_sign_in
 from flowtrack.auth.forms import CodeForm, EnrolForm
 from flowtrack.auth.request_user import session_policy
+from flowtrack.core.directory import email_key, sign_in_region
 from flowtrack.core.extensions import limiter
 from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
+from flowtrack.core.regions import in_region
 from flowtrack.core.web import client_ip, get_db
 from flowtrack.models.accounts import User
 
@@ -28,7 +30,8 @@ LINK_SENT = "If a customer account uses that address, we sent it a sign-in link.
 
 
 def forgot_email_key() -> str:
-    return "reset:" + (request.form.get("email") or "").strip().lower()
+    """The address asking, by its keyed hash (the limiter's Redis is the home region's: docs/regions.md)."""
+    return "reset:" + email_key(request.form.get("email") or "").hex()
 
 
 # --- links from emails ---------------------------------------------------------------------------------
@@ -92,8 +95,10 @@ def _email_a_link(template: str, purpose: str, endpoint: str, send, sent: str):
     """The form that emails a single-use link (reset, sign-in): the same answer whether or not it was sent."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        send(get_db(), form.email.data, emailed_link(endpoint, purpose), ip=client_ip(),
-             user_agent=request.user_agent.string)
+        # The account is in the address's region; the link is built there, and names it.
+        with in_region(sign_in_region(form.email.data)):
+            send(get_db(), form.email.data, emailed_link(endpoint, purpose), ip=client_ip(),
+                 user_agent=request.user_agent.string)
         flash(sent, "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template(template, form=form), 200 if request.method == "GET" else 422

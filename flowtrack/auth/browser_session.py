@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from flowtrack.auth.services import SignIn
 from flowtrack.core.permissions import Role
+from flowtrack.core.regions import fresh_cookie_session
 
 # The password step is good for this long; then the sign-in starts over.
 PENDING_SECONDS = 10 * 60
@@ -35,7 +36,7 @@ def safe_next(target: str | None) -> str:
 
 def begin_session(token: str) -> None:
     # A brand-new cookie session: new session id, new CSRF token. Its token is the session's first (generation 0).
-    session.clear()
+    fresh_cookie_session()
     session["sid"] = token
     session.permanent = True
 
@@ -73,8 +74,8 @@ def continue_sign_in(result: SignIn, email: str, next_url: str | None):
     if result.token:
         begin_session(result.token)
         return redirect(safe_next(next_url), code=303)
-    # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes.
-    session.clear()
+    # No session exists yet: the pending sign-in lives only in the signed cookie, for a few minutes, with its region.
+    fresh_cookie_session()
     session["pending_login"] = {"user": str(result.user_id), "email": email.strip().lower(),
                                 "step": result.second_step, "until": int(time.time()) + PENDING_SECONDS,
                                 "next": next_url}

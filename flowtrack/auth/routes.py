@@ -16,9 +16,11 @@ from flowtrack.auth.browser_session import (
 from flowtrack.auth.forms import CodeForm, EnrolForm, LoginForm
 from flowtrack.auth.request_user import session_policy
 from flowtrack.auth.services import sign_in, sign_out
+from flowtrack.core.directory import sign_in_region
 from flowtrack.core.extensions import limiter, login_email_key
 from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import ACCOUNT_SELF, public, requires
+from flowtrack.core.regions import in_region
 from flowtrack.core.web import client_ip, get_db
 
 bp = Blueprint("auth", __name__)
@@ -36,10 +38,13 @@ def login():
         return redirect(start_page(current_user.role))
     form = LoginForm()
     if form.validate_on_submit():
-        result = sign_in(get_db(), form.email.data, form.password.data, session_policy(),
-                         ip=client_ip(), user_agent=request.user_agent.string)
-        if result:
-            return continue_sign_in(result, form.email.data, request.args.get("next"))
+        # The directory names the address's region (docs/regions.md); the password is checked there, and the
+        # new cookie session is in it.
+        with in_region(sign_in_region(form.email.data)):
+            result = sign_in(get_db(), form.email.data, form.password.data, session_policy(),
+                             ip=client_ip(), user_agent=request.user_agent.string)
+            if result:
+                return continue_sign_in(result, form.email.data, request.args.get("next"))
         add_error(form.password, LOGIN_FAILED)
     elif request.method == "POST" and not form.errors:
         add_error(form.password, LOGIN_FAILED)

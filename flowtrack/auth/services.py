@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from flowtrack.audit import services as audit
 from flowtrack.auth.passwords import hash_password, needs_rehash, verify_password
 from flowtrack.core.db import Database, rows_with_begin, token_hash, utcnow
+from flowtrack.core.directory import claim_email
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
 
@@ -280,7 +281,9 @@ def sign_out(session: so.Session, user: CurrentUser) -> None:
 
 def add_member(session: so.Session, company_id: uuid.UUID, *, email: str, password: str | None, role: str,
                full_name: str, **profile_fields) -> Profile:
-    """A login identity and its profile in one company (without a password: invited, not yet accepted)."""
+    """A login identity and its profile in one company (without a password: invited, not yet accepted). Raises
+    EmailInAnotherRegion when the address has an account in another region."""
+    claim_email(email)
     user = User(company_id=company_id, email=email.strip().lower(),
                 password_hash=hash_password(password) if password else None,
                 password_set_at=utcnow() if password else None)

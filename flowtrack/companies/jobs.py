@@ -12,12 +12,12 @@ from typing import Iterator
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app
 
 from flowtrack.audit.services import Actor
 from flowtrack.auth.services import SessionPolicy, new_session
 from flowtrack.companies.state import refuse_writes_in_grace
 from flowtrack.core.db import Database, bind_company, utcnow
+from flowtrack.core.regions import current_region
 from flowtrack.models.accounts import AuthSession
 
 JOB_SESSION_LIFETIME = dt.timedelta(hours=2)
@@ -31,7 +31,7 @@ def company_session(company_id: uuid.UUID, *, actor_label: str = "background job
     A job that changes the company's data passes `writes=True`: it is refused (CompanyReadOnly) once the
     company's paid period has ended, as requests are. Reading jobs (exports, reports) run through grace.
     """
-    db = db or current_app.extensions["flowtrack.db"]
+    db = db or current_region().db
     policy = SessionPolicy(idle_timeout=JOB_SESSION_LIFETIME, lifetime=JOB_SESSION_LIFETIME)
     with db.service() as service:
         if writes:

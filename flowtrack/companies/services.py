@@ -8,6 +8,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from flowtrack.audit import services as audit
+from flowtrack.core.db import new_id
+from flowtrack.core.directory import place_company
 from flowtrack.core.forms import clean
 from flowtrack.core.permissions import Role, allowed
 from flowtrack.models.accounts import Profile, User
@@ -19,7 +21,8 @@ DEFAULT_LEAD_DAYS = (60, 30)  # reminders go out this many days before a test is
 def create_company(session: so.Session, name: str, *, timezone: str = "America/Los_Angeles",
                    plan: str = "professional") -> Company:
     """A new tenant (service role: no tenant exists yet to authorize it)."""
-    company = Company(name=name, timezone=timezone, plan=plan)
+    company = Company(id=new_id(), name=name, timezone=timezone, plan=plan)
+    place_company(company.id)  # the directory first: a company never exists where the directory cannot find it
     session.add(company)
     session.flush()
     audit.record(session, "company.created", entity_type="company", entity_id=company.id, company_id=company.id,

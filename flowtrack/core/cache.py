@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from flask import current_app
 from redis.exceptions import RedisError
+
+from flowtrack.core.regions import current_region
 
 log = logging.getLogger("flowtrack.core.cache")
 
@@ -19,7 +20,7 @@ KEEP_SECONDS = 600
 
 def kept(key: str, build: Callable[[], str]) -> str:
     """The text kept under `key`, or `build()`'s, kept from now on."""
-    redis = current_app.extensions["flowtrack.redis"]
+    redis = current_region().redis
     try:
         cached = redis.get(key)
     except RedisError:
@@ -38,7 +39,7 @@ def kept(key: str, build: Callable[[], str]) -> str:
 def park(key: str, data: bytes, seconds: int) -> bool:
     """Keep a person's upload for their next step (naming a file's columns, say); False when Redis is away."""
     try:
-        current_app.extensions["flowtrack.redis"].set(key, data, ex=seconds)
+        current_region().redis.set(key, data, ex=seconds)
     except RedisError:
         log.warning("cache unavailable; an upload could not be kept")
         return False
@@ -48,13 +49,13 @@ def park(key: str, data: bytes, seconds: int) -> bool:
 def parked(key: str) -> bytes | None:
     """What `park` kept under the key, if it is still there."""
     try:
-        return current_app.extensions["flowtrack.redis"].get(key)
+        return current_region().redis.get(key)
     except RedisError:
         return None
 
 
 def unpark(key: str) -> None:
     try:
-        current_app.extensions["flowtrack.redis"].delete(key)
+        current_region().redis.delete(key)
     except RedisError:
         pass

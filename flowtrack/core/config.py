@@ -16,6 +16,7 @@ passwords are the primary's: a physical replica is a copy of the whole cluster.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,22 @@ def limiter_storage_url(redis_url: str) -> str:
 
 
 @dataclass
+class RegionSettings:
+    """Where one region keeps its data: its database (with the three roles' URLs), its Redis and its file store
+    (None: a folder under the instance path). docs/regions.md."""
+
+    name: str
+    database_url: str
+    app_database_url: str
+    service_database_url: str
+    vendor_database_url: str
+    redis_url: str
+    file_storage_url: str | None = None
+    # The app role on the region's streaming replica, for heavy reads; None: they read the primary.
+    replica_app_database_url: str | None = None
+
+
+@dataclass
 class Settings:
     env: str
     secret_key: str
@@ -75,6 +92,8 @@ class Settings:
     # How many proxies in front of the app set X-Forwarded-For and X-Forwarded-Proto (0: trust none).
     proxy_fix: int = 0
     extra: dict = field(default_factory=dict)
+    # Every region, the home region (the plain URLs above) first.
+    regions: list[RegionSettings] = field(default_factory=list)
 
     @property
     def production(self) -> bool:
@@ -116,31 +135,75 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> Setting
     if proxy_fix < 0:
         raise RuntimeError("FLOWTRACK_PROXY_FIX is the number of trusted proxies: 0 or more")
 
-    app_url = overrides.pop("APP_DATABASE_URL", None) or os.environ.get("APP_DATABASE_URL")
-    service_url = overrides.pop("SERVICE_DATABASE_URL", None) or os.environ.get("SERVICE_DATABASE_URL")
-    vendor_url = overrides.pop("VENDOR_DATABASE_URL", None) or os.environ.get("VENDOR_DATABASE_URL")
-    replica_url = overrides.pop("DATABASE_REPLICA_URL", None) or os.environ.get("DATABASE_REPLICA_URL")
-    replica_app_url = overrides.pop("APP_DATABASE_REPLICA_URL", None) or os.environ.get("APP_DATABASE_REPLICA_URL")
-    if replica_url and not replica_app_url:
-        replica_app_url = sqlalchemy_url(replica_url, username=ROLE_APP,
-                                         password=os.environ.get("FLOWTRACK_APP_DB_PASSWORD"))
+    names = _region_names(overrides)
+    home = _region(names[0], "", database_url, redis_url, overrides)
+    regions = [home]
+    for name in names[1:]:
+        prefix = name.upper() + "_"
+        other_database = overrides.pop(prefix + "DATABASE_URL", None) or os.environ.get(prefix + "DATABASE_URL")
+        other_redis = overrides.pop(prefix + "REDIS_URL", None) or os.environ.get(prefix + "REDIS_URL")
+        if not other_database or not other_redis:
+            raise RuntimeError(f"region {name}: {prefix}DATABASE_URL and {prefix}REDIS_URL are required")
+        regions.append(_region(name, prefix, other_database, other_redis, overrides))
     return Settings(
         env=env,
         secret_key=secret_key,
-        database_url=sqlalchemy_url(database_url),
-        app_database_url=sqlalchemy_url(app_url) if app_url else sqlalchemy_url(
-            database_url, username=ROLE_APP, password=os.environ.get("FLOWTRACK_APP_DB_PASSWORD")),
-        service_database_url=sqlalchemy_url(service_url) if service_url else sqlalchemy_url(
-            database_url, username=ROLE_SERVICE, password=os.environ.get("FLOWTRACK_SERVICE_DB_PASSWORD")),
-        vendor_database_url=sqlalchemy_url(vendor_url) if vendor_url else sqlalchemy_url(
-            database_url, username=ROLE_VENDOR, password=os.environ.get("FLOWTRACK_VENDOR_DB_PASSWORD")),
+        database_url=home.database_url,
+        app_database_url=home.app_database_url,
+        service_database_url=home.service_database_url,
+        vendor_database_url=home.vendor_database_url,
         redis_url=redis_url,
+        regions=regions,
         instance_path=instance_path,
-        replica_app_database_url=sqlalchemy_url(replica_app_url) if replica_app_url else None,
+        replica_app_database_url=home.replica_app_database_url,
         idle_timeout_minutes=int(overrides.pop("IDLE_TIMEOUT_MINUTES",
                                                os.environ.get("FLOWTRACK_IDLE_TIMEOUT_MINUTES", 30))),
         session_lifetime_hours=int(overrides.pop("SESSION_LIFETIME_HOURS",
                                                  os.environ.get("FLOWTRACK_SESSION_LIFETIME_HOURS", 12))),
         proxy_fix=proxy_fix,
         extra=overrides,
+    )
+
+
+HOME_REGION = "us"
+_REGION_NAME = re.compile(r"[a-z]{2,8}")
+
+
+def _region_names(overrides: dict) -> list[str]:
+    """FLOWTRACK_REGIONS, the home region first: `us` when unset, so a deployment that predates regions is one."""
+    text = overrides.pop("REGIONS", None) or os.environ.get("FLOWTRACK_REGIONS") or HOME_REGION
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or len(set(names)) != len(names) or not all(_REGION_NAME.fullmatch(name) for name in names):
+        raise RuntimeError("FLOWTRACK_REGIONS is a list of distinct region codes (lower-case letters), e.g. us,ca")
+    return names
+
+
+def _region(name: str, prefix: str, database_url: str, redis_url: str, overrides: dict) -> RegionSettings:
+    """A region's settings: the home region's are the plain names (prefix ""), another's carry its code in front
+    (CA_DATABASE_URL); the roles' URLs are derived from the database's when not given."""
+
+    def given(key: str) -> str | None:
+        return overrides.pop(prefix + key, None) or os.environ.get(prefix + key)
+
+    def role_url(key: str, role: str, password_variable: str) -> str:
+        url = given(key)
+        return sqlalchemy_url(url) if url else sqlalchemy_url(database_url, username=role,
+                                                             password=os.environ.get(password_variable))
+
+    # The app role on the replica: given whole, or derived from the replica's URL as on the primary.
+    replica_app_url, replica_url = given("APP_DATABASE_REPLICA_URL"), given("DATABASE_REPLICA_URL")
+    if replica_url and not replica_app_url:
+        replica_app_url = sqlalchemy_url(replica_url, username=ROLE_APP,
+                                         password=os.environ.get("FLOWTRACK_APP_DB_PASSWORD"))
+    # The roles' passwords are the same in every region: `flowtrack db upgrade` sets them from one environment.
+    return RegionSettings(
+        name=name,
+        database_url=sqlalchemy_url(database_url),
+        app_database_url=role_url("APP_DATABASE_URL", ROLE_APP, "FLOWTRACK_APP_DB_PASSWORD"),
+        service_database_url=role_url("SERVICE_DATABASE_URL", ROLE_SERVICE, "FLOWTRACK_SERVICE_DB_PASSWORD"),
+        vendor_database_url=role_url("VENDOR_DATABASE_URL", ROLE_VENDOR, "FLOWTRACK_VENDOR_DB_PASSWORD"),
+        redis_url=redis_url,
+        # The home region's store is FILE_STORAGE_URL, read where it always was (core/storage.py).
+        file_storage_url=given("FILE_STORAGE_URL") if prefix else None,
+        replica_app_database_url=sqlalchemy_url(replica_app_url) if replica_app_url else None,
     )

@@ -20,5 +20,8 @@ def company_key() -> str:
 
 
 def login_email_key() -> str:
-    """Rate-limit key for one account: the email being tried, whoever tries it."""
-    return "account:" + (request.form.get("email") or "").strip().lower()
+    """Rate-limit key for one account: the email being tried, whoever tries it, by its keyed hash (the limiter's
+    Redis is the home region's, which must not hold another region's addresses)."""
+    from flowtrack.core.directory import email_key
+
+    return "account:" + email_key(request.form.get("email") or "").hex()

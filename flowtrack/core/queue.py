@@ -32,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 
 from flowtrack.core.db import Base, Database, TenantScoped, bind_company, new_id, utcnow
+from flowtrack.core.regions import current_region
 
 log = logging.getLogger("flowtrack.core.queue")
 _PENDING = "flowtrack.jobs_after_commit"
@@ -63,7 +64,8 @@ def queue_name(app=None) -> str:
 
 
 def get_queue() -> Queue:
-    return Queue(queue_name(), connection=current_app.extensions["flowtrack.redis"])
+    """The queue of the running code's region, on that region's Redis: its workers run what it holds."""
+    return Queue(queue_name(), connection=current_region().redis)
 
 
 def enqueue_for_company(func: Callable, company_id: uuid.UUID, *args: Any, description: str = "",
@@ -123,7 +125,7 @@ def run_queued_job(company_id: str, queued_id: str, function: str, *args: str) -
     current = get_current_job()
     this_job = current.id if current is not None else f"direct-{uuid.uuid4()}"  # called outside a worker
     rows = sa.update(QueuedJob).where(QueuedJob.id == uuid.UUID(queued_id))
-    with current_app.extensions["flowtrack.db"].service() as session:
+    with current_region().db.service() as session:
         taken = session.execute(rows.where(sa.or_(QueuedJob.started_job.is_(None),
                                                   QueuedJob.started_job == this_job))
                                 .values(started_job=this_job).returning(QueuedJob.id)).first()
@@ -135,7 +137,7 @@ def run_queued_job(company_id: str, queued_id: str, function: str, *args: str) -
         raise ValueError(f"{function} is not a task function")
     module, name = function.split(":")
     result = getattr(importlib.import_module(module), name)(company_id, *args)
-    with current_app.extensions["flowtrack.db"].service() as session:
+    with current_region().db.service() as session:
         session.execute(sa.delete(QueuedJob).where(QueuedJob.id == uuid.UUID(queued_id)))
         session.commit()
     return result
@@ -151,7 +153,7 @@ def resend_queued_jobs() -> int:
     """Cron: hand over again the jobs no worker has started (Redis was down, or lost its queue). Returns how
     many; a Redis still down leaves them for the next run."""
     cutoff = utcnow() - RESEND_AFTER
-    with current_app.extensions["flowtrack.db"].service() as session:
+    with current_region().db.service() as session:
         # A job that started and failed is RQ's to retry and the failed-job registry's to show; its row goes
         # after a week.
         session.execute(sa.delete(QueuedJob).where(QueuedJob.started_job.is_not(None),
@@ -173,7 +175,7 @@ def resend_queued_jobs() -> int:
 def fetch_company_job(job_id: str, company_id: uuid.UUID) -> Job | None:
     """A job of this company, or None (also for another company's job id)."""
     try:
-        job = Job.fetch(job_id, connection=current_app.extensions["flowtrack.redis"])
+        job = Job.fetch(job_id, connection=current_region().redis)
     except (NoSuchJobError, ValueError):
         return None
     return job if job.meta.get("company_id") == str(company_id) else None
@@ -184,7 +186,7 @@ class ProgressRow:
     so the page polling that row sees the progress before the work commits."""
 
     def __init__(self, job_session: so.Session, company_id: uuid.UUID, row: sa.Update, db: Database | None = None):
-        db = db or current_app.extensions["flowtrack.db"]
+        db = db or current_region().db
         self.session = db.app_session(job_session.info["session_token"])
         bind_company(self.session, company_id)
         self.row = row

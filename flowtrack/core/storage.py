@@ -206,24 +206,43 @@ class S3Storage:
 
 def storage_at(instance_path: Path) -> FileStorage:
     """The configured storage; the local folder is `<instance>/files`."""
-    url = setting("FILE_STORAGE_URL")
+    return _store(setting("FILE_STORAGE_URL"), instance_path / "files")
+
+
+def _store(url: str | None, folder: Path) -> FileStorage:
     if not url:
-        return LocalStorage(instance_path / "files")
+        return LocalStorage(folder)
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise RuntimeError("FILE_STORAGE_URL must be s3://bucket or s3://bucket/prefix")
     return S3Storage(parsed.netloc, parsed.path, endpoint_url=setting("S3_ENDPOINT_URL"))
 
 
+def region_storage(region, instance_path: Path) -> FileStorage:
+    """A region's store: the home region's is FILE_STORAGE_URL (or `<instance>/files`), as before regions;
+    another's is its own `<REGION>_FILE_STORAGE_URL`, or the folder `<instance>/files-<region>`."""
+    if region.home:
+        return storage_at(instance_path)
+    # Never the home region's FILE_STORAGE_URL: a region without a store of its own keeps a folder of its own.
+    return _store(region.settings.file_storage_url, instance_path / f"files-{region.name}")
+
+
 def file_storage() -> FileStorage:
-    """The app's storage (in a request or a job)."""
+    """The storage of the region the request or job is in."""
     from flask import current_app
 
-    storage = current_app.extensions.get("flowtrack.storage")
-    if storage is None:
-        storage = current_app.extensions["flowtrack.storage"] = storage_at(
-            current_app.extensions["flowtrack.settings"].instance_path)
-    return storage
+    from flowtrack.core.regions import current_region
+
+    region = current_region()
+    if region.home:
+        storage = current_app.extensions.get("flowtrack.storage")
+        if storage is None:
+            storage = current_app.extensions["flowtrack.storage"] = storage_at(
+                current_app.extensions["flowtrack.settings"].instance_path)
+        return storage
+    if region.storage is None:
+        region.storage = region_storage(region, current_app.extensions["flowtrack.settings"].instance_path)
+    return region.storage
 
 
 def send_stored(storage: FileStorage, key: str, *, mimetype: str, download_name: str):

@@ -28,6 +28,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from flowtrack.core import permissions
 from flowtrack.core.db import Database
 from flowtrack.core.extensions import compress, login_manager
+from flowtrack.core.regions import current_region
 from flowtrack.core.storage import StoredFileMissing, file_storage
 from flowtrack.core.templating import is_fragment
 
@@ -48,7 +49,8 @@ def with_images_from(url_template: str) -> str:
 
 
 def get_db() -> Database:
-    return current_app.extensions["flowtrack.db"]
+    """The database of the region the request (or job) is in (core/regions.py)."""
+    return current_region().db
 
 
 def client_ip() -> str | None:

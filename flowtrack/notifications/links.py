@@ -13,6 +13,8 @@ from urllib.parse import urljoin
 
 from flask import current_app, has_request_context, request, url_for
 
+from flowtrack.core.regions import link_parameters
+
 DEVELOPMENT_URL = "http://localhost:5000/"  # `flowtrack dev`'s default address
 
 
@@ -26,7 +28,9 @@ def base_url() -> str:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link to a page, also from a background job (which has no request to build it from)."""
+    """An absolute link to a page, also from a background job (which has no request to build it from). A link
+    built in a region other than the home one names it, so that its landing request finds its rows there."""
+    values = {**values, **link_parameters()}
     path = url_for(endpoint, **values) if has_request_context() else \
         current_app.url_map.bind("localhost").build(endpoint, values)
     return urljoin(base_url(), path.lstrip("/"))

@@ -50,6 +50,8 @@ from flowtrack.work_orders import services as work_orders
 DEMO_PASSWORD = "flowtrack-demo"
 DEMO_COMPANIES = (("Acme Backflow", "acme.test", "America/Los_Angeles"),
                   ("Bravo Testing", "bravo.test", "America/Denver"))
+# `flowtrack dev --regions us,ca`: a company on the Enterprise plan whose data is kept in Canada (docs/regions.md).
+CANADIAN_DEMO = (("Érable Backflow", "erable.test", "America/Toronto"),)
 DEMO_PEOPLE = (
     ("admin", Role.company_admin, "Alex Admin"),
     ("office", Role.manager, "Olivia Office"),
@@ -65,22 +67,23 @@ DEMO_PEOPLE = (
 )
 
 
-def demo_logins() -> list[str]:
-    return [f"{person}@{domain}" for _, domain, _ in DEMO_COMPANIES for person, _, _ in DEMO_PEOPLE]
+def demo_logins(companies: tuple = DEMO_COMPANIES) -> list[str]:
+    return [f"{person}@{domain}" for _, domain, _ in companies for person, _, _ in DEMO_PEOPLE]
 
 
-def seed_demo(db: Database, *, production: bool, storage: FileStorage) -> list[Company]:
+def seed_demo(db: Database, *, production: bool, storage: FileStorage, companies: tuple = DEMO_COMPANIES,
+              plan: str = "professional") -> list[Company]:
     """Create the demo companies that do not exist yet (idempotent); their files (signatures, report PDFs) go
-    into the app's file store."""
+    into the file store given. `db` and `storage` are one region's; the caller runs this in that region."""
     if production:
         raise RuntimeError("demo data is refused in production")
     created = []
     with db.service() as session:
-        for name, domain, timezone in DEMO_COMPANIES:
+        for name, domain, timezone in companies:
             exists = session.scalar(sa.select(User.id).where(User.email == f"admin@{domain}"))
             if exists:
                 continue
-            company = create_company(session, name, timezone=timezone)
+            company = create_company(session, name, timezone=timezone, plan=plan)
             for person, role, full_name in DEMO_PEOPLE:
                 extra = {}
                 if role is Role.technician:

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import current_app
 
 from flowtrack.core.config import setting
+from flowtrack.core.regions import current_region
 from flowtrack.core.storage import file_storage
 from flowtrack.ops import backup
 
@@ -14,14 +15,21 @@ log = logging.getLogger("flowtrack.ops")
 
 
 def backup_folder() -> Path | None:
-    """Where the daily backups go: FLOWTRACK_BACKUP_DIR (None when unset)."""
+    """Where the daily backups go: FLOWTRACK_BACKUP_DIR (None when unset); another region's into its own folder
+    in it (`<dir>/ca`), so that one region's backups are never among another's (docs/regions.md)."""
     folder = setting("FLOWTRACK_BACKUP_DIR")
-    return Path(folder) if folder else None
+    if not folder:
+        return None
+    region = current_region()
+    return Path(folder) if region.home else Path(folder) / region.name
 
 
 def backup_database_url() -> str:
-    """Who dumps the database: BACKUP_DATABASE_URL (a role that can read every table), else DATABASE_URL."""
-    return setting("BACKUP_DATABASE_URL") or current_app.extensions["flowtrack.settings"].database_url
+    """Who dumps the region's database: BACKUP_DATABASE_URL (`CA_BACKUP_DATABASE_URL` for region ca: a role that
+    can read every table), else the region's administrative URL."""
+    region = current_region()
+    return setting(("" if region.home else region.name.upper() + "_") + "BACKUP_DATABASE_URL") \
+        or region.settings.database_url
 
 
 def take_daily_backup() -> dict:

@@ -10,6 +10,7 @@ from flowtrack.companies.forms import CompanyDetailsForm, FieldEvidenceForm
 from flowtrack.core.images import PictureRefused
 from flowtrack.core.money import cents
 from flowtrack.core.permissions import SETTINGS_MANAGE, requires
+from flowtrack.core.regions import current_region, region_label
 from flowtrack.core.storage import file_storage
 from flowtrack.invoices import logo
 from flowtrack.invoices import services as invoices
@@ -54,6 +55,7 @@ def _page(status: int = 200, **refused):
     }
     not_saved = next((NOT_SAVED[name] for name in refused), None)
     return render_template("settings/index.html", **(forms | refused), not_saved=not_saved,
+                           data_region=region_label(current_region().name),
                            logo=logo.logo_data_uri(file_storage(), current_user.company_id)), status
 
 

@@ -21,6 +21,10 @@ class SignUpForm(FlaskForm):
     plan = SelectField("Plan", choices=PLANS, default=Plan.professional.value, validate_choice=False,
                        validators=[DataRequired(), AnyOf([value for value, _ in PLANS],
                                                          message="Choose Basic, Professional or Enterprise.")])
+    # The choices are the configured regions (set by the route); a region other than the home one is for Enterprise.
+    region = SelectField("Where your data is kept", choices=[], validate_choice=True,
+                         description="Every record and file of the company stays in this region. Canada is "
+                                     "offered on the Enterprise plan.")
     full_name = StringField("Your name", validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
     email = StringField("Your email", validators=[DataRequired(), Length(max=254),

@@ -12,6 +12,7 @@ from flowtrack.core.config import setting
 from flowtrack.core.extensions import limiter
 from flowtrack.core.forms import add_error
 from flowtrack.core.permissions import public
+from flowtrack.core.regions import fresh_cookie_session, home_region, in_region, region_label, region_names
 from flowtrack.core.web import client_ip, get_db
 from flowtrack.signup import services
 from flowtrack.signup.forms import SignUpForm
@@ -54,9 +55,14 @@ def signup():
     stripe, is_open = _billing()
     if not is_open:
         return render_template("signup/closed.html", message=CLOSED), 503
-    form = SignUpForm()
+    # A page that showed no choice (one region) posts none: the home region.
+    form = SignUpForm(region=home_region().name)
+    form.region.choices = [(name, region_label(name)) for name in region_names()]
     if not form.validate_on_submit():
         return _page(form, stripe, 200 if request.method == "GET" else 422)
+    if not services.region_offered(form.plan.data, form.region.data, home_region().name):
+        add_error(form.region, f"{region_label(form.region.data)} is offered on the Enterprise plan.")
+        return _page(form, stripe, 422)
     problem = password_problem(form.password.data, form.email.data)
     if problem:
         add_error(form.password, problem)
@@ -65,8 +71,11 @@ def signup():
                               plan=form.plan.data, full_name=form.full_name.data.strip(), email=form.email.data,
                               password=form.password.data)
     try:
-        token = services.sign_up(get_db(), details, session_policy(), stripe=stripe, ip=client_ip(),
-                                 user_agent=request.user_agent.string)
+        with in_region(form.region.data):
+            token = services.sign_up(get_db(), details, session_policy(), stripe=stripe, ip=client_ip(),
+                                     user_agent=request.user_agent.string)
+            # A brand-new cookie session in the company's region: new session id, new CSRF token.
+            fresh_cookie_session()
     except services.EmailInUse:
         add_error(form.email, EMAIL_IN_USE)
         return _page(form, stripe, 422)
@@ -76,8 +85,6 @@ def signup():
     except SQLAlchemyError:
         log.exception("sign-up failed in the database, nothing created")
         return _page(form, stripe, 500, DATABASE_FAILED)
-    # A brand-new cookie session: new session id, new CSRF token.
-    session.clear()
     session["sid"] = token
     session.permanent = True
     flash(f"Welcome to FlowTrack. {details.company_name} is ready; invite your team from the Team page.", "success")

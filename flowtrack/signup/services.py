@@ -32,9 +32,11 @@ from flowtrack.billing import services as billing
 from flowtrack.billing import stripe_api
 from flowtrack.companies.services import create_company
 from flowtrack.core.db import Database
+from flowtrack.core.directory import EmailInAnotherRegion, region_of_email
 from flowtrack.core.permissions import Role
+from flowtrack.core.regions import current_region, home_region
 from flowtrack.models.accounts import User
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, Plan
 
 log = logging.getLogger("flowtrack.signup")
 
@@ -56,17 +58,35 @@ class SignUp:
         return f"SignUp(plan={self.plan!r}, timezone={self.timezone!r})"
 
 
-def email_in_use(session: so.Session, email: str) -> bool:
-    return session.scalar(sa.select(sa.exists().where(sa.func.lower(User.email) == email.strip().lower())))
+class RegionNotOffered(Exception):
+    """The plan does not include that region."""
+
+
+# Data kept outside the home region (Canadian hosting) is an Enterprise plan's (seeds/000_d79f951748c49db4.txt).
+PLANS_OUTSIDE_HOME_REGION = {Plan.enterprise.value}
+
+
+def region_offered(plan: str, region: str, home: str) -> bool:
+    return region == home or plan in PLANS_OUTSIDE_HOME_REGION
+
+
+def email_in_use(session: so.Session, email: str, region: str) -> bool:
+    """The address has an account: in this region's database, or (by the directory) in another region."""
+    return region_of_email(email) not in (None, region) or session.scalar(
+        sa.select(sa.exists().where(sa.func.lower(User.email) == email.strip().lower())))
 
 
 def sign_up(db: Database, details: SignUp, policy: SessionPolicy, *, stripe: stripe_api.StripeSettings | None,
             ip: str | None, user_agent: str | None) -> str:
     """Create the company, its admin and (with Stripe settings) its subscription; returns the admin's session
-    token. Raises EmailInUse or stripe_api.BillingFailed, in which case nothing was created anywhere."""
+    token. The company is made in the region the caller is in (`db` is that region's). Raises EmailInUse or
+    stripe_api.BillingFailed, in which case nothing was created anywhere."""
     email = details.email.strip().lower()
+    region = current_region()
+    if not region_offered(details.plan, region.name, home_region().name):
+        raise RegionNotOffered
     with db.service() as session:
-        if email_in_use(session, email):
+        if email_in_use(session, email, region.name):
             raise EmailInUse
     started = None
     if stripe is not None:
@@ -91,6 +111,8 @@ def _create(session: so.Session, details: SignUp, email: str, started: stripe_ap
     try:
         profile = add_member(session, company.id, email=email, password=details.password,
                              role=Role.company_admin.value, full_name=details.full_name)
+    except EmailInAnotherRegion as error:  # taken in another region since the check above
+        raise EmailInUse from error
     except IntegrityError as error:
         if getattr(error.orig.diag, "constraint_name", None) == "users_email_key":
             raise EmailInUse from error

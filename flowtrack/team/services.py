@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from flowtrack.account import tokens
 from flowtrack.audit import services as audit
 from flowtrack.auth.services import revoke_sessions
+from flowtrack.core.directory import EmailInAnotherRegion, claim_email
 from flowtrack.core.permissions import PORTAL_ROLES, Role
 from flowtrack.models.accounts import AuthSession, Profile, User
 from flowtrack.models.companies import Company
@@ -114,6 +115,10 @@ def invite(session: so.Session, *, email: str, full_name: str, role: str, invite
     may_see_invoices = role_ is Role.requester and may_see_invoices
     district_id = _district_for(session, role_, district_id)
     email = email.strip().lower()
+    try:
+        claim_email(email)
+    except EmailInAnotherRegion:
+        raise TeamError("This email address already has a FlowTrack account.") from None
     try:
         with session.begin_nested():
             user = User(email=email, password_hash=None, is_active=True)

