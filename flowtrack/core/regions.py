@@ -123,9 +123,11 @@ def remember_region(name: str) -> None:
 
 
 def link_parameters() -> dict[str, str]:
-    """What a link built now (in an email) adds to its address so that its landing request is in this region."""
-    region = current_region()
-    return {} if region.home else {"region": region.name}
+    """What a link built now (in an email) adds to its address so that its landing request is in this region,
+    whatever region the browser that opens it was in before. Nothing on an installation of one region."""
+    if len(current_app.extensions["flowtrack.regions"]) == 1:
+        return {}
+    return {"region": current_region().name}
 
 
 def _region_from_link() -> None:
