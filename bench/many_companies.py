@@ -206,8 +206,9 @@ def measure_redis(app, company_ids: list[uuid.UUID], active: int) -> None:
         session.commit()
     redis.flushdb()
     before = redis.info("memory")["used_memory"]
-    for _, email in admins:
+    for n, (_, email) in enumerate(admins):
         client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.{n // 250}.{n % 250}.1"  # each company's office its own address
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         signed_in = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
