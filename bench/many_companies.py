@@ -114,7 +114,7 @@ def _statements(app, company_id, path: str, role: str) -> int:
     return count
 
 
-def measure_pages(seconds: int, configurations: list[tuple[str, object, uuid.UUID]]) -> None:
+def measure_pages(seconds: int, configurations: list[tuple[str, object, uuid.UUID]], pages: list) -> None:
     """`configurations`: the large company alone, among many, and the small company among many: (label, app on
     its database, company id)."""
     bare, bare_url = _serve("bare_app:app", _server_env(configurations[0][1]), 4)
@@ -128,14 +128,14 @@ def measure_pages(seconds: int, configurations: list[tuple[str, object, uuid.UUI
     for label, app, company_id in configurations:
         web, base = _serve("wsgi:app", _server_env(app), 4)
         try:
-            for path, role in KEY_PAGES:
+            for path, role in pages:
                 result = _wrk(base + path, seconds, _cookie(app, company_id, role))
                 result["statements"] = _statements(app, company_id, path, role)
                 results[label, path] = result
         finally:
             web.terminate()
     print(f"{'page':<16}{'large alone':>26}{'large among 2,000':>26}{'ratio':>8}{'small among 2,000':>26}")
-    for path, _ in KEY_PAGES:
+    for path, _ in pages:
         alone, among, small = (results[label, path] for label, _, _ in configurations)
 
         def cell(r: dict) -> str:
@@ -271,6 +271,7 @@ def main() -> None:
     parser.add_argument("--active", type=int, default=100)
     parser.add_argument("--skip", default="", help="comma-separated: pages, jobs, redis, indexes")
     parser.add_argument("--database", default=MANY_DATABASE, help="the database of the many companies")
+    parser.add_argument("--only", nargs="*", help="measure just these pages (as listed in KEY_PAGES)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -286,7 +287,8 @@ def main() -> None:
     small_id = _company_by_name(many, NAME.format(small_number))
     if "pages" not in skip:
         measure_pages(args.seconds, [("large alone", large_alone, large_alone_id), ("large among many", many, large_id),
-                                     ("small among many", many, small_id)])
+                                     ("small among many", many, small_id)],
+                      [page for page in KEY_PAGES if not args.only or page[0] in args.only])
     if "jobs" not in skip:
         measure_daily_jobs(many, args.companies)
     if "redis" not in skip:

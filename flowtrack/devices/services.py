@@ -220,18 +220,26 @@ def _within_reach(statement: sa.Select, technician_user_id: uuid.UUID | None) ->
 
 def list_devices(session: so.Session, query: DeviceQuery, *, page_size: int = PAGE_SIZE,
                  technician_user_id: uuid.UUID | None = None) -> Page:
-    """Devices by serial (the unique index's order), searched by the serial's beginning, a page at a time."""
-    statement = _within_reach(sa.select(Device, CustomerLocation, Customer.name)
-                              .join(CustomerLocation, CustomerLocation.id == Device.location_id)
-                              .join(Customer, Customer.id == CustomerLocation.customer_id), technician_user_id)
+    """Devices by serial (the unique index's order), searched by the serial's beginning, a page at a time.
+
+    The page's devices are chosen first, from the devices alone, and then joined to their places and customers:
+    among thousands of companies the planner takes the company filter of each joined table as one more cut, expects
+    a few dozen rows where a large company has 50,000, and would join them all and sort them (docs/performance.md,
+    2026-12-07 evening)."""
+    page = _within_reach(sa.select(Device.id), technician_user_id)
     if query.status in ("active", "removed", "replaced"):
-        statement = statement.where(Device.status == query.status)
+        page = page.where(Device.status == query.status)
     prefix = normal_serial(query.q)
     if prefix:
-        statement = statement.where(Device.serial >= prefix, Device.serial < prefix + _TOP)
+        page = page.where(Device.serial >= prefix, Device.serial < prefix + _TOP)
     if query.after:
-        statement = statement.where(Device.serial > query.after)
-    rows = session.execute(statement.order_by(Device.serial).limit(page_size + 1)).all()
+        page = page.where(Device.serial > query.after)
+    chosen = page.order_by(Device.serial).limit(page_size + 1).subquery()
+    rows = session.execute(sa.select(Device, CustomerLocation, Customer.name)
+                           .join(chosen, chosen.c.id == Device.id)
+                           .join(CustomerLocation, CustomerLocation.id == Device.location_id)
+                           .join(Customer, Customer.id == CustomerLocation.customer_id)
+                           .order_by(Device.serial)).all()
     return paginate([DeviceRow(*row) for row in rows], page_size, lambda row: row.device.serial)
 
 

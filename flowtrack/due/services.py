@@ -85,33 +85,46 @@ def _devices() -> sa.Select:
             .where(Device.status == DeviceStatus.active.value))
 
 
-def _statement(query: DueQuery, today: dt.date) -> sa.Select:
+def _chosen(query: DueQuery, today: dt.date) -> list:
+    """The query's conditions, on the devices alone (a place's district or customer by the devices' place)."""
     window = query.window if query.window in WINDOWS else DEFAULT_WINDOW
-    statement = _devices()
     if window == "overdue":
-        statement = statement.where(Device.next_test_due < today)
+        conditions = [Device.next_test_due < today]
     elif window == "month":
-        statement = statement.where(Device.next_test_due <= month_end(today))
+        conditions = [Device.next_test_due <= month_end(today)]
     else:
-        statement = statement.where(Device.next_test_due <= today + dt.timedelta(days=int(window)))
+        conditions = [Device.next_test_due <= today + dt.timedelta(days=int(window))]
     if query.district == NO_DISTRICT:
-        statement = statement.where(CustomerLocation.district_id.is_(None))
+        conditions.append(Device.location_id.in_(sa.select(CustomerLocation.id)
+                                                 .where(CustomerLocation.district_id.is_(None))))
     elif query.district:
-        statement = statement.where(CustomerLocation.district_id == uuid.UUID(query.district))
+        conditions.append(Device.location_id.in_(sa.select(CustomerLocation.id).where(
+            CustomerLocation.district_id == uuid.UUID(query.district))))
     if query.customer:
-        statement = statement.where(Customer.id == query.customer)
+        conditions.append(Device.location_id.in_(sa.select(CustomerLocation.id)
+                                                 .where(CustomerLocation.customer_id == query.customer)))
     if query.unbooked:
-        statement = statement.where(~_booked())
-    return statement.order_by(Device.next_test_due, Device.id)
+        conditions.append(~_booked())
+    return conditions
+
+
+def _statement(query: DueQuery, today: dt.date) -> sa.Select:
+    return _devices().where(*_chosen(query, today)).order_by(Device.next_test_due, Device.id)
 
 
 def due_page(session: so.Session, query: DueQuery, today: dt.date, *, page_size: int = PAGE_SIZE) -> Page:
-    """One page of due devices, the longest overdue first, starting after `query.after`."""
-    statement = _statement(query, today)
+    """One page of due devices, the longest overdue first, starting after `query.after`.
+
+    The page's devices are chosen first, from the devices alone, then joined to their places, customers and
+    districts: among thousands of companies the planner takes the company filter of each joined table as one more
+    cut and would join and sort a large company's every due device (docs/performance.md, 2026-12-07 evening)."""
+    page = sa.select(Device.id).where(Device.status == DeviceStatus.active.value, *_chosen(query, today))
     position = paging.position(query.after, dt.date.fromisoformat)
     if position is not None:
-        statement = statement.where(sa.tuple_(Device.next_test_due, Device.id) > position)
-    rows = [DueRow(*row) for row in session.execute(statement.limit(page_size + 1))]
+        page = page.where(sa.tuple_(Device.next_test_due, Device.id) > position)
+    chosen = page.order_by(Device.next_test_due, Device.id).limit(page_size + 1).subquery()
+    rows = [DueRow(*row) for row in session.execute(
+        _devices().join(chosen, chosen.c.id == Device.id).order_by(Device.next_test_due, Device.id))]
     return paginate(rows, page_size, lambda row: paging.cursor(row.device.next_test_due, row.device.id))
 
 
