@@ -60,19 +60,29 @@ def _audit_actions(app, company_id: uuid.UUID, export_id: uuid.UUID) -> list[str
             AuditEntry.company_id == company_id, AuditEntry.entity_id == str(export_id)).order_by(AuditEntry.seq)))
 
 
-def _job_of(app, export_id: uuid.UUID, *registries) -> Job:
+def _job_of(app, export_id: uuid.UUID, *registries, timeout: float = 0) -> Job:
+    # The export is marked done inside the job; RQ files the job as finished a moment after it returns.
     queue = Queue(QUEUE, connection=_redis(app))
-    for registry in registries:
-        for job_id in registry(queue=queue).get_job_ids():
-            job = Job.fetch(job_id, connection=_redis(app))
-            if job.args and job.args[-1] == str(export_id):
-                return job
-    raise AssertionError(f"no job of export {export_id}")
+    deadline = time.monotonic() + timeout
+    while True:
+        for registry in registries:
+            for job_id in registry(queue=queue).get_job_ids():
+                job = Job.fetch(job_id, connection=_redis(app))
+                if job.args and job.args[-1] == str(export_id):
+                    return job
+        assert time.monotonic() < deadline, f"no job of export {export_id}"
+        time.sleep(0.05)
 
 
-def _workers_that_ran(hosts, job_id: str) -> list[str]:
-    return [name for name in ("worker1", "worker2")
-            if re.search(rf"Job OK.*\({job_id}\)", hosts.log(name))]
+def _workers_that_ran(hosts, job_id: str, timeout: float = 30) -> list[str]:
+    """The workers whose log says they finished the job, once one of them does (the log line follows the
+    job's own last write)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ran = [name for name in ("worker1", "worker2") if re.search(rf"Job OK.*\({job_id}\)", hosts.log(name))]
+        if ran or time.monotonic() > deadline:
+            return ran
+        time.sleep(0.05)
 
 
 def test_a_session_started_on_one_web_host_works_on_the_other_and_through_the_proxy(hosts, acme, visitor):
@@ -93,7 +103,7 @@ def test_a_job_enqueued_on_one_host_runs_once_on_one_worker(app, hosts, acme, vi
     export_id = _request_export(visitor, hosts.web[1])
     export = _wait_for(app, export_id, "done", timeout=60)
     assert _audit_actions(app, acme.id, export_id) == ["export.requested", "export.completed"]
-    job = _job_of(app, export_id, FinishedJobRegistry)
+    job = _job_of(app, export_id, FinishedJobRegistry, timeout=30)
     assert len(_workers_that_ran(hosts, job.id)) == 1
     stored = file_store(app).get(f"{acme.id}/exports/{export_id}.zip")
     assert hashlib.sha256(stored).hexdigest() == export.sha256
