@@ -286,9 +286,11 @@ RETENTION_DAYS = {"basic": 30, "professional": 365, "enterprise": None}
 
 
 def apply_retention(session: so.Session, now: dt.datetime) -> dict[uuid.UUID, int]:
-    """Prune every company's entries older than its plan keeps (service role; daily cron, idempotent)."""
+    """Prune every company's entries older than its plan keeps (service role; daily cron, idempotent). A company
+    moving to another region waits for the next day: its rows are being copied."""
     pruned = {}
-    companies = session.execute(sa.select(Company.id, Company.plan).where(Company.tombstoned_at.is_(None))).all()
+    companies = session.execute(sa.select(Company.id, Company.plan).where(Company.tombstoned_at.is_(None),
+                                                                          Company.moving_to.is_(None))).all()
     for company_id, plan in companies:
         days = RETENTION_DAYS.get(plan)
         if days is None:

@@ -21,7 +21,7 @@ from flowtrack.auth.passwords import hash_password, needs_rehash, verify_passwor
 from flowtrack.core.db import Database, rows_with_begin, token_hash, utcnow
 from flowtrack.core.directory import claim_email
 from flowtrack.models.accounts import AuthSession, Profile, User
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, CompanyMoving
 
 # A session's token is replaced after this much use; the one it replaces still works for the overlap, so that
 # requests already on their way with it (a page's parallel fetches, the phone's outbox) are not signed out.
@@ -127,7 +127,12 @@ def sign_in(db: Database, email: str, password: str, policy: SessionPolicy, *,
 def start_session(session: so.Session, user: User, policy: SessionPolicy, *, ip: str | None,
                   user_agent: str | None, method: str = "password", via: str | None = None) -> str:
     """The session row of a completed sign-in and its audit entry (service role); returns the token.
-    `method` names a second factor used; `via`, a way in other than the password (an email link)."""
+    `method` names a second factor used; `via`, a way in other than the password (an email link).
+    Raises CompanyMoving while the company moves to another region: a session there would write where the move
+    has already copied from."""
+    company = session.get(Company, user.company_id)
+    if company is not None and company.moving_to is not None:
+        raise CompanyMoving(company)
     row, token = new_session(user.company_id, user.id, policy, ip=ip, user_agent=user_agent)
     session.add(row)
     user.last_login_at = utcnow()

@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 
 from flowtrack.audit.services import Actor
 from flowtrack.auth.services import SessionPolicy, new_session
-from flowtrack.companies.state import refuse_writes_in_grace
+from flowtrack.companies.state import refuse_writes
 from flowtrack.core.db import Database, bind_company, utcnow
 from flowtrack.core.regions import current_region
 from flowtrack.models.accounts import AuthSession
@@ -29,13 +29,14 @@ def company_session(company_id: uuid.UUID, *, actor_label: str = "background job
     """An app-role DB session that sees one company's rows, for background work.
 
     A job that changes the company's data passes `writes=True`: it is refused (CompanyReadOnly) once the
-    company's paid period has ended, as requests are. Reading jobs (exports, reports) run through grace.
+    company's paid period has ended, as requests are, and while it moves to another region (CompanyMoving).
+    Reading jobs (exports, reports) run through grace.
     """
     db = db or current_region().db
     policy = SessionPolicy(idle_timeout=JOB_SESSION_LIFETIME, lifetime=JOB_SESSION_LIFETIME)
     with db.service() as service:
         if writes:
-            refuse_writes_in_grace(service, company_id, utcnow())
+            refuse_writes(service, company_id, utcnow())
         row, token = new_session(company_id, None, policy, ip=None, user_agent=None, kind="job")
         service.add(row)
         service.commit()

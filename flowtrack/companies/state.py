@@ -11,7 +11,7 @@ import zoneinfo
 
 import sqlalchemy.orm as so
 
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, CompanyMoving, CompanyReadOnly
 
 GRACE_DAYS = 30  # the same for every company, by promise; not a setting
 GRACE = dt.timedelta(days=GRACE_DAYS)
@@ -52,13 +52,13 @@ def scheduled_deletion(company: Company) -> dt.datetime | None:
     return run
 
 
-class CompanyReadOnly(PermissionError):
-    """A write for a company whose paid period has ended."""
-
-
-def refuse_writes_in_grace(session: so.Session, company_id: uuid.UUID, now: dt.datetime) -> None:
-    """Raise CompanyReadOnly if the company is in grace (for background jobs that would write)."""
+def refuse_writes(session: so.Session, company_id: uuid.UUID, now: dt.datetime) -> None:
+    """Raise CompanyReadOnly if the company is in grace or moving (for background jobs that would write)."""
     company = session.get(Company, company_id)
-    if company is not None and grace_started(company, now):
+    if company is None:
+        return
+    if company.moving_to is not None:
+        raise CompanyMoving(company)
+    if grace_started(company, now):
         raise CompanyReadOnly(f"company {company_id} is read-only since {company.deletion_clock_starts_at:%Y-%m-%d}: "
                               "its subscription has ended")

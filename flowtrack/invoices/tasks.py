@@ -12,7 +12,6 @@ from weasyprint.urls import URLFetcher
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.companies.services import company_today, settings_of
-from flowtrack.companies.state import CompanyReadOnly
 from flowtrack.core import pdf
 from flowtrack.core.config import setting
 from flowtrack.core.dates import date
@@ -23,7 +22,7 @@ from flowtrack.core.web import get_db
 from flowtrack.invoices import autopay, payments
 from flowtrack.invoices.logo import logo_data_uri
 from flowtrack.models.autopay import AutopayCharge
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, CompanyReadOnly
 from flowtrack.models.invoicing import Invoice
 from flowtrack.notifications.links import external_url
 from flowtrack.notifications.services import send_email

@@ -104,11 +104,13 @@ def _check_clock(now: dt.datetime, dry_run: bool) -> None:
 
 def sweep(db: Database, now: dt.datetime, dry_run: bool = False, *, storage: FileStorage | None = None) -> SweepSummary:
     """Anonymize every company whose grace has expired, each in its own transaction; log a summary. With the
-    file store, each anonymized company's stored files are removed after its commit."""
+    file store, each anonymized company's stored files are removed after its commit. A company moving to another
+    region is left for the next run, in the region it has moved to."""
     _check_clock(now, dry_run)
     with db.service() as session:
         candidates = session.scalars(
-            sa.select(Company.id).where(Company.tombstoned_at.is_(None), Company.deletion_clock_starts_at.is_not(None))
+            sa.select(Company.id).where(Company.tombstoned_at.is_(None), Company.deletion_clock_starts_at.is_not(None),
+                                        Company.moving_to.is_(None))
             .order_by(Company.deletion_clock_starts_at, Company.id)
         ).all()
         tombstoned = session.scalars(sa.select(Company.id).where(Company.tombstoned_at.is_not(None))).all()

@@ -1,5 +1,6 @@
 """Read-only grace for requests: refuse every state-changing request of a company whose paid period has
-ended, and tell every page of a company with a scheduled cancellation when deletion happens."""
+ended, and tell every page of a company with a scheduled cancellation when deletion happens; and the page of a
+sign-in to a company that is moving to another region."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flowtrack.companies import state
 from flowtrack.core.db import utcnow
+from flowtrack.core.regions import region_label
 from flowtrack.core.templating import is_fragment
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, CompanyMoving
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What a company in grace may still do: sign in (every step) and out (also its other devices), take the full
@@ -72,7 +74,13 @@ def notice() -> Notice | None:
                   deletion_at=state.scheduled_deletion(company), timezone=company.timezone)
 
 
+def company_moving(error: CompanyMoving):
+    """A sign-in to a company that `flowtrack company move` is copying to another region: try again shortly."""
+    return render_template("lifecycle/moving.html", region=region_label(error.region)), 503
+
+
 def init_app(app: Flask) -> None:
     """Register after web.init_app: CSRF, the signed-in user and the permission check come first."""
     app.before_request(refuse_writes_in_grace)
+    app.register_error_handler(CompanyMoving, company_moving)
     app.add_template_global(notice, "lifecycle_notice")

@@ -37,7 +37,23 @@ class Company(TenantRoot, Base):
     subscription_state_at: so.Mapped[dt.datetime | None]
     tombstoned_at: so.Mapped[dt.datetime | None]
     require_mfa: so.Mapped[bool] = so.mapped_column(default=False)
+    # The region it is being moved to, while `flowtrack company move` copies it (flowtrack/ops/move.py).
+    moving_to: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class CompanyReadOnly(PermissionError):
+    """A write for a company whose paid period has ended (companies/state.py), or that is being moved to another
+    region."""
+
+
+class CompanyMoving(CompanyReadOnly):
+    """The company is being moved to another region (`flowtrack company move`, ops/move.py): no one signs in and
+    nothing writes until the move is done, so that nothing written on the way is left behind."""
+
+    def __init__(self, company: Company):
+        super().__init__(f"company {company.id} is moving to the region {company.moving_to}")
+        self.region = company.moving_to
 
 
 class CompanySettings(TenantScoped, Base):

@@ -300,13 +300,21 @@ cli.add_command(company_group)
 
 @company_group.command("move")
 @click.argument("company_id", type=click.UUID)
-@click.option("--to", "to", required=True, help="The region to move it to.")
-def company_move(company_id: uuid.UUID, to: str) -> None:
-    """Move a company to another region: copy its rows and files, verify them, switch the directory, remove the
-    source. Stopped at any step, it leaves the company whole in one region; run it again to finish."""
+@click.option("--to", "to", help="The region to move it to.")
+@click.option("--cancel", is_flag=True, help="Give a company whose move stopped before the switch back to its "
+                                             "region, open again.")
+def company_move(company_id: uuid.UUID, to: str | None, cancel: bool) -> None:
+    """Move a company to another region: its people are signed out and kept out, its rows and files are copied
+    and verified, the directory switched, the source removed, and it opens in the new region. Stopped at any
+    step, it leaves the company whole in one region; run it again to finish, or with --cancel to stay."""
     from flowtrack.ops import move
 
+    if cancel == bool(to):
+        raise click.UsageError("Give either --to REGION or --cancel.")
     try:
+        if cancel:
+            click.echo(f"company {company_id} stays in {move.cancel_move(company_id)}, open again")
+            return
         moved = move.move_company(company_id, _checked_region(to) or to,
                                   after_step=lambda step: click.echo(f"done: {step}"))
     except move.MoveFailed as error:

@@ -11,11 +11,10 @@ from rq import Retry, get_current_job
 
 from flowtrack.companies.jobs import company_session
 from flowtrack.companies.services import company_today
-from flowtrack.companies.state import CompanyReadOnly
 from flowtrack.core.db import utcnow
 from flowtrack.core.queue import enqueue_for_company
 from flowtrack.core.web import get_db
-from flowtrack.models.companies import Company
+from flowtrack.models.companies import Company, CompanyReadOnly
 from flowtrack.notifications import sms
 from flowtrack.reminders import services
 from flowtrack.reminders.links import opt_out_url

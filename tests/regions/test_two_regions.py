@@ -369,8 +369,40 @@ def whole_copy(app, region: str, company_id) -> tuple[dict, list[str]]:
     return {table: sums for table, sums in rows.items() if sums[0]}, [k for k in keys if k.startswith(str(company_id))]
 
 
+class Crash(Exception):
+    """The move's process dies here."""
+
+
+def crash_after(stop: str, also=None):
+    def after(step: str) -> None:
+        if also is not None:
+            also(step)
+        if step == stop:
+            raise Crash(step)
+    return after
+
+
+def audit_actions(app, region: str, company_id) -> list[str]:
+    from flowtrack.models.audit import AuditEntry
+
+    with app.extensions["flowtrack.regions"][region].db.service() as session:
+        return list(session.scalars(sa.select(AuditEntry.action).where(AuditEntry.company_id == company_id)
+                                    .order_by(AuditEntry.seq)))
+
+
+def run_cli(app, *args: str):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from flowtrack.ops.cli import cli
+
+    return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+
 def test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_move_stops_at(regions):
+    from flowtrack.companies.jobs import company_session
     from flowtrack.core.directory import region_of_company
+    from flowtrack.models.companies import CompanyMoving
     from flowtrack.ops import move
     from tests.customers.factories import Records
     from tests.factories import Factory
@@ -378,53 +410,104 @@ def test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_mov
     app = regions["app"]
     tenant = Factory(app).tenant("Upgrading to Enterprise")
     records = Records(app)
-    records.device(tenant, serial=f"MV-{secrets.token_hex(3).upper()}")
+    serial = f"MV-{secrets.token_hex(3).upper()}"
+    records.device(tenant, serial=serial)
     with app.app_context():
         file_storage().put(f"{tenant.id}/photos/dataplate.jpg", b"\xff\xd8 a photo", "image/jpeg")
-    before, files = whole_copy(app, "us", tenant.id)
-    assert before["companies"][0] == 1 and before["devices"][0] == 1 and before["audit_log"][0] > 1 and files
+    admin = tenant.members["company_admin"]
+    signed_in = app.test_client()
+    assert signed_in.submit("/login", {"email": admin.email, "password": admin.password}).status_code == 303
 
-    class Crash(Exception):
-        pass
+    # The move starts: the company is marked, its people are signed out and kept out, and jobs that write pass it by.
+    with app.app_context(), pytest.raises(Crash):
+        move.move_company(tenant.id, "ca", after_step=crash_after("freeze"))
+    assert signed_in.get("/customers/").status_code == 302
+    refused = app.test_client().submit("/login", {"email": admin.email, "password": admin.password})
+    assert refused.status_code == 503 and "Your company is moving to Canada" in refused.text
+    with app.app_context(), pytest.raises(CompanyMoving):
+        with company_session(tenant.id, writes=True):
+            pytest.fail("a writing job ran for a moving company")
+    frozen, files = whole_copy(app, "us", tenant.id)
+    assert frozen["companies"][0] == 1 and frozen["devices"][0] == 1 and files
+    assert audit_actions(app, "us", tenant.id)[-1] == "company.move_started"
 
-    def crash_after(stop: str):
-        def after(step: str) -> None:
-            if step == stop:
-                raise Crash(step)
-        return after
-
-    for stop in ("rows", "chain", "files"):
+    # Stopped before the switch, the company is whole in the United States and Canada holds none of its rows.
+    for stop in ("files", "rows"):
         with app.app_context(), pytest.raises(Crash):
             move.move_company(tenant.id, "ca", after_step=crash_after(stop))
         with app.app_context():
             assert region_of_company(tenant.id) == "us"
-        assert whole_copy(app, "us", tenant.id) == (before, files), f"stopped after {stop}"
+        assert whole_copy(app, "us", tenant.id) == (frozen, files), f"stopped after {stop}"
+        assert whole_copy(app, "ca", tenant.id)[0] == {}, f"stopped after {stop}"
 
+    # A webhook writes for the company while its rows are being copied: the switch finds the change, and the copy
+    # is made again with it. Then the process dies just after the switch.
+    def a_late_write(step: str) -> None:
+        if step == "rows" and not late_writes:
+            late_writes.append(step)
+            with app.extensions["flowtrack.regions"]["us"].db.service() as session:
+                session.execute(sa.update(Device).where(Device.company_id == tenant.id).values(serial=serial + "-B"))
+                session.commit()
+
+    late_writes: list[str] = []
     with app.app_context(), pytest.raises(Crash):
-        move.move_company(tenant.id, "ca", after_step=crash_after("directory"))
+        move.move_company(tenant.id, "ca", after_step=crash_after("switch", also=a_late_write))
     with app.app_context():
         assert region_of_company(tenant.id) == "ca"
-    assert whole_copy(app, "ca", tenant.id) == (before, files)
+    in_canada = whole_copy(app, "ca", tenant.id)
+    assert in_canada == whole_copy(app, "us", tenant.id)  # the source is not removed yet, and equals the copy
+    with app.extensions["flowtrack.regions"]["ca"].db.service() as session:
+        assert session.scalar(sa.select(Device.serial).where(Device.company_id == tenant.id)) == serial + "-B"
+        assert session.get(Company, tenant.id).moving_to == "ca"  # still closed until the command finishes
+    assert app.test_client().submit("/login", {"email": admin.email, "password": admin.password}).status_code == 503
 
+    # Run again, the command removes the source and opens the company in Canada.
     with app.app_context():
         finished = move.move_company(tenant.id, "ca")
-        assert finished.done == ["source"] and region_of_company(tenant.id) == "ca"
+        assert finished.done == ["source", "open"] and region_of_company(tenant.id) == "ca"
     assert whole_copy(app, "us", tenant.id) == ({}, [])
-    assert whole_copy(app, "ca", tenant.id) == (before, files)
+    rows, files_in_canada = whole_copy(app, "ca", tenant.id)
+    assert files_in_canada == files and rows["devices"] == in_canada[0]["devices"]
+    actions = audit_actions(app, "ca", tenant.id)
+    assert actions[-2:] == ["company.move_started", "company.moved"]
+    with app.extensions["flowtrack.regions"]["ca"].db.service() as session:
+        from flowtrack.audit.services import verify_chain
+
+        assert verify_chain(session, tenant.id).ok
 
     # Its people sign in again, and find it in Canada; the command, run again, has nothing left to do.
     browser = app.test_client()
-    admin = tenant.members["company_admin"]
     assert browser.submit("/login", {"email": admin.email, "password": admin.password}).status_code == 303
     assert "Data region: <strong>Canada</strong>" in browser.get("/settings/").text
-    from click.testing import CliRunner
-    from flask.cli import ScriptInfo
-
-    from flowtrack.ops.cli import cli
-
-    again = CliRunner().invoke(cli, ["company", "move", str(tenant.id), "--to", "ca"],
-                               obj=ScriptInfo(create_app=lambda: app))
+    again = run_cli(app, "company", "move", str(tenant.id), "--to", "ca")
     assert again.exit_code == 0 and f"company {tenant.id} is in ca" in again.output, again.output
+
+
+def test_a_move_stopped_before_the_switch_is_cancelled_and_the_company_opens_where_it_was(regions):
+    from flowtrack.core.directory import region_of_company
+    from flowtrack.ops import move
+    from tests.factories import Factory
+
+    app = regions["app"]
+    tenant = Factory(app).tenant("Second Thoughts Backflow")
+    with app.app_context():
+        file_storage().put(f"{tenant.id}/logo.png", b"\x89PNG a logo", "image/png")
+    before = whole_copy(app, "us", tenant.id)
+    with app.app_context(), pytest.raises(Crash):
+        move.move_company(tenant.id, "ca", after_step=crash_after("files"))
+    assert whole_copy(app, "ca", tenant.id)[1]  # the files were copied
+
+    assert run_cli(app, "company", "move", str(tenant.id)).exit_code == 2  # neither --to nor --cancel
+    cancelled = run_cli(app, "company", "move", str(tenant.id), "--cancel")
+    assert cancelled.exit_code == 0 and f"company {tenant.id} stays in us" in cancelled.output, cancelled.output
+    with app.app_context():
+        assert region_of_company(tenant.id) == "us"
+    assert whole_copy(app, "ca", tenant.id) == ({}, [])
+    rows, files = whole_copy(app, "us", tenant.id)
+    assert files == before[1] and rows["customers" if "customers" in rows else "companies"][0] >= 1
+    assert audit_actions(app, "us", tenant.id)[-2:] == ["company.move_started", "company.move_canceled"]
+    admin = tenant.members["company_admin"]
+    assert app.test_client().submit("/login", {"email": admin.email, "password": admin.password}).status_code == 303
 
 
 def test_stripe_events_reach_a_canadian_company_through_its_region_s_webhook_endpoint(regions):
