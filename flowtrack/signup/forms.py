@@ -11,15 +11,17 @@ PLANS = [(plan.value, plan.value.capitalize()) for plan in Plan]
 
 
 class SignUpForm(FlaskForm):
+    # The lists check their value with AnyOf rather than DataRequired: a `required` select must open on an empty
+    # placeholder (HTML), and these open on a real choice.
     company_name = StringField("Company name", validators=[DataRequired(), Length(max=200)],
                                render_kw={"autocomplete": "organization"})
     # Checked against the zones the server's zoneinfo knows, not only against the list the page showed.
     timezone = SelectField("Time zone", choices=[(name, name.replace("_", " ")) for name in TIMEZONES],
                            default=COMMON_TIMEZONES[0], validate_choice=False,
-                           validators=[DataRequired(), AnyOf(TIMEZONES, message="Choose a time zone from the list.")],
+                           validators=[AnyOf(TIMEZONES, message="Choose a time zone from the list.")],
                            description="Schedules, reminders and reports use the company's local time.")
     plan = SelectField("Plan", choices=PLANS, default=Plan.professional.value, validate_choice=False,
-                       validators=[DataRequired(), AnyOf([value for value, _ in PLANS],
+                       validators=[AnyOf([value for value, _ in PLANS],
                                                          message="Choose Basic, Professional or Enterprise.")])
     # The choices are the configured regions (set by the route); a region other than the home one is for Enterprise.
     region = SelectField("Where your data is kept", choices=[], validate_choice=True,

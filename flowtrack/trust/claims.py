@@ -59,6 +59,7 @@ ACCESS_LOG = "tests/account/test_access_log.py"
 PHOTOS = "tests/photos/test_photos.py"
 BACKUP = "tests/operations/test_backup_drill.py"
 INVOICE_SWEEP = "tests/invoices/test_sweep.py"
+REGIONS = "tests/regions/test_two_regions.py"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("Encryption",
@@ -432,6 +433,20 @@ PRIVACY_CLAIMS: tuple[Claim, ...] = (
           "the recorded changes.",
           "privacy.md", (f"{SWEEP}::test_an_expired_company_keeps_only_its_survivors_and_no_identity",
                          f"{GRACE}::test_the_grace_clock_boundaries")),
+    Claim("Data regions",
+          "A company in Canada is kept in Canada: after it has signed up, worked, invoiced, exported and been "
+          "deleted there, the United States' database, file store and job queue hold none of its names, emails, "
+          "addresses or serial numbers.",
+          "hosting-regions.md", (
+              f"{REGIONS}::test_a_canadian_company_lives_and_is_swept_in_canada_and_the_united_states_holds_none_of_it",
+              f"{REGIONS}::test_an_account_from_before_regions_is_entered_by_the_upgrade_and_keeps_its_address_out_of_canada")),
+    Claim("Data regions",
+          "A company moved to another region is closed to sign-in and changes while it moves, opens there only "
+          "once every table's rows and its audit log match the original, and then nothing of it is left where it "
+          "was.",
+          "hosting-regions.md", (
+              f"{REGIONS}::test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_move_stops_at",
+              f"{REGIONS}::test_a_move_stopped_before_the_switch_is_cancelled_and_the_company_opens_where_it_was")),
 )
 
 POLICIES = {

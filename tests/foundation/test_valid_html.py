@@ -1,13 +1,7 @@
 """The pages people use every day are valid HTML: the Nu validator (vnu-jar, on the machine's Java) finds no error
 on them but htmx's hx- attributes, which it does not know."""
 import datetime as dt
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from flowtrack.booking import services as booking
@@ -26,20 +20,10 @@ from tests.quotes.factories import draft_quote, sent_quote, signed_quote
 from tests.scheduling.factories import planner  # noqa: F401 (the fixture)
 from tests.service_requests.factories import asked, portal_customer
 from tests.submissions.factories import filed_test, submission_of
-
-VNU = Path(__file__).parents[2] / ".e2e" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-
-
-def _validator() -> list[str]:
-    if not VNU.exists() or not shutil.which("java"):
-        if os.environ.get("FLOWTRACK_REQUIRE_BROWSER"):
-            raise RuntimeError(f"the Nu validator needs Java and {VNU} (npm install --prefix .e2e vnu-jar)")
-        pytest.skip("the Nu validator is not installed (npm install --prefix .e2e vnu-jar)")
-    return ["java", "-jar", str(VNU), "--errors-only", "--format", "json"]
+from tests.valid_html import nu_validator_errors
 
 
 def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, records, planner, tmp_path):  # noqa: F811
-    command = _validator()
     location = records.location(acme)
     device = records.device(acme, location, device_type="RP")
     order = planner.work_order(acme)
@@ -141,8 +125,4 @@ def test_the_pages_of_every_role_are_valid_html(app, factory, login, acme, recor
             assert response.status_code == 200, (role, url)
             files.append(tmp_path / f"{len(files):02d}-{role}{url.replace('/', '_')}.html")
             files[-1].write_text(response.text)
-    result = subprocess.run([*command, *map(str, files)], capture_output=True, text=True, timeout=300)
-    messages = json.loads(result.stderr or result.stdout)["messages"]
-    errors = [f"{Path(m['url']).name}:{m.get('lastLine')}: {m['message']}" for m in messages
-              if m["type"] == "error" and "“hx-" not in m["message"]]
-    assert errors == []
+    assert nu_validator_errors(files) == []
