@@ -61,7 +61,8 @@ def signup():
     if not form.validate_on_submit():
         return _page(form, stripe, 200 if request.method == "GET" else 422)
     if not services.region_offered(form.plan.data, form.region.data, home_region().name):
-        add_error(form.region, f"{region_label(form.region.data)} is offered on the Enterprise plan.")
+        add_error(form.region, f"{region_label(form.region.data)} needs the Enterprise plan: choose Enterprise "
+                               f"above, or {region_label(home_region().name)} here.")
         return _page(form, stripe, 422)
     problem = password_problem(form.password.data, form.email.data)
     if problem:

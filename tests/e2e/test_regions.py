@@ -70,7 +70,8 @@ def test_a_company_that_must_keep_its_data_in_canada_signs_up_there(two_region_s
     page.fill("#confirm", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("#region-errors")
-    assert page.inner_text("#region-errors") == "Canada is offered on the Enterprise plan."
+    assert page.inner_text("#region-errors") == ("Canada needs the Enterprise plan: choose Enterprise above, or "
+                                                 "United States here.")
     # What was typed is still there; only the password is asked again.
     assert page.input_value("#company_name") == f"Érable Backflow {tag}"
     assert page.input_value("#region") == "ca" and page.input_value("#timezone") == "America/Toronto"

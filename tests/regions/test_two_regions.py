@@ -144,7 +144,7 @@ def test_a_canadian_company_lives_and_is_swept_in_canada_and_the_united_states_h
     page = browser.get("/signup")
     assert page.status_code == 200 and '<option value="ca">Canada</option>' in page.text
     refused = browser.submit("/signup", {**signup, "plan": "professional"})
-    assert refused.status_code == 422 and "Canada is offered on the Enterprise plan." in refused.text
+    assert refused.status_code == 422 and "Canada needs the Enterprise plan" in refused.text
     created = browser.submit("/signup", {**signup, "plan": "enterprise"})
     assert created.status_code == 303 and created.headers["Location"] == "/dashboard/"
 
