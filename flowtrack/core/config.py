@@ -71,6 +71,10 @@ class RegionSettings:
     vendor_database_url: str
     redis_url: str
     file_storage_url: str | None = None
+    # Where the region's bucket answers, when not at the home region's S3_ENDPOINT_URL (another provider's
+    # per-region endpoint), and the region its requests are signed for (S3_REGION; else boto3's own default).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     # The app role on the region's streaming replica, for heavy reads; None: they read the primary.
     replica_app_database_url: str | None = None
 
@@ -205,5 +209,7 @@ def _region(name: str, prefix: str, database_url: str, redis_url: str, overrides
         redis_url=redis_url,
         # The home region's store is FILE_STORAGE_URL, read where it always was (core/storage.py).
         file_storage_url=given("FILE_STORAGE_URL") if prefix else None,
+        s3_endpoint_url=given("S3_ENDPOINT_URL") or setting("S3_ENDPOINT_URL"),
+        s3_region=given("S3_REGION") or setting("S3_REGION"),
         replica_app_database_url=sqlalchemy_url(replica_app_url) if replica_app_url else None,
     )

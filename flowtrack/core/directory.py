@@ -92,6 +92,19 @@ def claim_email(email: str) -> None:
         raise EmailInAnotherRegion
 
 
+def forget_addresses(emails: list[str]) -> None:
+    """Remove the addresses' entries that name the running code's region, whose accounts there are gone (the
+    people of a company the sweep deleted): the address may then sign up anywhere, and no keyed hash of it is kept.
+    An entry naming another region is another account's, and stays."""
+    if not has_app_context() or not emails:
+        return
+    with home_region().db.service() as session:
+        session.execute(sa.delete(DirectoryLogin).where(
+            DirectoryLogin.email_key.in_([email_key(email) for email in emails]),
+            DirectoryLogin.region == current_region().name))
+        session.commit()
+
+
 def place_company(company_id: uuid.UUID) -> None:
     """Enter a new company as living in the running code's region (before its rows are written there)."""
     if not has_app_context():

@@ -133,11 +133,11 @@ class LocalStorage:
 class S3Storage:
     """Files in an S3-compatible bucket, under an optional prefix."""
 
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None):
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, region: str | None = None):
         import boto3  # only installed where S3 is used: pip install -e ".[s3]"
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
-        self.client = boto3.client("s3", endpoint_url=endpoint_url)
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
 
     def _name(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -206,25 +206,28 @@ class S3Storage:
 
 def storage_at(instance_path: Path) -> FileStorage:
     """The configured storage; the local folder is `<instance>/files`."""
-    return _store(setting("FILE_STORAGE_URL"), instance_path / "files")
+    return _store(setting("FILE_STORAGE_URL"), instance_path / "files", setting("S3_ENDPOINT_URL"),
+                  setting("S3_REGION"))
 
 
-def _store(url: str | None, folder: Path) -> FileStorage:
+def _store(url: str | None, folder: Path, endpoint_url: str | None, region: str | None) -> FileStorage:
     if not url:
         return LocalStorage(folder)
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise RuntimeError("FILE_STORAGE_URL must be s3://bucket or s3://bucket/prefix")
-    return S3Storage(parsed.netloc, parsed.path, endpoint_url=setting("S3_ENDPOINT_URL"))
+    return S3Storage(parsed.netloc, parsed.path, endpoint_url=endpoint_url, region=region)
 
 
 def region_storage(region, instance_path: Path) -> FileStorage:
     """A region's store: the home region's is FILE_STORAGE_URL (or `<instance>/files`), as before regions;
-    another's is its own `<REGION>_FILE_STORAGE_URL`, or the folder `<instance>/files-<region>`."""
+    another's is its own `<REGION>_FILE_STORAGE_URL` (at `<REGION>_S3_ENDPOINT_URL` if given), or the folder
+    `<instance>/files-<region>`."""
     if region.home:
         return storage_at(instance_path)
     # Never the home region's FILE_STORAGE_URL: a region without a store of its own keeps a folder of its own.
-    return _store(region.settings.file_storage_url, instance_path / f"files-{region.name}")
+    return _store(region.settings.file_storage_url, instance_path / f"files-{region.name}",
+                  region.settings.s3_endpoint_url, region.settings.s3_region)
 
 
 def file_storage() -> FileStorage:

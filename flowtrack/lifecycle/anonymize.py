@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.exc import SQLAlchemyError
 
 from flowtrack.audit import services as audit
 from flowtrack.companies.state import deletion_date, grace_expired
 from flowtrack.core.db import Database, utcnow
+from flowtrack.core.directory import forget_addresses
 from flowtrack.core.storage import FileStorage
 from flowtrack.models.companies import Company
 
@@ -138,6 +140,7 @@ def anonymize_company(db: Database, company_id: uuid.UUID, now: dt.datetime, *, 
         if refusal:
             session.rollback()
             return CompanyResult(company_id, "skipped", refusal)
+        emails = list(session.scalars(sa.text("SELECT email FROM users WHERE company_id = :c"), {"c": company_id}))
         counts = _anonymize(session, company)
         if dry_run:
             session.rollback()
@@ -149,6 +152,11 @@ def anonymize_company(db: Database, company_id: uuid.UUID, now: dt.datetime, *, 
         return CompanyResult(company_id, "failed", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
     finally:
         session.close()
+    try:
+        forget_addresses(emails)
+    except SQLAlchemyError:
+        # The company is deleted; only keyed hashes of its people's addresses stay in the directory.
+        log.exception("sweep: the directory kept the addresses of anonymized company %s", company_id)
     files = delete_stored_files(storage, company_id) if storage is not None else 0
     return CompanyResult(company_id, "anonymized", counts=counts, files_removed=files)
 

@@ -395,6 +395,9 @@ def cancel_move(company_id: uuid.UUID) -> str:
             raise MoveFailed(f"the directory places company {company_id} in {source.name}, which does not hold it")
         if company.moving_to is None:
             return placed
+        if company.moving_to == placed:
+            raise MoveFailed(f"company {company_id} has switched to {placed} already: run `flowtrack company move "
+                             f"{company_id} --to {placed}` to finish the move")
         going_to = company.moving_to
     for region in _leftovers(company_id, source):
         _remove_copy(region, company_id)

@@ -3,6 +3,7 @@ company settings page), the customer's opt-out page, reached from the link in a 
 webhook for STOP and START replies."""
 import datetime as dt
 import logging
+from urllib.parse import urljoin
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -15,7 +16,7 @@ from flowtrack.models.companies import Company
 from flowtrack.models.customers import Customer
 from flowtrack.notifications import services as outbox
 from flowtrack.notifications import sms, suppressions
-from flowtrack.notifications.links import external_url
+from flowtrack.notifications.links import base_url
 from flowtrack.reminders import services
 from flowtrack.reminders.forms import OptOutForm
 from flowtrack.reminders.letters import letters_pdf
@@ -84,7 +85,10 @@ def sms_reply():
     if settings is None:
         return Response("texting is not configured", status=503, mimetype="text/plain")
     params = request.form.to_dict()
-    url = external_url("reminders.sms_reply")
+    # The provider signs the address it was given, query string and all: the plain one for the home region, one
+    # with `?region=ca` for Canada's endpoint (docs/regions.md).
+    url = urljoin(base_url(), request.path.lstrip("/")) + (
+        f"?{request.query_string.decode()}" if request.query_string else "")
     if not sms.valid_signature(settings.auth_token, url, params, request.headers.get("X-Twilio-Signature")):
         log.warning("SMS webhook refused: bad signature from %s", request.remote_addr)
         return Response("invalid signature", status=403, mimetype="text/plain")

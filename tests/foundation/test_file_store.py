@@ -107,3 +107,44 @@ def test_the_backend_is_chosen_by_the_environment(tmp_path, monkeypatch, s3_endp
     monkeypatch.setenv("FILE_STORAGE_URL", "ftp://elsewhere")
     with pytest.raises(RuntimeError, match="s3://bucket"):
         storage_at(tmp_path)
+
+
+def test_a_region_s_bucket_is_reached_at_its_own_endpoint(app, tmp_path, monkeypatch, s3_endpoint):
+    """A provider whose regions answer at endpoints of their own: Canada's bucket is reached at
+    CA_S3_ENDPOINT_URL, not at the home region's S3_ENDPOINT_URL; without one, at the home region's."""
+    import boto3
+    from botocore.exceptions import EndpointConnectionError
+    from moto.server import ThreadedMotoServer
+
+    from flowtrack.core.config import load_settings
+    from flowtrack.core.regions import Region
+    from flowtrack.core.storage import region_storage
+
+    canada = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    canada.start()
+    try:
+        host, port = canada.get_host_and_port()
+        canadian_endpoint = f"http://{host}:{port}"
+        boto3.client("s3", endpoint_url=canadian_endpoint).create_bucket(Bucket="flowtrack-ca")
+        monkeypatch.setenv("S3_ENDPOINT_URL", s3_endpoint)
+        given = {"DATABASE_URL": "postgresql://us.invalid/flowtrack", "REDIS_URL": "redis://us.invalid",
+                 "REGIONS": "us,ca", "CA_DATABASE_URL": "postgresql://ca.invalid/flowtrack",
+                 "CA_REDIS_URL": "redis://ca.invalid", "CA_FILE_STORAGE_URL": "s3://flowtrack-ca/files"}
+        without_own = load_settings(tmp_path, given).regions[1]
+        assert without_own.s3_endpoint_url == s3_endpoint
+        settings = load_settings(tmp_path, {**given, "CA_S3_ENDPOINT_URL": canadian_endpoint,
+                                            "CA_S3_REGION": "ca-central-1"}).regions[1]
+        with app.app_context():
+            store = region_storage(Region("ca", settings, db=None, redis=None), tmp_path)
+        assert store.client.meta.region_name == "ca-central-1"
+        key = f"{uuid.uuid4()}/photos/dataplate.jpg"
+        store.put(key, b"\xff\xd8 in Canada", "image/jpeg")
+        assert boto3.client("s3", endpoint_url=canadian_endpoint).get_object(
+            Bucket="flowtrack-ca", Key=f"files/{key}")["Body"].read() == b"\xff\xd8 in Canada"
+        assert store.client.meta.endpoint_url == canadian_endpoint
+    finally:
+        canada.stop()
+    # (moto's servers in one process share their buckets: that the store talks to Canada's endpoint shows once
+    # it is gone.)
+    with pytest.raises(EndpointConnectionError):
+        store.get(key)

@@ -259,6 +259,12 @@ def test_a_canadian_company_lives_and_is_swept_in_canada_and_the_united_states_h
         assert swept.tombstoned_at is not None and company_name not in swept.name
         assert session.scalar(sa.select(sa.func.count()).select_from(Customer)
                               .where(Customer.company_id == company.id)) == 0
+    # The directory forgets its people's addresses (their keyed hashes): the address may sign up again anywhere.
+    with app.test_request_context():
+        admin_key = email_key(admin_email)
+    with app.extensions["flowtrack.db"].service() as session:
+        assert session.get(DirectoryLogin, admin_key) is None
+        assert session.get(DirectoryCompany, company.id).region == "ca"
 
     # ... and after its sweep.
     assert_none_in_the_united_states(regions, company.id, traces)
@@ -405,6 +411,8 @@ def test_a_company_moved_to_canada_is_whole_in_one_region_whichever_step_the_mov
         assert session.scalar(sa.select(Device.serial).where(Device.company_id == tenant.id)) == serial + "-B"
         assert session.get(Company, tenant.id).moving_to == "ca"  # still closed until the command finishes
     assert app.test_client().submit("/login", {"email": admin.email, "password": admin.password}).status_code == 503
+    refused = run_cli(app, "company", "move", str(tenant.id), "--cancel")  # too late to stay
+    assert refused.exit_code == 1 and "has switched to ca already" in refused.output, refused.output
 
     # Run again, the command removes the source and opens the company in Canada.
     with app.app_context():
@@ -485,3 +493,63 @@ def test_stripe_events_reach_a_canadian_company_through_its_region_s_webhook_end
         app.config.pop("STRIPE_WEBHOOK_SECRET")
     with ca.service() as session:
         assert session.get(Company, company.id).cancel_at_period_end is True
+
+
+def test_bounce_and_stop_reports_reach_a_canadian_company_through_its_region_s_endpoints(regions, monkeypatch):
+    """The mail provider's bounce and the text-message provider's STOP, each sent to both regions' endpoints (as a
+    provider with one endpoint per region sends them): the home region's finds no such address or number among its
+    companies, Canada's applies them to the Canadian company."""
+    import time
+
+    from flowtrack.companies.jobs import company_session
+    from flowtrack.models.notifications import EmailSuppression
+    from flowtrack.notifications import services as outbox
+    from flowtrack.notifications import sms
+    from flowtrack.notifications.delivery_reports import SIGNATURE_HEADER
+    from flowtrack.notifications.delivery_reports import sign as sign_report
+    from tests.customers.factories import Records
+    from tests.factories import Factory
+
+    app = regions["app"]
+    ca = app.extensions["flowtrack.regions"]["ca"].db
+    canadian, records = Factory(app), Records(app)
+    canadian.db = records.db = ca  # made in Canada's database, as a Canadian sign-up makes it
+    tenant = canadian.tenant("Laurentian Backflow")
+    tag = secrets.token_hex(3)
+    address, phone = f"ap.{tag}@laurentian.example", f"+1514555{secrets.randbelow(10_000):04d}"
+    customer = records.customer(tenant, email=address, phone=phone, sms_consent=True)
+    with app.app_context(), in_region("ca"), company_session(tenant.id, db=ca) as session:
+        outbox.send_email(session, address, "Your test certificate", "Body text")
+        session.commit()
+
+    mail_secret, sms_token = "mail-webhook-" + "c" * 32, "sms-auth-token-" + tag
+    run_log.remember_secret(mail_secret)
+    run_log.remember_secret(sms_token)
+    for name, value in {"SMS_ACCOUNT_SID": "AC0123456789", "SMS_AUTH_TOKEN": sms_token,
+                        "SMS_FROM": "+15145550000"}.items():
+        monkeypatch.setenv(name, value)
+    app.config["MAIL_WEBHOOK_SECRET"] = mail_secret
+    try:
+        body = json.dumps({"type": "bounce", "email": address, "bounce_class": "permanent",
+                           "description": "550 5.1.1 mailbox does not exist",
+                           "occurred_at": "2026-12-01T14:03:00Z"}).encode()
+        stop = {"From": phone, "To": "+15145550000", "Body": "STOP"}
+        for endpoint in ("", "?region=ca"):
+            bounced = app.test_client().post(f"/webhooks/email{endpoint}", data=body, content_type="application/json",
+                                             headers={SIGNATURE_HEADER: sign_report(mail_secret, body,
+                                                                                    int(time.time()))})
+            assert bounced.status_code == 200, bounced.text
+            url = f"http://localhost/reminders/webhooks/sms{endpoint}"
+            stopped = app.test_client().post(f"/reminders/webhooks/sms{endpoint}", data=stop,
+                                             headers={"X-Twilio-Signature": sms.signature(sms_token, url, stop)})
+            assert stopped.status_code == 200, stopped.text
+            with ca.service() as session:
+                suppressed = session.scalar(sa.select(EmailSuppression.id).where(
+                    EmailSuppression.company_id == tenant.id, EmailSuppression.address == address))
+                opted_out = session.get(Customer, customer.id).sms_opted_out_at
+            if endpoint == "":  # the home region's endpoint: nothing of Canada's is touched
+                assert suppressed is None and opted_out is None
+            else:
+                assert suppressed is not None and opted_out is not None
+    finally:
+        app.config.pop("MAIL_WEBHOOK_SECRET")
