@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from flowtrack.models.companies import Company
-from tests.e2e.conftest import DESKTOP, Visit
+from tests.e2e.conftest import DESKTOP, PHONE, Visit
 from tests.regions.harness import two_regions
 from tests.valid_html import nu_validator_errors
 
@@ -140,6 +140,17 @@ def test_an_admin_signing_in_while_the_company_moves_to_canada_is_told_and_finds
     assert tab.axe_violations() == []
     moving_page = _page_file(tab, tmp_path, "moving")
     tab.screenshot("moving")
+    # A technician tries on a phone, in a basement: the same words, on a page that fits the screen.
+    phone = open_tab(PHONE)
+    technician = tenant.members["technician"]
+    page_on_phone = phone.go("/login")
+    page_on_phone.fill("#email", technician.email)
+    page_on_phone.fill("#password", technician.password)
+    page_on_phone.click("button[type=submit]")
+    page_on_phone.wait_for_selector("h1:has-text('Your company is moving to Canada')")
+    assert page_on_phone.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1).length""") == 0
+    phone.screenshot("moving-phone")
 
     with app.app_context():
         move.move_company(tenant.id, "ca")
